@@ -1,0 +1,2 @@
+import MonitorCore
+print(MonitorVersion.current)

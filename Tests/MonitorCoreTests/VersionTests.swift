@@ -1,0 +1,3 @@
+import Testing
+@testable import MonitorCore
+@Test func versionIsSet() { #expect(!MonitorVersion.current.isEmpty) }
