@@ -1,2 +1,51 @@
+import ArgumentParser
 import MonitorCore
-print(MonitorVersion.current)
+
+/// `monitor-agent`: samples this host and pushes to monitord.
+@main
+struct MonitorAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitor-agent",
+        abstract: "Sample RAM, CPU and interrupts of this host and push them to monitord.",
+        discussion: """
+            Every interval (default 5 s) the agent samples RAM use, CPU use over the CPU window \
+            (default 4 s), interrupts since boot and its own RSS, and sends them to the first reachable \
+            server. While no server is reachable it buffers samples and delivers them later. \
+            Configuration: monitor-agent.conf(5). SIGHUP reloads the configuration, SIGTERM stops.
+            """,
+        version: MonitorVersion.current
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Configuration file.", valueName: "path"))
+    var config: String?
+
+    @Flag(name: .long, help: "Validate the configuration and exit: 0 when valid, 78 otherwise.")
+    var checkConfig = false
+
+    @Flag(name: .long, help: "With --check-config, print the effective configuration, defaults filled in.")
+    var verbose = false
+
+    func run() async throws {
+        let launcher = DaemonLauncher<AgentConfiguration>(
+            identifier: "monitor-agent",
+            defaultConfigurationPath: "/etc/monitor/agent.conf"
+        )
+        if checkConfig {
+            try finish(launcher.checkConfiguration(explicitPath: config, verbose: verbose))
+        }
+        switch launcher.loadConfiguration(explicitPath: config) {
+        case .failure(let status):
+            try finish(status)
+        case .success(let (configuration, path)):
+            try finish(
+                await launcher.run(configuration: configuration) { logger in
+                    AgentService(configuration: configuration, configurationPath: path, logger: logger)
+                }
+            )
+        }
+    }
+}
+
+func finish(_ status: ExitStatus) throws {
+    if status.code != 0 { throw ExitCode(status.code) }
+}

@@ -1,2 +1,50 @@
+import ArgumentParser
 import MonitorCore
-print(MonitorVersion.current)
+
+/// `monitord`: the gateway agents push to and Prometheus scrapes.
+@main
+struct MonitordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitord",
+        abstract: "Receive host metrics pushed by monitor-agent and serve them to Prometheus.",
+        discussion: """
+            Agents connect to the agent port (default 5578) with the native protocol or the report's \
+            JSON format; Prometheus scrapes http://HOST:8001/metrics. Configuration: monitord.conf(5). \
+            SIGHUP reloads the configuration, SIGTERM stops.
+            """,
+        version: MonitorVersion.current
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Configuration file.", valueName: "path"))
+    var config: String?
+
+    @Flag(name: .long, help: "Validate the configuration and exit: 0 when valid, 78 otherwise.")
+    var checkConfig = false
+
+    @Flag(name: .long, help: "With --check-config, print the effective configuration, defaults filled in.")
+    var verbose = false
+
+    func run() async throws {
+        let launcher = DaemonLauncher<GatewayConfiguration>(
+            identifier: "monitord",
+            defaultConfigurationPath: "/etc/monitor/monitord.conf"
+        )
+        if checkConfig {
+            try finish(launcher.checkConfiguration(explicitPath: config, verbose: verbose))
+        }
+        switch launcher.loadConfiguration(explicitPath: config) {
+        case .failure(let status):
+            try finish(status)
+        case .success(let (configuration, path)):
+            try finish(
+                await launcher.run(configuration: configuration) { logger in
+                    GatewayService(configuration: configuration, configurationPath: path, logger: logger)
+                }
+            )
+        }
+    }
+}
+
+func finish(_ status: ExitStatus) throws {
+    if status.code != 0 { throw ExitCode(status.code) }
+}

@@ -1,0 +1,174 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import ServiceLifecycle
+import UnixSignals
+
+/// The `monitor-agent` daemon: samples on a schedule, delivers over the uplink, reloads on
+/// SIGHUP, and on SIGTERM delivers what it still holds (within a bound) before it exits.
+public final class AgentService: Service {
+    private enum ControlEvent: Sendable {
+        case reload
+        case shutdown
+    }
+
+    /// How long a stopping agent keeps trying to deliver its buffer to a connected gateway.
+    public static let drainTimeout = Duration.seconds(5)
+
+    private let state: AgentState
+    private let configurationPath: String?
+    private let logger: Logger
+    private let notifier: SystemdNotifier
+    private let eventLoopGroup: any EventLoopGroup
+    private let collector: SystemCollector
+    private let clock: any WallClock
+    private let hostName: String
+
+    public init(
+        configuration: AgentConfiguration,
+        configurationPath: String?,
+        logger: Logger,
+        notifier: SystemdNotifier = SystemdNotifier(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        collector: SystemCollector = SystemCollector(),
+        clock: any WallClock = SystemWallClock()
+    ) {
+        self.state = AgentState(configuration: configuration, session: makeSessionIdentifier())
+        self.configurationPath = configurationPath
+        self.logger = logger
+        self.notifier = notifier
+        self.eventLoopGroup = eventLoopGroup
+        self.collector = collector
+        self.clock = clock
+        self.hostName = currentHostName()
+    }
+
+    public func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let configuration = state.configuration
+        let name = configuration.resolvedName(hostName: hostName)
+        // Fail early and clearly if /proc cannot be read (e.g. a too strict sandbox).
+        _ = try collector.cpuTimes()
+        logger.notice(
+            "monitor-agent \(MonitorVersion.current) sampling as \(name) every \(configuration.interval), sending to \(configuration.servers.map(\.description).joined(separator: ", "))"
+        )
+        notifier.ready(status: statusLine())
+
+        let sampler = Sampler(state: state, collector: collector, clock: clock, logger: logger)
+        let uplink = Uplink(state: state, eventLoopGroup: eventLoopGroup, logger: logger, hostName: hostName)
+        let (events, control) = AsyncStream.makeStream(of: ControlEvent.self)
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await sampler.run() }
+                group.addTask { await uplink.run() }
+                group.addTask { await self.housekeeping() }
+                group.addTask {
+                    for await _ in hangups { control.yield(.reload) }
+                }
+                for await event in events {
+                    if case .reload = event {
+                        reload()
+                        continue
+                    }
+                    break
+                }
+                notifier.stopping()
+                await drain()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            control.yield(.shutdown)
+        }
+        control.finish()
+    }
+
+    /// Gives a connected gateway a bounded time to acknowledge what is still buffered.
+    private func drain() async {
+        let deadline = ContinuousClock.now.advanced(by: Self.drainTimeout)
+        while ContinuousClock.now < deadline {
+            let (connected, buffered) = state.shared.withLock { ($0.connectedServer != nil, $0.buffer.count) }
+            guard connected, buffered > 0 else { break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let left = state.bufferedCount
+        if left > 0 {
+            logger.warning("stopping with \(left) samples not delivered")
+        } else {
+            logger.notice("stopping: every sample delivered")
+        }
+    }
+
+    /// STATUS= and the watchdog from one loop, after a round trip through the event loop.
+    private func housekeeping() async {
+        let period = min(notifier.watchdogInterval ?? .seconds(1), .seconds(1))
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: period)
+            } catch {
+                return
+            }
+            guard (try? await eventLoopGroup.next().submit({}).get()) != nil else { continue }
+            notifier.watchdog()
+            notifier.status(statusLine())
+        }
+    }
+
+    private func statusLine() -> String {
+        state.shared.withLock { shared in
+            let dropped = shared.buffer.droppedCount
+            var line: String
+            if let server = shared.connectedServer {
+                line = "connected to \(server), \(shared.buffer.count) buffered"
+            } else {
+                line = "waiting for a server, \(shared.buffer.count) buffered"
+            }
+            if dropped > 0 { line += ", \(dropped) dropped" }
+            return line
+        }
+    }
+
+    private func reload() {
+        notifier.reloading()
+        defer { notifier.ready(status: statusLine()) }
+        guard let path = configurationPath else {
+            logger.warning("reload requested, but monitor-agent runs without a configuration file")
+            return
+        }
+        let new: AgentConfiguration
+        do {
+            new = try AgentConfiguration.load(path: path)
+        } catch {
+            logger.error(
+                "configuration reload refused, keeping the running configuration: \(error)",
+                metadata: ["file": "\(path)"]
+            )
+            return
+        }
+        let (channel, oldLogLevel): ((any Channel)?, LogLevelName) = state.shared.withLock { shared in
+            let old = shared.configuration
+            shared.configuration = new
+            shared.buffer.resize(to: new.bufferCapacity)
+            let moved = old.servers != new.servers || old.resolvedName(hostName: hostName) != new.resolvedName(hostName: hostName)
+            guard moved else { return (nil, old.logLevel) }
+            shared.reconnectRequested = true
+            return (shared.channel, old.logLevel)
+        }
+        // A new name or server list needs a new hello: end the session, the uplink reconnects.
+        channel?.close(promise: nil)
+        if new.logLevel != oldLogLevel {
+            logger.warning("log-level changes take effect at the next restart")
+        }
+        logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
+    }
+}
+
+/// The host name, as `name =` defaults to it.
+func currentHostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: bytes, as: UTF8.self)
+}

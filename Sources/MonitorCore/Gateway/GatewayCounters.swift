@@ -1,0 +1,38 @@
+import Synchronization
+
+/// Why the gateway closed a peer's connection: the `reason` label of `monitord_peer_errors_total`.
+public enum PeerErrorReason: String, Sendable, CaseIterable {
+    /// No hello (or first report-format object) within `hello-timeout`.
+    case helloTimeout = "hello_timeout"
+    /// An object larger than `max-message-size`, or bytes that are not JSON objects.
+    case framing
+    /// A well-framed object the protocol does not accept (bad JSON, bad values, unknown type, ...).
+    case invalidMessage = "invalid_message"
+    /// A peer speaking the report's format while `allow-legacy-agents = no`.
+    case legacyRefused = "legacy_refused"
+    /// An identified agent that went silent for longer than `agent-timeout`.
+    case idleTimeout = "idle_timeout"
+}
+
+/// Counters the gateway keeps about itself, exported on `/metrics` next to the agents' series.
+public final class GatewayCounters: Sendable {
+    private let accepted = Atomic<UInt64>(0)
+    // Errors are rare next to samples: one lock is cheaper to read than it is worth avoiding.
+    private let errors = Mutex<[PeerErrorReason: UInt64]>([:])
+
+    public init() {}
+
+    func connectionAccepted() {
+        accepted.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    func peerError(_ reason: PeerErrorReason) {
+        errors.withLock { $0[reason, default: 0] += 1 }
+    }
+
+    public var connectionsAccepted: UInt64 { accepted.load(ordering: .relaxed) }
+
+    public func peerErrors(_ reason: PeerErrorReason) -> UInt64 {
+        errors.withLock { $0[reason, default: 0] }
+    }
+}

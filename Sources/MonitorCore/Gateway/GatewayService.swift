@@ -1,0 +1,186 @@
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import ServiceLifecycle
+import UnixSignals
+
+/// The `monitord` daemon: the agent port, the metrics port, expiry, reload and systemd duties.
+public final class GatewayService: Service {
+    /// Where the gateway listens once it is ready (the real ports when the configuration asked for port 0).
+    public struct Addresses: Sendable, CustomStringConvertible {
+        public var agents: String
+        public var metrics: String
+        public var description: String { "agents on \(agents), metrics on http://\(metrics)/metrics" }
+    }
+
+    private enum ControlEvent: Sendable {
+        case reload
+        case shutdown
+    }
+
+    private let state: GatewayState
+    private let configurationPath: String?
+    private let notifier: SystemdNotifier
+    private let eventLoopGroup: any EventLoopGroup
+    private let onReady: @Sendable (Addresses) -> Void
+
+    public init(
+        configuration: GatewayConfiguration,
+        configurationPath: String?,
+        logger: Logger,
+        notifier: SystemdNotifier = SystemdNotifier(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        clock: any WallClock = SystemWallClock(),
+        onReady: @escaping @Sendable (Addresses) -> Void = { _ in }
+    ) {
+        self.state = GatewayState(configuration: configuration, logger: logger, clock: clock)
+        self.configurationPath = configurationPath
+        self.notifier = notifier
+        self.eventLoopGroup = eventLoopGroup
+        self.onReady = onReady
+    }
+
+    public func run() async throws {
+        let configuration = state.configuration
+        // Trap SIGHUP before announcing readiness: from then on a reload must never kill us.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        var agents = try await AgentListener.bind(configuration.listen, state: state, group: eventLoopGroup)
+        var metrics: MetricsListener
+        do {
+            metrics = try await MetricsListener.bind(configuration.metricsListen, state: state, group: eventLoopGroup)
+        } catch {
+            agents.close()
+            throw error
+        }
+        let addresses = Addresses(
+            agents: agents.localAddress.map(describe) ?? "\(configuration.listen)",
+            metrics: metrics.localAddress.map(describe) ?? "\(configuration.metricsListen)"
+        )
+        state.logger.notice("monitord \(MonitorVersion.current) listening: \(addresses)")
+        notifier.ready(status: statusLine())
+        onReady(addresses)
+
+        let (events, control) = AsyncStream.makeStream(of: ControlEvent.self)
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [agents] in await agents.serve() }
+                group.addTask { [metrics] in await metrics.serve() }
+                group.addTask { await self.housekeeping() }
+                group.addTask {
+                    for await _ in hangups { control.yield(.reload) }
+                }
+                for await event in events {
+                    switch event {
+                    case .reload:
+                        await reload(agents: &agents, metrics: &metrics, group: &group)
+                        continue
+                    case .shutdown:
+                        break
+                    }
+                    break
+                }
+                notifier.stopping()
+                state.logger.notice("stopping: closing listeners and connections")
+                agents.close()
+                metrics.close()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            control.yield(.shutdown)
+        }
+        control.finish()
+    }
+
+    /// Expiry, STATUS= and the watchdog, from one loop: if this loop stalls, systemd stops
+    /// hearing from us and restarts the daemon, which is the point of the watchdog.
+    private func housekeeping() async {
+        let period = min(notifier.watchdogInterval ?? .seconds(1), .seconds(1))
+        var lastTotal = totalSamples()
+        var lastTime = ContinuousClock.now
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: period)
+            } catch {
+                return
+            }
+            for agent in state.store.expire(now: state.clock.now()) {
+                state.logger.info("agent forgotten", metadata: ["agent": "\(agent)"])
+            }
+            // A round trip through an event loop proves the I/O threads still run.
+            guard (try? await eventLoopGroup.next().submit({}).get()) != nil else { continue }
+            notifier.watchdog()
+            let total = totalSamples()
+            let now = ContinuousClock.now
+            let rate = Double(total &- lastTotal) / max((now - lastTime).inSeconds, 0.001)
+            (lastTotal, lastTime) = (total, now)
+            notifier.status(statusLine(samplesPerSecond: rate))
+        }
+    }
+
+    private func totalSamples() -> UInt64 {
+        state.store.snapshot(now: state.clock.now()).reduce(0) { $0 &+ $1.samplesReceived }
+    }
+
+    private func statusLine(samplesPerSecond: Double? = nil) -> String {
+        let agents = state.store.snapshot(now: state.clock.now())
+        let up = agents.count(where: \.up)
+        var line = "\(up) agent\(up == 1 ? "" : "s") up, \(agents.count) known"
+        if let samplesPerSecond {
+            line += ", \((samplesPerSecond * 10).rounded() / 10) samples/s"
+        }
+        return line
+    }
+
+    private func reload(
+        agents: inout AgentListener,
+        metrics: inout MetricsListener,
+        group: inout TaskGroup<Void>
+    ) async {
+        notifier.reloading()
+        defer { notifier.ready(status: statusLine()) }
+        guard let path = configurationPath else {
+            state.logger.warning("reload requested, but monitord runs without a configuration file")
+            return
+        }
+        var new: GatewayConfiguration
+        do {
+            new = try GatewayConfiguration.load(path: path)
+        } catch {
+            state.logger.error(
+                "configuration reload refused, keeping the running configuration: \(error)",
+                metadata: ["file": "\(path)"]
+            )
+            return
+        }
+        let old = state.configuration
+        if new.listen != old.listen {
+            do {
+                let replacement = try await AgentListener.bind(new.listen, state: state, group: eventLoopGroup)
+                agents.close()
+                agents = replacement
+                group.addTask { await replacement.serve() }
+                state.logger.notice("agent port moved", metadata: ["listen": "\(new.listen)"])
+            } catch {
+                state.logger.error("cannot listen on \(new.listen), keeping \(old.listen): \(error)")
+                new.listen = old.listen
+            }
+        }
+        if new.metricsListen != old.metricsListen {
+            do {
+                let replacement = try await MetricsListener.bind(new.metricsListen, state: state, group: eventLoopGroup)
+                metrics.close()
+                metrics = replacement
+                group.addTask { await replacement.serve() }
+                state.logger.notice("metrics port moved", metadata: ["metrics-listen": "\(new.metricsListen)"])
+            } catch {
+                state.logger.error("cannot listen on \(new.metricsListen), keeping \(old.metricsListen): \(error)")
+                new.metricsListen = old.metricsListen
+            }
+        }
+        if new.logLevel != old.logLevel {
+            state.logger.warning("log-level changes take effect at the next restart")
+        }
+        state.apply(new)
+        state.logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
+    }
+}

@@ -1,0 +1,28 @@
+import Logging
+import Synchronization
+
+/// What every part of a running gateway shares: the store, the live configuration, counters.
+final class GatewayState: Sendable {
+    let store: AgentStore
+    let counters = GatewayCounters()
+    let logger: Logger
+    let clock: any WallClock
+    private let current: Mutex<GatewayConfiguration>
+
+    init(configuration: GatewayConfiguration, logger: Logger, clock: any WallClock) {
+        self.store = AgentStore(agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter)
+        self.current = Mutex(configuration)
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// The configuration in force; new connections read it when they start.
+    var configuration: GatewayConfiguration {
+        current.withLock { $0 }
+    }
+
+    func apply(_ configuration: GatewayConfiguration) {
+        current.withLock { $0 = configuration }
+        store.reconfigure(agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter)
+    }
+}

@@ -1,0 +1,118 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The HTTP port: `GET /metrics` for Prometheus, and nothing else.
+///
+/// Two endpoints do not justify a web framework; NIOHTTP1 bounds header sizes for us and the
+/// idle handler closes connections that stall (slow-header peers).
+struct MetricsListener: Sendable {
+    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+    let server: NIOAsyncChannel<Connection, Never>
+    let state: GatewayState
+
+    var localAddress: SocketAddress? { server.channel.localAddress }
+
+    static func bind(_ address: HostPort, state: GatewayState, group: any EventLoopGroup) async throws -> MetricsListener {
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: address.host, port: address.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
+                    try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    return try Connection(wrappingChannelSynchronously: channel)
+                }
+            }
+        return MetricsListener(server: server, state: state)
+    }
+
+    func close() {
+        server.channel.close(promise: nil)
+    }
+
+    func serve() async {
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await handle(connection) }
+                    }
+                }
+            }
+        } catch is CancellationError {
+        } catch {
+            state.logger.error("metrics listener failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func handle(_ connection: Connection) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var request: HTTPRequestHead?
+                for try await part in inbound {
+                    switch part {
+                    case .head(let head):
+                        request = head
+                    case .body:
+                        // Scrapes carry no body; whatever comes is dropped, never accumulated.
+                        break
+                    case .end:
+                        guard let head = request else { continue }
+                        request = nil
+                        let response = respond(to: head)
+                        try await outbound.write(.head(response.head))
+                        if head.method != .HEAD, response.body.readableBytes > 0 {
+                            try await outbound.write(.body(.byteBuffer(response.body)))
+                        }
+                        try await outbound.write(.end(nil))
+                        if !head.isKeepAlive { return }
+                    }
+                }
+            }
+        } catch {
+            state.logger.debug("metrics connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func respond(to request: HTTPRequestHead) -> (head: HTTPResponseHead, body: ByteBuffer) {
+        let path = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        switch path {
+        case "/metrics":
+            guard request.method == .GET || request.method == .HEAD else {
+                return plain(.methodNotAllowed, "method \(request.method) not allowed on /metrics\n", request, allow: "GET, HEAD")
+            }
+            let body = MetricsPage.render(store: state.store, now: state.clock.now(), extra: gatewayFamilies())
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+            headers.add(name: "Content-Length", value: "\(body.count)")
+            return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(bytes: body))
+        case "/":
+            guard request.method == .GET || request.method == .HEAD else {
+                return plain(.methodNotAllowed, "method \(request.method) not allowed on /\n", request, allow: "GET, HEAD")
+            }
+            return plain(.ok, "monitord \(MonitorVersion.current): metrics at /metrics\n", request)
+        default:
+            return plain(.notFound, "not found: only /metrics is served here\n", request)
+        }
+    }
+
+    private func plain(
+        _ status: HTTPResponseStatus,
+        _ text: String,
+        _ request: HTTPRequestHead,
+        allow: String? = nil
+    ) -> (head: HTTPResponseHead, body: ByteBuffer) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        headers.add(name: "Content-Length", value: "\(text.utf8.count)")
+        if let allow { headers.add(name: "Allow", value: allow) }
+        return (HTTPResponseHead(version: request.version, status: status, headers: headers), ByteBuffer(string: text))
+    }
+
+    private func gatewayFamilies() -> [MetricFamily] {
+        []
+    }
+}

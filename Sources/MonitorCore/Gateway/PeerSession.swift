@@ -1,0 +1,109 @@
+/// What one peer on the agent port has said so far, and what the gateway answers.
+///
+/// Pure logic, free of NIO, so that every rule of the dialogue is unit-tested without sockets:
+/// the connection handler feeds it each framed JSON object and carries out the returned action.
+struct PeerSession {
+    enum Identity: Equatable {
+        case anonymous
+        case native(agent: String, session: String)
+        case legacy(agent: String)
+    }
+
+    enum Action: Equatable {
+        /// Nothing to send now (a report-format sample, or a native sample whose ack is batched).
+        case none
+        /// Send this message and keep going (the native welcome).
+        case reply(GatewayMessage)
+        /// Send an error line with this reason and close the connection.
+        case refuse(PeerErrorReason, String)
+    }
+
+    private(set) var identity = Identity.anonymous
+    /// Highest sequence to acknowledge once the current read is processed (acks are cumulative).
+    private(set) var pendingAck: UInt64?
+
+    let store: AgentStore
+    let remoteAddress: String
+    let allowLegacyAgents: Bool
+
+    init(store: AgentStore, remoteAddress: String, allowLegacyAgents: Bool) {
+        self.store = store
+        self.remoteAddress = remoteAddress
+        self.allowLegacyAgents = allowLegacyAgents
+    }
+
+    /// The agent's label once the peer has identified itself.
+    var agentName: String? {
+        switch identity {
+        case .anonymous: nil
+        case .native(let agent, _), .legacy(let agent): agent
+        }
+    }
+
+    mutating func receive(_ object: [UInt8], now: Double) -> Action {
+        let message: PeerMessage
+        do {
+            message = try ProtocolCodec.decodePeerMessage(object)
+        } catch {
+            return .refuse(.invalidMessage, error.reason)
+        }
+        switch (identity, message) {
+        case (.anonymous, .native(.hello(let hello))):
+            guard hello.protocolVersion == ProtocolCodec.version else {
+                return .refuse(.invalidMessage, "unsupported protocol version \(hello.protocolVersion)")
+            }
+            identity = .native(agent: hello.agent, session: hello.session)
+            let lastSequence = store.connected(
+                agent: hello.agent,
+                session: hello.session,
+                dialect: .native,
+                remoteAddress: remoteAddress,
+                now: now
+            )
+            return .reply(.welcome(protocolVersion: ProtocolCodec.version, lastSequence: lastSequence))
+
+        case (.anonymous, .native(.sample)):
+            return .refuse(.invalidMessage, "a sample before the hello")
+
+        case (.anonymous, .legacy(let sample)):
+            guard allowLegacyAgents else {
+                return .refuse(.legacyRefused, "the report's format is disabled here (allow-legacy-agents = no)")
+            }
+            let agent = store.nextLegacyName()
+            identity = .legacy(agent: agent)
+            _ = store.connected(
+                agent: agent,
+                session: nil,
+                dialect: .legacy,
+                remoteAddress: remoteAddress,
+                now: now
+            )
+            _ = store.record(sample, agent: agent, session: nil, now: now)
+            return .none
+
+        case (.native(let agent, let session), .native(.sample(let sample))):
+            _ = store.record(sample, agent: agent, session: session, now: now)
+            pendingAck = max(pendingAck ?? 0, sample.sequence)
+            return .none
+
+        case (.native, .native(.hello)):
+            return .refuse(.invalidMessage, "a second hello on the same connection")
+
+        case (.native, .legacy):
+            return .refuse(.invalidMessage, "a report-format object after a native hello")
+
+        case (.legacy(let agent), .legacy(let sample)):
+            _ = store.record(sample, agent: agent, session: nil, now: now)
+            return .none
+
+        case (.legacy, .native):
+            return .refuse(.invalidMessage, "a native message from a peer speaking the report's format")
+        }
+    }
+
+    /// The ack to send after a batch of objects, if any; clears it.
+    mutating func takePendingAck() -> GatewayMessage? {
+        defer { pendingAck = nil }
+        return pendingAck.map { .ack(sequence: $0) }
+    }
+}

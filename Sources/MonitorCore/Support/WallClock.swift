@@ -1,0 +1,39 @@
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads the real-time clock: the time samples are stamped with and the store's notion of "now".
+///
+/// Kept behind a protocol so the gateway and the agent can be driven by a test clock.
+public protocol WallClock: Sendable {
+    /// Seconds since the Unix epoch.
+    func now() -> Double
+}
+
+/// The system's `CLOCK_REALTIME`.
+public struct SystemWallClock: WallClock {
+    public init() {}
+
+    public func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1_000_000_000
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`, for arithmetic against wall-clock times.
+    public var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+extension TimeAmount {
+    /// NIO's time amount for a Swift `Duration`, saturating instead of trapping on huge values.
+    init(_ duration: Duration) {
+        let nanoseconds = duration.inSeconds * 1e9
+        self = .nanoseconds(nanoseconds >= Double(Int64.max) ? Int64.max : Int64(nanoseconds))
+    }
+}
