@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+/// SPEC §2's command line: --check-config exit codes and messages, --version, --help.
+@Suite("Command line")
+struct CommandLineTests {
+    static let binaries = [("monitord", "monitord"), ("monitor-agent", "agent")]
+
+    func run(_ binary: String, _ arguments: [String]) async throws -> (Int32, String) {
+        let process = try RunningProcess(executable: Products.directory + "/" + binary, arguments: arguments)
+        let status = try #require(await process.waitForExit(timeout: 20))
+        return (status, process.output)
+    }
+
+    @Test("--version prints the version", arguments: binaries)
+    func version(binary: String, section: String) async throws {
+        let (status, output) = try await run(binary, ["--version"])
+        #expect(status == 0)
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).contains(/^\d+\.\d+\.\d+/))
+    }
+
+    @Test("--help names the options", arguments: binaries)
+    func help(binary: String, section: String) async throws {
+        let (status, output) = try await run(binary, ["--help"])
+        #expect(status == 0)
+        for option in ["--config", "--check-config", "--version"] {
+            #expect(output.contains(option), "\(option) missing from:\n\(output)")
+        }
+    }
+
+    @Test("--check-config: 0 for a valid file, 78 and file:line for a broken one", arguments: binaries)
+    func checkConfig(binary: String, section: String) async throws {
+        let dir = try makeTemporaryDirectory()
+        let good = dir + "/good.conf"
+        try "[\(section == "agent" ? "agent" : "monitord")]\n# fine\n".write(toFile: good, atomically: true, encoding: .utf8)
+        let (okStatus, _) = try await run(binary, ["--config", good, "--check-config"])
+        #expect(okStatus == 0)
+
+        let bad = dir + "/bad.conf"
+        try "[\(section == "agent" ? "agent" : "monitord")]\n\nno-such-key = 1\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let (badStatus, badOutput) = try await run(binary, ["--config", bad, "--check-config"])
+        #expect(badStatus == 78)
+        #expect(badOutput.contains("\(bad):3:"), "\(badOutput)")
+
+        // Starting (not only checking) with a broken file is refused the same way.
+        let (startStatus, startOutput) = try await run(binary, ["--config", bad])
+        #expect(startStatus == 78)
+        #expect(startOutput.contains("\(bad):3:"))
+
+        let (missingStatus, missingOutput) = try await run(binary, ["--config", dir + "/absent.conf", "--check-config"])
+        #expect(missingStatus == 78)
+        #expect(missingOutput.contains("absent.conf"))
+    }
+
+    @Test("--check-config --verbose prints the effective configuration with defaults", arguments: binaries)
+    func verbose(binary: String, section: String) async throws {
+        let dir = try makeTemporaryDirectory()
+        let file = dir + "/c.conf"
+        try "".write(toFile: file, atomically: true, encoding: .utf8)
+        let (status, output) = try await run(binary, ["--config", file, "--check-config", "--verbose"])
+        #expect(status == 0)
+        let expected = section == "agent" ? ["interval", "cpu-window", "server"] : ["listen", "metrics-listen", "agent-timeout"]
+        for key in expected {
+            #expect(output.contains(key), "\(key) missing from:\n\(output)")
+        }
+    }
+}

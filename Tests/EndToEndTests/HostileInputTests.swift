@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+/// Bad input on the agent and HTTP ports: the peer is refused with a reason, everyone else goes on.
+@Suite("Hostile input")
+struct HostileInputTests {
+    /// Each payload is sent on its own connection; the gateway must answer with an error line
+    /// (or simply close) and keep the healthy agent's series flowing.
+    static let payloads: [(String, [UInt8])] = {
+        var generator = SeededGenerator(seed: 0x5eed)
+        let random = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return [
+            ("random bytes", random),
+            ("invalid JSON", Array(#"{"type":"hello",}"#.utf8)),
+            ("not an object", Array("[1,2,3]\n".utf8)),
+            ("unknown type", Array(#"{"type":"gossip"}"#.utf8) + [10]),
+            ("sample before hello", Array(#"{"type":"sample","seq":1}"#.utf8) + [10]),
+            ("oversize line without delimiter", Array(#"{"k":""#.utf8) + [UInt8](repeating: 0x61, count: 200_000)),
+            ("oversize complete object", Array(#"{"k":""#.utf8) + [UInt8](repeating: 0x61, count: 70_000) + Array(#""}"#.utf8)),
+            ("deep nesting", [UInt8](repeating: UInt8(ascii: "["), count: 100_000)),
+            ("deep object nesting", Array(String(repeating: #"{"a":"#, count: 20_000).utf8)),
+            ("huge numbers", Array(#"{"RAM usage: ": 1e400, "CPU usage: ": 1, "currentProccessRAM: ": 1, "CPU interrupts: ": 1}"#.utf8)),
+            ("negative interrupts", Array(#"{"RAM usage: ": 1, "CPU usage: ": 1, "currentProccessRAM: ": 1, "CPU interrupts: ": -5}"#.utf8)),
+            ("reserved name", Array(#"{"type":"hello","protocol":1,"agent":"agent_1","version":"x","session":"0123456789abcdef"}"#.utf8) + [10]),
+        ]
+    }()
+
+    @Test("malformed peers are refused and a healthy agent keeps flowing")
+    func malformedPeers() async throws {
+        try await withGateway { gateway in
+            let agent = try AgentProcess.start(name: "e2e-healthy", gatewayPort: gateway.agentPort)
+            defer { agent.process.signal(SIGKILL) }
+            #expect(await eventually { try gateway.metrics().value("monitord_agent_up", agent: "e2e-healthy") == 1 })
+            let before = try #require(try gateway.metrics().value("monitord_samples_received_total", agent: "e2e-healthy"))
+
+            for (name, payload) in Self.payloads {
+                let socket = try LoopbackSocket(port: gateway.agentPort)
+                try? socket.send(payload)
+                let answer = String(decoding: try socket.receiveAll(limit: 1 << 20), as: UTF8.self)
+                socket.close()
+                // Either an error line with a reason, or (for the report's format) a plain close.
+                #expect(
+                    answer.isEmpty || answer.contains(#""type":"error""#),
+                    "\(name): unexpected answer \(answer.prefix(200))"
+                )
+                #expect(!answer.contains(#""type":"welcome""#), "\(name) was welcomed")
+            }
+
+            #expect(
+                await eventually {
+                    try gateway.metrics().value("monitord_samples_received_total", agent: "e2e-healthy") ?? 0 > before + 5
+                }, "the healthy agent stopped flowing: \(gateway.process.output)")
+            #expect(gateway.process.process.isRunning)
+            let page = try gateway.metrics()
+            #expect(page.value("monitord_agent_up", agent: "e2e-healthy") == 1)
+            // No malformed peer became an agent.
+            #expect(page.agents(exporting: "monitord_agent_up") == ["e2e-healthy"])
+        }
+    }
+
+    @Test("a peer that never says hello is closed after hello-timeout")
+    func silentPeer() async throws {
+        try await withGateway(extraConfiguration: "hello-timeout = 500ms\n") { gateway in
+            let socket = try LoopbackSocket(port: gateway.agentPort)
+            defer { socket.close() }
+            let start = Date()
+            let answer = String(decoding: try socket.receiveAll(), as: UTF8.self)
+            let waited = Date().timeIntervalSince(start)
+            #expect(answer.contains(#""type":"error""#) && answer.contains("hello"), "\(answer)")
+            #expect(waited >= 0.4 && waited < 5, "closed after \(waited) s")
+        }
+    }
+
+    @Test("HTTP: unknown paths are 404, other methods 405, oversized headers refused")
+    func httpErrors() async throws {
+        try await withGateway { gateway in
+            #expect(try HTTPClient.get(port: gateway.metricsPort, path: "/nope").status == 404)
+            let post = try HTTPClient.get(port: gateway.metricsPort, path: "/metrics", method: "POST")
+            #expect(post.status == 405)
+            #expect(post.headers["allow"] == "GET, HEAD")
+            let metrics = try HTTPClient.get(port: gateway.metricsPort, path: "/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+            let huge = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 200_000))\r\n\r\n"
+            let refused = try? HTTPClient.exchange(port: gateway.metricsPort, request: huge)
+            #expect(refused == nil || refused!.status >= 400, "oversized headers answered \(String(describing: refused?.status))")
+            // And the server still answers afterwards.
+            #expect(try HTTPClient.get(port: gateway.metricsPort, path: "/metrics").status == 200)
+        }
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so the random payload is the same every run.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

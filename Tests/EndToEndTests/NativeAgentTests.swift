@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// monitor-agent and monitord together, as deployed: delivery, outages and expiry.
+@Suite("monitor-agent with monitord")
+struct NativeAgentTests {
+    @Test("the agent's four families appear under its announced name")
+    func agentReports() async throws {
+        try await withGateway { gateway in
+            let agent = try AgentProcess.start(name: "e2e-web-01", gatewayPort: gateway.agentPort)
+            defer { agent.process.signal(SIGKILL) }
+            let reported = await eventually {
+                let page = try gateway.metrics()
+                return MetricsPage.reportFamilies.allSatisfy { page.value($0, agent: "e2e-web-01") != nil }
+            }
+            #expect(reported, "gateway: \(gateway.process.output)\nagent: \(agent.process.output)")
+            let page = try gateway.metrics()
+            let rss = try #require(page.value("process_ram_gigabytes", agent: "e2e-web-01"))
+            // The agent's own RSS in GiB: a small Swift process, between 1 MiB and 64 MiB.
+            #expect(rss > 1.0 / 1024 && rss < 64.0 / 1024)
+            #expect(page.value("monitord_agent_up", agent: "e2e-web-01") == 1)
+            let lastSeen = try #require(page.value("monitord_agent_last_seen_timestamp_seconds", agent: "e2e-web-01"))
+            #expect(abs(lastSeen - Date().timeIntervalSince1970) < 5)
+        }
+    }
+
+    @Test("a gateway restart loses nothing: the agent buffers, reconnects and replays")
+    func gatewayRestart() async throws {
+        let first = try await GatewayProcess.start()
+        let port = first.agentPort
+        let agent = try AgentProcess.start(name: "e2e-replay", gatewayPort: port)
+        defer { agent.process.signal(SIGKILL) }
+        #expect(await eventually { try first.metrics().value("monitord_samples_received_total", agent: "e2e-replay") ?? 0 >= 3 })
+        first.process.signal(SIGKILL)
+        await first.process.waitForExit()
+        let outageStart = Date()
+        try await Task.sleep(for: .seconds(3))
+        let second = try await GatewayProcess.start(agentPort: port)
+        defer { Task { await second.stop() } }
+        // Everything sampled during the outage (one sample per 200 ms) arrives, replayed in order.
+        let outageSamples = Int(Date().timeIntervalSince(outageStart) / 0.2) - 2
+        let replayed = await eventually(timeout: 30) {
+            try second.metrics().value("monitord_samples_received_total", agent: "e2e-replay") ?? 0 >= Double(outageSamples)
+        }
+        #expect(replayed, "agent log: \(agent.process.output)")
+        #expect(try second.metrics().value("monitord_agent_up", agent: "e2e-replay") == 1)
+        // A graceful stop delivers the rest: the agent says so.
+        await agent.stop()
+        #expect(agent.process.output.contains("every sample delivered"), "\(agent.process.output)")
+        await second.stop()
+    }
+
+    @Test("an agent killed with SIGKILL: its series expire and monitord_agent_up drops to 0")
+    func agentKilled() async throws {
+        try await withGateway(extraConfiguration: "agent-timeout = 2s\nforget-after = 60s\n") { gateway in
+            let agent = try AgentProcess.start(name: "e2e-doomed", gatewayPort: gateway.agentPort)
+            #expect(await eventually { try gateway.metrics().value("monitord_agent_up", agent: "e2e-doomed") == 1 })
+            agent.process.signal(SIGKILL)
+            await agent.process.waitForExit()
+            let expired = await eventually(timeout: 10) {
+                let page = try gateway.metrics()
+                return MetricsPage.reportFamilies.allSatisfy { page.value($0, agent: "e2e-doomed") == nil }
+                    && page.value("monitord_agent_up", agent: "e2e-doomed") == 0
+            }
+            #expect(expired, "\(String(describing: try? gateway.metrics().text))")
+        }
+    }
+}

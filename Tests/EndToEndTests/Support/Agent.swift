@@ -1,0 +1,50 @@
+import Foundation
+
+/// A `monitor-agent` started from the built binary, sending to a test gateway.
+final class AgentProcess: @unchecked Sendable {
+    let process: RunningProcess
+    let name: String
+    let configPath: String
+
+    static func start(
+        name: String,
+        gatewayPort: Int,
+        interval: String = "200ms",
+        cpuWindow: String = "100ms",
+        extraConfiguration: String = ""
+    ) throws -> AgentProcess {
+        let dir = try makeTemporaryDirectory()
+        let configPath = dir + "/agent.conf"
+        let text = """
+            [agent]
+            server = 127.0.0.1:\(gatewayPort)
+            name = \(name)
+            interval = \(interval)
+            cpu-window = \(cpuWindow)
+            \(extraConfiguration)
+            """
+        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let process = try RunningProcess(executable: Products.agent, arguments: ["--config", configPath], name: name)
+        return AgentProcess(process: process, name: name, configPath: configPath)
+    }
+
+    private init(process: RunningProcess, name: String, configPath: String) {
+        self.process = process
+        self.name = name
+        self.configPath = configPath
+    }
+
+    func stop() async { await process.stop() }
+}
+
+/// The report's Python agent (Tests/report/agent.py), at test speed.
+func startReportAgent(port: Int, interval: Double = 0.2, cpuWindow: Double = 0.1) throws -> RunningProcess {
+    try RunningProcess(
+        executable: "/usr/bin/env",
+        arguments: [
+            "python3", Products.reportAgent, "--host", "127.0.0.1", "--port", "\(port)",
+            "--interval", "\(interval)", "--cpu-window", "\(cpuWindow)",
+        ],
+        name: "report-agent"
+    )
+}
