@@ -29,7 +29,7 @@ enum BoundedFile {
             let oldCount = bytes.count
             bytes.append(contentsOf: repeatElement(0, count: wanted))
             let got = bytes.withUnsafeMutableBytes { buffer in
-                retryingOnInterrupt { Glibc.read(descriptor, buffer.baseAddress! + oldCount, wanted) }
+                retryingOnInterrupt { readBytes(descriptor, buffer, from: oldCount, count: wanted) }
             }
             guard got >= 0 else { throw .system(systemMessage(errno)) }
             bytes.removeLast(wanted - got)
@@ -46,8 +46,21 @@ enum BoundedFile {
         }
     }
 
+    /// `strerror_r` rather than `strerror`, which may share one buffer between threads.
     static func systemMessage(_ code: Int32) -> String {
-        guard let text = strerror(code) else { return "error \(code)" }
-        return String(cString: text)
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard strerror_r(code, &buffer, buffer.count) == 0 else { return "error \(code)" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+/// `read(2)` into `buffer[offset..<offset + count]`; a free function so that the name `read` means the system call.
+private func readBytes(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer, from offset: Int, count: Int)
+    -> Int
+{
+    guard let base = buffer.baseAddress, offset + count <= buffer.count else {
+        errno = EINVAL
+        return -1
+    }
+    return read(descriptor, base + offset, count)
 }
