@@ -1,0 +1,115 @@
+/// What `monitor-agent` reads from `/etc/monitor/agent.conf`, section `[agent]`.
+///
+/// Every key has a default, so an agent on the gateway's host works with an empty file.
+public struct AgentConfiguration: Sendable, Equatable {
+    public static let section = "agent"
+    static let schema = ConfigurationSchema(sections: [
+        (section, ["server", "name", "interval", "cpu-window", "buffer-samples", "log-level"])
+    ])
+    /// Shorter intervals would make the agent itself a noticeable load and flood the gateway.
+    public static let minimumInterval: Duration = .milliseconds(100)
+    public static let bufferCapacityRange = 1...10_000_000
+    public static let maximumNameLength = 64
+
+    /// Gateways to connect to, tried in order (failover, not fan-out). Key `server`, comma separated.
+    public var servers = [HostPort(host: "127.0.0.1", port: 5578)]
+    /// The name the agent announces, which labels its series; empty means the host name. Key `name`.
+    public var name = ""
+    /// Time between samples. Key `interval`.
+    public var interval: Duration = .seconds(5)
+    /// The window over which CPU use is measured, ending at each sample; at most `interval` because
+    /// windows of consecutive samples must not overlap. Key `cpu-window`.
+    public var cpuWindow: Duration = .seconds(4)
+    /// Samples kept while no gateway is reachable, delivered once one is; the oldest are dropped beyond
+    /// it. The default holds 24 h at 5 s. Key `buffer-samples`.
+    public var bufferCapacity = 17280
+    /// Key `log-level`.
+    public var logLevel = LogLevelName.info
+
+    /// All defaults.
+    public init() {}
+
+    /// The name announced to the gateway.
+    public func resolvedName(hostName: String) -> String {
+        name.isEmpty ? hostName : name
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> AgentConfiguration {
+        let document = try INIParser.parse(text, file: file, schema: schema)
+        let values = ConfigurationValues(file: file)
+        var configuration = AgentConfiguration()
+        var lines: [String: ConfigurationEntry] = [:]
+        for entry in document.entries(in: section) {
+            lines[entry.key] = entry
+            switch entry.key {
+            case "server": configuration.servers = try values.hostPortList(entry)
+            case "name": configuration.name = try validatedName(entry, values: values)
+            case "interval": configuration.interval = try values.duration(entry, atLeast: minimumInterval)
+            case "cpu-window": configuration.cpuWindow = try values.duration(entry)
+            case "buffer-samples": configuration.bufferCapacity = try values.integer(entry, in: bufferCapacityRange)
+            case "log-level": configuration.logLevel = try values.logLevel(entry)
+            default: break  // The schema has already refused unknown keys.
+            }
+        }
+        if configuration.cpuWindow > configuration.interval {
+            let window = renderDuration(configuration.cpuWindow)
+            let interval = renderDuration(configuration.interval)
+            let reason = "the CPU is measured within each interval, so the window cannot be longer"
+            if let windowEntry = lines["cpu-window"],
+                lines["interval"].map({ $0.line < windowEntry.line }) ?? true
+            {
+                throw values.failure(windowEntry, "\(window) is longer than interval (\(interval)); \(reason)")
+            }
+            let origin = lines["cpu-window"] == nil ? ", the default" : ""
+            throw ConfigurationError(
+                file: file, line: lines["interval"]?.line,
+                message: "interval: \(interval) is shorter than cpu-window (\(window)\(origin)); \(reason)")
+        }
+        return configuration
+    }
+
+    static func validatedName(_ entry: ConfigurationEntry, values: ConfigurationValues) throws(ConfigurationError)
+        -> String
+    {
+        let name = entry.value
+        if name.isEmpty { return name }
+        if name.hasPrefix("agent_"), name.utf8.count > 6,
+            name.utf8.dropFirst(6).allSatisfy({ (0x30...0x39).contains($0) })
+        {
+            throw values.failure(entry, "\(quoted(name)) is reserved for agents speaking the report's format")
+        }
+        guard name.unicodeScalars.count <= maximumNameLength else {
+            throw values.failure(entry, "\(quoted(name)) is longer than \(maximumNameLength) characters")
+        }
+        guard name.unicodeScalars.allSatisfy(isNameScalar) else {
+            throw values.failure(entry, "\(quoted(name)) may only contain letters, digits, \".\", \"_\" and \"-\"")
+        }
+        return name
+    }
+
+    private static func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9", ".", "_", "-": true
+        default: false
+        }
+    }
+
+    public static func load(path: String) throws(ConfigurationError) -> AgentConfiguration {
+        try parse(ConfigurationFile.read(path: path), file: path)
+    }
+
+    /// The effective configuration as a file `parse` accepts back.
+    public func rendered() -> String {
+        """
+        # Effective configuration of monitor-agent (defaults filled in).
+        [\(Self.section)]
+        server = \(servers.map(\.description).joined(separator: ", "))
+        name =\(name.isEmpty ? "" : " " + name)
+        interval = \(renderDuration(interval))
+        cpu-window = \(renderDuration(cpuWindow))
+        buffer-samples = \(bufferCapacity)
+        log-level = \(logLevel.rawValue)
+
+        """
+    }
+}

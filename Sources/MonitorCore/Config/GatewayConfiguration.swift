@@ -1,0 +1,95 @@
+/// What `monitord` reads from `/etc/monitor/monitord.conf`, section `[monitord]`.
+///
+/// Every key has a default, so a missing file section (or a file of comments only) gives a working gateway
+/// on the report's ports.
+public struct GatewayConfiguration: Sendable, Equatable {
+    public static let section = "monitord"
+    static let schema = ConfigurationSchema(sections: [
+        (
+            section,
+            [
+                "listen", "metrics-listen", "agent-timeout", "forget-after", "hello-timeout", "max-message-size",
+                "allow-legacy-agents", "log-level",
+            ]
+        )
+    ])
+    /// Bounds of `max-message-size`: below 1 KiB not even a hello fits; above 16 MiB one peer could make
+    /// the gateway buffer a lot of memory before the message is rejected.
+    public static let messageSizeRange = 1024...(16 << 20)
+
+    /// Where agents connect (native protocol and the report's format). Key `listen`.
+    public var listen = HostPort(host: "0.0.0.0", port: 5578)
+    /// Where Prometheus scrapes `/metrics`. Key `metrics-listen`.
+    public var metricsListen = HostPort(host: "0.0.0.0", port: 8001)
+    /// An agent silent this long is marked down and its four series are dropped, so dashboards do not show
+    /// stale values as current. Key `agent-timeout`.
+    public var agentTimeout: Duration = .seconds(30)
+    /// After this long down, the agent's self-metrics go too, so that agents retired for good do not
+    /// accumulate series forever. At least `agentTimeout`. Key `forget-after`.
+    public var forgetAfter: Duration = .seconds(3600)
+    /// A native peer must say who it is within this time, or the connection is closed; a peer that says
+    /// nothing but sends the report's JSON is a legacy agent. Key `hello-timeout`.
+    public var helloTimeout: Duration = .seconds(10)
+    /// Largest single message accepted from a peer; bigger ones close the connection. Key `max-message-size`.
+    public var maxMessageBytes = 65536
+    /// Whether peers speaking the report's format (no hello) are accepted. Key `allow-legacy-agents`.
+    public var allowLegacyAgents = true
+    /// Key `log-level`.
+    public var logLevel = LogLevelName.info
+
+    /// All defaults.
+    public init() {}
+
+    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> GatewayConfiguration {
+        let document = try INIParser.parse(text, file: file, schema: schema)
+        let values = ConfigurationValues(file: file)
+        var configuration = GatewayConfiguration()
+        var lines: [String: ConfigurationEntry] = [:]
+        for entry in document.entries(in: section) {
+            lines[entry.key] = entry
+            switch entry.key {
+            case "listen": configuration.listen = try values.hostPort(entry)
+            case "metrics-listen": configuration.metricsListen = try values.hostPort(entry)
+            case "agent-timeout": configuration.agentTimeout = try values.duration(entry)
+            case "forget-after": configuration.forgetAfter = try values.duration(entry)
+            case "hello-timeout": configuration.helloTimeout = try values.duration(entry)
+            case "max-message-size": configuration.maxMessageBytes = try values.size(entry, in: messageSizeRange)
+            case "allow-legacy-agents": configuration.allowLegacyAgents = try values.boolean(entry)
+            case "log-level": configuration.logLevel = try values.logLevel(entry)
+            default: break  // The schema has already refused unknown keys.
+            }
+        }
+        if configuration.forgetAfter < configuration.agentTimeout {
+            // Blame the key the operator wrote last; if only one was written, that one.
+            let culprit = [lines["forget-after"], lines["agent-timeout"]].compactMap { $0 }.max { $0.line < $1.line }
+            throw ConfigurationError(
+                file: file, line: culprit?.line,
+                message:
+                    "forget-after (\(renderDuration(configuration.forgetAfter))) must not be shorter than agent-timeout (\(renderDuration(configuration.agentTimeout))): an agent is forgotten only after it is down"
+            )
+        }
+        return configuration
+    }
+
+    public static func load(path: String) throws(ConfigurationError) -> GatewayConfiguration {
+        try parse(ConfigurationFile.read(path: path), file: path)
+    }
+
+    /// The effective configuration as a file `parse` accepts back, for `--check-config` output and for
+    /// logging what a reload changed.
+    public func rendered() -> String {
+        """
+        # Effective configuration of monitord (defaults filled in).
+        [\(Self.section)]
+        listen = \(listen)
+        metrics-listen = \(metricsListen)
+        agent-timeout = \(renderDuration(agentTimeout))
+        forget-after = \(renderDuration(forgetAfter))
+        hello-timeout = \(renderDuration(helloTimeout))
+        max-message-size = \(ByteSize.render(maxMessageBytes))
+        allow-legacy-agents = \(allowLegacyAgents ? "yes" : "no")
+        log-level = \(logLevel.rawValue)
+
+        """
+    }
+}
