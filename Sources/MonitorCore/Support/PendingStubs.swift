@@ -1,54 +1,6 @@
 // TEMPORARY: signatures of parts being written in parallel; removed at merge.
 public import Logging
 
-public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var file: String
-    public var line: Int?
-    public var message: String
-    public var description: String { "\(file):\(line ?? 0): \(message)" }
-}
-public struct HostPort: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-    public var description: String { "\(host):\(port)" }
-    public static func parse(_ text: String) -> HostPort? { fatalError() }
-}
-public enum LogLevelName: String, Sendable, CaseIterable { case trace, debug, info, notice, warning, error, critical }
-public struct GatewayConfiguration: Sendable, Equatable {
-    public var listen = HostPort(host: "0.0.0.0", port: 5578)
-    public var metricsListen = HostPort(host: "0.0.0.0", port: 8001)
-    public var agentTimeout = Duration.seconds(30)
-    public var forgetAfter = Duration.seconds(3600)
-    public var helloTimeout = Duration.seconds(10)
-    public var maxMessageBytes = 65536
-    public var allowLegacyAgents = true
-    public var logLevel = LogLevelName.info
-    public init() {}
-    public static func load(path: String) throws(ConfigurationError) -> GatewayConfiguration { fatalError() }
-    public func rendered() -> String { fatalError() }
-}
-public struct AgentConfiguration: Sendable, Equatable {
-    public var servers = [HostPort(host: "127.0.0.1", port: 5578)]
-    public var name = ""
-    public var interval = Duration.seconds(5)
-    public var cpuWindow = Duration.seconds(4)
-    public var bufferCapacity = 17280
-    public var logLevel = LogLevelName.info
-    public init() {}
-    public static func load(path: String) throws(ConfigurationError) -> AgentConfiguration { fatalError() }
-    public func rendered() -> String { fatalError() }
-    public func resolvedName(hostName: String) -> String { name.isEmpty ? hostName : name }
-}
-public struct CollectorError: Error, Sendable, CustomStringConvertible { public var description: String }
-public struct CPUTimes: Sendable, Equatable {}
-public struct SystemCollector: Sendable {
-    public init() {}
-    public func cpuTimes() throws(CollectorError) -> CPUTimes { fatalError() }
-    public func residentBytes() throws(CollectorError) -> UInt64 { fatalError() }
-    public func sample(sequence: UInt64, timestamp: Double, cpuStart: CPUTimes) throws(CollectorError) -> Sample {
-        fatalError()
-    }
-}
 public struct JSONObjectSplitter: Sendable {
     public init(maximumObjectBytes: Int = 65536) {}
     public mutating func append(_ bytes: some Sequence<UInt8>) {}

@@ -1,0 +1,67 @@
+import Testing
+
+@testable import MonitorCore
+
+@Suite("Agent sample buffer")
+struct SampleBufferTests {
+    func sample(_ sequence: UInt64) -> Sample {
+        Sample(
+            sequence: sequence, timestamp: Double(sequence), ramUsagePercent: 1, cpuUsagePercent: 2,
+            processRAMGigabytes: 0.01, cpuInterrupts: sequence)
+    }
+
+    @Test("when full, the oldest sample is dropped and counted")
+    func dropsOldest() {
+        var buffer = SampleBuffer(capacity: 3)
+        for sequence in 1...5 { buffer.append(sample(UInt64(sequence))) }
+        #expect(buffer.count == 3)
+        #expect(buffer.droppedCount == 2)
+        #expect(buffer.samples(after: 0, limit: 10).map(\.sequence) == [3, 4, 5])
+    }
+
+    @Test("an acknowledgement forgets everything up to it, and only that")
+    func acknowledge() {
+        var buffer = SampleBuffer(capacity: 10)
+        for sequence in 1...6 { buffer.append(sample(UInt64(sequence))) }
+        buffer.acknowledge(upTo: 4)
+        #expect(buffer.samples(after: 0, limit: 10).map(\.sequence) == [5, 6])
+        buffer.acknowledge(upTo: 2)  // stale ack: no effect
+        #expect(buffer.count == 2)
+        buffer.acknowledge(upTo: 100)
+        #expect(buffer.isEmpty)
+    }
+
+    @Test("samples after a sequence, in order and limited", arguments: [0, 1, 3, 6, 7, 50])
+    func samplesAfter(sequence: UInt64) {
+        var buffer = SampleBuffer(capacity: 10)
+        for value in 2...7 { buffer.append(sample(UInt64(value))) }
+        let expected = (2...7).map(UInt64.init).filter { $0 > sequence }
+        #expect(buffer.samples(after: sequence, limit: 100).map(\.sequence) == expected)
+        #expect(buffer.samples(after: sequence, limit: 2).map(\.sequence) == Array(expected.prefix(2)))
+    }
+
+    @Test("shrinking the capacity drops the oldest")
+    func resize() {
+        var buffer = SampleBuffer(capacity: 10)
+        for value in 1...8 { buffer.append(sample(UInt64(value))) }
+        buffer.resize(to: 3)
+        #expect(buffer.samples(after: 0, limit: 10).map(\.sequence) == [6, 7, 8])
+        #expect(buffer.droppedCount == 5)
+    }
+}
+
+@Suite("Reconnect backoff")
+struct BackoffTests {
+    @Test("grows exponentially with jitter in [d/2, d], capped at 30 s, and resets")
+    func schedule() {
+        var backoff = Backoff()
+        var ceiling = Backoff.initial
+        for _ in 0..<20 {
+            let delay = backoff.next().inSeconds
+            #expect(delay >= ceiling / 2 - 0.001 && delay <= ceiling + 0.001, "\(delay) not within [\(ceiling / 2), \(ceiling)]")
+            ceiling = min(ceiling * 2, Backoff.cap)
+        }
+        backoff.reset()
+        #expect(backoff.next().inSeconds <= Backoff.initial + 0.001)
+    }
+}
