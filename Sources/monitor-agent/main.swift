@@ -32,6 +32,7 @@ struct MonitorAgentCommand: AsyncParsableCommand {
         )
         if checkConfig {
             try finish(launcher.checkConfiguration(explicitPath: config, verbose: verbose))
+            return
         }
         switch launcher.loadConfiguration(explicitPath: config) {
         case .failure(let status):

@@ -31,6 +31,7 @@ struct MonitordCommand: AsyncParsableCommand {
         )
         if checkConfig {
             try finish(launcher.checkConfiguration(explicitPath: config, verbose: verbose))
+            return
         }
         switch launcher.loadConfiguration(explicitPath: config) {
         case .failure(let status):
