@@ -57,7 +57,7 @@ public enum MetricsPage {
         }
         writer.family("process_cpu_interrupts_total", help: "number of cpu interrupts since boot", type: .counter)
         for (name, sample) in fresh {
-            writer.sample("process_cpu_interrupts_total", label: agentLabel, name, value: sample.cpuInterrupts)
+            writer.sample("process_cpu_interrupts_total", label: agentLabel, name, count: sample.cpuInterrupts)
         }
     }
 
@@ -68,7 +68,7 @@ public enum MetricsPage {
             help: "1 while the agent is connected and its samples arrive on time, 0 once it is late or disconnected.",
             type: .gauge)
         for agent in agents {
-            writer.sample("monitord_agent_up", label: agentLabel, agent.name, value: agent.up ? 1.0 : 0.0)
+            writer.sample("monitord_agent_up", label: agentLabel, agent.name, value: agent.up ? 1 : 0)
         }
         writer.family(
             "monitord_agent_last_seen_timestamp_seconds",
@@ -83,7 +83,7 @@ public enum MetricsPage {
             help: "Samples accepted from the agent, replayed ones included, duplicates not.",
             type: .counter)
         for agent in agents {
-            writer.sample("monitord_samples_received_total", label: agentLabel, agent.name, value: agent.samplesReceived)
+            writer.sample("monitord_samples_received_total", label: agentLabel, agent.name, count: agent.samplesReceived)
         }
     }
 

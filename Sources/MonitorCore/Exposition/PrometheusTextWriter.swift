@@ -50,11 +50,11 @@ public struct PrometheusTextWriter: Sendable {
         bytes.append(UInt8(ascii: "\n"))
     }
 
-    /// Writes one sample with a single label and an integer value, exactly: counters above 2^53 would lose digits as
-    /// a `Double`.
-    public mutating func sample(_ name: String, label: String, _ labelValue: String, value: UInt64) {
+    /// Writes one sample with a single label and an integer value, exactly: counts above 2^53 would lose digits as a
+    /// `Double`. (A distinct argument label, so that a literal `value: 1` is never ambiguous.)
+    public mutating func sample(_ name: String, label: String, _ labelValue: String, count: UInt64) {
         appendSingleLabelPrefix(name, label: label, labelValue)
-        PrometheusNumber.append(value, to: &bytes)
+        PrometheusNumber.append(count, to: &bytes)
         bytes.append(UInt8(ascii: "\n"))
     }
 
