@@ -56,13 +56,14 @@ private func formatted(_ value: Double) -> String {
         #expect(text { $0.sample("c_total", label: "l", "v", count: 0) } == "c_total{l=\"v\"} 0\n")
     }
 
-    @Test(arguments: [
-        (Double.nan, "NaN"), (Double.infinity, "+Inf"), (-Double.infinity, "-Inf"),
-        (0, "0"), (-0.0, "0"), (1, "1"), (-3, "-3"), (58.4, "58.4"), (0.1, "0.1"), (-2.5, "-2.5"),
-        (0.00927734375, "0.00927734375"), (706148, "706148"), (1e-5, "1e-05"),
-        (0x1p53, "9007199254740992"), (0x1p62 + 0x1p10, "4611686018427388928"), (-0x1p63, "-9223372036854775808"),
-        (0x1p63, "9.223372036854776e+18"), (1e20, "1e+20"), (1.5e300, "1.5e+300"),
-    ] as [(Double, String)])
+    @Test(
+        arguments: [
+            (Double.nan, "NaN"), (Double.infinity, "+Inf"), (-Double.infinity, "-Inf"),
+            (0, "0"), (-0.0, "0"), (1, "1"), (-3, "-3"), (58.4, "58.4"), (0.1, "0.1"), (-2.5, "-2.5"),
+            (0.00927734375, "0.00927734375"), (706148, "706148"), (1e-5, "1e-05"),
+            (0x1p53, "9007199254740992"), (0x1p62 + 0x1p10, "4611686018427388928"), (-0x1p63, "-9223372036854775808"),
+            (0x1p63, "9.223372036854776e+18"), (1e20, "1e+20"), (1.5e300, "1.5e+300"),
+        ] as [(Double, String)])
     func valuesAreFormattedThePrometheusWay(value: Double, expected: String) {
         #expect(formatted(value) == expected)
     }

@@ -26,7 +26,9 @@ public enum MetricsPage {
         var writer = PrometheusTextWriter(reservingCapacity: 4096 + agents.count * 640)
         writeReportFamilies(of: agents, to: &writer)
         writeAgentFamilies(of: agents, to: &writer)
-        writer.family("monitord_agents", help: "Number of agents the gateway knows: connected, or not yet forgotten.", type: .gauge)
+        writer.family(
+            "monitord_agents", help: "Number of agents the gateway knows: connected, or not yet forgotten.",
+            type: .gauge)
         writer.sample("monitord_agents", labels: [], value: Double(agents.count))
         writer.family(
             "monitord_build_info", help: "Always 1; the version label says which monitord is running.", type: .gauge)
@@ -83,19 +85,24 @@ public enum MetricsPage {
             help: "Samples accepted from the agent, replayed ones included, duplicates not.",
             type: .counter)
         for agent in agents {
-            writer.sample("monitord_samples_received_total", label: agentLabel, agent.name, count: agent.samplesReceived)
+            writer.sample(
+                "monitord_samples_received_total", label: agentLabel, agent.name, count: agent.samplesReceived)
         }
     }
 
     /// The standard families of the Prometheus client libraries, with their standard help texts.
     private static func writeProcessFamilies(_ process: ProcessMetrics, to writer: inout PrometheusTextWriter) {
         let families: [(String, String, MetricType, Double)] = [
-            ("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", .counter,
-             process.cpuSecondsTotal),
+            (
+                "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", .counter,
+                process.cpuSecondsTotal
+            ),
             ("process_resident_memory_bytes", "Resident memory size in bytes.", .gauge, Double(process.residentBytes)),
             ("process_virtual_memory_bytes", "Virtual memory size in bytes.", .gauge, Double(process.virtualBytes)),
-            ("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", .gauge,
-             process.startTimeSeconds),
+            (
+                "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", .gauge,
+                process.startTimeSeconds
+            ),
             ("process_open_fds", "Number of open file descriptors.", .gauge, Double(process.openFDs)),
             ("process_max_fds", "Maximum number of open file descriptors.", .gauge, Double(process.maxFDs)),
         ]

@@ -39,7 +39,8 @@ public struct ProcessMetrics: Sendable, Hashable {
             let pageSize = UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 0))
             guard ticksPerSecond > 0 else { return nil }
             var limit = rlimit()
-            let maxFDs = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 ? UInt64(limit.rlim_cur) : 0
+            let maxFDs =
+                getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 ? UInt64(limit.rlim_cur) : 0
             return ProcessMetrics(
                 cpuSecondsTotal: Double(stat.userTicks &+ stat.systemTicks) / ticksPerSecond,
                 residentBytes: stat.residentPages.multipliedReportingOverflow(by: pageSize).partialValue,

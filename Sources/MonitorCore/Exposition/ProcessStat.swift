@@ -11,7 +11,8 @@ struct ProcessStat: Hashable {
     init?(parsing bytes: [UInt8]) {
         guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         // After ")": field 3 (state) onwards; field n is at index n - 3.
-        let fields = bytes[(close + 1)...].split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") })
+        let fields = bytes[(close + 1)...].split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") }
+        )
         func field(_ number: Int) -> UInt64? {
             let index = number - 3
             guard fields.indices.contains(index) else { return nil }
