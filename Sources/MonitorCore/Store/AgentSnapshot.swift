@@ -2,6 +2,7 @@
 public struct AgentSnapshot: Sendable, Hashable {
     /// The `agent_number` label value.
     public var name: String
+    /// The wire format of the most recent connection, so a status page can show which hosts still need upgrading.
     public var dialect: AgentDialect
     /// The peer address of the agent's most recent connection, for status pages and logs.
     public var remoteAddress: String

@@ -80,9 +80,11 @@ public final class AgentStore: Sendable {
     /// is recorded anyway, as disconnected, so that no accepted sample is lost to a caller's ordering mistake.
     public func record(_ sample: Sample, agent: String, session: String?, now: Double) -> Bool {
         state.withLock { state in
-            let unannounced = AgentRecord(
-                dialect: session == nil ? .legacy : .native, remoteAddress: "", session: session)
-            return state.agents[agent, default: unannounced].record(sample, session: session, now: now)
+            // The default is an autoclosure: built only for an unannounced agent.
+            state.agents[
+                agent,
+                default: AgentRecord(dialect: session == nil ? .legacy : .native, remoteAddress: "", session: session)
+            ].record(sample, session: session, now: now)
         }
     }
 
