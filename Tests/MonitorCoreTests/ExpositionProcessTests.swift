@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+@testable import MonitorCore
+
+@Suite struct ExpositionProcessTests {
+    @Test func currentFiguresDescribeThisProcess() throws {
+        let metrics = try #require(ProcessMetrics.current())
+        let now = Date().timeIntervalSince1970
+        #expect(metrics.startTimeSeconds <= now + 1)
+        #expect(now - metrics.startTimeSeconds < 3600, "the test process started within the hour")
+        #expect(metrics.cpuSecondsTotal >= 0)
+        #expect(metrics.residentBytes > 0 && metrics.residentBytes <= metrics.virtualBytes)
+        #expect(metrics.openFDs >= 3 && metrics.openFDs <= metrics.maxFDs)
+    }
+
+    @Test func openedFilesAreCounted() throws {
+        let before = try #require(ProcessMetrics.current()).openFDs
+        let opened = (0..<64).map { _ in open("/proc/self/stat", O_RDONLY) }
+        defer { for descriptor in opened where descriptor >= 0 { close(descriptor) } }
+        try #require(opened.allSatisfy { $0 >= 0 })
+        let after = try #require(ProcessMetrics.current()).openFDs
+        // Tests running in parallel open and close a few descriptors of their own, hence the slack.
+        #expect(after >= before + 64 - 16)
+        #expect(after <= before + 64 + 16)
+    }
+
+    @Test func statLineIsParsedFromTheLastParenthesis() throws {
+        // Field numbers per proc(5); the command name contains ") " to trap naive splitting.
+        var fields = (3...52).map { String($0 * 10) }
+        fields[14 - 3] = "250"
+        fields[15 - 3] = "50"
+        fields[22 - 3] = "12345"
+        fields[23 - 3] = "1048576"
+        fields[24 - 3] = "300"
+        let line = "4242 (evil) (name) 9 " + fields.dropFirst().joined(separator: " ") + "\n"
+        let stat = try #require(ProcessStat(parsing: Array(line.utf8)))
+        #expect(stat == ProcessStat(userTicksForTest: 250, 50, 12345, 1_048_576, 300))
+    }
+
+    @Test(arguments: ["", "no parenthesis at all", "1 (x) R 1 2", "1 (x) R " + String(repeating: "z ", count: 40)])
+    func malformedStatLinesAreRejected(line: String) {
+        #expect(ProcessStat(parsing: Array(line.utf8)) == nil)
+    }
+
+    @Test func bootTimeIsFoundOnItsLine() {
+        let stat = "cpu  1 2 3\nintr 5 6\nbtime 1717000000\nprocesses 9\n"
+        #expect(ProcessStat.bootTime(inSystemStat: Array(stat.utf8)) == 1_717_000_000)
+        #expect(ProcessStat.bootTime(inSystemStat: Array("cpu 1\n".utf8)) == nil)
+        #expect(ProcessStat.bootTime(inSystemStat: Array("btime x\n".utf8)) == nil)
+    }
+
+    @Test(
+        arguments: [
+            ("0", UInt64(0)), ("18446744073709551615", UInt64.max), ("18446744073709551616", nil), ("", nil),
+            ("12a", nil), ("-1", nil),
+        ] as [(String, UInt64?)])
+    func unsignedNumbersAreParsedWithoutOverflow(text: String, expected: UInt64?) {
+        #expect(ProcFile.parseUnsigned(Array(text.utf8)) == expected)
+    }
+
+    @Test func missingFilesAndDirectoriesGiveNil() {
+        #expect(ProcFile.read("/nonexistent/monitord-test") == nil)
+        #expect(ProcFile.countEntries(inDirectory: "/nonexistent/monitord-test") == nil)
+    }
+
+    @Test func directoryEntriesAreCounted() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("monitord-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for name in ["a", "b", "c"] {
+            try Data().write(to: directory.appendingPathComponent(name))
+        }
+        #expect(ProcFile.countEntries(inDirectory: directory.path) == 3)
+    }
+
+    @Test func fileLargerThanTheBoundIsRefused() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("monitord-\(UUID())")
+        try Data(count: ProcFile.maximumSize + 1).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(ProcFile.read(file.path) == nil)
+        try Data(count: 5000).write(to: file)
+        #expect(ProcFile.read(file.path)?.count == 5000)
+    }
+}
+
+extension ProcessStat {
+    fileprivate init(userTicksForTest user: UInt64, _ system: UInt64, _ start: UInt64, _ virtual: UInt64, _ rss: UInt64)
+    {
+        let fields = (3...24).map { number -> String in
+            switch number {
+            case 14: String(user)
+            case 15: String(system)
+            case 22: String(start)
+            case 23: String(virtual)
+            case 24: String(rss)
+            default: "0"
+            }
+        }
+        self.init(parsing: Array(("1 (x) " + fields.joined(separator: " ")).utf8))!
+    }
+}
