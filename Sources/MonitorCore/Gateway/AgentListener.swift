@@ -86,7 +86,7 @@ struct AgentListener: Sendable {
         defer {
             helloDeadline.cancel()
             if let agent = session.agentName {
-                state.store.disconnected(agent: agent, now: state.clock.now())
+                session.disconnect(now: state.clock.now())
                 logger.info("agent disconnected", metadata: ["agent": "\(agent)", "remote": "\(remote)"])
             }
         }

@@ -18,7 +18,7 @@ public enum PeerErrorReason: String, Sendable, CaseIterable {
 public final class GatewayCounters: Sendable {
     private let accepted = Atomic<UInt64>(0)
     // Errors are rare next to samples: one lock is cheaper to read than it is worth avoiding.
-    private let errors = Mutex<[PeerErrorReason: UInt64]>([:])
+    let errors = Mutex<[PeerErrorReason: UInt64]>([:])
 
     public init() {}
 
@@ -34,5 +34,28 @@ public final class GatewayCounters: Sendable {
 
     public func peerErrors(_ reason: PeerErrorReason) -> UInt64 {
         errors.withLock { $0[reason, default: 0] }
+    }
+}
+
+extension GatewayCounters {
+    /// The counters as families for `/metrics`.
+    func families() -> [MetricFamily] {
+        let errors = errors.withLock { $0 }
+        return [
+            MetricFamily(
+                name: "monitord_connections_accepted_total",
+                help: "Connections accepted on the agent port, whatever became of them.",
+                type: .counter,
+                samples: [MetricSample(Double(connectionsAccepted))]
+            ),
+            MetricFamily(
+                name: "monitord_peer_errors_total",
+                help: "Peers on the agent port refused or closed by the gateway, by reason.",
+                type: .counter,
+                samples: PeerErrorReason.allCases.map { reason in
+                    MetricSample(Double(errors[reason, default: 0]), labels: ["reason": reason.rawValue])
+                }
+            ),
+        ]
     }
 }

@@ -84,7 +84,11 @@ struct MetricsListener: Sendable {
             guard request.method == .GET || request.method == .HEAD else {
                 return plain(.methodNotAllowed, "method \(request.method) not allowed on /metrics\n", request, allow: "GET, HEAD")
             }
-            let body = MetricsPage.render(store: state.store, now: state.clock.now(), extra: gatewayFamilies())
+            let body = MetricsPage.render(
+                store: state.store.snapshot(now: state.clock.now()),
+                process: ProcessMetrics.current(),
+                extra: state.counters.families()
+            )
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
             headers.add(name: "Content-Length", value: "\(body.count)")
@@ -110,9 +114,5 @@ struct MetricsListener: Sendable {
         headers.add(name: "Content-Length", value: "\(text.utf8.count)")
         if let allow { headers.add(name: "Allow", value: allow) }
         return (HTTPResponseHead(version: request.version, status: status, headers: headers), ByteBuffer(string: text))
-    }
-
-    private func gatewayFamilies() -> [MetricFamily] {
-        []
     }
 }

@@ -19,6 +19,8 @@ struct PeerSession {
     }
 
     private(set) var identity = Identity.anonymous
+    /// The store's handle on this connection, to report its end without disturbing a newer one.
+    private(set) var connection: AgentConnection?
     /// Highest sequence to acknowledge once the current read is processed (acks are cumulative).
     private(set) var pendingAck: UInt64?
 
@@ -53,14 +55,15 @@ struct PeerSession {
                 return .refuse(.invalidMessage, "unsupported protocol version \(hello.protocolVersion)")
             }
             identity = .native(agent: hello.agent, session: hello.session)
-            let lastSequence = store.connected(
+            let connection = store.connected(
                 agent: hello.agent,
                 session: hello.session,
                 dialect: .native,
                 remoteAddress: remoteAddress,
                 now: now
             )
-            return .reply(.welcome(protocolVersion: ProtocolCodec.version, lastSequence: lastSequence))
+            self.connection = connection
+            return .reply(.welcome(protocolVersion: ProtocolCodec.version, lastSequence: connection.lastSequence))
 
         case (.anonymous, .native(.sample)):
             return .refuse(.invalidMessage, "a sample before the hello")
@@ -71,7 +74,7 @@ struct PeerSession {
             }
             let agent = store.nextLegacyName()
             identity = .legacy(agent: agent)
-            _ = store.connected(
+            connection = store.connected(
                 agent: agent,
                 session: nil,
                 dialect: .legacy,
@@ -99,6 +102,13 @@ struct PeerSession {
         case (.legacy, .native):
             return .refuse(.invalidMessage, "a native message from a peer speaking the report's format")
         }
+    }
+
+    /// Tells the store the connection ended (once; later calls do nothing).
+    mutating func disconnect(now: Double) {
+        guard let connection, let agent = agentName else { return }
+        store.disconnected(agent: agent, connection: connection.id, now: now)
+        self.connection = nil
     }
 
     /// The ack to send after a batch of objects, if any; clears it.

@@ -29,12 +29,12 @@ public final class AgentStore: Sendable {
     private let state: Mutex<State>
 
     public init(agentTimeout: Duration, forgetAfter: Duration) {
-        state = Mutex(State(limits: Limits(agentTimeout: agentTimeout.seconds, forgetAfter: forgetAfter.seconds)))
+        state = Mutex(State(limits: Limits(agentTimeout: agentTimeout.inSeconds, forgetAfter: forgetAfter.inSeconds)))
     }
 
     /// Applies a reloaded configuration; agents keep their state and are judged by the new limits from now on.
     public func reconfigure(agentTimeout: Duration, forgetAfter: Duration) {
-        let limits = Limits(agentTimeout: agentTimeout.seconds, forgetAfter: forgetAfter.seconds)
+        let limits = Limits(agentTimeout: agentTimeout.inSeconds, forgetAfter: forgetAfter.inSeconds)
         state.withLock { $0.limits = limits }
     }
 

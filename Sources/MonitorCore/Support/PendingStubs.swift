@@ -32,24 +32,6 @@ public enum ProtocolCodec {
     public static func encode(_ message: AgentMessage) -> [UInt8] { fatalError() }
     public static func decodeGatewayMessage(_ object: [UInt8]) throws(ProtocolError) -> GatewayMessage { fatalError() }
 }
-public enum AgentDialect: String, Sendable { case native, legacy }
-public final class AgentStore: Sendable {
-    public init(agentTimeout: Duration, forgetAfter: Duration) {}
-    public func reconfigure(agentTimeout: Duration, forgetAfter: Duration) {}
-    public func nextLegacyName() -> String { fatalError() }
-    public func connected(
-        agent: String, session: String?, dialect: AgentDialect, remoteAddress: String, now: Double
-    ) -> UInt64? { fatalError() }
-    public func disconnected(agent: String, now: Double) {}
-    public func record(_ sample: Sample, agent: String, session: String?, now: Double) -> Bool { fatalError() }
-    public func expire(now: Double) -> [String] { fatalError() }
-    public var agentCount: Int { 0 }
-    public func snapshot(now: Double) -> [AgentSnapshot] { [] }
-}
-public enum MetricsPage {
-    public static func render(store: AgentStore, now: Double, extra: [MetricFamily]) -> [UInt8] { fatalError() }
-}
-public struct MetricFamily: Sendable {}
 public struct SystemdNotifier: Sendable {
     public init() {}
     public var isEnabled: Bool { false }
@@ -61,4 +43,3 @@ public struct SystemdNotifier: Sendable {
     public var watchdogInterval: Duration? { nil }
 }
 public enum LogBackend { public static func bootstrap(identifier: String, level: Logger.Level) {} }
-public struct AgentSnapshot: Sendable { public var up: Bool; public var samplesReceived: UInt64 }
