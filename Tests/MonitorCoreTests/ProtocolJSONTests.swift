@@ -31,10 +31,12 @@ import Testing
     static func ourStrings(_ text: [UInt8]) throws -> [String: String] {
         try text.withUnsafeBufferPointer { bytes in
             let document = try JSONReader.read(bytes)
+            // Foundation keeps the first occurrence of a repeated key; so do we here.
+            var seen: Set<String> = []
             var strings: [String: String] = [:]
-            for member in document.members where member.value.kind == .string {
+            for member in document.members {
                 let key = JSONReader.string(of: member.key, in: bytes)
-                if strings[key] == nil {
+                if seen.insert(key).inserted, member.value.kind == .string {
                     strings[key] = JSONReader.string(of: member.value, in: bytes)
                 }
             }

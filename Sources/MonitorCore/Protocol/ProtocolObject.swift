@@ -60,17 +60,19 @@ struct ProtocolObject {
         range: ClosedRange<UInt64> = 0...UInt64.max
     ) throws(ProtocolError) -> UInt64 {
         let token = try token(key, in: message)
-        let refusal = ProtocolError(
-            reason: "\(key.quoted) must be an integer from \(range.lowerBound) to \(range.upperBound)")
-        guard token.kind == .number, token.isIntegerLiteral, !token.isNegative else { throw refusal }
+        // Reasons are built only on failure: interpolation would dominate the fast path.
+        func refusal() -> ProtocolError {
+            ProtocolError(reason: "\(key.quoted) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        guard token.kind == .number, token.isIntegerLiteral, !token.isNegative else { throw refusal() }
         var value: UInt64 = 0
         for byte in bytes[token.range] {
             let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
             let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2 else { throw refusal }
+            guard !overflow1, !overflow2 else { throw refusal() }
             value = sum
         }
-        guard range.contains(value) else { throw refusal }
+        guard range.contains(value) else { throw refusal() }
         return value
     }
 
@@ -94,12 +96,14 @@ struct ProtocolObject {
         rule: String
     ) throws(ProtocolError) -> Double {
         let token = try token(key, in: message)
-        let refusal = ProtocolError(reason: "\(key.quoted) must be \(rule)")
-        guard token.kind == .number else { throw refusal }
+        func refusal() -> ProtocolError {
+            ProtocolError(reason: "\(key.quoted) must be \(rule)")
+        }
+        guard token.kind == .number else { throw refusal() }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[token.range]), as: UTF8.self)
         guard let value = Double(text), value.isFinite, range.contains(value),
             !(excludingLowerBound && value == range.lowerBound)
-        else { throw refusal }
+        else { throw refusal() }
         return value + 0.0
     }
 }
