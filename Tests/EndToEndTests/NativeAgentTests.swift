@@ -54,15 +54,32 @@ struct NativeAgentTests {
     func agentKilled() async throws {
         try await withGateway(extraConfiguration: "agent-timeout = 2s\nforget-after = 60s\n") { gateway in
             let agent = try AgentProcess.start(name: "e2e-doomed", gatewayPort: gateway.agentPort)
-            #expect(await eventually { try gateway.metrics().value("monitord_agent_up", agent: "e2e-doomed") == 1 })
+            #expect(
+                await eventually {
+                    let page = try gateway.metrics()
+                    return page.value("monitord_agent_up", agent: "e2e-doomed") == 1
+                        && MetricsPage.reportFamilies.allSatisfy { page.value($0, agent: "e2e-doomed") != nil }
+                })
             agent.process.signal(SIGKILL)
+            let killedAt = Date()
             await agent.process.waitForExit()
-            let expired = await eventually(timeout: 10) {
-                let page = try gateway.metrics()
-                return MetricsPage.reportFamilies.allSatisfy { page.value($0, agent: "e2e-doomed") == nil }
-                    && page.value("monitord_agent_up", agent: "e2e-doomed") == 0
+            var expired = false
+            var lastPage = ""
+            var polls = 0
+            while !expired, Date().timeIntervalSince(killedAt) < 10 {
+                polls += 1
+                do {
+                    let page = try gateway.metrics()
+                    lastPage = page.text
+                    expired =
+                        MetricsPage.reportFamilies.allSatisfy { page.value($0, agent: "e2e-doomed") == nil }
+                        && page.value("monitord_agent_up", agent: "e2e-doomed") == 0
+                } catch {
+                    lastPage = "\(error)"
+                }
+                if !expired { try await Task.sleep(for: .milliseconds(100)) }
             }
-            #expect(expired, "\(String(describing: try? gateway.metrics().text))")
+            #expect(expired, "after \(Date().timeIntervalSince(killedAt)) s, \(polls) polls: \(lastPage)")
         }
     }
 }
