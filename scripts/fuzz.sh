@@ -22,11 +22,12 @@ esac
 
 work="$root/.build/fuzz/$target"
 mkdir -p "$work/corpus"
+# gold warns about every ASan helper symbol it cannot export; those lines are noise.
 swiftc -O -sanitize=fuzzer,address -parse-as-library -swift-version 6 \
     -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \
     -module-name MonitorCore \
     "$entry" "$root"/Sources/MonitorCore/Protocol/*.swift "$root/Sources/MonitorCore/Support/Sample.swift" \
-    -o "$work/fuzz-$target"
+    -o "$work/fuzz-$target" 2> >(grep -v "Cannot export local symbol '__asan" >&2)
 
 cd "$work"
 # The Swift runtime's backtracer trips AddressSanitizer after a fatalError; libFuzzer reports.
