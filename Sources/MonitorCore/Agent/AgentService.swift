@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 public import Logging
 public import NIOCore
 public import NIOPosix
 public import ServiceLifecycle
 import UnixSignals
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The `monitor-agent` daemon: samples on a schedule, delivers over the uplink, reloads on
 /// SIGHUP, and on SIGTERM delivers what it still holds (within a bound) before it exits.
@@ -151,7 +152,9 @@ public final class AgentService: Service {
             let old = shared.configuration
             shared.configuration = new
             shared.buffer.resize(to: new.bufferCapacity)
-            let moved = old.servers != new.servers || old.resolvedName(hostName: hostName) != new.resolvedName(hostName: hostName)
+            let moved =
+                old.servers != new.servers
+                || old.resolvedName(hostName: hostName) != new.resolvedName(hostName: hostName)
             guard moved else { return (nil, old.logLevel) }
             shared.reconnectRequested = true
             return (shared.channel, old.logLevel)

@@ -23,7 +23,8 @@ final class AgentState: Sendable {
     let session: String
 
     init(configuration: AgentConfiguration, session: String) {
-        self.shared = Mutex(Shared(configuration: configuration, buffer: SampleBuffer(capacity: configuration.bufferCapacity)))
+        self.shared = Mutex(
+            Shared(configuration: configuration, buffer: SampleBuffer(capacity: configuration.bufferCapacity)))
         self.session = session
     }
 

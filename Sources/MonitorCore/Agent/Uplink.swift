@@ -144,7 +144,9 @@ struct Uplink: Sendable {
     }
 
     /// Writes everything buffered after `sequence`, then each new sample as it is taken.
-    private func writeSamples(to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, after sequence: UInt64) async throws {
+    private func writeSamples(to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, after sequence: UInt64)
+        async throws
+    {
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         state.shared.withLock { $0.wakeWriter = wake }
         defer { state.shared.withLock { $0.wakeWriter = nil } }

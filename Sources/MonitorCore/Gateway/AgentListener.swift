@@ -44,17 +44,8 @@ struct AgentListener: Sendable {
     }
 
     func serve() async {
-        do {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await handle(connection) }
-                    }
-                }
-            }
-        } catch is CancellationError {
-        } catch {
-            state.logger.error("agent listener failed", metadata: ["error": "\(error)"])
+        await serveConnections(of: server, logger: state.logger, name: "agent") { connection in
+            await handle(connection)
         }
     }
 
