@@ -75,6 +75,28 @@ struct HostileInputTests {
         }
     }
 
+    @Test("connections beyond max-connections-per-address are refused with a reason, and counted")
+    func connectionLimit() async throws {
+        try await withGateway(extraConfiguration: "max-connections-per-address = 3\nhello-timeout = 30s\n") { gateway in
+            let held = try (0..<3).map { _ in try LoopbackSocket(port: gateway.agentPort) }
+            defer { held.forEach { $0.close() } }
+            // The three are counted once the gateway has accepted them; the fourth is then refused.
+            var answer = ""
+            let refused = await eventually {
+                let extra = try LoopbackSocket(port: gateway.agentPort)
+                defer { extra.close() }
+                answer = String(decoding: try extra.receiveAll(limit: 4096), as: UTF8.self)
+                return answer.contains("max-connections-per-address")
+            }
+            #expect(refused, "fourth connection got: \(answer)")
+            #expect(
+                try gateway.metrics().series.contains {
+                    $0.name == "monitord_peer_errors_total" && $0.labels["reason"] == "too_many_from_address"
+                        && $0.value >= 1
+                })
+        }
+    }
+
     @Test("a peer that never says hello is closed after hello-timeout")
     func silentPeer() async throws {
         try await withGateway(extraConfiguration: "hello-timeout = 500ms\n") { gateway in

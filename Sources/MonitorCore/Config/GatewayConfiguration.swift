@@ -9,7 +9,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
             section,
             [
                 "listen", "metrics-listen", "agent-timeout", "forget-after", "hello-timeout", "max-message-size",
-                "allow-legacy-agents", "log-level",
+                "allow-legacy-agents", "max-connections", "max-connections-per-address", "max-agents",
+                "max-samples-per-second", "log-level",
             ]
         )
     ])
@@ -34,8 +35,23 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var maxMessageBytes = 65536
     /// Whether peers speaking the report's format (no hello) are accepted. Key `allow-legacy-agents`.
     public var allowLegacyAgents = true
+    /// Open connections on the agent port, all peers together; more are refused with an error line, so
+    /// that file descriptors and memory are bounded by configuration, not by peers. Key `max-connections`.
+    public var maxConnections = 20000
+    /// Open connections from one source address (agents behind one NAT share one). Key `max-connections-per-address`.
+    public var maxConnectionsPerAddress = 2000
+    /// Distinct agents the gateway keeps (connected or not yet forgotten); a new name beyond it is refused.
+    /// Key `max-agents`.
+    public var maxAgents = 20000
+    /// Samples per second one connection may deliver; above it the gateway reads more slowly (TCP pushes
+    /// back), so a replaying or misbehaving agent cannot starve the others. Nothing is dropped.
+    /// Key `max-samples-per-second`.
+    public var maxSamplesPerSecond = 2000
     /// Key `log-level`.
     public var logLevel = LogLevelName.info
+
+    /// Range of the connection and agent limits.
+    public static let limitRange = 1...10_000_000
 
     /// All defaults.
     public init() {}
@@ -55,6 +71,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
             case "hello-timeout": configuration.helloTimeout = try values.duration(entry)
             case "max-message-size": configuration.maxMessageBytes = try values.size(entry, in: messageSizeRange)
             case "allow-legacy-agents": configuration.allowLegacyAgents = try values.boolean(entry)
+            case "max-connections": configuration.maxConnections = try values.integer(entry, in: limitRange)
+            case "max-connections-per-address":
+                configuration.maxConnectionsPerAddress = try values.integer(entry, in: limitRange)
+            case "max-agents": configuration.maxAgents = try values.integer(entry, in: limitRange)
+            case "max-samples-per-second": configuration.maxSamplesPerSecond = try values.integer(entry, in: limitRange)
             case "log-level": configuration.logLevel = try values.logLevel(entry)
             default: break  // The schema has already refused unknown keys.
             }
@@ -88,6 +109,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
         hello-timeout = \(renderDuration(helloTimeout))
         max-message-size = \(ByteSize.render(maxMessageBytes))
         allow-legacy-agents = \(allowLegacyAgents ? "yes" : "no")
+        max-connections = \(maxConnections)
+        max-connections-per-address = \(maxConnectionsPerAddress)
+        max-agents = \(maxAgents)
+        max-samples-per-second = \(maxSamplesPerSecond)
         log-level = \(logLevel.rawValue)
 
         """

@@ -53,23 +53,38 @@ struct AgentListener: Sendable {
         state.counters.connectionAccepted()
         let channel = connection.channel
         let remote = channel.remoteAddress.map(describe) ?? "unknown"
+        let sourceAddress = channel.remoteAddress?.ipAddress ?? remote
         let configuration = state.configuration
+        if let reason = state.limiter.admit(
+            sourceAddress,
+            maximumTotal: configuration.maxConnections,
+            maximumPerAddress: configuration.maxConnectionsPerAddress
+        ) {
+            let text =
+                reason == .tooManyConnections
+                ? "the gateway has its maximum of \(configuration.maxConnections) connections (max-connections)"
+                : "\(sourceAddress) has its maximum of \(configuration.maxConnectionsPerAddress) connections (max-connections-per-address)"
+            state.refused(reason, text, remote: remote, agent: nil)
+            try? await connection.executeThenClose { _, outbound in
+                try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.error(reason: text))))
+            }
+            return
+        }
+        defer { state.limiter.release(sourceAddress) }
+
         var session = PeerSession(
             store: state.store,
             remoteAddress: remote,
-            allowLegacyAgents: configuration.allowLegacyAgents
+            allowLegacyAgents: configuration.allowLegacyAgents,
+            maximumAgents: configuration.maxAgents
         )
-        let counters = state.counters
-        let logger = state.logger
         // The hello deadline runs on the channel's event loop, independent of whether the
         // peer sends anything at all: a peer trickling bytes that never form a hello is closed too.
         let helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.helloTimeout)) {
-            counters.peerError(.helloTimeout)
-            logger.notice(
-                "refused peer: no hello within \(configuration.helloTimeout)",
-                metadata: ["remote": "\(remote)", "reason": "\(PeerErrorReason.helloTimeout.rawValue)"]
-            )
-            let line = ProtocolCodec.encode(.error(reason: "no hello within \(configuration.helloTimeout)"))
+            [state] in
+            let text = "no hello within \(renderDuration(configuration.helloTimeout))"
+            state.refused(.helloTimeout, text, remote: remote, agent: nil)
+            let line = ProtocolCodec.encode(.error(reason: text))
             channel.writeAndFlush(channel.allocator.buffer(bytes: line)).whenComplete { _ in
                 channel.close(promise: nil)
             }
@@ -78,10 +93,15 @@ struct AgentListener: Sendable {
             helloDeadline.cancel()
             if let agent = session.agentName {
                 session.disconnect(now: state.clock.now())
-                logger.info("agent disconnected", metadata: ["agent": "\(agent)", "remote": "\(remote)"])
+                state.logger.info("agent disconnected", metadata: ["agent": "\(agent)", "remote": "\(remote)"])
             }
         }
 
+        var pacing = TokenBucket(
+            rate: Double(configuration.maxSamplesPerSecond),
+            burst: Double(configuration.maxSamplesPerSecond),
+            now: .now
+        )
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var splitter = JSONObjectSplitter(maximumObjectBytes: configuration.maxMessageBytes)
@@ -114,18 +134,21 @@ struct AgentListener: Sendable {
                     if let ack = session.takePendingAck() {
                         try await outbound.write(channel.allocator.buffer(bytes: ProtocolCodec.encode(ack)))
                     }
+                    // Over its rate, the connection waits before its next read: TCP slows the sender.
+                    let wait = pacing.take(session.takeSampleCount(), now: .now)
+                    if wait > .zero { try await Task.sleep(for: wait) }
                 }
             }
-        } catch let error as IdleTimeoutError {
-            _ = error
-            counters.peerError(.idleTimeout)
-            logger.notice(
-                "closed silent agent connection",
-                metadata: ["remote": "\(remote)", "agent": "\(session.agentName ?? "-")"]
+        } catch is IdleTimeoutError {
+            state.refused(
+                .idleTimeout,
+                "silent for \(renderDuration(configuration.agentTimeout))",
+                remote: remote,
+                agent: session.agentName
             )
         } catch {
             // Resets and half-closed sockets are routine for agents; the disconnect is logged above.
-            logger.debug("agent connection ended", metadata: ["remote": "\(remote)", "error": "\(error)"])
+            state.logger.debug("agent connection ended", metadata: ["remote": "\(remote)", "error": "\(error)"])
         }
     }
 
@@ -136,12 +159,8 @@ struct AgentListener: Sendable {
         session: PeerSession,
         remote: String
     ) async throws {
-        state.counters.peerError(reason)
-        var metadata: Logger.Metadata = ["remote": "\(remote)", "reason": "\(reason.rawValue)"]
-        if let agent = session.agentName { metadata["agent"] = "\(agent)" }
-        state.logger.notice("refused peer: \(text)", metadata: metadata)
-        let line = ProtocolCodec.encode(.error(reason: text))
-        try await outbound.write(ByteBuffer(bytes: line))
+        state.refused(reason, text, remote: remote, agent: session.agentName)
+        try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.error(reason: text))))
     }
 
     private func logConnected(agent: String, session: PeerSession, remote: String) {

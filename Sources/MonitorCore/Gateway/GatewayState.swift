@@ -5,6 +5,8 @@ import Synchronization
 final class GatewayState: Sendable {
     let store: AgentStore
     let counters = GatewayCounters()
+    let limiter = ConnectionLimiter()
+    private let refusalLog = LogThrottle()
     let logger: Logger
     let clock: any WallClock
     private let current: Mutex<GatewayConfiguration>
@@ -19,6 +21,16 @@ final class GatewayState: Sendable {
     /// The configuration in force; new connections read it when they start.
     var configuration: GatewayConfiguration {
         current.withLock { $0 }
+    }
+
+    /// Counts a refused or closed peer and logs it, at most a few lines per reason every few seconds.
+    func refused(_ reason: PeerErrorReason, _ text: String, remote: String, agent: String?) {
+        counters.peerError(reason)
+        guard case .log(let suppressed) = refusalLog.check(reason) else { return }
+        var metadata: Logger.Metadata = ["remote": "\(remote)", "reason": "\(reason.rawValue)"]
+        if let agent { metadata["agent"] = "\(agent)" }
+        if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
+        logger.notice("refused peer: \(text)", metadata: metadata)
     }
 
     func apply(_ configuration: GatewayConfiguration) {
