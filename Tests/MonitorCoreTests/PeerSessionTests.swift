@@ -168,3 +168,63 @@ struct GatewayLimitTests {
         #expect(throttle.check(.framing, now: start + .seconds(11)) == .log(suppressedBefore: 2))
     }
 }
+
+@Suite("Agent tokens")
+struct AgentTokenTests {
+    @Test("tokens verify only for their own agent, and parse errors name the line")
+    func tokens() throws {
+        let tokens = try AgentTokens.parse(
+            "# comment\n\nweb-01 0123456789abcdef0123\nweb-02\t fedcba9876543210fedc\n", file: "t")
+        #expect(tokens.count == 2)
+        #expect(tokens.verify(agent: "web-01", token: "0123456789abcdef0123"))
+        #expect(!tokens.verify(agent: "web-01", token: "0123456789abcdef0124"))
+        #expect(!tokens.verify(agent: "web-01", token: "0123456789abcdef012"))
+        #expect(!tokens.verify(agent: "web-01", token: nil))
+        #expect(!tokens.verify(agent: "web-02", token: "0123456789abcdef0123"), "another agent's token")
+        #expect(!tokens.verify(agent: "web-03", token: "0123456789abcdef0123"), "an unknown agent")
+
+        let cases: [(String, String)] = [
+            ("web-01 a b\n", "t:1: expected \"name token\" (two fields separated by white space), found 3"),
+            (
+                "\nweb-01 short\n",
+                "t:2: the token for web-01 must be 16 to 256 bytes long (found 5): short tokens can be guessed"
+            ),
+            ("agent_1 0123456789abcdef0123\n", "t:1: agent name:"),
+            ("a 0123456789abcdef0123\na 0123456789abcdef0123\n", "t:2: a second token for a"),
+        ]
+        for (text, expected) in cases {
+            #expect(throws: ConfigurationError.self) { try AgentTokens.parse(text, file: "t") }
+            do {
+                _ = try AgentTokens.parse(text, file: "t")
+            } catch {
+                #expect(error.description.hasPrefix(expected), "\(error.description)")
+            }
+        }
+    }
+
+    @Test("with tokens, a hello without the right token is refused as unauthenticated")
+    func sessionRequiresToken() throws {
+        let tokens = try AgentTokens.parse("web-01 0123456789abcdef0123\n", file: "t")
+        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(60))
+        func hello(_ token: String?) -> [UInt8] {
+            ProtocolCodec.encode(
+                AgentMessage.hello(
+                    Hello(agent: "web-01", agentVersion: "1", session: "0123456789abcdef", token: token)))
+        }
+        var wrong = PeerSession(store: store, remoteAddress: "x", allowLegacyAgents: true, tokens: tokens)
+        guard case .refuse(.unauthenticated, _) = wrong.receive(hello("nope-nope-nope-nope"), now: 1) else {
+            Issue.record("a wrong token was accepted")
+            return
+        }
+        var right = PeerSession(store: store, remoteAddress: "x", allowLegacyAgents: true, tokens: tokens)
+        #expect(
+            right.receive(hello("0123456789abcdef0123"), now: 1)
+                == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
+        var plain = PeerSession(
+            store: store, remoteAddress: "x", allowLegacyAgents: true, requireTLS: true, isTLS: false)
+        guard case .refuse(.tlsRequired, _) = plain.receive(hello(nil), now: 1) else {
+            Issue.record("a plain native hello was accepted where TLS is required")
+            return
+        }
+    }
+}

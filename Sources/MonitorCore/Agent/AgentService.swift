@@ -1,6 +1,7 @@
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
 import UnixSignals
 
@@ -51,8 +52,11 @@ public final class AgentService: Service {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let configuration = state.configuration
         let name = configuration.resolvedName(hostName: hostName)
-        // Fail early and clearly if /proc cannot be read (e.g. a too strict sandbox).
+        // Fail early and clearly if /proc cannot be read (e.g. a too strict sandbox), or if the
+        // TLS files do not load.
         _ = try collector.cpuTimes()
+        let tlsContext = try TLSContexts.client(configuration)
+        state.shared.withLock { $0.tlsContext = tlsContext }
         logger.notice(
             "monitor-agent \(MonitorVersion.current) sampling as \(name) every \(configuration.interval), sending to \(configuration.servers.map(\.description).joined(separator: ", "))"
         )
@@ -139,8 +143,10 @@ public final class AgentService: Service {
             return
         }
         let new: AgentConfiguration
+        let tlsContext: NIOSSLContext?
         do {
             new = try AgentConfiguration.load(path: path)
+            tlsContext = try TLSContexts.client(new)
         } catch {
             logger.error(
                 "configuration reload refused, keeping the running configuration: \(error)",
@@ -151,6 +157,7 @@ public final class AgentService: Service {
         let (channel, oldLogLevel): ((any Channel)?, LogLevelName) = state.shared.withLock { shared in
             let old = shared.configuration
             shared.configuration = new
+            shared.tlsContext = tlsContext
             shared.buffer.resize(to: new.bufferCapacity)
             let moved =
                 old.servers != new.servers

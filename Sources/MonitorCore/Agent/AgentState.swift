@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// What the agent's sampler, connection and housekeeping loops share.
@@ -15,6 +16,8 @@ final class AgentState: Sendable {
         var reconnectRequested = false
         /// The open connection to the gateway, closed by a reload that changes the destination.
         var channel: (any Channel)?
+        /// The TLS client context when `tls = yes`, rebuilt on reload.
+        var tlsContext: NIOSSLContext?
     }
 
     let shared: Mutex<Shared>

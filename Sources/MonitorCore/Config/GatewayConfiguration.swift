@@ -10,7 +10,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
             [
                 "listen", "metrics-listen", "agent-timeout", "forget-after", "hello-timeout", "max-message-size",
                 "allow-legacy-agents", "max-connections", "max-connections-per-address", "max-agents",
-                "max-samples-per-second", "log-level",
+                "max-samples-per-second", "tokens-file", "tls-certificate", "tls-key", "tls-client-ca-file",
+                "log-level",
             ]
         )
     ])
@@ -47,6 +48,19 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// back), so a replaying or misbehaving agent cannot starve the others. Nothing is dropped.
     /// Key `max-samples-per-second`.
     public var maxSamplesPerSecond = 2000
+    /// File of `name token` lines; when set, native agents must present their token in the hello.
+    /// Key `tokens-file` (empty: no tokens required).
+    public var tokensFile: String?
+    /// The tokens read from `tokensFile` by ``load(path:)``, so that `--check-config` and a reload
+    /// validate that file too.
+    public var tokens: AgentTokens?
+    /// Certificate chain and private key (PEM) for TLS on the agent port; with them, native agents
+    /// must use TLS (peers in the report's format may still use plain TCP if `allow-legacy-agents`).
+    /// Keys `tls-certificate`, `tls-key`.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// CA certificates (PEM) that agents' client certificates must chain to: mutual TLS. Key `tls-client-ca-file`.
+    public var tlsClientCAFile: String?
     /// Key `log-level`.
     public var logLevel = LogLevelName.info
 
@@ -76,9 +90,25 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 configuration.maxConnectionsPerAddress = try values.integer(entry, in: limitRange)
             case "max-agents": configuration.maxAgents = try values.integer(entry, in: limitRange)
             case "max-samples-per-second": configuration.maxSamplesPerSecond = try values.integer(entry, in: limitRange)
+            case "tokens-file": configuration.tokensFile = entry.value.isEmpty ? nil : entry.value
+            case "tls-certificate": configuration.tlsCertificate = entry.value.isEmpty ? nil : entry.value
+            case "tls-key": configuration.tlsKey = entry.value.isEmpty ? nil : entry.value
+            case "tls-client-ca-file": configuration.tlsClientCAFile = entry.value.isEmpty ? nil : entry.value
             case "log-level": configuration.logLevel = try values.logLevel(entry)
             default: break  // The schema has already refused unknown keys.
             }
+        }
+        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
+            let entry = lines["tls-certificate"] ?? lines["tls-key"]
+            throw ConfigurationError(
+                file: file, line: entry?.line, message: "tls-certificate and tls-key go together: set both, or neither")
+        }
+        if configuration.tlsClientCAFile != nil, configuration.tlsCertificate == nil {
+            throw ConfigurationError(
+                file: file, line: lines["tls-client-ca-file"]?.line,
+                message:
+                    "tls-client-ca-file needs tls-certificate and tls-key: client certificates are checked only over TLS"
+            )
         }
         if configuration.forgetAfter < configuration.agentTimeout {
             // Blame the key the operator wrote last; if only one was written, that one.
@@ -93,7 +123,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     public static func load(path: String) throws(ConfigurationError) -> GatewayConfiguration {
-        try parse(ConfigurationFile.read(path: path), file: path)
+        var configuration = try parse(ConfigurationFile.read(path: path), file: path)
+        if let tokensFile = configuration.tokensFile {
+            configuration.tokens = try AgentTokens.load(path: tokensFile)
+        }
+        return configuration
     }
 
     /// The effective configuration as a file `parse` accepts back, for `--check-config` output and for
@@ -113,6 +147,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
         max-connections-per-address = \(maxConnectionsPerAddress)
         max-agents = \(maxAgents)
         max-samples-per-second = \(maxSamplesPerSecond)
+        tokens-file =\(tokensFile.map { " " + $0 } ?? "")
+        tls-certificate =\(tlsCertificate.map { " " + $0 } ?? "")
+        tls-key =\(tlsKey.map { " " + $0 } ?? "")
+        tls-client-ca-file =\(tlsClientCAFile.map { " " + $0 } ?? "")
         log-level = \(logLevel.rawValue)
 
         """

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The agent port: accepts TCP connections and runs one ``PeerSession`` per connection.
 ///
@@ -9,7 +10,7 @@ import NIOPosix
 struct AgentListener: Sendable {
     typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
-    let server: NIOAsyncChannel<Connection, Never>
+    let server: NIOAsyncChannel<(Connection, Transport), Never>
     let state: GatewayState
 
     /// The address actually bound (useful with port 0).
@@ -27,12 +28,18 @@ struct AgentListener: Sendable {
             .bind(host: address.host, port: address.port) { channel in
                 // Read per connection, so that a reloaded agent-timeout applies to new agents.
                 let idleTimeout = TimeAmount(state.configuration.agentTimeout)
+                let tlsContext = state.tlsContext
                 return channel.eventLoop.makeCompletedFuture {
+                    let transport = Transport()
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSSniffer(context: tlsContext, transport: transport))
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: idleTimeout),
                         CloseOnIdleHandler(),
                     ])
-                    return try Connection(wrappingChannelSynchronously: channel)
+                    return (try Connection(wrappingChannelSynchronously: channel), transport)
                 }
             }
         return AgentListener(server: server, state: state)
@@ -44,12 +51,12 @@ struct AgentListener: Sendable {
     }
 
     func serve() async {
-        await serveConnections(of: server, logger: state.logger, name: "agent") { connection in
-            await handle(connection)
+        await serveConnections(of: server, logger: state.logger, name: "agent") { connection, transport in
+            await handle(connection, transport: transport)
         }
     }
 
-    private func handle(_ connection: Connection) async {
+    private func handle(_ connection: Connection, transport: Transport) async {
         state.counters.connectionAccepted()
         let channel = connection.channel
         let remote = channel.remoteAddress.map(describe) ?? "unknown"
@@ -76,7 +83,9 @@ struct AgentListener: Sendable {
             store: state.store,
             remoteAddress: remote,
             allowLegacyAgents: configuration.allowLegacyAgents,
-            maximumAgents: configuration.maxAgents
+            maximumAgents: configuration.maxAgents,
+            tokens: configuration.tokens,
+            requireTLS: state.tlsContext != nil
         )
         // The hello deadline runs on the channel's event loop, independent of whether the
         // peer sends anything at all: a peer trickling bytes that never form a hello is closed too.
@@ -106,6 +115,7 @@ struct AgentListener: Sendable {
             try await connection.executeThenClose { inbound, outbound in
                 var splitter = JSONObjectSplitter(maximumObjectBytes: configuration.maxMessageBytes)
                 for try await buffer in inbound {
+                    session.isTLS = transport.isTLS
                     splitter.append(buffer.readableBytesView)
                     while true {
                         let object: [UInt8]
@@ -139,6 +149,10 @@ struct AgentListener: Sendable {
                     if wait > .zero { try await Task.sleep(for: wait) }
                 }
             }
+        } catch let error as NIOSSLError {
+            state.refused(.tlsHandshake, "TLS failed: \(error)", remote: remote, agent: session.agentName)
+        } catch let error as BoringSSLError {
+            state.refused(.tlsHandshake, "TLS failed: \(error)", remote: remote, agent: session.agentName)
         } catch is IdleTimeoutError {
             state.refused(
                 .idleTimeout,

@@ -1,4 +1,5 @@
 import Logging
+import NIOSSL
 import Synchronization
 
 /// What every part of a running gateway shares: the store, the live configuration, counters.
@@ -10,8 +11,10 @@ final class GatewayState: Sendable {
     let logger: Logger
     let clock: any WallClock
     private let current: Mutex<GatewayConfiguration>
+    private let tls: Mutex<NIOSSLContext?>
 
-    init(configuration: GatewayConfiguration, logger: Logger, clock: any WallClock) {
+    init(configuration: GatewayConfiguration, tlsContext: NIOSSLContext?, logger: Logger, clock: any WallClock) {
+        self.tls = Mutex(tlsContext)
         self.store = AgentStore(agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter)
         self.current = Mutex(configuration)
         self.logger = logger
@@ -33,8 +36,15 @@ final class GatewayState: Sendable {
         logger.notice("refused peer: \(text)", metadata: metadata)
     }
 
-    func apply(_ configuration: GatewayConfiguration) {
+    /// The TLS context new connections use; replaced on reload, so renewed certificates apply
+    /// without a restart.
+    var tlsContext: NIOSSLContext? {
+        tls.withLock { $0 }
+    }
+
+    func apply(_ configuration: GatewayConfiguration, tlsContext: NIOSSLContext?) {
         current.withLock { $0 = configuration }
+        tls.withLock { $0 = tlsContext }
         store.reconfigure(agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter)
     }
 }

@@ -31,12 +31,29 @@ struct PeerSession {
     let remoteAddress: String
     let allowLegacyAgents: Bool
     let maximumAgents: Int
+    /// When set, a native agent must present the token written for its name.
+    let tokens: AgentTokens?
+    /// Whether native agents must come over TLS (the gateway has a certificate), and whether this one did.
+    let requireTLS: Bool
+    /// Known once the peer's first bytes have arrived (the transport is decided by them).
+    var isTLS: Bool
 
-    init(store: AgentStore, remoteAddress: String, allowLegacyAgents: Bool, maximumAgents: Int = .max) {
+    init(
+        store: AgentStore,
+        remoteAddress: String,
+        allowLegacyAgents: Bool,
+        maximumAgents: Int = .max,
+        tokens: AgentTokens? = nil,
+        requireTLS: Bool = false,
+        isTLS: Bool = false
+    ) {
         self.store = store
         self.remoteAddress = remoteAddress
         self.allowLegacyAgents = allowLegacyAgents
         self.maximumAgents = maximumAgents
+        self.tokens = tokens
+        self.requireTLS = requireTLS
+        self.isTLS = isTLS
     }
 
     /// Whether one more agent fits. Checked before the store learns the name, so two simultaneous
@@ -69,6 +86,13 @@ struct PeerSession {
         case (.anonymous, .native(.hello(let hello))):
             guard hello.protocolVersion == ProtocolCodec.version else {
                 return .refuse(.invalidMessage, "unsupported protocol version \(hello.protocolVersion)")
+            }
+            guard !requireTLS || isTLS else {
+                return .refuse(
+                    .tlsRequired, "this gateway requires TLS for native agents (set tls = yes in agent.conf)")
+            }
+            if let tokens, !tokens.verify(agent: hello.agent, token: hello.token) {
+                return .refuse(.unauthenticated, "agent \(hello.agent): missing or wrong token")
             }
             guard admits(hello.agent) else { return .refuse(.tooManyAgents, fullMessage) }
             identity = .native(agent: hello.agent, session: hello.session)
