@@ -98,11 +98,16 @@ public final class AgentService: Service {
             guard connected, buffered > 0 else { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let left = state.bufferedCount
+        // The account an operator (and the fault tests) can check: every sample taken is
+        // delivered, dropped because the buffer was full, or still held at exit.
+        let (taken, delivered, dropped, left) = state.shared.withLock {
+            ($0.nextSequence - 1, $0.acknowledgedCount, $0.buffer.droppedCount, $0.buffer.count)
+        }
+        let account = "\(taken) samples taken, \(delivered) delivered, \(dropped) dropped, \(left) not delivered"
         if left > 0 {
-            logger.warning("stopping with \(left) samples not delivered")
+            logger.warning("stopping: \(account)")
         } else {
-            logger.notice("stopping: every sample delivered")
+            logger.notice("stopping: every sample delivered; \(account)")
         }
     }
 

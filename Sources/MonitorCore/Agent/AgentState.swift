@@ -8,6 +8,8 @@ final class AgentState: Sendable {
         var configuration: AgentConfiguration
         var buffer: SampleBuffer
         var nextSequence: UInt64 = 1
+        /// Samples the gateway acknowledged, since the agent started.
+        var acknowledgedCount: UInt64 = 0
         /// Wakes the connection's writer when a sample arrives; one per live connection.
         var wakeWriter: AsyncStream<Void>.Continuation?
         /// The server the agent is connected to, if any (for STATUS= and logs).
@@ -45,7 +47,7 @@ final class AgentState: Sendable {
     }
 
     func acknowledge(upTo sequence: UInt64) {
-        shared.withLock { $0.buffer.acknowledge(upTo: sequence) }
+        shared.withLock { $0.acknowledgedCount += UInt64($0.buffer.acknowledge(upTo: sequence)) }
     }
 
     var bufferedCount: Int { shared.withLock { $0.buffer.count } }

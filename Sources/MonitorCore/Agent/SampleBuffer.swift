@@ -27,11 +27,16 @@ struct SampleBuffer {
         samples.append(sample)
     }
 
-    /// Forgets every sample up to and including `sequence`: the gateway holds them.
-    mutating func acknowledge(upTo sequence: UInt64) {
+    /// Forgets every sample up to and including `sequence`: the gateway holds them. Returns how
+    /// many were forgotten.
+    @discardableResult
+    mutating func acknowledge(upTo sequence: UInt64) -> Int {
+        var count = 0
         while let first = samples.first, first.sequence <= sequence {
             samples.removeFirst()
+            count += 1
         }
+        return count
     }
 
     /// The samples after `sequence`, in order, at most `limit` of them.

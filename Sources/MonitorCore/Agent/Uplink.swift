@@ -67,9 +67,12 @@ struct Uplink: Sendable {
     }
 
     private func connect(to server: HostPort) async throws -> Connection {
-        let (tlsContext, serverName) = state.shared.withLock { shared in
-            (shared.tlsContext, shared.configuration.tlsServerName ?? server.host)
+        let (tlsContext, serverName, interval) = state.shared.withLock { shared in
+            (shared.tlsContext, shared.configuration.tlsServerName ?? server.host, shared.configuration.interval)
         }
+        // The gateway acks every sample, so a connection that has been silent for a few intervals
+        // is dead (a partition, a frozen gateway) even if TCP has not noticed: give it up.
+        let silence = TimeAmount(max(interval * 3, .seconds(2)))
         // SNI carries names only; for an address, the certificate is checked against the address.
         let sniName = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
         return try await ClientBootstrap(group: eventLoopGroup)
@@ -81,6 +84,9 @@ struct Uplink: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             NIOSSLClientHandler(context: tlsContext, serverHostname: sniName))
                     }
+                    try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(readTimeout: silence), CloseOnIdleHandler(),
+                    ])
                     return try Connection(wrappingChannelSynchronously: channel)
                 }
             }
