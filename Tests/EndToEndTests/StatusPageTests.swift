@@ -145,6 +145,19 @@ struct StatusPageTests {
             #expect(dom.contains(#"<b data-count="total">3</b>"#) && dom.contains(#"<b data-count="down">1</b>"#))
             #expect(dom.contains("<title>monitord: 3 agents</title>"))
 
+            // Sorting, driven by the address as a shared link would: by state (down first, ties by name), and by
+            // name descending. The rows are the same DOM nodes, moved by the script.
+            for (fragment, order) in [
+                ("#sort=state", ["e2e-db-01", "agent_1", "e2e-web-01"]),
+                ("#sort=-name", ["e2e-web-01", "e2e-db-01", "agent_1"]),
+            ] {
+                let sorted = try await Chromium.run(["--dump-dom"], url: url + fragment)
+                let names = sorted.matches(of: /<tr data-agent="([^"]+)"/).map { String($0.1) }
+                #expect(names == order, "\(fragment)")
+            }
+            #expect(
+                try await Chromium.run(["--dump-dom"], url: url + "#sort=-name").contains(#"aria-sort="descending""#))
+
             // One screenshot, kept in docs/ when STATUS_PAGE_SCREENSHOT names a path.
             let screenshot = try makeTemporaryDirectory() + "/status-page.png"
             _ = try await Chromium.run(

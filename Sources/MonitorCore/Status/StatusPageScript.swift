@@ -160,17 +160,26 @@ enum StatusPageScript {
           }
 
           var headers = table.tHead.rows[0].cells;
+          function sortBy(key, direction) {
+            sortKey = key;
+            sortDirection = direction;
+            for (var k = 0; k < headers.length; k++) {
+              setAttribute(headers[k], "aria-sort", headers[k].getAttribute("data-key") === sortKey
+                ? (sortDirection === 1 ? "ascending" : "descending") : null);
+            }
+            render();
+          }
           for (var h = 0; h < headers.length; h++) {
             headers[h].firstElementChild.addEventListener("click", function (event) {
               var key = event.currentTarget.parentNode.getAttribute("data-key");
-              sortDirection = key === sortKey ? -sortDirection : 1;
-              sortKey = key;
-              for (var k = 0; k < headers.length; k++) {
-                setAttribute(headers[k], "aria-sort", headers[k].getAttribute("data-key") === sortKey
-                  ? (sortDirection === 1 ? "ascending" : "descending") : null);
-              }
-              render();
+              sortBy(key, key === sortKey ? -sortDirection : 1);
+              // The order is kept in the address (#sort=lastSeen, #sort=-cpu), so a link or a reload keeps it.
+              history.replaceState(null, "", "#sort=" + (sortDirection === 1 ? "" : "-") + sortKey);
             });
+          }
+          var requested = /^#sort=(-?)(\w+)$/.exec(location.hash);
+          if (requested && table.tHead.querySelector('th[data-key="' + requested[2] + '"]')) {
+            sortBy(requested[2], requested[1] === "-" ? -1 : 1);
           }
           refresh();
         })();
