@@ -3,9 +3,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// The HTTP port: `GET /metrics` for Prometheus, and nothing else.
+/// The HTTP port: `GET /metrics` for Prometheus, the status page at `GET /` and its JSON at `GET /api/v1/agents`.
 ///
-/// Two endpoints do not justify a web framework; NIOHTTP1 bounds header sizes for us and the
+/// Three endpoints do not justify a web framework; NIOHTTP1 bounds header sizes for us and the
 /// idle handler closes connections that stall (slow-header peers).
 struct MetricsListener: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
@@ -93,10 +93,38 @@ struct MetricsListener: Sendable {
                 return plain(
                     .methodNotAllowed, "method \(request.method) not allowed on /\n", request, allow: "GET, HEAD")
             }
-            return plain(.ok, "monitord \(MonitorVersion.current): metrics at /metrics\n", request)
+            let now = state.clock.now()
+            let page = StatusPage.render(state.store.snapshot(now: now), now: now)
+            return document(page, type: "text/html; charset=utf-8", request)
+        case "/api/v1/agents":
+            guard request.method == .GET || request.method == .HEAD else {
+                return plain(
+                    .methodNotAllowed, "method \(request.method) not allowed on /api/v1/agents\n", request,
+                    allow: "GET, HEAD")
+            }
+            let now = state.clock.now()
+            return document(
+                AgentsJSON.render(state.store.snapshot(now: now), now: now), type: "application/json", request)
         default:
-            return plain(.notFound, "not found: only /metrics is served here\n", request)
+            return plain(.notFound, "not found: / (status), /api/v1/agents and /metrics are served here\n", request)
         }
+    }
+
+    /// The status page and its JSON: never cached (they are live views), and the page may load nothing but itself.
+    private func document(_ text: String, type: String, _ request: HTTPRequestHead) -> (
+        head: HTTPResponseHead, body: ByteBuffer
+    ) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: type)
+        headers.add(name: "Content-Length", value: "\(text.utf8.count)")
+        headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(name: "X-Content-Type-Options", value: "nosniff")
+        headers.add(
+            name: "Content-Security-Policy",
+            value:
+                "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; "
+                + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+        return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(string: text))
     }
 
     private func plain(
