@@ -9,6 +9,9 @@ bash scripts/install-deps.sh
 swift build --build-tests
 swift test --skip-build 2>&1 | tee /tmp/monitord-swift-test.log
 
+# Man pages: built from docs/man and linted (mandoc, man --warnings, every key documented).
+bash scripts/build-man.sh --lint "$(mktemp -d)"
+
 # Fuzz smoke: each libFuzzer target for a bounded time; any crash, leak or timeout fails.
 for target in splitter codec; do
     bash scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-30}"

@@ -26,8 +26,10 @@ struct AgentListener: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .bind(host: address.host, port: address.port) { channel in
-                // Read per connection, so that a reloaded agent-timeout applies to new agents.
-                let idleTimeout = TimeAmount(state.configuration.agentTimeout)
+                // Read per connection, so that a reloaded agent-timeout applies to new agents. The
+                // connection is closed only at twice the timeout: in between, the agent is shown
+                // as late (connected, not on time) rather than gone.
+                let idleTimeout = TimeAmount(state.configuration.agentTimeout * 2)
                 let tlsContext = state.tlsContext
                 return channel.eventLoop.makeCompletedFuture {
                     let transport = Transport()
@@ -156,7 +158,7 @@ struct AgentListener: Sendable {
         } catch is IdleTimeoutError {
             state.refused(
                 .idleTimeout,
-                "silent for \(renderDuration(configuration.agentTimeout))",
+                "silent for \(renderDuration(configuration.agentTimeout * 2))",
                 remote: remote,
                 agent: session.agentName
             )
