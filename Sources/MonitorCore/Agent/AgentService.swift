@@ -58,7 +58,7 @@ public final class AgentService: Service {
         let tlsContext = try TLSContexts.client(configuration)
         state.shared.withLock { $0.tlsContext = tlsContext }
         logger.notice(
-            "monitor-agent \(MonitorVersion.current) sampling as \(name) every \(configuration.interval), sending to \(configuration.servers.map(\.description).joined(separator: ", "))"
+            "monitor-agent \(MonitorVersion.current) sampling as \(name) every \(renderDuration(configuration.interval)), sending to \(configuration.servers.map(\.description).joined(separator: ", "))"
         )
         notifier.ready(status: statusLine())
 
