@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 public import Logging
 public import NIOCore
 public import NIOPosix
 public import ServiceLifecycle
 import UnixSignals
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The `monitor-agent` daemon: samples on a schedule, delivers over the uplink, reloads on
 /// SIGHUP, and on SIGTERM delivers what it still holds (within a bound) before it exits.
@@ -52,6 +53,14 @@ public final class AgentService: Service {
         let name = configuration.resolvedName(hostName: hostName)
         // Fail early and clearly if /proc cannot be read (e.g. a too strict sandbox).
         _ = try collector.cpuTimes()
+        if !configuration.spoolDirectory.isEmpty {
+            let recovery = try state.openSpool(logger: logger)
+            let origin = recovery.resumed ? "resuming session" : "new session"
+            logger.notice(
+                "spool \(configuration.spoolDirectory): \(origin) \(recovery.session) after sequence \(recovery.highestSequence), acknowledged up to \(recovery.acknowledged), \(recovery.unacknowledged.count) to deliver",
+                metadata: recovery.notKept > 0 ? ["dropped": "\(recovery.notKept) older than buffer-samples"] : [:]
+            )
+        }
         logger.notice(
             "monitor-agent \(MonitorVersion.current) sampling as \(name) every \(configuration.interval), sending to \(configuration.servers.map(\.description).joined(separator: ", "))"
         )
@@ -94,10 +103,11 @@ public final class AgentService: Service {
             try? await Task.sleep(for: .milliseconds(20))
         }
         let left = state.bufferedCount
+        let last = state.closeSpool()
         if left > 0 {
-            logger.warning("stopping with \(left) samples not delivered")
+            logger.warning("stopping with \(left) samples not delivered (last sequence \(last))")
         } else {
-            logger.notice("stopping: every sample delivered")
+            logger.notice("stopping: every sample delivered (last sequence \(last))")
         }
     }
 
@@ -112,6 +122,7 @@ public final class AgentService: Service {
             }
             guard (try? await eventLoopGroup.next().submit({}).get()) != nil else { continue }
             notifier.watchdog()
+            state.syncSpoolIfDue()
             notifier.status(statusLine())
         }
     }
@@ -147,19 +158,30 @@ public final class AgentService: Service {
             )
             return
         }
-        let (channel, oldLogLevel): ((any Channel)?, LogLevelName) = state.shared.withLock { shared in
+        let (channel, old): ((any Channel)?, AgentConfiguration) = state.shared.withLock { shared in
             let old = shared.configuration
+            // The spool was opened with the old keys and keeps them until the next restart.
             shared.configuration = new
+            shared.configuration.spoolDirectory = old.spoolDirectory
+            shared.configuration.spoolMaxBytes = old.spoolMaxBytes
+            shared.configuration.spoolFsync = old.spoolFsync
             shared.buffer.resize(to: new.bufferCapacity)
-            let moved = old.servers != new.servers || old.resolvedName(hostName: hostName) != new.resolvedName(hostName: hostName)
-            guard moved else { return (nil, old.logLevel) }
+            let moved =
+                old.servers != new.servers
+                || old.resolvedName(hostName: hostName) != new.resolvedName(hostName: hostName)
+            guard moved else { return (nil, old) }
             shared.reconnectRequested = true
-            return (shared.channel, old.logLevel)
+            return (shared.channel, old)
         }
         // A new name or server list needs a new hello: end the session, the uplink reconnects.
         channel?.close(promise: nil)
-        if new.logLevel != oldLogLevel {
+        if new.logLevel != old.logLevel {
             logger.warning("log-level changes take effect at the next restart")
+        }
+        if (new.spoolDirectory, new.spoolMaxBytes, new.spoolFsync) != (
+            old.spoolDirectory, old.spoolMaxBytes, old.spoolFsync
+        ) {
+            logger.warning("spool-* changes take effect at the next restart")
         }
         logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
     }
