@@ -88,13 +88,9 @@ enum SpoolSegmentReader {
             }
             let length = Int(SpoolFormat.readLittleEndian(UInt32.self, from: bytes, at: offset))
             guard length == SpoolFormat.samplePayloadBytes else {
-                // A length we never write: either the length itself is damaged or the record is
-                // from a newer format. Only a complete record can be told apart from a torn one.
-                if remaining < SpoolFormat.sampleRecordBytes, length > SpoolFormat.samplePayloadBytes {
-                    contents.damage = .torn(offset: offset)
-                } else {
-                    contents.damage = .corrupt(offset: offset, reason: "payload length \(length), expected 49")
-                }
+                // A length we never write: the length itself is damaged (zeros where a power loss
+                // left allocated but unwritten blocks, say), so the next record's start is unknown.
+                contents.damage = .corrupt(offset: offset, reason: "payload length \(length), expected 49")
                 break
             }
             guard remaining >= SpoolFormat.sampleRecordBytes else {
