@@ -102,8 +102,7 @@ public final class AgentService: Service {
             guard connected, buffered > 0 else { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let left = state.bufferedCount
-        let last = state.closeSpool()
+        let (left, last) = state.closeSpool()
         if left > 0 {
             logger.warning("stopping with \(left) samples not delivered (last sequence \(last))")
         } else {

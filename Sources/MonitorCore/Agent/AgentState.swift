@@ -60,11 +60,13 @@ final class AgentState: Sendable {
         shared.withLock { $0.spool?.syncIfDue() }
     }
 
-    /// Syncs and closes the spool at exit; returns the highest sequence number taken.
-    func closeSpool() -> UInt64 {
+    /// Syncs and closes the spool at exit (later samples stay in memory only) and returns, read
+    /// together, how many samples are still undelivered and the highest sequence number taken.
+    func closeSpool() -> (undelivered: Int, lastSequence: UInt64) {
         shared.withLock { shared in
             shared.spool?.close()
-            return shared.nextSequence - 1
+            shared.spool = nil
+            return (shared.buffer.count, shared.nextSequence - 1)
         }
     }
 
