@@ -30,23 +30,10 @@ struct MonitorAgentCommand: AsyncParsableCommand {
             identifier: "monitor-agent",
             defaultConfigurationPath: "/etc/monitor/agent.conf"
         )
-        if checkConfig {
-            try finish(launcher.checkConfiguration(explicitPath: config, verbose: verbose))
-            return
+        let status = await launcher.main(explicitPath: config, checkConfig: checkConfig, verbose: verbose) {
+            configuration, path, logger in
+            AgentService(configuration: configuration, configurationPath: path, logger: logger)
         }
-        switch launcher.loadConfiguration(explicitPath: config) {
-        case .failure(let status):
-            try finish(status)
-        case .success(let (configuration, path)):
-            try finish(
-                await launcher.run(configuration: configuration) { logger in
-                    AgentService(configuration: configuration, configurationPath: path, logger: logger)
-                }
-            )
-        }
+        if status.code != 0 { throw ExitCode(status.code) }
     }
-}
-
-func finish(_ status: ExitStatus) throws {
-    if status.code != 0 { throw ExitCode(status.code) }
 }

@@ -29,23 +29,10 @@ struct MonitordCommand: AsyncParsableCommand {
             identifier: "monitord",
             defaultConfigurationPath: "/etc/monitor/monitord.conf"
         )
-        if checkConfig {
-            try finish(launcher.checkConfiguration(explicitPath: config, verbose: verbose))
-            return
+        let status = await launcher.main(explicitPath: config, checkConfig: checkConfig, verbose: verbose) {
+            configuration, path, logger in
+            GatewayService(configuration: configuration, configurationPath: path, logger: logger)
         }
-        switch launcher.loadConfiguration(explicitPath: config) {
-        case .failure(let status):
-            try finish(status)
-        case .success(let (configuration, path)):
-            try finish(
-                await launcher.run(configuration: configuration) { logger in
-                    GatewayService(configuration: configuration, configurationPath: path, logger: logger)
-                }
-            )
-        }
+        if status.code != 0 { throw ExitCode(status.code) }
     }
-}
-
-func finish(_ status: ExitStatus) throws {
-    if status.code != 0 { throw ExitCode(status.code) }
 }

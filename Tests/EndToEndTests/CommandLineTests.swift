@@ -32,12 +32,14 @@ struct CommandLineTests {
     func checkConfig(binary: String, section: String) async throws {
         let dir = try makeTemporaryDirectory()
         let good = dir + "/good.conf"
-        try "[\(section == "agent" ? "agent" : "monitord")]\n# fine\n".write(toFile: good, atomically: true, encoding: .utf8)
+        try "[\(section == "agent" ? "agent" : "monitord")]\n# fine\n".write(
+            toFile: good, atomically: true, encoding: .utf8)
         let (okStatus, _) = try await run(binary, ["--config", good, "--check-config"])
         #expect(okStatus == 0)
 
         let bad = dir + "/bad.conf"
-        try "[\(section == "agent" ? "agent" : "monitord")]\n\nno-such-key = 1\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        try "[\(section == "agent" ? "agent" : "monitord")]\n\nno-such-key = 1\n".write(
+            toFile: bad, atomically: true, encoding: .utf8)
         let (badStatus, badOutput) = try await run(binary, ["--config", bad, "--check-config"])
         #expect(badStatus == 78)
         #expect(badOutput.contains("\(bad):3:"), "\(badOutput)")
@@ -47,7 +49,8 @@ struct CommandLineTests {
         #expect(startStatus == 78)
         #expect(startOutput.contains("\(bad):3:"))
 
-        let (missingStatus, missingOutput) = try await run(binary, ["--config", dir + "/absent.conf", "--check-config"])
+        let (missingStatus, missingOutput) = try await run(
+            binary, ["--config", dir + "/absent.conf", "--check-config"])
         #expect(missingStatus == 78)
         #expect(missingOutput.contains("absent.conf"))
     }
@@ -59,7 +62,8 @@ struct CommandLineTests {
         try "".write(toFile: file, atomically: true, encoding: .utf8)
         let (status, output) = try await run(binary, ["--config", file, "--check-config", "--verbose"])
         #expect(status == 0)
-        let expected = section == "agent" ? ["interval", "cpu-window", "server"] : ["listen", "metrics-listen", "agent-timeout"]
+        let expected =
+            section == "agent" ? ["interval", "cpu-window", "server"] : ["listen", "metrics-listen", "agent-timeout"]
         for key in expected {
             #expect(output.contains(key), "\(key) missing from:\n\(output)")
         }

@@ -16,12 +16,27 @@ struct HostileInputTests {
             ("unknown type", Array(#"{"type":"gossip"}"#.utf8) + [10]),
             ("sample before hello", Array(#"{"type":"sample","seq":1}"#.utf8) + [10]),
             ("oversize line without delimiter", Array(#"{"k":""#.utf8) + [UInt8](repeating: 0x61, count: 200_000)),
-            ("oversize complete object", Array(#"{"k":""#.utf8) + [UInt8](repeating: 0x61, count: 70_000) + Array(#""}"#.utf8)),
+            (
+                "oversize complete object",
+                Array(#"{"k":""#.utf8) + [UInt8](repeating: 0x61, count: 70_000) + Array(#""}"#.utf8)
+            ),
             ("deep nesting", [UInt8](repeating: UInt8(ascii: "["), count: 100_000)),
             ("deep object nesting", Array(String(repeating: #"{"a":"#, count: 20_000).utf8)),
-            ("huge numbers", Array(#"{"RAM usage: ": 1e400, "CPU usage: ": 1, "currentProccessRAM: ": 1, "CPU interrupts: ": 1}"#.utf8)),
-            ("negative interrupts", Array(#"{"RAM usage: ": 1, "CPU usage: ": 1, "currentProccessRAM: ": 1, "CPU interrupts: ": -5}"#.utf8)),
-            ("reserved name", Array(#"{"type":"hello","protocol":1,"agent":"agent_1","version":"x","session":"0123456789abcdef"}"#.utf8) + [10]),
+            (
+                "huge numbers",
+                Array(
+                    #"{"RAM usage: ": 1e400, "CPU usage: ": 1, "currentProccessRAM: ": 1, "CPU interrupts: ": 1}"#.utf8)
+            ),
+            (
+                "negative interrupts",
+                Array(#"{"RAM usage: ": 1, "CPU usage: ": 1, "currentProccessRAM: ": 1, "CPU interrupts: ": -5}"#.utf8)
+            ),
+            (
+                "reserved name",
+                Array(
+                    #"{"type":"hello","protocol":1,"agent":"agent_1","version":"x","session":"0123456789abcdef"}"#.utf8)
+                    + [10]
+            ),
         ]
     }()
 
@@ -31,7 +46,8 @@ struct HostileInputTests {
             let agent = try AgentProcess.start(name: "e2e-healthy", gatewayPort: gateway.agentPort)
             defer { agent.process.signal(SIGKILL) }
             #expect(await eventually { try gateway.metrics().value("monitord_agent_up", agent: "e2e-healthy") == 1 })
-            let before = try #require(try gateway.metrics().value("monitord_samples_received_total", agent: "e2e-healthy"))
+            let before = try #require(
+                try gateway.metrics().value("monitord_samples_received_total", agent: "e2e-healthy"))
 
             for (name, payload) in Self.payloads {
                 let socket = try LoopbackSocket(port: gateway.agentPort)
@@ -48,13 +64,36 @@ struct HostileInputTests {
 
             #expect(
                 await eventually {
-                    try gateway.metrics().value("monitord_samples_received_total", agent: "e2e-healthy") ?? 0 > before + 5
+                    try gateway.metrics().value("monitord_samples_received_total", agent: "e2e-healthy") ?? 0 > before
+                        + 5
                 }, "the healthy agent stopped flowing: \(gateway.process.output)")
             #expect(gateway.process.process.isRunning)
             let page = try gateway.metrics()
             #expect(page.value("monitord_agent_up", agent: "e2e-healthy") == 1)
             // No malformed peer became an agent.
             #expect(page.agents(exporting: "monitord_agent_up") == ["e2e-healthy"])
+        }
+    }
+
+    @Test("connections beyond max-connections-per-address are refused with a reason, and counted")
+    func connectionLimit() async throws {
+        try await withGateway(extraConfiguration: "max-connections-per-address = 3\nhello-timeout = 30s\n") { gateway in
+            let held = try (0..<3).map { _ in try LoopbackSocket(port: gateway.agentPort) }
+            defer { held.forEach { $0.close() } }
+            // The three are counted once the gateway has accepted them; the fourth is then refused.
+            var answer = ""
+            let refused = await eventually {
+                let extra = try LoopbackSocket(port: gateway.agentPort)
+                defer { extra.close() }
+                answer = String(decoding: try extra.receiveAll(limit: 4096), as: UTF8.self)
+                return answer.contains("max-connections-per-address")
+            }
+            #expect(refused, "fourth connection got: \(answer)")
+            #expect(
+                try gateway.metrics().series.contains {
+                    $0.name == "monitord_peer_errors_total" && $0.labels["reason"] == "too_many_from_address"
+                        && $0.value >= 1
+                })
         }
     }
 
@@ -83,7 +122,9 @@ struct HostileInputTests {
             #expect(metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
             let huge = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 200_000))\r\n\r\n"
             let refused = try? HTTPClient.exchange(port: gateway.metricsPort, request: huge)
-            #expect(refused == nil || refused!.status >= 400, "oversized headers answered \(String(describing: refused?.status))")
+            #expect(
+                refused == nil || refused!.status >= 400,
+                "oversized headers answered \(String(describing: refused?.status))")
             // And the server still answers afterwards.
             #expect(try HTTPClient.get(port: gateway.metricsPort, path: "/metrics").status == 200)
         }

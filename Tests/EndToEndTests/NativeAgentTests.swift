@@ -30,7 +30,10 @@ struct NativeAgentTests {
         let port = first.agentPort
         let agent = try AgentProcess.start(name: "e2e-replay", gatewayPort: port)
         defer { agent.process.signal(SIGKILL) }
-        #expect(await eventually { try first.metrics().value("monitord_samples_received_total", agent: "e2e-replay") ?? 0 >= 3 })
+        #expect(
+            await eventually {
+                try first.metrics().value("monitord_samples_received_total", agent: "e2e-replay") ?? 0 >= 3
+            })
         first.process.signal(SIGKILL)
         await first.process.waitForExit()
         let outageStart = Date()
@@ -40,7 +43,8 @@ struct NativeAgentTests {
         // Everything sampled during the outage (one sample per 200 ms) arrives, replayed in order.
         let outageSamples = Int(Date().timeIntervalSince(outageStart) / 0.2) - 2
         let replayed = await eventually(timeout: 30) {
-            try second.metrics().value("monitord_samples_received_total", agent: "e2e-replay") ?? 0 >= Double(outageSamples)
+            try second.metrics().value("monitord_samples_received_total", agent: "e2e-replay") ?? 0
+                >= Double(outageSamples)
         }
         #expect(replayed, "agent log: \(agent.process.output)")
         #expect(try second.metrics().value("monitord_agent_up", agent: "e2e-replay") == 1)

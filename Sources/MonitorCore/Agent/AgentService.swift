@@ -1,6 +1,7 @@
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
 import UnixSignals
 
@@ -51,8 +52,11 @@ public final class AgentService: Service {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let configuration = state.configuration
         let name = configuration.resolvedName(hostName: hostName)
-        // Fail early and clearly if /proc cannot be read (e.g. a too strict sandbox).
+        // Fail early and clearly if /proc cannot be read (e.g. a too strict sandbox), or if the
+        // TLS files do not load.
         _ = try collector.cpuTimes()
+        let tlsContext = try TLSContexts.client(configuration)
+        state.shared.withLock { $0.tlsContext = tlsContext }
         if !configuration.spoolDirectory.isEmpty {
             let recovery = try state.openSpool(logger: logger)
             let origin = recovery.resumed ? "resuming session" : "new session"
@@ -148,8 +152,10 @@ public final class AgentService: Service {
             return
         }
         let new: AgentConfiguration
+        let tlsContext: NIOSSLContext?
         do {
             new = try AgentConfiguration.load(path: path)
+            tlsContext = try TLSContexts.client(new)
         } catch {
             logger.error(
                 "configuration reload refused, keeping the running configuration: \(error)",
@@ -164,6 +170,7 @@ public final class AgentService: Service {
             shared.configuration.spoolDirectory = old.spoolDirectory
             shared.configuration.spoolMaxBytes = old.spoolMaxBytes
             shared.configuration.spoolFsync = old.spoolFsync
+            shared.tlsContext = tlsContext
             shared.buffer.resize(to: new.bufferCapacity)
             let moved =
                 old.servers != new.servers

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// What the agent's sampler, connection and housekeeping loops share.
@@ -21,6 +22,8 @@ final class AgentState: Sendable {
         var session: String
         /// The disk copy of the buffer, when `spool-directory` is set.
         var spool: SampleSpool?
+        /// The TLS client context when `tls = yes`, rebuilt on reload.
+        var tlsContext: NIOSSLContext?
     }
 
     let shared: Mutex<Shared>

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The agent's side of the wire: finds a reachable gateway, says hello, replays what is
 /// buffered, streams new samples and forgets what the gateway acknowledges.
@@ -66,12 +67,21 @@ struct Uplink: Sendable {
     }
 
     private func connect(to server: HostPort) async throws -> Connection {
-        try await ClientBootstrap(group: eventLoopGroup)
+        let (tlsContext, serverName) = state.shared.withLock { shared in
+            (shared.tlsContext, shared.configuration.tlsServerName ?? server.host)
+        }
+        // SNI carries names only; for an address, the certificate is checked against the address.
+        let sniName = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
+        return try await ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(.seconds(5))
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .connect(host: server.host, port: server.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Connection(wrappingChannelSynchronously: channel)
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tlsContext, serverHostname: sniName))
+                    }
+                    return try Connection(wrappingChannelSynchronously: channel)
                 }
             }
     }
@@ -93,7 +103,8 @@ struct Uplink: Sendable {
                     protocolVersion: ProtocolCodec.version,
                     agent: name,
                     agentVersion: MonitorVersion.current,
-                    session: state.session
+                    session: state.session,
+                    token: configuration.token
                 )
                 try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.hello(hello))))
                 // A gateway that accepts but never answers is given up on, like a silent agent is.
@@ -144,7 +155,9 @@ struct Uplink: Sendable {
     }
 
     /// Writes everything buffered after `sequence`, then each new sample as it is taken.
-    private func writeSamples(to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, after sequence: UInt64) async throws {
+    private func writeSamples(to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, after sequence: UInt64)
+        async throws
+    {
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         state.shared.withLock { $0.wakeWriter = wake }
         defer { state.shared.withLock { $0.wakeWriter = nil } }

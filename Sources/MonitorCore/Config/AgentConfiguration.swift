@@ -7,8 +7,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         (
             section,
             [
-                "server", "name", "interval", "cpu-window", "buffer-samples", "log-level", "spool-directory",
-                "spool-max-size", "spool-fsync",
+                "server", "name", "interval", "cpu-window", "buffer-samples", "token", "tls", "tls-ca-file",
+                "tls-server-name", "tls-certificate", "tls-key", "log-level", "spool-directory", "spool-max-size",
+                "spool-fsync",
             ]
         )
     ])
@@ -30,6 +31,20 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Samples kept while no gateway is reachable, delivered once one is; the oldest are dropped beyond
     /// it. The default holds 24 h at 5 s. Key `buffer-samples`.
     public var bufferCapacity = 17280
+    /// The shared secret the gateway's `tokens-file` holds for this agent's name; empty: none.
+    /// Key `token`. Use it with `tls = yes`: on plain TCP it travels in clear.
+    public var token: String?
+    /// Whether to speak TLS to the gateway. Key `tls` (yes/no).
+    public var tls = false
+    /// CA certificates (PEM) the gateway's certificate must chain to; empty: the system's trust store.
+    /// Key `tls-ca-file`.
+    public var tlsCAFile: String?
+    /// The name the gateway's certificate must carry; empty: the host of the `server` entry.
+    /// Key `tls-server-name`.
+    public var tlsServerName: String?
+    /// Client certificate and key (PEM), for gateways that require mutual TLS. Keys `tls-certificate`, `tls-key`.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
     /// Key `log-level`.
     public var logLevel = LogLevelName.info
     /// Where samples are kept on disk until the gateway acknowledges them, so that they survive a
@@ -62,12 +77,24 @@ public struct AgentConfiguration: Sendable, Equatable {
             case "interval": configuration.interval = try values.duration(entry, atLeast: minimumInterval)
             case "cpu-window": configuration.cpuWindow = try values.duration(entry)
             case "buffer-samples": configuration.bufferCapacity = try values.integer(entry, in: bufferCapacityRange)
+            case "token": configuration.token = entry.value.isEmpty ? nil : entry.value
+            case "tls": configuration.tls = try values.boolean(entry)
+            case "tls-ca-file": configuration.tlsCAFile = entry.value.isEmpty ? nil : entry.value
+            case "tls-server-name": configuration.tlsServerName = entry.value.isEmpty ? nil : entry.value
+            case "tls-certificate": configuration.tlsCertificate = entry.value.isEmpty ? nil : entry.value
+            case "tls-key": configuration.tlsKey = entry.value.isEmpty ? nil : entry.value
             case "log-level": configuration.logLevel = try values.logLevel(entry)
             case "spool-directory": configuration.spoolDirectory = try spoolDirectory(entry, values: values)
             case "spool-max-size": configuration.spoolMaxBytes = try values.size(entry, in: spoolSizeRange)
             case "spool-fsync": configuration.spoolFsync = try spoolFsync(entry, values: values)
             default: break  // The schema has already refused unknown keys.
             }
+        }
+        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
+            let entry = lines["tls-certificate"] ?? lines["tls-key"]
+            throw ConfigurationError(
+                file: file, line: entry?.line,
+                message: "tls-certificate and tls-key go together: set both for mutual TLS, or neither")
         }
         if configuration.cpuWindow > configuration.interval {
             let window = renderDuration(configuration.cpuWindow)
@@ -144,6 +171,12 @@ public struct AgentConfiguration: Sendable, Equatable {
         interval = \(renderDuration(interval))
         cpu-window = \(renderDuration(cpuWindow))
         buffer-samples = \(bufferCapacity)
+        token =\(token.map { " " + $0 } ?? "")
+        tls = \(tls ? "yes" : "no")
+        tls-ca-file =\(tlsCAFile.map { " " + $0 } ?? "")
+        tls-server-name =\(tlsServerName.map { " " + $0 } ?? "")
+        tls-certificate =\(tlsCertificate.map { " " + $0 } ?? "")
+        tls-key =\(tlsKey.map { " " + $0 } ?? "")
         log-level = \(logLevel.rawValue)
         spool-directory =\(spoolDirectory.isEmpty ? "" : " " + spoolDirectory)
         spool-max-size = \(ByteSize.render(spoolMaxBytes))

@@ -9,7 +9,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
             section,
             [
                 "listen", "metrics-listen", "agent-timeout", "forget-after", "hello-timeout", "max-message-size",
-                "allow-legacy-agents", "log-level",
+                "allow-legacy-agents", "max-connections", "max-connections-per-address", "max-agents",
+                "max-samples-per-second", "tokens-file", "tls-certificate", "tls-key", "tls-client-ca-file",
+                "log-level",
             ]
         )
     ])
@@ -34,8 +36,36 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var maxMessageBytes = 65536
     /// Whether peers speaking the report's format (no hello) are accepted. Key `allow-legacy-agents`.
     public var allowLegacyAgents = true
+    /// Open connections on the agent port, all peers together; more are refused with an error line, so
+    /// that file descriptors and memory are bounded by configuration, not by peers. Key `max-connections`.
+    public var maxConnections = 20000
+    /// Open connections from one source address (agents behind one NAT share one). Key `max-connections-per-address`.
+    public var maxConnectionsPerAddress = 2000
+    /// Distinct agents the gateway keeps (connected or not yet forgotten); a new name beyond it is refused.
+    /// Key `max-agents`.
+    public var maxAgents = 20000
+    /// Samples per second one connection may deliver; above it the gateway reads more slowly (TCP pushes
+    /// back), so a replaying or misbehaving agent cannot starve the others. Nothing is dropped.
+    /// Key `max-samples-per-second`.
+    public var maxSamplesPerSecond = 2000
+    /// File of `name token` lines; when set, native agents must present their token in the hello.
+    /// Key `tokens-file` (empty: no tokens required).
+    public var tokensFile: String?
+    /// The tokens read from `tokensFile` by ``load(path:)``, so that `--check-config` and a reload
+    /// validate that file too.
+    public var tokens: AgentTokens?
+    /// Certificate chain and private key (PEM) for TLS on the agent port; with them, native agents
+    /// must use TLS (peers in the report's format may still use plain TCP if `allow-legacy-agents`).
+    /// Keys `tls-certificate`, `tls-key`.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// CA certificates (PEM) that agents' client certificates must chain to: mutual TLS. Key `tls-client-ca-file`.
+    public var tlsClientCAFile: String?
     /// Key `log-level`.
     public var logLevel = LogLevelName.info
+
+    /// Range of the connection and agent limits.
+    public static let limitRange = 1...10_000_000
 
     /// All defaults.
     public init() {}
@@ -55,9 +85,30 @@ public struct GatewayConfiguration: Sendable, Equatable {
             case "hello-timeout": configuration.helloTimeout = try values.duration(entry)
             case "max-message-size": configuration.maxMessageBytes = try values.size(entry, in: messageSizeRange)
             case "allow-legacy-agents": configuration.allowLegacyAgents = try values.boolean(entry)
+            case "max-connections": configuration.maxConnections = try values.integer(entry, in: limitRange)
+            case "max-connections-per-address":
+                configuration.maxConnectionsPerAddress = try values.integer(entry, in: limitRange)
+            case "max-agents": configuration.maxAgents = try values.integer(entry, in: limitRange)
+            case "max-samples-per-second": configuration.maxSamplesPerSecond = try values.integer(entry, in: limitRange)
+            case "tokens-file": configuration.tokensFile = entry.value.isEmpty ? nil : entry.value
+            case "tls-certificate": configuration.tlsCertificate = entry.value.isEmpty ? nil : entry.value
+            case "tls-key": configuration.tlsKey = entry.value.isEmpty ? nil : entry.value
+            case "tls-client-ca-file": configuration.tlsClientCAFile = entry.value.isEmpty ? nil : entry.value
             case "log-level": configuration.logLevel = try values.logLevel(entry)
             default: break  // The schema has already refused unknown keys.
             }
+        }
+        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
+            let entry = lines["tls-certificate"] ?? lines["tls-key"]
+            throw ConfigurationError(
+                file: file, line: entry?.line, message: "tls-certificate and tls-key go together: set both, or neither")
+        }
+        if configuration.tlsClientCAFile != nil, configuration.tlsCertificate == nil {
+            throw ConfigurationError(
+                file: file, line: lines["tls-client-ca-file"]?.line,
+                message:
+                    "tls-client-ca-file needs tls-certificate and tls-key: client certificates are checked only over TLS"
+            )
         }
         if configuration.forgetAfter < configuration.agentTimeout {
             // Blame the key the operator wrote last; if only one was written, that one.
@@ -72,7 +123,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     public static func load(path: String) throws(ConfigurationError) -> GatewayConfiguration {
-        try parse(ConfigurationFile.read(path: path), file: path)
+        var configuration = try parse(ConfigurationFile.read(path: path), file: path)
+        if let tokensFile = configuration.tokensFile {
+            configuration.tokens = try AgentTokens.load(path: tokensFile)
+        }
+        return configuration
     }
 
     /// The effective configuration as a file `parse` accepts back, for `--check-config` output and for
@@ -88,6 +143,14 @@ public struct GatewayConfiguration: Sendable, Equatable {
         hello-timeout = \(renderDuration(helloTimeout))
         max-message-size = \(ByteSize.render(maxMessageBytes))
         allow-legacy-agents = \(allowLegacyAgents ? "yes" : "no")
+        max-connections = \(maxConnections)
+        max-connections-per-address = \(maxConnectionsPerAddress)
+        max-agents = \(maxAgents)
+        max-samples-per-second = \(maxSamplesPerSecond)
+        tokens-file =\(tokensFile.map { " " + $0 } ?? "")
+        tls-certificate =\(tlsCertificate.map { " " + $0 } ?? "")
+        tls-key =\(tlsKey.map { " " + $0 } ?? "")
+        tls-client-ca-file =\(tlsClientCAFile.map { " " + $0 } ?? "")
         log-level = \(logLevel.rawValue)
 
         """

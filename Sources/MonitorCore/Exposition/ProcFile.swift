@@ -9,23 +9,7 @@ enum ProcFile {
 
     /// The whole file, or `nil` if it cannot be opened or read or exceeds ``maximumSize``.
     static func read(_ path: String) -> [UInt8]? {
-        #if canImport(Glibc)
-            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { return nil }
-            defer { close(descriptor) }
-            var contents: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-                if count < 0, errno == EINTR { continue }
-                guard count >= 0 else { return nil }
-                if count == 0 { return contents }
-                guard contents.count + count <= maximumSize else { return nil }
-                contents.append(contentsOf: chunk[0..<count])
-            }
-        #else
-            return nil
-        #endif
+        try? BoundedFile.read(path: path, limit: maximumSize)
     }
 
     /// The number of entries in a directory, not counting `.`, `..` or the descriptor used to list it (which would

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The agent port: accepts TCP connections and runs one ``PeerSession`` per connection.
 ///
@@ -9,7 +10,7 @@ import NIOPosix
 struct AgentListener: Sendable {
     typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
-    let server: NIOAsyncChannel<Connection, Never>
+    let server: NIOAsyncChannel<(Connection, Transport), Never>
     let state: GatewayState
 
     /// The address actually bound (useful with port 0).
@@ -27,12 +28,18 @@ struct AgentListener: Sendable {
             .bind(host: address.host, port: address.port) { channel in
                 // Read per connection, so that a reloaded agent-timeout applies to new agents.
                 let idleTimeout = TimeAmount(state.configuration.agentTimeout)
+                let tlsContext = state.tlsContext
                 return channel.eventLoop.makeCompletedFuture {
+                    let transport = Transport()
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSSniffer(context: tlsContext, transport: transport))
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: idleTimeout),
                         CloseOnIdleHandler(),
                     ])
-                    return try Connection(wrappingChannelSynchronously: channel)
+                    return (try Connection(wrappingChannelSynchronously: channel), transport)
                 }
             }
         return AgentListener(server: server, state: state)
@@ -44,41 +51,49 @@ struct AgentListener: Sendable {
     }
 
     func serve() async {
-        do {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await handle(connection) }
-                    }
-                }
-            }
-        } catch is CancellationError {
-        } catch {
-            state.logger.error("agent listener failed", metadata: ["error": "\(error)"])
+        await serveConnections(of: server, logger: state.logger, name: "agent") { connection, transport in
+            await handle(connection, transport: transport)
         }
     }
 
-    private func handle(_ connection: Connection) async {
+    private func handle(_ connection: Connection, transport: Transport) async {
         state.counters.connectionAccepted()
         let channel = connection.channel
         let remote = channel.remoteAddress.map(describe) ?? "unknown"
+        let sourceAddress = channel.remoteAddress?.ipAddress ?? remote
         let configuration = state.configuration
+        if let reason = state.limiter.admit(
+            sourceAddress,
+            maximumTotal: configuration.maxConnections,
+            maximumPerAddress: configuration.maxConnectionsPerAddress
+        ) {
+            let text =
+                reason == .tooManyConnections
+                ? "the gateway has its maximum of \(configuration.maxConnections) connections (max-connections)"
+                : "\(sourceAddress) has its maximum of \(configuration.maxConnectionsPerAddress) connections (max-connections-per-address)"
+            state.refused(reason, text, remote: remote, agent: nil)
+            try? await connection.executeThenClose { _, outbound in
+                try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.error(reason: text))))
+            }
+            return
+        }
+        defer { state.limiter.release(sourceAddress) }
+
         var session = PeerSession(
             store: state.store,
             remoteAddress: remote,
-            allowLegacyAgents: configuration.allowLegacyAgents
+            allowLegacyAgents: configuration.allowLegacyAgents,
+            maximumAgents: configuration.maxAgents,
+            tokens: configuration.tokens,
+            requireTLS: state.tlsContext != nil
         )
-        let counters = state.counters
-        let logger = state.logger
         // The hello deadline runs on the channel's event loop, independent of whether the
         // peer sends anything at all: a peer trickling bytes that never form a hello is closed too.
         let helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.helloTimeout)) {
-            counters.peerError(.helloTimeout)
-            logger.notice(
-                "refused peer: no hello within \(configuration.helloTimeout)",
-                metadata: ["remote": "\(remote)", "reason": "\(PeerErrorReason.helloTimeout.rawValue)"]
-            )
-            let line = ProtocolCodec.encode(.error(reason: "no hello within \(configuration.helloTimeout)"))
+            [state] in
+            let text = "no hello within \(renderDuration(configuration.helloTimeout))"
+            state.refused(.helloTimeout, text, remote: remote, agent: nil)
+            let line = ProtocolCodec.encode(.error(reason: text))
             channel.writeAndFlush(channel.allocator.buffer(bytes: line)).whenComplete { _ in
                 channel.close(promise: nil)
             }
@@ -87,14 +102,20 @@ struct AgentListener: Sendable {
             helloDeadline.cancel()
             if let agent = session.agentName {
                 session.disconnect(now: state.clock.now())
-                logger.info("agent disconnected", metadata: ["agent": "\(agent)", "remote": "\(remote)"])
+                state.logger.info("agent disconnected", metadata: ["agent": "\(agent)", "remote": "\(remote)"])
             }
         }
 
+        var pacing = TokenBucket(
+            rate: Double(configuration.maxSamplesPerSecond),
+            burst: Double(configuration.maxSamplesPerSecond),
+            now: .now
+        )
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var splitter = JSONObjectSplitter(maximumObjectBytes: configuration.maxMessageBytes)
                 for try await buffer in inbound {
+                    session.isTLS = transport.isTLS
                     splitter.append(buffer.readableBytesView)
                     while true {
                         let object: [UInt8]
@@ -123,18 +144,25 @@ struct AgentListener: Sendable {
                     if let ack = session.takePendingAck() {
                         try await outbound.write(channel.allocator.buffer(bytes: ProtocolCodec.encode(ack)))
                     }
+                    // Over its rate, the connection waits before its next read: TCP slows the sender.
+                    let wait = pacing.take(session.takeSampleCount(), now: .now)
+                    if wait > .zero { try await Task.sleep(for: wait) }
                 }
             }
-        } catch let error as IdleTimeoutError {
-            _ = error
-            counters.peerError(.idleTimeout)
-            logger.notice(
-                "closed silent agent connection",
-                metadata: ["remote": "\(remote)", "agent": "\(session.agentName ?? "-")"]
+        } catch let error as NIOSSLError {
+            state.refused(.tlsHandshake, "TLS failed: \(error)", remote: remote, agent: session.agentName)
+        } catch let error as BoringSSLError {
+            state.refused(.tlsHandshake, "TLS failed: \(error)", remote: remote, agent: session.agentName)
+        } catch is IdleTimeoutError {
+            state.refused(
+                .idleTimeout,
+                "silent for \(renderDuration(configuration.agentTimeout))",
+                remote: remote,
+                agent: session.agentName
             )
         } catch {
             // Resets and half-closed sockets are routine for agents; the disconnect is logged above.
-            logger.debug("agent connection ended", metadata: ["remote": "\(remote)", "error": "\(error)"])
+            state.logger.debug("agent connection ended", metadata: ["remote": "\(remote)", "error": "\(error)"])
         }
     }
 
@@ -145,12 +173,8 @@ struct AgentListener: Sendable {
         session: PeerSession,
         remote: String
     ) async throws {
-        state.counters.peerError(reason)
-        var metadata: Logger.Metadata = ["remote": "\(remote)", "reason": "\(reason.rawValue)"]
-        if let agent = session.agentName { metadata["agent"] = "\(agent)" }
-        state.logger.notice("refused peer: \(text)", metadata: metadata)
-        let line = ProtocolCodec.encode(.error(reason: text))
-        try await outbound.write(ByteBuffer(bytes: line))
+        state.refused(reason, text, remote: remote, agent: session.agentName)
+        try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.error(reason: text))))
     }
 
     private func logConnected(agent: String, session: PeerSession, remote: String) {

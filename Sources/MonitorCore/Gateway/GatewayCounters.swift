@@ -12,6 +12,18 @@ public enum PeerErrorReason: String, Sendable, CaseIterable {
     case legacyRefused = "legacy_refused"
     /// An identified agent that went silent for longer than `agent-timeout`.
     case idleTimeout = "idle_timeout"
+    /// `max-connections` open connections already.
+    case tooManyConnections = "too_many_connections"
+    /// `max-connections-per-address` open connections from this source address already.
+    case tooManyFromAddress = "too_many_from_address"
+    /// `max-agents` distinct agents known already, and this is a new one.
+    case tooManyAgents = "too_many_agents"
+    /// A native hello without the token `tokens-file` holds for its name.
+    case unauthenticated
+    /// A native hello over plain TCP where the gateway has TLS configured.
+    case tlsRequired = "tls_required"
+    /// A TLS handshake that failed (bad client certificate, protocol mismatch, garbage).
+    case tlsHandshake = "tls_handshake"
 }
 
 /// Counters the gateway keeps about itself, exported on `/metrics` next to the agents' series.

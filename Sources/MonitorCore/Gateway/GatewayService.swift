@@ -1,6 +1,7 @@
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
 import UnixSignals
 
@@ -33,7 +34,7 @@ public final class GatewayService: Service {
         clock: any WallClock = SystemWallClock(),
         onReady: @escaping @Sendable (Addresses) -> Void = { _ in }
     ) {
-        self.state = GatewayState(configuration: configuration, logger: logger, clock: clock)
+        self.state = GatewayState(configuration: configuration, tlsContext: nil, logger: logger, clock: clock)
         self.configurationPath = configurationPath
         self.notifier = notifier
         self.eventLoopGroup = eventLoopGroup
@@ -42,6 +43,8 @@ public final class GatewayService: Service {
 
     public func run() async throws {
         let configuration = state.configuration
+        // A certificate or key that does not load stops the start with its file named.
+        state.apply(configuration, tlsContext: try TLSContexts.server(configuration))
         // Trap SIGHUP before announcing readiness: from then on a reload must never kill us.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         var agents = try await AgentListener.bind(configuration.listen, state: state, group: eventLoopGroup)
@@ -152,6 +155,16 @@ public final class GatewayService: Service {
             )
             return
         }
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = try TLSContexts.server(new)
+        } catch {
+            state.logger.error(
+                "configuration reload refused, keeping the running configuration: \(error)",
+                metadata: ["file": "\(path)"]
+            )
+            return
+        }
         let old = state.configuration
         if new.listen != old.listen {
             do {
@@ -180,7 +193,7 @@ public final class GatewayService: Service {
         if new.logLevel != old.logLevel {
             state.logger.warning("log-level changes take effect at the next restart")
         }
-        state.apply(new)
+        state.apply(new, tlsContext: tlsContext)
         state.logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
     }
 }

@@ -1,15 +1,20 @@
 import Logging
+import NIOSSL
 import Synchronization
 
 /// What every part of a running gateway shares: the store, the live configuration, counters.
 final class GatewayState: Sendable {
     let store: AgentStore
     let counters = GatewayCounters()
+    let limiter = ConnectionLimiter()
+    private let refusalLog = LogThrottle()
     let logger: Logger
     let clock: any WallClock
     private let current: Mutex<GatewayConfiguration>
+    private let tls: Mutex<NIOSSLContext?>
 
-    init(configuration: GatewayConfiguration, logger: Logger, clock: any WallClock) {
+    init(configuration: GatewayConfiguration, tlsContext: NIOSSLContext?, logger: Logger, clock: any WallClock) {
+        self.tls = Mutex(tlsContext)
         self.store = AgentStore(agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter)
         self.current = Mutex(configuration)
         self.logger = logger
@@ -21,8 +26,25 @@ final class GatewayState: Sendable {
         current.withLock { $0 }
     }
 
-    func apply(_ configuration: GatewayConfiguration) {
+    /// Counts a refused or closed peer and logs it, at most a few lines per reason every few seconds.
+    func refused(_ reason: PeerErrorReason, _ text: String, remote: String, agent: String?) {
+        counters.peerError(reason)
+        guard case .log(let suppressed) = refusalLog.check(reason) else { return }
+        var metadata: Logger.Metadata = ["remote": "\(remote)", "reason": "\(reason.rawValue)"]
+        if let agent { metadata["agent"] = "\(agent)" }
+        if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
+        logger.notice("refused peer: \(text)", metadata: metadata)
+    }
+
+    /// The TLS context new connections use; replaced on reload, so renewed certificates apply
+    /// without a restart.
+    var tlsContext: NIOSSLContext? {
+        tls.withLock { $0 }
+    }
+
+    func apply(_ configuration: GatewayConfiguration, tlsContext: NIOSSLContext?) {
         current.withLock { $0 = configuration }
+        tls.withLock { $0 = tlsContext }
         store.reconfigure(agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter)
     }
 }

@@ -15,7 +15,9 @@ struct MetricsListener: Sendable {
 
     var localAddress: SocketAddress? { server.channel.localAddress }
 
-    static func bind(_ address: HostPort, state: GatewayState, group: any EventLoopGroup) async throws -> MetricsListener {
+    static func bind(_ address: HostPort, state: GatewayState, group: any EventLoopGroup) async throws
+        -> MetricsListener
+    {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: address.host, port: address.port) { channel in
@@ -34,17 +36,8 @@ struct MetricsListener: Sendable {
     }
 
     func serve() async {
-        do {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await handle(connection) }
-                    }
-                }
-            }
-        } catch is CancellationError {
-        } catch {
-            state.logger.error("metrics listener failed", metadata: ["error": "\(error)"])
+        await serveConnections(of: server, logger: state.logger, name: "metrics") { connection in
+            await handle(connection)
         }
     }
 
@@ -82,7 +75,9 @@ struct MetricsListener: Sendable {
         switch path {
         case "/metrics":
             guard request.method == .GET || request.method == .HEAD else {
-                return plain(.methodNotAllowed, "method \(request.method) not allowed on /metrics\n", request, allow: "GET, HEAD")
+                return plain(
+                    .methodNotAllowed, "method \(request.method) not allowed on /metrics\n", request, allow: "GET, HEAD"
+                )
             }
             let body = MetricsPage.render(
                 store: state.store.snapshot(now: state.clock.now()),
@@ -95,7 +90,8 @@ struct MetricsListener: Sendable {
             return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(bytes: body))
         case "/":
             guard request.method == .GET || request.method == .HEAD else {
-                return plain(.methodNotAllowed, "method \(request.method) not allowed on /\n", request, allow: "GET, HEAD")
+                return plain(
+                    .methodNotAllowed, "method \(request.method) not allowed on /\n", request, allow: "GET, HEAD")
             }
             return plain(.ok, "monitord \(MonitorVersion.current): metrics at /metrics\n", request)
         default:

@@ -24,14 +24,47 @@ struct PeerSession {
     /// Highest sequence to acknowledge once the current read is processed (acks are cumulative).
     private(set) var pendingAck: UInt64?
 
+    /// Samples accepted since ``takeSampleCount()`` was last called: what the connection's pacing charges.
+    private var samplesTaken = 0
+
     let store: AgentStore
     let remoteAddress: String
     let allowLegacyAgents: Bool
+    let maximumAgents: Int
+    /// When set, a native agent must present the token written for its name.
+    let tokens: AgentTokens?
+    /// Whether native agents must come over TLS (the gateway has a certificate), and whether this one did.
+    let requireTLS: Bool
+    /// Known once the peer's first bytes have arrived (the transport is decided by them).
+    var isTLS: Bool
 
-    init(store: AgentStore, remoteAddress: String, allowLegacyAgents: Bool) {
+    init(
+        store: AgentStore,
+        remoteAddress: String,
+        allowLegacyAgents: Bool,
+        maximumAgents: Int = .max,
+        tokens: AgentTokens? = nil,
+        requireTLS: Bool = false,
+        isTLS: Bool = false
+    ) {
         self.store = store
         self.remoteAddress = remoteAddress
         self.allowLegacyAgents = allowLegacyAgents
+        self.maximumAgents = maximumAgents
+        self.tokens = tokens
+        self.requireTLS = requireTLS
+        self.isTLS = isTLS
+    }
+
+    /// Whether one more agent fits. Checked before the store learns the name, so two simultaneous
+    /// newcomers can overshoot by one each: the bound is on memory, and that slack is constant.
+    private func admits(_ agent: String?) -> Bool {
+        if let agent, store.isKnown(agent) { return true }
+        return store.agentCount < maximumAgents
+    }
+
+    private var fullMessage: String {
+        "the gateway holds its maximum of \(maximumAgents) agents (max-agents)"
     }
 
     /// The agent's label once the peer has identified itself.
@@ -54,6 +87,14 @@ struct PeerSession {
             guard hello.protocolVersion == ProtocolCodec.version else {
                 return .refuse(.invalidMessage, "unsupported protocol version \(hello.protocolVersion)")
             }
+            guard !requireTLS || isTLS else {
+                return .refuse(
+                    .tlsRequired, "this gateway requires TLS for native agents (set tls = yes in agent.conf)")
+            }
+            if let tokens, !tokens.verify(agent: hello.agent, token: hello.token) {
+                return .refuse(.unauthenticated, "agent \(hello.agent): missing or wrong token")
+            }
+            guard admits(hello.agent) else { return .refuse(.tooManyAgents, fullMessage) }
             identity = .native(agent: hello.agent, session: hello.session)
             let connection = store.connected(
                 agent: hello.agent,
@@ -72,6 +113,7 @@ struct PeerSession {
             guard allowLegacyAgents else {
                 return .refuse(.legacyRefused, "the report's format is disabled here (allow-legacy-agents = no)")
             }
+            guard admits(nil) else { return .refuse(.tooManyAgents, fullMessage) }
             let agent = store.nextLegacyName()
             identity = .legacy(agent: agent)
             connection = store.connected(
@@ -82,10 +124,12 @@ struct PeerSession {
                 now: now
             )
             _ = store.record(sample, agent: agent, session: nil, now: now)
+            samplesTaken += 1
             return .none
 
         case (.native(let agent, let session), .native(.sample(let sample))):
             _ = store.record(sample, agent: agent, session: session, now: now)
+            samplesTaken += 1
             pendingAck = max(pendingAck ?? 0, sample.sequence)
             return .none
 
@@ -97,6 +141,7 @@ struct PeerSession {
 
         case (.legacy(let agent), .legacy(let sample)):
             _ = store.record(sample, agent: agent, session: nil, now: now)
+            samplesTaken += 1
             return .none
 
         case (.legacy, .native):
@@ -109,6 +154,12 @@ struct PeerSession {
         guard let connection, let agent = agentName else { return }
         store.disconnected(agent: agent, connection: connection.id, now: now)
         self.connection = nil
+    }
+
+    /// The number of samples accepted since the last call; resets it.
+    mutating func takeSampleCount() -> Int {
+        defer { samplesTaken = 0 }
+        return samplesTaken
     }
 
     /// The ack to send after a batch of objects, if any; clears it.

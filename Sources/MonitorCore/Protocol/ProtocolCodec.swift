@@ -71,7 +71,13 @@ public enum ProtocolCodec {
         guard (8...64).contains(session.utf8.count), session.utf8.allSatisfy({ JSONReader.hexValue($0) != nil }) else {
             throw ProtocolError(reason: "\"session\" must be 8 to 64 hexadecimal digits")
         }
-        return Hello(protocolVersion: version, agent: agent, agentVersion: agentVersion, session: session.lowercased())
+        let token = try object.optionalString(.token, in: "hello")
+        if let token, !(1...256).contains(token.utf8.count) {
+            throw ProtocolError(reason: "\"token\" must be 1 to 256 bytes")
+        }
+        return Hello(
+            protocolVersion: version, agent: agent, agentVersion: agentVersion, session: session.lowercased(),
+            token: token)
     }
 
     private static func decodeSample(_ object: ProtocolObject) throws(ProtocolError) -> Sample {

@@ -31,6 +31,9 @@ extension ProtocolCodec {
             writer.member("agent", string: hello.agent)
             writer.member("version", string: hello.agentVersion)
             writer.member("session", string: hello.session)
+            if let token = hello.token {
+                writer.member("token", string: token)
+            }
         case .sample(let sample):
             writer.member("type", string: "sample")
             writer.member("seq", integer: sample.sequence)

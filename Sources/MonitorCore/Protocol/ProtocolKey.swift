@@ -1,7 +1,7 @@
 /// The top-level keys the protocol reads, in both dialects. Any other key is ignored, so that
 /// newer peers can add fields without breaking older gateways.
 enum ProtocolKey: Int, CaseIterable {
-    case type, protocolVersion, agent, version, session
+    case type, protocolVersion, agent, version, session, token
     case sequence, timestamp, ramPercent, cpuPercent, processRAMGigabytes, interrupts
     case lastSequence, reason
     case legacyRAM, legacyCPU, legacyProcessRAM, legacyInterrupts
@@ -14,6 +14,7 @@ enum ProtocolKey: Int, CaseIterable {
         case .agent: "agent"
         case .version: "version"
         case .session: "session"
+        case .token: "token"
         case .sequence: "seq"
         case .timestamp: "ts"
         case .ramPercent: "ram_percent"

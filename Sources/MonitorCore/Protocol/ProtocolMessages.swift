@@ -20,12 +20,22 @@ public struct Hello: Sendable, Equatable {
     /// sequence numbers count from 1 within it, so a restarted agent never collides with the
     /// numbers its previous run used.
     public var session: String
+    /// The agent's shared secret, when the gateway requires one (`tokens-file`). Sent only
+    /// over TLS in a sound setup: on plain TCP anyone on the path can read it.
+    public var token: String?
 
-    public init(protocolVersion: Int = ProtocolCodec.version, agent: String, agentVersion: String, session: String) {
+    public init(
+        protocolVersion: Int = ProtocolCodec.version,
+        agent: String,
+        agentVersion: String,
+        session: String,
+        token: String? = nil
+    ) {
         self.protocolVersion = protocolVersion
         self.agent = agent
         self.agentVersion = agentVersion
         self.session = session
+        self.token = token
     }
 }
 

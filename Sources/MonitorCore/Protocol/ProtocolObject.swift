@@ -52,6 +52,12 @@ struct ProtocolObject {
         return JSONReader.string(of: token, in: bytes)
     }
 
+    /// An optional string member: absent or `null` is `nil`.
+    func optionalString(_ key: ProtocolKey, in message: String) throws(ProtocolError) -> String? {
+        guard let token = values[key.rawValue], token.kind != .null else { return nil }
+        return try string(key, in: message)
+    }
+
     /// An integer member written as digits only: no sign, fraction or exponent, so that a
     /// value is never silently rounded or truncated.
     func integer(

@@ -116,6 +116,12 @@ public final class AgentStore: Sendable {
             .sorted { $0.name < $1.name }
     }
 
+    /// Whether `agent` is known (connected, or not yet forgotten): a known agent is always let back in,
+    /// whatever `max-agents` says, so a full gateway never locks out its own fleet.
+    public func isKnown(_ agent: String) -> Bool {
+        state.withLock { $0.agents[agent] != nil }
+    }
+
     /// The number of agents currently known (connected, or not yet forgotten).
     public var agentCount: Int {
         state.withLock { $0.agents.count }

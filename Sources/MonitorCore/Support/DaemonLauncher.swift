@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 public import Logging
 public import ServiceLifecycle
 import UnixSignals
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What both daemons' configurations offer the launcher.
 public protocol DaemonConfiguration: Sendable {
@@ -61,12 +62,32 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
         }
     }
 
+    /// Everything `main` does after parsing the command line: `--check-config`, or load the
+    /// configuration and run the service built from it. Returns the process's exit status.
+    public func main(
+        explicitPath: String?,
+        checkConfig: Bool,
+        verbose: Bool,
+        makeService: (Configuration, String?, Logger) -> any Service
+    ) async -> ExitStatus {
+        if checkConfig {
+            return checkConfiguration(explicitPath: explicitPath, verbose: verbose)
+        }
+        switch loadConfiguration(explicitPath: explicitPath) {
+        case .failure(let status):
+            return status
+        case .success(let (configuration, path)):
+            return await run(configuration: configuration) { logger in makeService(configuration, path, logger) }
+        }
+    }
+
     /// Runs the daemon until SIGTERM/SIGINT. Returns the process's exit status.
     public func run(
         configuration: Configuration,
         makeService: (Logger) -> any Service
     ) async -> ExitStatus {
-        LogBackend.bootstrap(identifier: identifier, level: Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info)
+        LogBackend.bootstrap(
+            identifier: identifier, level: Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info)
         let logger = Logger(label: identifier)
         let service = makeService(logger)
         let group = ServiceGroup(

@@ -62,7 +62,9 @@ final class RunningProcess: @unchecked Sendable {
 }
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Double = 15, every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async -> Bool {
+func eventually(
+    timeout: Double = 15, every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool
+) async -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     repeat {
         if (try? await condition()) == true { return true }

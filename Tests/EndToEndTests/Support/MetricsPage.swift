@@ -44,6 +44,7 @@ struct MetricsPage {
     }
 
     static let reportFamilies = [
-        "process_ram_usage_percent", "process_cpu_usage_percent", "process_ram_gigabytes", "process_cpu_interrupts_total",
+        "process_ram_usage_percent", "process_cpu_usage_percent", "process_ram_gigabytes",
+        "process_cpu_interrupts_total",
     ]
 }

@@ -1,0 +1,230 @@
+import Testing
+
+@testable import MonitorCore
+
+@Suite("Gateway peer session")
+struct PeerSessionTests {
+    let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
+
+    func session(allowLegacy: Bool = true, maximumAgents: Int = .max) -> PeerSession {
+        PeerSession(
+            store: store, remoteAddress: "127.0.0.1:4000", allowLegacyAgents: allowLegacy, maximumAgents: maximumAgents)
+    }
+
+    func hello(_ agent: String = "web-01", session: String = "0123456789abcdef") -> [UInt8] {
+        ProtocolCodec.encode(
+            AgentMessage.hello(Hello(protocolVersion: 1, agent: agent, agentVersion: "1.0.0", session: session)))
+    }
+
+    func sample(_ sequence: UInt64) -> [UInt8] {
+        ProtocolCodec.encode(
+            AgentMessage.sample(
+                Sample(
+                    sequence: sequence, timestamp: 1_700_000_000 + Double(sequence), ramUsagePercent: 50,
+                    cpuUsagePercent: 5, processRAMGigabytes: 0.01, cpuInterrupts: 1000 + sequence)))
+    }
+
+    let report = Array(
+        #"{"currentProccessRAM: ": 0.5, "RAM usage: ": 58.4, "CPU usage: ": 2.8, "CPU interrupts: ": 706148}"#.utf8)
+
+    @Test("hello is welcomed; samples are acked cumulatively, once per batch")
+    func nativeDialogue() {
+        var peer = session()
+        #expect(peer.receive(hello(), now: 100) == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
+        #expect(peer.agentName == "web-01")
+        for sequence in 1...3 { #expect(peer.receive(sample(UInt64(sequence)), now: 101) == .none) }
+        #expect(peer.takePendingAck() == .ack(sequence: 3))
+        #expect(peer.takePendingAck() == nil)
+        #expect(peer.takeSampleCount() == 3)
+        #expect(store.snapshot(now: 102).first?.samplesReceived == 3)
+    }
+
+    @Test("a reconnect with the same session learns the last sequence held; duplicates are acked, not counted")
+    func reconnect() {
+        var first = session()
+        _ = first.receive(hello(), now: 100)
+        _ = first.receive(sample(1), now: 100)
+        _ = first.receive(sample(2), now: 100)
+        first.disconnect(now: 101)
+        var second = session()
+        #expect(second.receive(hello(), now: 102) == .reply(.welcome(protocolVersion: 1, lastSequence: 2)))
+        _ = second.receive(sample(2), now: 102)
+        #expect(second.takePendingAck() == .ack(sequence: 2))
+        #expect(store.snapshot(now: 103).first?.samplesReceived == 2)
+    }
+
+    @Test("the report's format gets agent_<n> in order of connection")
+    func legacy() {
+        var first = session()
+        var second = session()
+        #expect(first.receive(report, now: 1) == .none)
+        #expect(second.receive(report, now: 1) == .none)
+        #expect(first.agentName == "agent_1")
+        #expect(second.agentName == "agent_2")
+        #expect(first.receive(report, now: 2) == .none)
+        #expect(first.takePendingAck() == nil, "the report's agents are never acked: they do not read")
+        #expect(first.takeSampleCount() == 2)
+    }
+
+    @Test(
+        "dialogue errors are refused with a specific reason",
+        arguments: [
+            ("sample before hello", 0), ("second hello", 1), ("report object after hello", 2),
+            ("hello after report", 3),
+            ("garbage", 4),
+        ])
+    func refusals(name: String, scenario: Int) {
+        var peer = session()
+        let action: PeerSession.Action
+        switch scenario {
+        case 0: action = peer.receive(sample(1), now: 1)
+        case 1:
+            _ = peer.receive(hello(), now: 1)
+            action = peer.receive(hello(), now: 1)
+        case 2:
+            _ = peer.receive(hello(), now: 1)
+            action = peer.receive(report, now: 1)
+        case 3:
+            _ = peer.receive(report, now: 1)
+            action = peer.receive(hello(), now: 1)
+        default: action = peer.receive(Array(#"{"type": 12}"#.utf8), now: 1)
+        }
+        guard case .refuse(.invalidMessage, let reason) = action else {
+            Issue.record("\(name): expected a refusal, got \(action)")
+            return
+        }
+        #expect(!reason.isEmpty)
+    }
+
+    @Test("legacy peers are refused when allow-legacy-agents = no")
+    func legacyDisabled() {
+        var peer = session(allowLegacy: false)
+        guard case .refuse(.legacyRefused, _) = peer.receive(report, now: 1) else {
+            Issue.record("not refused")
+            return
+        }
+        #expect(store.agentCount == 0)
+    }
+
+    @Test("max-agents refuses new names but always lets known agents back in")
+    func maximumAgents() {
+        var first = session(maximumAgents: 1)
+        _ = first.receive(hello("a"), now: 1)
+        var second = session(maximumAgents: 1)
+        guard case .refuse(.tooManyAgents, _) = second.receive(hello("b"), now: 1) else {
+            Issue.record("a second agent was admitted beyond max-agents")
+            return
+        }
+        var legacy = session(maximumAgents: 1)
+        guard case .refuse(.tooManyAgents, _) = legacy.receive(report, now: 1) else {
+            Issue.record("a report-format agent was admitted beyond max-agents")
+            return
+        }
+        first.disconnect(now: 2)
+        var again = session(maximumAgents: 1)
+        #expect(again.receive(hello("a"), now: 3) == .reply(.welcome(protocolVersion: 1, lastSequence: 0)))
+    }
+}
+
+@Suite("Gateway limits")
+struct GatewayLimitTests {
+    @Test("connections are limited in total and per address, and released")
+    func connectionLimiter() {
+        let limiter = ConnectionLimiter()
+        #expect(limiter.admit("10.0.0.1", maximumTotal: 3, maximumPerAddress: 2) == nil)
+        #expect(limiter.admit("10.0.0.1", maximumTotal: 3, maximumPerAddress: 2) == nil)
+        #expect(limiter.admit("10.0.0.1", maximumTotal: 3, maximumPerAddress: 2) == .tooManyFromAddress)
+        #expect(limiter.admit("10.0.0.2", maximumTotal: 3, maximumPerAddress: 2) == nil)
+        #expect(limiter.admit("10.0.0.3", maximumTotal: 3, maximumPerAddress: 2) == .tooManyConnections)
+        limiter.release("10.0.0.1")
+        #expect(limiter.admit("10.0.0.3", maximumTotal: 3, maximumPerAddress: 2) == nil)
+        for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] { limiter.release(address) }
+        #expect(limiter.openConnections == 0)
+    }
+
+    @Test("the token bucket lets a burst through, then asks to wait in proportion")
+    func tokenBucket() {
+        let start = ContinuousClock.now
+        var bucket = TokenBucket(rate: 100, burst: 100, now: start)
+        #expect(bucket.take(100, now: start) == .zero)
+        // 50 more with none left: half a second of debt.
+        let wait = bucket.take(50, now: start)
+        #expect(abs(wait.inSeconds - 0.5) < 0.001, "\(wait)")
+        // After a second, the debt is repaid and 50 tokens are back.
+        #expect(bucket.take(50, now: start + .seconds(1)) == .zero)
+        // Never more than the burst, however long it was idle.
+        #expect(bucket.take(101, now: start + .seconds(3600)) > .zero)
+    }
+
+    @Test("refusal logs are throttled per reason and report what they held back")
+    func logThrottle() {
+        let throttle = LogThrottle(limit: 2, window: .seconds(10))
+        let start = ContinuousClock.now
+        #expect(throttle.check(.framing, now: start) == .log(suppressedBefore: 0))
+        #expect(throttle.check(.framing, now: start) == .log(suppressedBefore: 0))
+        #expect(throttle.check(.framing, now: start) == .suppress)
+        #expect(throttle.check(.framing, now: start) == .suppress)
+        #expect(throttle.check(.helloTimeout, now: start) == .log(suppressedBefore: 0), "reasons are independent")
+        #expect(throttle.check(.framing, now: start + .seconds(11)) == .log(suppressedBefore: 2))
+    }
+}
+
+@Suite("Agent tokens")
+struct AgentTokenTests {
+    @Test("tokens verify only for their own agent, and parse errors name the line")
+    func tokens() throws {
+        let tokens = try AgentTokens.parse(
+            "# comment\n\nweb-01 0123456789abcdef0123\nweb-02\t fedcba9876543210fedc\n", file: "t")
+        #expect(tokens.count == 2)
+        #expect(tokens.verify(agent: "web-01", token: "0123456789abcdef0123"))
+        #expect(!tokens.verify(agent: "web-01", token: "0123456789abcdef0124"))
+        #expect(!tokens.verify(agent: "web-01", token: "0123456789abcdef012"))
+        #expect(!tokens.verify(agent: "web-01", token: nil))
+        #expect(!tokens.verify(agent: "web-02", token: "0123456789abcdef0123"), "another agent's token")
+        #expect(!tokens.verify(agent: "web-03", token: "0123456789abcdef0123"), "an unknown agent")
+
+        let cases: [(String, String)] = [
+            ("web-01 a b\n", "t:1: expected \"name token\" (two fields separated by white space), found 3"),
+            (
+                "\nweb-01 short\n",
+                "t:2: the token for web-01 must be 16 to 256 bytes long (found 5): short tokens can be guessed"
+            ),
+            ("agent_1 0123456789abcdef0123\n", "t:1: agent name:"),
+            ("a 0123456789abcdef0123\na 0123456789abcdef0123\n", "t:2: a second token for a"),
+        ]
+        for (text, expected) in cases {
+            #expect(throws: ConfigurationError.self) { try AgentTokens.parse(text, file: "t") }
+            do {
+                _ = try AgentTokens.parse(text, file: "t")
+            } catch {
+                #expect(error.description.hasPrefix(expected), "\(error.description)")
+            }
+        }
+    }
+
+    @Test("with tokens, a hello without the right token is refused as unauthenticated")
+    func sessionRequiresToken() throws {
+        let tokens = try AgentTokens.parse("web-01 0123456789abcdef0123\n", file: "t")
+        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(60))
+        func hello(_ token: String?) -> [UInt8] {
+            ProtocolCodec.encode(
+                AgentMessage.hello(
+                    Hello(agent: "web-01", agentVersion: "1", session: "0123456789abcdef", token: token)))
+        }
+        var wrong = PeerSession(store: store, remoteAddress: "x", allowLegacyAgents: true, tokens: tokens)
+        guard case .refuse(.unauthenticated, _) = wrong.receive(hello("nope-nope-nope-nope"), now: 1) else {
+            Issue.record("a wrong token was accepted")
+            return
+        }
+        var right = PeerSession(store: store, remoteAddress: "x", allowLegacyAgents: true, tokens: tokens)
+        #expect(
+            right.receive(hello("0123456789abcdef0123"), now: 1)
+                == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
+        var plain = PeerSession(
+            store: store, remoteAddress: "x", allowLegacyAgents: true, requireTLS: true, isTLS: false)
+        guard case .refuse(.tlsRequired, _) = plain.receive(hello(nil), now: 1) else {
+            Issue.record("a plain native hello was accepted where TLS is required")
+            return
+        }
+    }
+}
