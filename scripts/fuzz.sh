@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # Builds a libFuzzer target from Fuzz/ against the pure MonitorCore sources and runs it.
 #
-#   scripts/fuzz.sh TARGET SECONDS      TARGET: splitter | codec
+#   scripts/fuzz.sh TARGET SECONDS      TARGET: splitter | codec | spool
 #
 # The binary is compiled with swiftc directly: SwiftPM cannot link a libFuzzer executable
 # (see the fuzzing notes). Only Protocol/*.swift and Support/Sample.swift are compiled in, which
-# keeps the protocol layer free of NIO. New inputs found go to .build/fuzz/<target>/corpus; the
-# committed seeds in Fuzz/corpus/<target>/ are only read. Exits non-zero on any crash, leak or
-# failed property (the crashing input is written to .build/fuzz/<target>/).
+# keeps the protocol layer free of NIO (the spool target takes the spool's pure format files
+# instead of Protocol/). New inputs found go to .build/fuzz/<target>/corpus; the committed
+# seeds in Fuzz/corpus/<target>/ are only read. Exits non-zero on any crash, leak or failed
+# property (the crashing input is written to .build/fuzz/<target>/).
 set -euo pipefail
 
-target=${1:?usage: scripts/fuzz.sh splitter|codec SECONDS}
-seconds=${2:?usage: scripts/fuzz.sh splitter|codec SECONDS}
+target=${1:?usage: scripts/fuzz.sh splitter|codec|spool SECONDS}
+seconds=${2:?usage: scripts/fuzz.sh splitter|codec|spool SECONDS}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
+sources=("$root"/Sources/MonitorCore/Protocol/*.swift)
 case "$target" in
     splitter) entry="$root/Fuzz/FuzzSplitter.swift" ;;
     codec) entry="$root/Fuzz/FuzzCodec.swift" ;;
-    *) echo "unknown target '$target' (splitter | codec)" >&2; exit 64 ;;
+    spool)
+        entry="$root/Fuzz/FuzzSpool.swift"
+        sources=("$root"/Sources/MonitorCore/Spool/{CRC32C,SpoolFormat,SpoolSegmentReader}.swift)
+        ;;
+    *) echo "unknown target '$target' (splitter | codec | spool)" >&2; exit 64 ;;
 esac
 
 work="$root/.build/fuzz/$target"
@@ -26,7 +32,7 @@ mkdir -p "$work/corpus"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -swift-version 6 \
     -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \
     -module-name MonitorCore \
-    "$entry" "$root"/Sources/MonitorCore/Protocol/*.swift "$root/Sources/MonitorCore/Support/Sample.swift" \
+    "$entry" "${sources[@]}" "$root/Sources/MonitorCore/Support/Sample.swift" \
     -o "$work/fuzz-$target" 2> >(grep -v "Cannot export local symbol '__asan" >&2)
 
 cd "$work"

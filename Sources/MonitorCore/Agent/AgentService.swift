@@ -57,6 +57,14 @@ public final class AgentService: Service {
         _ = try collector.cpuTimes()
         let tlsContext = try TLSContexts.client(configuration)
         state.shared.withLock { $0.tlsContext = tlsContext }
+        if !configuration.spoolDirectory.isEmpty {
+            let recovery = try state.openSpool(logger: logger)
+            let origin = recovery.resumed ? "resuming session" : "new session"
+            logger.notice(
+                "spool \(configuration.spoolDirectory): \(origin) \(recovery.session) after sequence \(recovery.highestSequence), acknowledged up to \(recovery.acknowledged), \(recovery.unacknowledged.count) to deliver",
+                metadata: recovery.notKept > 0 ? ["dropped": "\(recovery.notKept) older than buffer-samples"] : [:]
+            )
+        }
         logger.notice(
             "monitor-agent \(MonitorVersion.current) sampling as \(name) every \(renderDuration(configuration.interval)), sending to \(configuration.servers.map(\.description).joined(separator: ", "))"
         )
@@ -92,18 +100,22 @@ public final class AgentService: Service {
 
     /// Gives a connected gateway a bounded time to acknowledge what is still buffered.
     private func drain() async {
+        state.shared.withLock { $0.stopping = true }
         let deadline = ContinuousClock.now.advanced(by: Self.drainTimeout)
         while ContinuousClock.now < deadline {
             let (connected, buffered) = state.shared.withLock { ($0.connectedServer != nil, $0.buffer.count) }
             guard connected, buffered > 0 else { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        // The account an operator (and the fault tests) can check: every sample taken is
-        // delivered, dropped because the buffer was full, or still held at exit.
-        let (taken, delivered, dropped, left) = state.shared.withLock {
-            ($0.nextSequence - 1, $0.acknowledgedCount, $0.buffer.droppedCount, $0.buffer.count)
+        // The account an operator (and the fault tests) can check: every sample taken in this run
+        // is delivered, dropped because the buffer was full, or still held at exit (and, with a
+        // spool, kept on disk for the next run).
+        let (taken, delivered, dropped) = state.shared.withLock {
+            ($0.takenCount, $0.acknowledgedCount, $0.buffer.droppedCount)
         }
-        let account = "\(taken) samples taken, \(delivered) delivered, \(dropped) dropped, \(left) not delivered"
+        let (left, last) = state.closeSpool()
+        let account =
+            "\(taken) samples taken, \(delivered) delivered, \(dropped) dropped, \(left) not delivered (last sequence \(last))"
         if left > 0 {
             logger.warning("stopping: \(account)")
         } else {
@@ -122,6 +134,7 @@ public final class AgentService: Service {
             }
             guard (try? await eventLoopGroup.next().submit({}).get()) != nil else { continue }
             notifier.watchdog()
+            state.syncSpoolIfDue()
             notifier.status(statusLine())
         }
     }
@@ -159,22 +172,31 @@ public final class AgentService: Service {
             )
             return
         }
-        let (channel, oldLogLevel): ((any Channel)?, LogLevelName) = state.shared.withLock { shared in
+        let (channel, old): ((any Channel)?, AgentConfiguration) = state.shared.withLock { shared in
             let old = shared.configuration
+            // The spool was opened with the old keys and keeps them until the next restart.
             shared.configuration = new
+            shared.configuration.spoolDirectory = old.spoolDirectory
+            shared.configuration.spoolMaxBytes = old.spoolMaxBytes
+            shared.configuration.spoolFsync = old.spoolFsync
             shared.tlsContext = tlsContext
             shared.buffer.resize(to: new.bufferCapacity)
             let moved =
                 old.servers != new.servers
                 || old.resolvedName(hostName: hostName) != new.resolvedName(hostName: hostName)
-            guard moved else { return (nil, old.logLevel) }
+            guard moved else { return (nil, old) }
             shared.reconnectRequested = true
-            return (shared.channel, old.logLevel)
+            return (shared.channel, old)
         }
         // A new name or server list needs a new hello: end the session, the uplink reconnects.
         channel?.close(promise: nil)
-        if new.logLevel != oldLogLevel {
+        if new.logLevel != old.logLevel {
             logger.warning("log-level changes take effect at the next restart")
+        }
+        if (new.spoolDirectory, new.spoolMaxBytes, new.spoolFsync) != (
+            old.spoolDirectory, old.spoolMaxBytes, old.spoolFsync
+        ) {
+            logger.warning("spool-* changes take effect at the next restart")
         }
         logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
     }

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOSSL
 import Synchronization
@@ -8,7 +9,10 @@ final class AgentState: Sendable {
         var configuration: AgentConfiguration
         var buffer: SampleBuffer
         var nextSequence: UInt64 = 1
-        /// Samples the gateway acknowledged, since the agent started.
+        /// Samples taken and samples the gateway acknowledged, since the agent started.
+        var takenCount: UInt64 = 0
+        /// Set on SIGTERM: sampling ends, delivery of what is held goes on for a bounded time.
+        var stopping = false
         var acknowledgedCount: UInt64 = 0
         /// Wakes the connection's writer when a sample arrives; one per live connection.
         var wakeWriter: AsyncStream<Void>.Continuation?
@@ -18,36 +22,89 @@ final class AgentState: Sendable {
         var reconnectRequested = false
         /// The open connection to the gateway, closed by a reload that changes the destination.
         var channel: (any Channel)?
+        /// Identifies this run of the agent (or, with a spool, the spool's history), so that the
+        /// gateway can tell a restart (sequence numbers start again) from a reconnect (they go on).
+        var session: String
+        /// The disk copy of the buffer, when `spool-directory` is set.
+        var spool: SampleSpool?
         /// The TLS client context when `tls = yes`, rebuilt on reload.
         var tlsContext: NIOSSLContext?
     }
 
     let shared: Mutex<Shared>
-    /// Identifies this run of the agent, so that the gateway can tell a restart (sequence
-    /// numbers start again) from a reconnect (they go on).
-    let session: String
 
     init(configuration: AgentConfiguration, session: String) {
         self.shared = Mutex(
-            Shared(configuration: configuration, buffer: SampleBuffer(capacity: configuration.bufferCapacity)))
-        self.session = session
+            Shared(
+                configuration: configuration, buffer: SampleBuffer(capacity: configuration.bufferCapacity),
+                session: session))
+    }
+
+    /// The session announced in every hello.
+    var session: String { shared.withLock { $0.session } }
+
+    /// Opens the spool in `spool-directory` and takes over what it holds: the agent resumes the
+    /// spool's session and numbering (so that, to the gateway, a restart is just a reconnect), and
+    /// its unacknowledged samples go into the buffer to be replayed under their original numbers.
+    /// The buffer's capacity bounds how many: older ones are dropped and counted.
+    func openSpool(logger: Logger) throws(SpoolError) -> SampleSpool.Recovery {
+        try shared.withLock { shared throws(SpoolError) in
+            let configuration = shared.configuration
+            let (spool, recovery) = try SampleSpool.open(
+                directory: configuration.spoolDirectory, maximumBytes: configuration.spoolMaxBytes,
+                fsyncPolicy: configuration.spoolFsync, keep: shared.buffer.capacity, logger: logger,
+                newSession: { shared.session })
+            shared.session = recovery.session
+            shared.nextSequence = recovery.highestSequence + 1
+            for sample in recovery.unacknowledged { shared.buffer.append(sample) }
+            shared.buffer.countDropped(recovery.notKept)
+            shared.spool = spool
+            return recovery
+        }
+    }
+
+    /// Flushes a periodic-fsync spool when its period has passed.
+    func syncSpoolIfDue() {
+        shared.withLock { $0.spool?.syncIfDue() }
+    }
+
+    /// Syncs and closes the spool at exit (later samples stay in memory only) and returns, read
+    /// together, how many samples are still undelivered and the highest sequence number taken.
+    func closeSpool() -> (undelivered: Int, lastSequence: UInt64) {
+        shared.withLock { shared in
+            shared.spool?.close()
+            shared.spool = nil
+            return (shared.buffer.count, shared.nextSequence - 1)
+        }
     }
 
     var configuration: AgentConfiguration { shared.withLock { $0.configuration } }
 
-    /// Numbers a new sample, stores it and wakes the writer.
+    /// Numbers a new sample, stores it (on disk first, with a spool) and wakes the writer.
     func append(_ sample: Sample) {
         shared.withLock { shared in
+            // A stopping agent takes no more samples: what it has is what it tries to deliver.
+            guard !shared.stopping else { return }
             var sample = sample
+            shared.takenCount += 1
             sample.sequence = shared.nextSequence
             shared.nextSequence += 1
+            // Written before the writer can see it: whatever reaches the gateway is in the spool.
+            shared.spool?.append(sample)
             shared.buffer.append(sample)
             shared.wakeWriter?.yield()
         }
     }
 
     func acknowledge(upTo sequence: UInt64) {
-        shared.withLock { $0.acknowledgedCount += UInt64($0.buffer.acknowledge(upTo: sequence)) }
+        shared.withLock { shared in
+            shared.acknowledgedCount += UInt64(shared.buffer.acknowledge(upTo: sequence))
+            shared.spool?.acknowledge(upTo: sequence)
+            // The gateway holds numbers we never gave out only if a spool lost its tail to a power
+            // loss (see SpoolFsyncPolicy): number on after them, or new samples would be taken for
+            // duplicates. The buffer is empty then, so its sequences stay increasing.
+            if sequence >= shared.nextSequence { shared.nextSequence = sequence + 1 }
+        }
     }
 
     var bufferedCount: Int { shared.withLock { $0.buffer.count } }

@@ -41,15 +41,29 @@ struct SampleBuffer {
 
     /// The samples after `sequence`, in order, at most `limit` of them.
     ///
-    /// Sequences in the buffer are consecutive (the sampler numbers them and only the oldest are
-    /// ever removed), so the start is found by arithmetic, not by a scan.
+    /// Sequences in the buffer increase but may have gaps (a spool that lost a damaged record), so
+    /// the start is found by binary search.
     func samples(after sequence: UInt64, limit: Int) -> ArraySlice<Sample> {
-        guard let first = samples.first else { return [] }
-        let skip = sequence >= first.sequence ? Int(clamping: sequence - first.sequence + 1) : 0
+        var low = 0
+        var high = samples.count
+        while low < high {
+            let middle = (low + high) / 2
+            if samples[samples.index(samples.startIndex, offsetBy: middle)].sequence <= sequence {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        let skip = low
         guard skip < samples.count else { return [] }
         let start = samples.index(samples.startIndex, offsetBy: skip)
         let end = samples.index(start, offsetBy: min(limit, samples.count - skip))
         return ArraySlice(samples[start..<end])
+    }
+
+    /// Counts samples dropped before they reached the buffer (older than what a spool could hand over).
+    mutating func countDropped(_ count: Int) {
+        droppedCount += UInt64(count)
     }
 
     /// Applies a new capacity from a reloaded configuration, dropping the oldest if it shrank.

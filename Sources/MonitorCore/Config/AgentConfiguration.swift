@@ -8,7 +8,8 @@ public struct AgentConfiguration: Sendable, Equatable {
             section,
             [
                 "server", "name", "interval", "cpu-window", "buffer-samples", "token", "tls", "tls-ca-file",
-                "tls-server-name", "tls-certificate", "tls-key", "log-level",
+                "tls-server-name", "tls-certificate", "tls-key", "log-level", "spool-directory", "spool-max-size",
+                "spool-fsync",
             ]
         )
     ])
@@ -16,6 +17,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     public static let minimumInterval: Duration = .milliseconds(100)
     public static let bufferCapacityRange = 1...10_000_000
     public static let maximumNameLength = 64
+    public static let spoolSizeRange = SampleSpool.minimumBytes...(1 << 40)
 
     /// Gateways to connect to, tried in order (failover, not fan-out). Key `server`, comma separated.
     public var servers = [HostPort(host: "127.0.0.1", port: 5578)]
@@ -45,6 +47,14 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var tlsKey: String?
     /// Key `log-level`.
     public var logLevel = LogLevelName.info
+    /// Where samples are kept on disk until the gateway acknowledges them, so that they survive a
+    /// restart or a kill; empty means memory only. The systemd unit's state directory,
+    /// `/var/lib/monitor-agent`, is the place for it. Key `spool-directory`.
+    public var spoolDirectory = ""
+    /// The most bytes the spool's files may take; beyond it the oldest samples are dropped. Key `spool-max-size`.
+    public var spoolMaxBytes = 64 << 20
+    /// When spooled samples are flushed to stable storage (see ``SpoolFsyncPolicy``). Key `spool-fsync`.
+    public var spoolFsync = SpoolFsyncPolicy.always
 
     /// All defaults.
     public init() {}
@@ -74,6 +84,9 @@ public struct AgentConfiguration: Sendable, Equatable {
             case "tls-certificate": configuration.tlsCertificate = entry.value.isEmpty ? nil : entry.value
             case "tls-key": configuration.tlsKey = entry.value.isEmpty ? nil : entry.value
             case "log-level": configuration.logLevel = try values.logLevel(entry)
+            case "spool-directory": configuration.spoolDirectory = try spoolDirectory(entry, values: values)
+            case "spool-max-size": configuration.spoolMaxBytes = try values.size(entry, in: spoolSizeRange)
+            case "spool-fsync": configuration.spoolFsync = try spoolFsync(entry, values: values)
             default: break  // The schema has already refused unknown keys.
             }
         }
@@ -119,6 +132,24 @@ public struct AgentConfiguration: Sendable, Equatable {
         return name
     }
 
+    static func spoolDirectory(_ entry: ConfigurationEntry, values: ConfigurationValues) throws(ConfigurationError)
+        -> String
+    {
+        guard entry.value.isEmpty || entry.value.hasPrefix("/") else {
+            throw values.failure(entry, "\(quoted(entry.value)) is not an absolute path (or empty for no spool)")
+        }
+        return entry.value
+    }
+
+    static func spoolFsync(_ entry: ConfigurationEntry, values: ConfigurationValues) throws(ConfigurationError)
+        -> SpoolFsyncPolicy
+    {
+        guard let policy = SpoolFsyncPolicy.parse(entry.value) else {
+            throw values.failure(entry, "\(quoted(entry.value)) is not always, never or a duration (e.g. 1s)")
+        }
+        return policy
+    }
+
     private static func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar {
         case "a"..."z", "A"..."Z", "0"..."9", ".", "_", "-": true
@@ -147,6 +178,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         tls-certificate =\(tlsCertificate.map { " " + $0 } ?? "")
         tls-key =\(tlsKey.map { " " + $0 } ?? "")
         log-level = \(logLevel.rawValue)
+        spool-directory =\(spoolDirectory.isEmpty ? "" : " " + spoolDirectory)
+        spool-max-size = \(ByteSize.render(spoolMaxBytes))
+        spool-fsync = \(spoolFsync.rendered)
 
         """
     }

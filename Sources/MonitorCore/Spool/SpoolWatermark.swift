@@ -1,0 +1,25 @@
+/// The acknowledgement watermark: the session and the highest sequence the gateway has confirmed.
+///
+/// Kept in a small text file (`acked`, one line `<session> <sequence>`) replaced atomically by
+/// rename on every advance. It is not fsynced: after a power loss it may lag, and the agent then
+/// replays a few samples the gateway already holds, which the gateway recognises and ignores
+/// (when it still knows the session) rather than losing anything.
+struct SpoolWatermark: Equatable {
+    static let fileName = "acked"
+
+    var session: String
+    var sequence: UInt64
+
+    var encoded: [UInt8] { Array("\(session) \(sequence)\n".utf8) }
+
+    /// Reads the file's text; `nil` when it is not exactly one well-formed line.
+    static func parse(_ bytes: [UInt8]) -> SpoolWatermark? {
+        guard bytes.last == UInt8(ascii: "\n") else { return nil }
+        let fields = bytes.dropLast().split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        guard fields.count == 2, SpoolFormat.isSession(fields[0]),
+            (1...20).contains(fields[1].count), fields[1].allSatisfy({ (0x30...0x39).contains($0) }),
+            let sequence = UInt64(String(decoding: fields[1], as: UTF8.self))
+        else { return nil }
+        return SpoolWatermark(session: String(decoding: fields[0], as: UTF8.self).lowercased(), sequence: sequence)
+    }
+}
