@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a libFuzzer target from Fuzz/ against the pure MonitorCore sources and runs it.
 #
-#   scripts/fuzz.sh TARGET SECONDS      TARGET: splitter | codec | spool
+#   scripts/fuzz.sh TARGET SECONDS      TARGET: splitter | codec | spool | config
 #
 # The binary is compiled with swiftc directly: SwiftPM cannot link a libFuzzer executable
 # (see the fuzzing notes). Only Protocol/*.swift and Support/Sample.swift are compiled in, which
@@ -11,8 +11,8 @@
 # property (the crashing input is written to .build/fuzz/<target>/).
 set -euo pipefail
 
-target=${1:?usage: scripts/fuzz.sh splitter|codec|spool SECONDS}
-seconds=${2:?usage: scripts/fuzz.sh splitter|codec|spool SECONDS}
+target=${1:?usage: scripts/fuzz.sh splitter|codec|spool|config SECONDS}
+seconds=${2:?usage: scripts/fuzz.sh splitter|codec|spool|config SECONDS}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 sources=("$root"/Sources/MonitorCore/Protocol/*.swift)
@@ -23,7 +23,13 @@ case "$target" in
         entry="$root/Fuzz/FuzzSpool.swift"
         sources=("$root"/Sources/MonitorCore/Spool/{CRC32C,SpoolFormat,SpoolSegmentReader}.swift)
         ;;
-    *) echo "unknown target '$target' (splitter | codec | spool)" >&2; exit 64 ;;
+    config)
+        entry="$root/Fuzz/FuzzConfig.swift"
+        sources=("$root"/Sources/MonitorCore/Config/*.swift "$root"/Sources/MonitorCore/Protocol/{AgentName,ProtocolError}.swift
+                 "$root"/Sources/MonitorCore/Support/{BoundedFile,DurationSeconds}.swift
+                 "$root"/Sources/MonitorCore/Spool/SpoolFsyncPolicy.swift)
+        ;;
+    *) echo "unknown target '$target' (splitter | codec | spool | config)" >&2; exit 64 ;;
 esac
 
 work="$root/.build/fuzz/$target"

@@ -13,6 +13,15 @@ swift test --skip-build 2>&1 | tee /tmp/monitord-swift-test.log
 bash scripts/build-man.sh --lint "$(mktemp -d)"
 
 # Fuzz smoke: each libFuzzer target for a bounded time; any crash, leak or timeout fails.
-for target in splitter codec spool; do
+for target in splitter codec spool config; do
     bash scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-30}"
 done
+
+# Packaging: both .debs (release, static Swift stdlib, lintian clean), then the proof in a
+# booted Debian bookworm with systemd (systemd-nspawn; needs root).
+bash scripts/build-debs.sh
+if [ "$(id -u)" = 0 ]; then
+    bash Tests/container/run.sh
+else
+    echo "SKIP container test: it needs root (systemd-nspawn)"
+fi

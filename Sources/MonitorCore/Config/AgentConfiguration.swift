@@ -17,7 +17,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public static let minimumInterval: Duration = .milliseconds(100)
     public static let bufferCapacityRange = 1...10_000_000
     public static let maximumNameLength = 64
-    public static let spoolSizeRange = SampleSpool.minimumBytes...(1 << 40)
+    /// Below 64 KiB a spool cannot hold a useful history; SampleSpool relies on this lower bound.
+    public static let spoolSizeRange = (64 * 1024)...(1 << 40)
 
     /// Gateways to connect to, tried in order (failover, not fan-out). Key `server`, comma separated.
     public var servers = [HostPort(host: "127.0.0.1", port: 5578)]

@@ -54,7 +54,7 @@ final class SampleSpool {
         var bytes: Int
     }
 
-    static let minimumBytes = 64 * 1024
+    static let minimumBytes = AgentConfiguration.spoolSizeRange.lowerBound
     static let maximumSegmentBytes = 4 << 20
 
     let directory: String

@@ -23,14 +23,6 @@ public struct SystemWallClock: WallClock {
     }
 }
 
-extension Duration {
-    /// The duration in seconds, as a `Double`, for arithmetic against wall-clock times.
-    public var inSeconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
-
 extension TimeAmount {
     /// NIO's time amount for a Swift `Duration`, saturating instead of trapping on huge values.
     init(_ duration: Duration) {
