@@ -87,3 +87,40 @@ struct NativeAgentTests {
         }
     }
 }
+
+@Suite("Failover")
+struct FailoverTests {
+    @Test("the agent moves to the second gateway when the first dies, and back once it returns; nothing lost")
+    func failoverAndBack() async throws {
+        let first = try await GatewayProcess.start()
+        let firstPort = first.agentPort
+        let second = try await GatewayProcess.start()
+        defer { Task { await second.stop() } }
+        let agent = try AgentProcess.start(
+            name: "e2e-failover", gatewayPort: firstPort, servers: [firstPort, second.agentPort],
+            extraConfiguration: "failback-after = 2s\n"
+        )
+        defer { agent.process.signal(SIGKILL) }
+        #expect(
+            await eventually {
+                try first.metrics().value("monitord_samples_received_total", agent: "e2e-failover") ?? 0 >= 3
+            })
+        first.process.signal(SIGKILL)
+        await first.process.waitForExit()
+        #expect(
+            await eventually {
+                try second.metrics().value("monitord_samples_received_total", agent: "e2e-failover") ?? 0 >= 5
+            },
+            "agent: \(agent.process.output)")
+        let restarted = try await GatewayProcess.start(agentPort: firstPort)
+        defer { Task { await restarted.stop() } }
+        #expect(
+            await eventually(timeout: 20) {
+                try restarted.metrics().value("monitord_agent_up", agent: "e2e-failover") == 1
+                    && restarted.metrics().value("monitord_samples_received_total", agent: "e2e-failover") ?? 0 >= 3
+            }, "agent: \(agent.process.output)")
+        await agent.stop()
+        let account = try #require(FaultTests.Account(log: agent.process.output), "\(agent.process.output)")
+        #expect(account.delivered == account.taken && account.dropped == 0 && account.left == 0, "\(account)")
+    }
+}

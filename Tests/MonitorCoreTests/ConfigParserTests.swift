@@ -42,7 +42,7 @@ import Testing
         let error = agentError("[agent]\nserver = 127.0.0.1:5578\nintervall = 5s\n")
         #expect(
             error?.description
-                == "a.conf:3: unknown key \"intervall\" in section [agent] (valid keys: server, name, interval, cpu-window, buffer-samples, token, tls, tls-ca-file, tls-server-name, tls-certificate, tls-key, log-level, spool-directory, spool-max-size, spool-fsync)"
+                == "a.conf:3: unknown key \"intervall\" in section [agent] (valid keys: server, failback-after, name, interval, cpu-window, buffer-samples, token, tls, tls-ca-file, tls-server-name, tls-certificate, tls-key, log-level, spool-directory, spool-max-size, spool-fsync)"
         )
     }
 

@@ -267,7 +267,8 @@ import Testing
 
     @Test func renderedFileIsReadable() {
         let rendered = AgentConfiguration().rendered()
-        #expect(rendered.contains("\n[agent]\nserver = 127.0.0.1:5578\nname =\ninterval = 5s\ncpu-window = 4s\n"))
+        #expect(
+            rendered.contains("\n[agent]\nserver = 127.0.0.1:5578\nfailback-after = 5m\nname =\ninterval = 5s\ncpu-window = 4s\n"))
     }
 
     // MARK: Files

@@ -127,6 +127,16 @@ struct Uplink: Sendable {
                 }
                 welcomed = true
                 if let lastSequence { state.acknowledge(upTo: lastSequence) }
+                // On a fallback server, leave after failback-after to try the first one again;
+                // the session and its numbering go along, so the move costs no sample.
+                if server != configuration.servers.first {
+                    let failback = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.failbackAfter)) {
+                        [logger] in
+                        logger.notice("failing back: trying \(configuration.servers[0]) again")
+                        channel.close(promise: nil)
+                    }
+                    channel.closeFuture.whenComplete { _ in failback.cancel() }
+                }
                 state.shared.withLock { $0.connectedServer = server }
                 logger.notice(
                     "connected to \(server) as \(name)",

@@ -7,7 +7,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         (
             section,
             [
-                "server", "name", "interval", "cpu-window", "buffer-samples", "token", "tls", "tls-ca-file",
+                "server", "failback-after", "name", "interval", "cpu-window", "buffer-samples", "token", "tls",
+                "tls-ca-file",
                 "tls-server-name", "tls-certificate", "tls-key", "log-level", "spool-directory", "spool-max-size",
                 "spool-fsync",
             ]
@@ -24,6 +25,10 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var servers = [HostPort(host: "127.0.0.1", port: 5578)]
     /// The name the agent announces, which labels its series; empty means the host name. Key `name`.
     public var name = ""
+    /// While connected to a server other than the first, the agent goes back to trying the list
+    /// from the start after this long, so that it returns to the primary once that is healthy
+    /// again. Key `failback-after`.
+    public var failbackAfter: Duration = .seconds(300)
     /// Time between samples. Key `interval`.
     public var interval: Duration = .seconds(5)
     /// The window over which CPU use is measured, ending at each sample; at most `interval` because
@@ -75,6 +80,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             switch entry.key {
             case "server": configuration.servers = try values.hostPortList(entry)
             case "name": configuration.name = try validatedName(entry, values: values)
+            case "failback-after": configuration.failbackAfter = try values.duration(entry, atLeast: .seconds(1))
             case "interval": configuration.interval = try values.duration(entry, atLeast: minimumInterval)
             case "cpu-window": configuration.cpuWindow = try values.duration(entry)
             case "buffer-samples": configuration.bufferCapacity = try values.integer(entry, in: bufferCapacityRange)
@@ -168,6 +174,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         # Effective configuration of monitor-agent (defaults filled in).
         [\(Self.section)]
         server = \(servers.map(\.description).joined(separator: ", "))
+        failback-after = \(renderDuration(failbackAfter))
         name =\(name.isEmpty ? "" : " " + name)
         interval = \(renderDuration(interval))
         cpu-window = \(renderDuration(cpuWindow))

@@ -9,6 +9,7 @@ final class AgentProcess: @unchecked Sendable {
     static func start(
         name: String,
         gatewayPort: Int,
+        servers: [Int]? = nil,
         interval: String = "200ms",
         cpuWindow: String = "100ms",
         extraConfiguration: String = ""
@@ -17,7 +18,7 @@ final class AgentProcess: @unchecked Sendable {
         let configPath = dir + "/agent.conf"
         let text = """
             [agent]
-            server = 127.0.0.1:\(gatewayPort)
+            server = \((servers ?? [gatewayPort]).map { "127.0.0.1:\($0)" }.joined(separator: ", "))
             name = \(name)
             interval = \(interval)
             cpu-window = \(cpuWindow)
