@@ -11,7 +11,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 "listen", "metrics-listen", "agent-timeout", "forget-after", "hello-timeout", "max-message-size",
                 "allow-legacy-agents", "log-level",
             ]
-        )
+        ),
+        (RemoteWriteConfiguration.section, RemoteWriteConfiguration.keys),
     ])
     /// Bounds of `max-message-size`: below 1 KiB not even a hello fits; above 16 MiB one peer could make
     /// the gateway buffer a lot of memory before the message is rejected.
@@ -36,6 +37,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var allowLegacyAgents = true
     /// Key `log-level`.
     public var logLevel = LogLevelName.info
+    /// Forwarding to a remote-write receiver; `nil` (no `[remote-write]` section) forwards nothing.
+    public var remoteWrite: RemoteWriteConfiguration?
 
     /// All defaults.
     public init() {}
@@ -59,6 +62,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
             default: break  // The schema has already refused unknown keys.
             }
         }
+        configuration.remoteWrite = try RemoteWriteConfiguration.parse(
+            document.entries(in: RemoteWriteConfiguration.section), file: file)
         if configuration.forgetAfter < configuration.agentTimeout {
             // Blame the key the operator wrote last; if only one was written, that one.
             let culprit = [lines["forget-after"], lines["agent-timeout"]].compactMap { $0 }.max { $0.line < $1.line }
@@ -90,6 +95,6 @@ public struct GatewayConfiguration: Sendable, Equatable {
         allow-legacy-agents = \(allowLegacyAgents ? "yes" : "no")
         log-level = \(logLevel.rawValue)
 
-        """
+        """ + (remoteWrite.map { "\n" + $0.rendered() } ?? "")
     }
 }

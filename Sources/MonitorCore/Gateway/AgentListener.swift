@@ -66,7 +66,8 @@ struct AgentListener: Sendable {
         var session = PeerSession(
             store: state.store,
             remoteAddress: remote,
-            allowLegacyAgents: configuration.allowLegacyAgents
+            allowLegacyAgents: configuration.allowLegacyAgents,
+            onNewSample: state.remoteWriter?.sampleSink
         )
         let counters = state.counters
         let logger = state.logger

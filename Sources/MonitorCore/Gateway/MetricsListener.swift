@@ -15,7 +15,9 @@ struct MetricsListener: Sendable {
 
     var localAddress: SocketAddress? { server.channel.localAddress }
 
-    static func bind(_ address: HostPort, state: GatewayState, group: any EventLoopGroup) async throws -> MetricsListener {
+    static func bind(_ address: HostPort, state: GatewayState, group: any EventLoopGroup) async throws
+        -> MetricsListener
+    {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: address.host, port: address.port) { channel in
@@ -82,12 +84,14 @@ struct MetricsListener: Sendable {
         switch path {
         case "/metrics":
             guard request.method == .GET || request.method == .HEAD else {
-                return plain(.methodNotAllowed, "method \(request.method) not allowed on /metrics\n", request, allow: "GET, HEAD")
+                return plain(
+                    .methodNotAllowed, "method \(request.method) not allowed on /metrics\n", request, allow: "GET, HEAD"
+                )
             }
             let body = MetricsPage.render(
                 store: state.store.snapshot(now: state.clock.now()),
                 process: ProcessMetrics.current(),
-                extra: state.counters.families()
+                extra: state.counters.families() + (state.remoteWriter?.families() ?? [])
             )
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
@@ -95,7 +99,8 @@ struct MetricsListener: Sendable {
             return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(bytes: body))
         case "/":
             guard request.method == .GET || request.method == .HEAD else {
-                return plain(.methodNotAllowed, "method \(request.method) not allowed on /\n", request, allow: "GET, HEAD")
+                return plain(
+                    .methodNotAllowed, "method \(request.method) not allowed on /\n", request, allow: "GET, HEAD")
             }
             return plain(.ok, "monitord \(MonitorVersion.current): metrics at /metrics\n", request)
         default:

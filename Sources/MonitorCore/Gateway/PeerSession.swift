@@ -27,11 +27,19 @@ struct PeerSession {
     let store: AgentStore
     let remoteAddress: String
     let allowLegacyAgents: Bool
+    /// Called with every sample the store accepted as new (sample, agent, now): remote write's feed.
+    let onNewSample: (@Sendable (Sample, String, Double) -> Void)?
 
-    init(store: AgentStore, remoteAddress: String, allowLegacyAgents: Bool) {
+    init(
+        store: AgentStore,
+        remoteAddress: String,
+        allowLegacyAgents: Bool,
+        onNewSample: (@Sendable (Sample, String, Double) -> Void)? = nil
+    ) {
         self.store = store
         self.remoteAddress = remoteAddress
         self.allowLegacyAgents = allowLegacyAgents
+        self.onNewSample = onNewSample
     }
 
     /// The agent's label once the peer has identified itself.
@@ -81,11 +89,11 @@ struct PeerSession {
                 remoteAddress: remoteAddress,
                 now: now
             )
-            _ = store.record(sample, agent: agent, session: nil, now: now)
+            record(sample, agent: agent, session: nil, now: now)
             return .none
 
         case (.native(let agent, let session), .native(.sample(let sample))):
-            _ = store.record(sample, agent: agent, session: session, now: now)
+            record(sample, agent: agent, session: session, now: now)
             pendingAck = max(pendingAck ?? 0, sample.sequence)
             return .none
 
@@ -96,11 +104,17 @@ struct PeerSession {
             return .refuse(.invalidMessage, "a report-format object after a native hello")
 
         case (.legacy(let agent), .legacy(let sample)):
-            _ = store.record(sample, agent: agent, session: nil, now: now)
+            record(sample, agent: agent, session: nil, now: now)
             return .none
 
         case (.legacy, .native):
             return .refuse(.invalidMessage, "a native message from a peer speaking the report's format")
+        }
+    }
+
+    private func record(_ sample: Sample, agent: String, session: String?, now: Double) {
+        if store.record(sample, agent: agent, session: session, now: now) {
+            onNewSample?(sample, agent, now)
         }
     }
 
