@@ -15,9 +15,7 @@ struct MetricsListener: Sendable {
 
     var localAddress: SocketAddress? { server.channel.localAddress }
 
-    static func bind(_ address: HostPort, state: GatewayState, group: any EventLoopGroup) async throws
-        -> MetricsListener
-    {
+    static func bind(_ address: HostPort, state: GatewayState, group: any EventLoopGroup) async throws -> MetricsListener {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: address.host, port: address.port) { channel in
@@ -84,9 +82,7 @@ struct MetricsListener: Sendable {
         switch path {
         case "/metrics":
             guard request.method == .GET || request.method == .HEAD else {
-                return plain(
-                    .methodNotAllowed, "method \(request.method) not allowed on /metrics\n", request, allow: "GET, HEAD"
-                )
+                return plain(.methodNotAllowed, "method \(request.method) not allowed on /metrics\n", request, allow: "GET, HEAD")
             }
             let body = MetricsPage.render(
                 store: state.store.snapshot(now: state.clock.now()),
@@ -99,8 +95,7 @@ struct MetricsListener: Sendable {
             return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(bytes: body))
         case "/":
             guard request.method == .GET || request.method == .HEAD else {
-                return plain(
-                    .methodNotAllowed, "method \(request.method) not allowed on /\n", request, allow: "GET, HEAD")
+                return plain(.methodNotAllowed, "method \(request.method) not allowed on /\n", request, allow: "GET, HEAD")
             }
             return plain(.ok, "monitord \(MonitorVersion.current): metrics at /metrics\n", request)
         default:
