@@ -241,6 +241,10 @@ public final class RemoteWriter: Sendable {
                 "remote write: \(left * PendingSample.seriesPerSample) queued samples not delivered before stopping",
                 metadata: ["url": "\(endpoint)"])
         }
+        let dropped = shared.withLock { $0.queue.dropped } * UInt64(PendingSample.seriesPerSample)
+        logger.notice(
+            "remote write stopped: \(counters.samplesSent) samples sent, \(counters.samplesFailed) failed, \(counters.samplesRetried) retried, \(dropped &+ counters.samplesDroppedElsewhere) dropped",
+            metadata: ["url": "\(endpoint)"])
     }
 
     /// One attempt; whether the receiver answered with a final status (so the next batch is worth trying).
