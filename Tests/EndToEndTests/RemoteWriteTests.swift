@@ -35,8 +35,10 @@ struct RemoteWriteTests {
         func samples(_ selector: String, window: String = "10m") throws -> [(Int64, Double)] {
             let query = "\(selector)[\(window)]".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
             let response = try HTTPClient.get(port: port, path: "/api/v1/query?query=\(query)")
+            let body =
+                response.headers["transfer-encoding"] == "chunked" ? Self.dechunked(response.body) : response.body
             guard response.status == 200,
-                let json = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any],
+                let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
                 let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]]
             else { throw E2EError("query \(selector): \(response.status) \(response.body.prefix(500))") }
             guard let series = result.first, let values = series["values"] as? [[Any]] else { return [] }
@@ -48,10 +50,29 @@ struct RemoteWriteTests {
             }
         }
 
+        /// The body of a chunked response (Prometheus streams large query results), which the
+        /// tests' minimal HTTP client hands over as it came.
+        static func dechunked(_ raw: String) -> String {
+            var bytes = Substring(raw)
+            var result = ""
+            while let lineEnd = bytes.range(of: "\r\n"),
+                let size = Int(bytes[..<lineEnd.lowerBound].split(separator: ";")[0], radix: 16), size > 0
+            {
+                let start = lineEnd.upperBound
+                let utf8 = bytes.utf8
+                let end = utf8.index(start, offsetBy: size)
+                result += String(bytes[start..<end])
+                bytes = bytes[end...].dropFirst(2)
+            }
+            return result
+        }
+
         /// The label sets of every series of `name`.
         func labelSets(_ name: String) throws -> [[String: String]] {
             let response = try HTTPClient.get(port: port, path: "/api/v1/series?match%5B%5D=\(name)")
-            let json = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any]
+            let body =
+                response.headers["transfer-encoding"] == "chunked" ? Self.dechunked(response.body) : response.body
+            let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
             return (json?["data"] as? [[String: String]]) ?? []
         }
 
