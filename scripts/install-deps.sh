@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing monitord needs on a Debian bookworm machine with Swift at
-# /opt/swift: Debian's packages (libsystemd for the daemons; Prometheus for promtool and a real
+# /opt/swift: Debian's packages (libsystemd and libsnappy for the daemons; Prometheus for promtool and a real
 # scrape; the packaging and container tools; headless chromium and a font for the status page
 # test; scdoc and mandoc to build and lint the man pages) and psutil for the report's Python agent.
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
 
-packages=(libsystemd-dev pkg-config prometheus curl procps iproute2
+packages=(libsystemd-dev libsnappy-dev pkg-config prometheus curl procps iproute2
           debhelper lintian dpkg-dev systemd-container debootstrap zstd
           chromium fonts-dejavu-core scdoc mandoc)
 missing=()

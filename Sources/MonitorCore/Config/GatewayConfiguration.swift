@@ -13,7 +13,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 "max-samples-per-second", "tokens-file", "tls-certificate", "tls-key", "tls-client-ca-file",
                 "log-level",
             ]
-        )
+        ),
+        (RemoteWriteConfiguration.section, RemoteWriteConfiguration.keys),
     ])
     /// Bounds of `max-message-size`: below 1 KiB not even a hello fits; above 16 MiB one peer could make
     /// the gateway buffer a lot of memory before the message is rejected.
@@ -63,6 +64,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var tlsClientCAFile: String?
     /// Key `log-level`.
     public var logLevel = LogLevelName.info
+    /// Forwarding to a remote-write receiver; `nil` (no `[remote-write]` section) forwards nothing.
+    public var remoteWrite: RemoteWriteConfiguration?
 
     /// Range of the connection and agent limits.
     public static let limitRange = 1...10_000_000
@@ -110,6 +113,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
                     "tls-client-ca-file needs tls-certificate and tls-key: client certificates are checked only over TLS"
             )
         }
+        configuration.remoteWrite = try RemoteWriteConfiguration.parse(
+            document.entries(in: RemoteWriteConfiguration.section), file: file)
         if configuration.forgetAfter < configuration.agentTimeout {
             // Blame the key the operator wrote last; if only one was written, that one.
             let culprit = [lines["forget-after"], lines["agent-timeout"]].compactMap { $0 }.max { $0.line < $1.line }
@@ -153,6 +158,6 @@ public struct GatewayConfiguration: Sendable, Equatable {
         tls-client-ca-file =\(tlsClientCAFile.map { " " + $0 } ?? "")
         log-level = \(logLevel.rawValue)
 
-        """
+        """ + (remoteWrite.map { "\n" + $0.rendered() } ?? "")
     }
 }

@@ -87,7 +87,8 @@ struct AgentListener: Sendable {
             allowLegacyAgents: configuration.allowLegacyAgents,
             maximumAgents: configuration.maxAgents,
             tokens: configuration.tokens,
-            requireTLS: state.tlsContext != nil
+            requireTLS: state.tlsContext != nil,
+            onNewSample: state.remoteWriter?.sampleSink
         )
         // The hello deadline runs on the channel's event loop, independent of whether the
         // peer sends anything at all: a peer trickling bytes that never form a hello is closed too.

@@ -34,7 +34,11 @@ public final class GatewayService: Service {
         clock: any WallClock = SystemWallClock(),
         onReady: @escaping @Sendable (Addresses) -> Void = { _ in }
     ) {
-        self.state = GatewayState(configuration: configuration, tlsContext: nil, logger: logger, clock: clock)
+        self.state = GatewayState(
+            configuration: configuration, tlsContext: nil, logger: logger, clock: clock,
+            remoteWriter: configuration.remoteWrite.map {
+                RemoteWriter(configuration: $0, group: eventLoopGroup, logger: logger, clock: clock)
+            })
         self.configurationPath = configurationPath
         self.notifier = notifier
         self.eventLoopGroup = eventLoopGroup
@@ -45,6 +49,7 @@ public final class GatewayService: Service {
         let configuration = state.configuration
         // A certificate or key that does not load stops the start with its file named.
         state.apply(configuration, tlsContext: try TLSContexts.server(configuration))
+        try state.remoteWriter?.checkSetup()
         // Trap SIGHUP before announcing readiness: from then on a reload must never kill us.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         var agents = try await AgentListener.bind(configuration.listen, state: state, group: eventLoopGroup)
@@ -69,6 +74,9 @@ public final class GatewayService: Service {
                 group.addTask { [agents] in await agents.serve() }
                 group.addTask { [metrics] in await metrics.serve() }
                 group.addTask { await self.housekeeping() }
+                if let writer = state.remoteWriter {
+                    group.addTask { await writer.run() }
+                }
                 group.addTask {
                     for await _ in hangups { control.yield(.reload) }
                 }
@@ -192,6 +200,9 @@ public final class GatewayService: Service {
         }
         if new.logLevel != old.logLevel {
             state.logger.warning("log-level changes take effect at the next restart")
+        }
+        if new.remoteWrite != old.remoteWrite {
+            state.logger.warning("[remote-write] changes take effect at the next restart")
         }
         state.apply(new, tlsContext: tlsContext)
         state.logger.notice("configuration reloaded", metadata: ["file": "\(path)"])

@@ -10,15 +10,24 @@ final class GatewayState: Sendable {
     private let refusalLog = LogThrottle()
     let logger: Logger
     let clock: any WallClock
+    /// Forwarding to `[remote-write]`'s receiver, fixed at start (a reload does not add, remove or change it).
+    let remoteWriter: RemoteWriter?
     private let current: Mutex<GatewayConfiguration>
     private let tls: Mutex<NIOSSLContext?>
 
-    init(configuration: GatewayConfiguration, tlsContext: NIOSSLContext?, logger: Logger, clock: any WallClock) {
+    init(
+        configuration: GatewayConfiguration,
+        tlsContext: NIOSSLContext?,
+        logger: Logger,
+        clock: any WallClock,
+        remoteWriter: RemoteWriter? = nil
+    ) {
         self.tls = Mutex(tlsContext)
         self.store = AgentStore(agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter)
         self.current = Mutex(configuration)
         self.logger = logger
         self.clock = clock
+        self.remoteWriter = remoteWriter
     }
 
     /// The configuration in force; new connections read it when they start.

@@ -37,6 +37,8 @@ struct PeerSession {
     let requireTLS: Bool
     /// Known once the peer's first bytes have arrived (the transport is decided by them).
     var isTLS: Bool
+    /// Called with every sample the store accepted as new (sample, agent, now): remote write's feed.
+    let onNewSample: (@Sendable (Sample, String, Double) -> Void)?
 
     init(
         store: AgentStore,
@@ -45,7 +47,8 @@ struct PeerSession {
         maximumAgents: Int = .max,
         tokens: AgentTokens? = nil,
         requireTLS: Bool = false,
-        isTLS: Bool = false
+        isTLS: Bool = false,
+        onNewSample: (@Sendable (Sample, String, Double) -> Void)? = nil
     ) {
         self.store = store
         self.remoteAddress = remoteAddress
@@ -54,6 +57,7 @@ struct PeerSession {
         self.tokens = tokens
         self.requireTLS = requireTLS
         self.isTLS = isTLS
+        self.onNewSample = onNewSample
     }
 
     /// Whether one more agent fits. Checked before the store learns the name, so two simultaneous
@@ -123,13 +127,11 @@ struct PeerSession {
                 remoteAddress: remoteAddress,
                 now: now
             )
-            _ = store.record(sample, agent: agent, session: nil, now: now)
-            samplesTaken += 1
+            record(sample, agent: agent, session: nil, now: now)
             return .none
 
         case (.native(let agent, let session), .native(.sample(let sample))):
-            _ = store.record(sample, agent: agent, session: session, now: now)
-            samplesTaken += 1
+            record(sample, agent: agent, session: session, now: now)
             pendingAck = max(pendingAck ?? 0, sample.sequence)
             return .none
 
@@ -140,12 +142,18 @@ struct PeerSession {
             return .refuse(.invalidMessage, "a report-format object after a native hello")
 
         case (.legacy(let agent), .legacy(let sample)):
-            _ = store.record(sample, agent: agent, session: nil, now: now)
-            samplesTaken += 1
+            record(sample, agent: agent, session: nil, now: now)
             return .none
 
         case (.legacy, .native):
             return .refuse(.invalidMessage, "a native message from a peer speaking the report's format")
+        }
+    }
+
+    private mutating func record(_ sample: Sample, agent: String, session: String?, now: Double) {
+        samplesTaken += 1
+        if store.record(sample, agent: agent, session: session, now: now) {
+            onNewSample?(sample, agent, now)
         }
     }
 

@@ -1,0 +1,59 @@
+import Synchronization
+
+/// The writer's own counters, readable from any thread for `/metrics`. All counts are remote-write
+/// samples (four per agent sample), as the metric names say.
+final class RemoteWriteCounters: Sendable {
+    private let sent = Atomic<UInt64>(0)
+    private let failed = Atomic<UInt64>(0)
+    private let retried = Atomic<UInt64>(0)
+    /// Dropped for reasons other than queue overflow (queue overflow is counted by the queue itself).
+    private let droppedElsewhere = Atomic<UInt64>(0)
+    /// Bit pattern of a `Double` (Unix seconds); 0 means never.
+    private let lastSuccessBits = Atomic<UInt64>(0)
+
+    func addSent(_ count: Int, at time: Double) {
+        sent.wrappingAdd(UInt64(count), ordering: .relaxed)
+        lastSuccessBits.store(time.bitPattern, ordering: .relaxed)
+    }
+
+    func addFailed(_ count: Int) { failed.wrappingAdd(UInt64(count), ordering: .relaxed) }
+    func addRetried(_ count: Int) { retried.wrappingAdd(UInt64(count), ordering: .relaxed) }
+    func addDropped(_ count: Int) { droppedElsewhere.wrappingAdd(UInt64(count), ordering: .relaxed) }
+
+    var samplesSent: UInt64 { sent.load(ordering: .relaxed) }
+    var samplesFailed: UInt64 { failed.load(ordering: .relaxed) }
+    var samplesRetried: UInt64 { retried.load(ordering: .relaxed) }
+    var samplesDroppedElsewhere: UInt64 { droppedElsewhere.load(ordering: .relaxed) }
+    var lastSuccess: Double { Double(bitPattern: lastSuccessBits.load(ordering: .relaxed)) }
+
+    /// The self-metrics of remote write, given the queue's own figures.
+    func families(queuedSamples: Int, droppedByQueue: UInt64) -> [MetricFamily] {
+        [
+            MetricFamily(
+                name: "monitord_remote_write_samples_sent_total",
+                help: "Samples the remote-write receiver accepted (2xx).",
+                type: .counter, samples: [MetricSample(Double(samplesSent))]),
+            MetricFamily(
+                name: "monitord_remote_write_samples_failed_total",
+                help:
+                    "Samples given up: refused by the receiver with a 4xx other than 429, or out of order for their series.",
+                type: .counter, samples: [MetricSample(Double(samplesFailed))]),
+            MetricFamily(
+                name: "monitord_remote_write_samples_retried_total",
+                help: "Samples sent again after a 5xx, a 429 or a network error (once per retry).",
+                type: .counter, samples: [MetricSample(Double(samplesRetried))]),
+            MetricFamily(
+                name: "monitord_remote_write_samples_dropped_total",
+                help: "Samples never sent: pushed out of the full queue, or still queued when monitord stopped.",
+                type: .counter, samples: [MetricSample(Double(droppedByQueue &+ samplesDroppedElsewhere))]),
+            MetricFamily(
+                name: "monitord_remote_write_queue_length",
+                help: "Samples waiting in the queue (not counting the batch being sent).",
+                type: .gauge, samples: [MetricSample(Double(queuedSamples))]),
+            MetricFamily(
+                name: "monitord_remote_write_last_success_timestamp_seconds",
+                help: "Unix time of the last request the receiver accepted; 0 before the first.",
+                type: .gauge, samples: [MetricSample(lastSuccess)]),
+        ]
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+
+/// monitord forwarding to a real Prometheus (Debian's, with its remote-write receiver) on loopback.
+@Suite("Remote write", .serialized)
+struct RemoteWriteTests {
+    /// A Prometheus that only receives (no scrape targets), in a temporary directory.
+    final class Receiver: @unchecked Sendable {
+        let process: RunningProcess
+        let port: Int
+
+        init() async throws {
+            let dir = try makeTemporaryDirectory()
+            port = try freeLoopbackPort()
+            try "global:\n  scrape_interval: 1m\n".write(
+                toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
+            process = try RunningProcess(
+                executable: "/usr/bin/prometheus",
+                arguments: [
+                    "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/data",
+                    "--web.listen-address=127.0.0.1:\(port)", "--web.enable-remote-write-receiver",
+                ],
+                name: "prometheus"
+            )
+            let port = self.port
+            let ready = await eventually(timeout: 30, every: .milliseconds(200)) {
+                try HTTPClient.get(port: port, path: "/-/ready").status == 200
+            }
+            guard ready else { throw E2EError("Prometheus did not become ready:\n\(process.output.suffix(2000))") }
+        }
+
+        var writeURL: String { "http://127.0.0.1:\(port)/api/v1/write" }
+
+        /// Raw samples of `selector` over the last `window`, as (milliseconds, value), oldest first.
+        func samples(_ selector: String, window: String = "10m") throws -> [(Int64, Double)] {
+            let query = "\(selector)[\(window)]".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let response = try HTTPClient.get(port: port, path: "/api/v1/query?query=\(query)")
+            let body =
+                response.headers["transfer-encoding"] == "chunked" ? Self.dechunked(response.body) : response.body
+            guard response.status == 200,
+                let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+                let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]]
+            else { throw E2EError("query \(selector): \(response.status) \(response.body.prefix(500))") }
+            guard let series = result.first, let values = series["values"] as? [[Any]] else { return [] }
+            return values.compactMap { pair in
+                guard let time = pair.first as? Double, let text = pair.last as? String, let value = Double(text) else {
+                    return nil
+                }
+                return (Int64((time * 1000).rounded()), value)
+            }
+        }
+
+        /// The body of a chunked response (Prometheus streams large query results), which the
+        /// tests' minimal HTTP client hands over as it came.
+        static func dechunked(_ raw: String) -> String {
+            var bytes = Substring(raw)
+            var result = ""
+            while let lineEnd = bytes.range(of: "\r\n"),
+                let sizeField = bytes[..<lineEnd.lowerBound].split(separator: ";").first,
+                let size = Int(sizeField, radix: 16), size > 0
+            {
+                let start = lineEnd.upperBound
+                let utf8 = bytes.utf8
+                // A body cut short (the client's receive timeout) ends the decoding, not the test run.
+                guard utf8.distance(from: start, to: utf8.endIndex) >= size else { break }
+                let end = utf8.index(start, offsetBy: size)
+                result += String(bytes[start..<end])
+                bytes = bytes[end...].dropFirst(2)
+            }
+            return result
+        }
+
+        /// The label sets of every series of `name`.
+        func labelSets(_ name: String) throws -> [[String: String]] {
+            let response = try HTTPClient.get(port: port, path: "/api/v1/series?match%5B%5D=\(name)")
+            let body =
+                response.headers["transfer-encoding"] == "chunked" ? Self.dechunked(response.body) : response.body
+            let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            return (json?["data"] as? [[String: String]]) ?? []
+        }
+
+        func stop() { process.signal(SIGKILL) }
+    }
+
+    static func configuration(receiver: Receiver) -> String {
+        """
+        agent-timeout = 3s
+        forget-after = 30s
+
+        [remote-write]
+        url = \(receiver.writeURL)
+        flush-interval = 200ms
+        min-backoff = 50ms
+        max-backoff = 1s
+        """
+    }
+
+    /// "remote write stopped: 1234 samples sent, ..." from a stopped monitord's log.
+    static func samplesSent(in output: String) -> Int? {
+        output.firstMatch(of: /remote write stopped: (\d+) samples sent/).flatMap { Int($0.1) }
+    }
+
+    @Test("every sample reaches Prometheus with the agent's own sampling time, under /metrics' names and labels")
+    func forwardsWithAgentTimestamps() async throws {
+        let receiver = try await Receiver()
+        defer { receiver.stop() }
+        let gateway = try await GatewayProcess.start(extraConfiguration: Self.configuration(receiver: receiver))
+        let agent = try AgentProcess.start(name: "e2e-rw", gatewayPort: gateway.agentPort)
+        try await Task.sleep(for: .seconds(4))
+        await agent.stop()
+        let lastSeen = try #require(
+            try gateway.metrics().value("monitord_agent_last_seen_timestamp_seconds", agent: "e2e-rw"))
+        let received = try #require(try gateway.metrics().value("monitord_samples_received_total", agent: "e2e-rw"))
+        let page = try gateway.metrics().text
+        await gateway.stop()
+        let sent = try #require(Self.samplesSent(in: gateway.process.output), "\(gateway.process.output)")
+        #expect(sent == Int(received) * 4, "every accepted sample forwarded, four series each")
+
+        for family in MetricsPage.reportFamilies {
+            let samples = try receiver.samples("\(family){agent_number=\"e2e-rw\"}")
+            #expect(samples.count == Int(received), "\(family): \(samples.count) in Prometheus, \(received) accepted")
+            // The newest sample carries the agent's own sampling time, to the millisecond.
+            #expect(samples.last?.0 == Int64((lastSeen * 1000).rounded()), "\(family)")
+        }
+        let labels = try receiver.labelSets("process_ram_usage_percent")
+        #expect(labels == [["__name__": "process_ram_usage_percent", "agent_number": "e2e-rw", "job": "monitord"]])
+        #expect(page.contains("monitord_remote_write_samples_failed_total 0"))
+        #expect(page.contains("monitord_remote_write_samples_dropped_total 0"))
+        #expect(!page.contains("monitord_remote_write_last_success_timestamp_seconds 0\n"))
+    }
+
+    @Test("a monitord outage while the agent samples is invisible downstream: every sample once, at its time")
+    func outageIsInvisibleDownstream() async throws {
+        let receiver = try await Receiver()
+        defer { receiver.stop() }
+        let configuration = Self.configuration(receiver: receiver)
+        let first = try await GatewayProcess.start(extraConfiguration: configuration)
+        let agent = try AgentProcess.start(name: "e2e-outage", gatewayPort: first.agentPort)
+        defer { agent.process.signal(SIGKILL) }
+        try await Task.sleep(for: .seconds(3))
+        // Freeze the agent for a moment so that the first gateway's count is final when read.
+        agent.process.signal(SIGSTOP)
+        try await Task.sleep(for: .milliseconds(300))
+        let receivedFirst = try #require(
+            try first.metrics().value("monitord_samples_received_total", agent: "e2e-outage"))
+        await first.stop()
+        agent.process.signal(SIGCONT)
+        let outageStart = Date().timeIntervalSince1970
+        try await Task.sleep(for: .seconds(6))
+        let second = try await GatewayProcess.start(
+            agentPort: first.agentPort, metricsPort: first.metricsPort, extraConfiguration: configuration)
+        let outageEnd = Date().timeIntervalSince1970
+        // The agent reconnects with backoff, replays its buffer, then goes on live for a while.
+        #expect(
+            await eventually(timeout: 20) {
+                (try second.metrics().value("monitord_agent_last_seen_timestamp_seconds", agent: "e2e-outage") ?? 0)
+                    > outageEnd + 2
+            })
+        await agent.stop()  // Returns once the agent has said "every sample delivered".
+        let page = try second.metrics()
+        let lastSeen = try #require(page.value("monitord_agent_last_seen_timestamp_seconds", agent: "e2e-outage"))
+        let receivedSecond = try #require(page.value("monitord_samples_received_total", agent: "e2e-outage"))
+        await second.stop()
+        // The gateways count each sequence number once: together, every sample the agent took.
+        let taken = Int(receivedFirst + receivedSecond)
+        let forwarded =
+            (try #require(Self.samplesSent(in: first.process.output))
+                + (try #require(Self.samplesSent(in: second.process.output)))) / 4
+
+        let samples = try receiver.samples("process_ram_usage_percent{agent_number=\"e2e-outage\"}")
+        let times = samples.map(\.0)
+        let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+        let duringOutage = times.filter { Double($0) / 1000 > outageStart && Double($0) / 1000 < outageEnd }.count
+        print(
+            "remote-write outage: agent took \(taken) samples, gateways forwarded \(forwarded), Prometheus has \(samples.count) "
+                + "(\(duringOutage) taken during the \(Int(outageEnd - outageStart)) s outage); "
+                + "span \(Double((times.last ?? 0) - (times.first ?? 0)) / 1000) s, largest gap \(gaps.max() ?? 0) ms")
+        #expect(samples.count == taken, "every sample the agent took is downstream")
+        #expect(forwarded == taken)
+        #expect(Set(times).count == times.count, "nothing twice")
+        #expect(duringOutage >= 5, "samples taken while monitord was down arrived with their own times")
+        #expect(times.last == Int64((lastSeen * 1000).rounded()), "the agent's last sample arrived, at its time")
+        for family in MetricsPage.reportFamilies.dropFirst() {
+            #expect(try receiver.samples("\(family){agent_number=\"e2e-outage\"}").map(\.0) == times, "\(family)")
+        }
+    }
+}

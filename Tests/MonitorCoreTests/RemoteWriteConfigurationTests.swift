@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+@testable import MonitorCore
+
+/// `[remote-write]` in monitord.conf: defaults, every key, and errors at the right line.
+@Suite struct RemoteWriteConfigurationTests {
+    func parse(_ section: String) throws(ConfigurationError) -> RemoteWriteConfiguration? {
+        try GatewayConfiguration.parse("[monitord]\nlisten = 127.0.0.1:1\n" + section, file: "m.conf").remoteWrite
+    }
+
+    func error(_ section: String) -> String? {
+        do {
+            _ = try parse(section)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func absentSectionForwardsNothing() throws {
+        #expect(try parse("") == nil)
+    }
+
+    @Test func onlyTheURLIsRequiredAndDefaultsFollowPrometheusQueueConfig() throws {
+        let configuration = try #require(try parse("[remote-write]\nurl = http://127.0.0.1:9090/api/v1/write\n"))
+        #expect(
+            configuration.url
+                == RemoteWriteEndpoint(scheme: .http, host: "127.0.0.1", port: 9090, path: "/api/v1/write"))
+        #expect(configuration.queueCapacity == 100_000)
+        #expect(configuration.maxSamplesPerSend == 2000)
+        #expect(configuration.flushInterval == .seconds(5))
+        #expect(configuration.externalLabels == [MetricLabel(name: "job", value: "monitord")])
+        #expect(configuration.bearerTokenFile == nil && configuration.basicAuthUsername == nil)
+    }
+
+    @Test func everyKeyIsReadAndTheRenderedFileParsesBack() throws {
+        let dir = NSTemporaryDirectory() + "rw-config-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "s3cret\n".write(toFile: dir + "/password", atomically: true, encoding: .utf8)
+        let text = """
+            [remote-write]
+            url = http://[::1]:8080/receive?tenant=a
+            queue-capacity = 4000
+            max-samples-per-send = 400
+            flush-interval = 250ms
+            timeout = 3s
+            min-backoff = 10ms
+            max-backoff = 1s
+            external-labels = job=edge, region = eu-west   # comment
+            basic-auth-username = monitord
+            basic-auth-password-file = \(dir)/password
+
+            """
+        let configuration = try #require(try parse(text))
+        #expect(configuration.url.description == "http://[::1]:8080/receive?tenant=a")
+        #expect(configuration.queueCapacity == 4000)
+        #expect(configuration.maxSamplesPerSend == 400)
+        #expect(configuration.flushInterval == .milliseconds(250))
+        #expect(configuration.timeout == .seconds(3))
+        #expect(configuration.minBackoff == .milliseconds(10))
+        #expect(configuration.maxBackoff == .seconds(1))
+        #expect(
+            configuration.externalLabels == [
+                MetricLabel(name: "job", value: "edge"), MetricLabel(name: "region", value: "eu-west"),
+            ])
+        #expect(try RemoteWriteAuthorization.header(for: configuration) == "Basic bW9uaXRvcmQ6czNjcmV0")
+        var gateway = GatewayConfiguration()
+        gateway.remoteWrite = configuration
+        let rendered = gateway.rendered()
+        #expect(!rendered.contains("s3cret"), "secrets are never printed")
+        #expect(try GatewayConfiguration.parse(rendered, file: "r.conf") == gateway)
+    }
+
+    @Test func mistakesAreReportedAtTheirLine() {
+        #expect(
+            error("[remote-write]\nqueue-capacity = 10\n")
+                == "m.conf:4: [remote-write] needs url (e.g. url = http://127.0.0.1:9090/api/v1/write)")
+        #expect(
+            error("[remote-write]\nurl = https://mimir/api/v1/push\n")?.hasPrefix(
+                "m.conf:4: url: \"https://mimir/api/v1/push\" https is not supported yet") == true)
+        #expect(error("[remote-write]\nurl = http://u:p@h/x\n")?.contains("must not contain credentials") == true)
+        #expect(error("[remote-write]\nurl = http://h:99999/x\n")?.contains("bad port") == true)
+        #expect(error("[remote-write]\nurl = 127.0.0.1:9090\n")?.contains("is not a URL") == true)
+        #expect(
+            error("[remote-write]\nurl = http://h/\nqueue-capacity = 2\n")?.hasPrefix(
+                "m.conf:5: queue-capacity: 2 is out of range") == true)
+        #expect(
+            error("[remote-write]\nurl = http://h/\nexternal-labels = agent_number=x\n")?.hasPrefix(
+                "m.conf:5: external-labels:") == true)
+        #expect(error("[remote-write]\nurl = http://h/\nexternal-labels = __x=1\n") != nil)
+        #expect(
+            error("[remote-write]\nurl = http://h/\nexternal-labels = job\n")?.contains("is not name=value") == true)
+        #expect(
+            error("[remote-write]\nurl = http://h/\nbearer-token-file = /nonexistent/token\n")?.hasPrefix(
+                "m.conf:5: bearer-token-file: \"/nonexistent/token\": cannot read") == true)
+        #expect(error("[remote-write]\nurl = http://h/\nbasic-auth-username = me\n")?.contains("go together") == true)
+        #expect(
+            error("[remote-write]\nurl = http://h/\nmin-backoff = 2s\nmax-backoff = 1s\n")?.hasPrefix(
+                "m.conf:6: max-backoff") == true)
+        #expect(
+            error("[remote-write]\nurl = http://h/\ntls-ca-file = /x\n")?.contains("unknown key \"tls-ca-file\"")
+                == true)
+    }
+}

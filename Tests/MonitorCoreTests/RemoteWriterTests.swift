@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import Testing
+
+@testable import MonitorCore
+
+/// The writer against a real HTTP server on loopback that answers with scripted statuses; the backoff
+/// waits are recorded rather than waited, so retries are checked exactly and quickly.
+@Suite struct RemoteWriterTests {
+    final class SleepRecorder: Sendable {
+        let values = Mutex<[Duration]>([])
+    }
+
+    static let logger = Logger(label: "remote-write-test") { _ in SwiftLogNoOpLogHandler() }
+
+    final class Harness: Sendable {
+        let receiver: ScriptedReceiver
+        let writer: RemoteWriter
+        /// The backoff waits the writer asked for, in order.
+        let recorder = SleepRecorder()
+        var sleeps: [Duration] { recorder.values.withLock { $0 } }
+
+        init(script: [Int], port: Int? = nil, configure: (inout RemoteWriteConfiguration) -> Void = { _ in })
+            async throws
+        {
+            receiver = try await ScriptedReceiver.start(script: script)
+            let url = "http://127.0.0.1:\(port ?? receiver.port)/api/v1/write"
+            var configuration = RemoteWriteConfiguration(url: try RemoteWriteEndpoint.parse(url).get())
+            configuration.flushInterval = .milliseconds(20)
+            configuration.timeout = .seconds(5)
+            configure(&configuration)
+            let recorder = self.recorder
+            writer = RemoteWriter(
+                configuration: configuration,
+                transport: HTTPRemoteWriteTransport(
+                    endpoint: configuration.url, authorization: "Bearer t0ken",
+                    group: MultiThreadedEventLoopGroup.singleton),
+                logger: RemoteWriterTests.logger,
+                clock: SystemWallClock(),
+                backoffSleep: { duration in
+                    recorder.values.withLock { $0.append(duration) }
+                    try await Task.sleep(for: .milliseconds(2))
+                },
+                random: { 0.5 }
+            )
+        }
+
+        func value(_ name: String) -> Double? {
+            writer.families().first { $0.name == name }?.samples.first?.value
+        }
+    }
+
+    static func sample(_ n: Int) -> Sample {
+        Sample(
+            sequence: UInt64(n), timestamp: 1_700_000_000 + Double(n) * 0.2, ramUsagePercent: Double(n),
+            cpuUsagePercent: 1, processRAMGigabytes: 0.01, cpuInterrupts: UInt64(n))
+    }
+
+    static func waitUntil(_ condition: () -> Bool) async -> Bool {
+        for _ in 0..<500 {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
+    }
+
+    @Test func retriesServerErrorsAndRateLimitsWithExponentialBackoffThenDelivers() async throws {
+        let harness = try await Harness(script: [503, 429, 500, 204])
+        for n in 1...3 { harness.writer.enqueue(Self.sample(n), agent: "web-1", now: 0) }
+        let sender = Task { await harness.writer.run() }
+        #expect(await Self.waitUntil { harness.receiver.requests.count == 4 })
+        #expect(await Self.waitUntil { harness.value("monitord_remote_write_samples_sent_total") == 12 })
+        sender.cancel()
+        await sender.value
+        let requests = harness.receiver.requests
+        #expect(Set(requests.map(\.body)).count == 1, "the same batch, byte for byte, until it is stored")
+        let policy = RetryPolicy(minBackoff: 0.1, maxBackoff: 10)
+        let sleeps = harness.sleeps
+        #expect(sleeps == (0..<3).map { .nanoseconds(Int64(policy.delay(attempt: $0, random: 0.5) * 1e9)) })
+        #expect(harness.value("monitord_remote_write_samples_retried_total") == 36)
+        #expect(harness.value("monitord_remote_write_samples_failed_total") == 0)
+        #expect(
+            harness.value("monitord_remote_write_last_success_timestamp_seconds")! > Date().timeIntervalSince1970 - 60)
+
+        let head = try #require(requests.first?.head)
+        #expect(head.method == .POST && head.uri == "/api/v1/write")
+        #expect(head.headers["Content-Encoding"] == ["snappy"])
+        #expect(head.headers["Content-Type"] == ["application/x-protobuf"])
+        #expect(head.headers["X-Prometheus-Remote-Write-Version"] == ["0.1.0"])
+        #expect(head.headers["User-Agent"] == ["monitord/\(MonitorVersion.current)"])
+        #expect(head.headers["Authorization"] == ["Bearer t0ken"])
+        let expected = RemoteWriteEncoder(externalLabels: [MetricLabel(name: "job", value: "monitord")]).body(
+            for: (1...3).map {
+                PendingSample(
+                    agent: "web-1", timestampMilliseconds: 1_700_000_000_000 + Int64($0) * 200, sample: Self.sample($0),
+                    enqueuedAt: 0)
+            })
+        #expect(requests[0].body == expected, "agent sampling times in ms, four series")
+    }
+
+    @Test func otherClientErrorsAreCountedAndNotRetried() async throws {
+        let harness = try await Harness(script: [400, 204])
+        let sender = Task { await harness.writer.run() }
+        harness.writer.enqueue(Self.sample(1), agent: "a", now: 0)
+        #expect(await Self.waitUntil { harness.value("monitord_remote_write_samples_failed_total") == 4 })
+        harness.writer.enqueue(Self.sample(2), agent: "a", now: 0)
+        #expect(await Self.waitUntil { harness.value("monitord_remote_write_samples_sent_total") == 4 })
+        sender.cancel()
+        await sender.value
+        #expect(harness.receiver.requests.count == 2)
+        let sleeps = harness.sleeps
+        #expect(sleeps.isEmpty)
+        #expect(harness.value("monitord_remote_write_samples_retried_total") == 0)
+    }
+
+    @Test func networkErrorsAreRetriedAndWhatIsLeftAtShutdownIsCountedAsDropped() async throws {
+        let closedPort = try freePort()
+        let harness = try await Harness(script: [], port: closedPort)
+        harness.writer.enqueue(Self.sample(1), agent: "a", now: 0)
+        harness.writer.enqueue(Self.sample(2), agent: "a", now: 0)
+        let sender = Task { await harness.writer.run() }
+        #expect(await Self.waitUntil { harness.sleeps.count >= 3 })
+        #expect(harness.value("monitord_remote_write_samples_retried_total")! >= 24)
+        sender.cancel()
+        await sender.value
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 0)
+        #expect(harness.value("monitord_remote_write_samples_dropped_total") == 8)
+        #expect(harness.value("monitord_remote_write_queue_length") == 0)
+    }
+
+    @Test func stoppingDeliversWhatIsStillQueued() async throws {
+        let harness = try await Harness(script: []) { $0.flushInterval = .seconds(60) }
+        let sender = Task { await harness.writer.run() }
+        for n in 1...5 { harness.writer.enqueue(Self.sample(n), agent: "a", now: 0) }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(harness.receiver.requests.isEmpty, "not due before the flush interval")
+        #expect(harness.value("monitord_remote_write_queue_length") == 20)
+        sender.cancel()
+        await sender.value
+        #expect(harness.receiver.requests.count == 1)
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 20)
+        #expect(harness.value("monitord_remote_write_samples_dropped_total") == 0)
+    }
+
+    @Test func enqueueNeverBlocksAndAFullQueueDropsTheOldest() async throws {
+        let harness = try await Harness(script: []) { $0.queueCapacity = 8 }
+        for n in 1...10 { harness.writer.enqueue(Self.sample(n), agent: "a", now: 0) }
+        #expect(harness.value("monitord_remote_write_queue_length") == 8)
+        #expect(harness.value("monitord_remote_write_samples_dropped_total") == 32)
+        let sender = Task { await harness.writer.run() }
+        #expect(await Self.waitUntil { harness.value("monitord_remote_write_samples_sent_total") == 8 })
+        sender.cancel()
+        await sender.value
+        let decoded = try decodeBody(harness.receiver.requests[0].body)
+        #expect(decoded.timeseries[0].samples.map(\.value) == [9, 10], "the newest two survived")
+    }
+
+    @Test func samplesInTheReportsFormatAreStampedWithTheirArrivalTime() async throws {
+        let harness = try await Harness(script: [])
+        var legacy = Self.sample(1)
+        legacy.timestamp = nil
+        harness.writer.enqueue(legacy, agent: "agent_1", now: 1_700_000_123.4567)
+        let sender = Task { await harness.writer.run() }
+        #expect(await Self.waitUntil { harness.receiver.requests.count == 1 })
+        sender.cancel()
+        await sender.value
+        let decoded = try decodeBody(harness.receiver.requests[0].body)
+        #expect(decoded.timeseries.allSatisfy { $0.samples.map(\.timestamp) == [1_700_000_123_457] })
+    }
+}
