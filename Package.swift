@@ -37,7 +37,6 @@ let package = Package(
             name: "MonitorCore",
             dependencies: [
                 "CSystemd",
-                "CSnappy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -45,15 +44,31 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // Remote write needs protobuf and snappy, and swift-protobuf brings full Foundation: kept
+        // out of MonitorCore so that only monitord links it and the agent stays small.
+        .target(
+            name: "MonitorRemoteWrite",
+            dependencies: [
+                "MonitorCore",
+                "CSnappy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
-            exclude: ["RemoteWrite/remote_write.proto"],
+            exclude: ["remote_write.proto"],
             swiftSettings: strictSwift
         ),
         .executableTarget(
             name: "monitord",
             dependencies: [
                 "MonitorCore",
+                "MonitorRemoteWrite",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -70,6 +85,7 @@ let package = Package(
             name: "MonitorCoreTests",
             dependencies: [
                 "MonitorCore",
+                "MonitorRemoteWrite",
                 "CSnappy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

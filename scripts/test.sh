@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
 swift build --build-tests
-swift test --skip-build 2>&1 | tee /tmp/monitord-swift-test.log
+# Serially: the end-to-end tests start real daemons (up to 50 agents at once) and measure
+# timings and memory, which parallel suites on 2 cores would distort.
+swift test --skip-build --no-parallel 2>&1 | tee /tmp/monitord-swift-test.log
 
 # Man pages: built from docs/man and linted (mandoc, man --warnings, every key documented).
 bash scripts/build-man.sh --lint "$(mktemp -d)"

@@ -1,5 +1,7 @@
 import ArgumentParser
 import MonitorCore
+import MonitorRemoteWrite
+import NIOPosix
 
 /// `monitord`: the gateway agents push to and Prometheus scrapes.
 @main
@@ -31,7 +33,13 @@ struct MonitordCommand: AsyncParsableCommand {
         )
         let status = await launcher.main(explicitPath: config, checkConfig: checkConfig, verbose: verbose) {
             configuration, path, logger in
-            GatewayService(configuration: configuration, configurationPath: path, logger: logger)
+            GatewayService(
+                configuration: configuration, configurationPath: path, logger: logger,
+                forwarder: configuration.remoteWrite.map {
+                    RemoteWriter(
+                        configuration: $0, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                        clock: SystemWallClock())
+                })
         }
         if status.code != 0 { throw ExitCode(status.code) }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import MonitorCore
+@testable import MonitorRemoteWrite
 
 /// `[remote-write]` in monitord.conf: defaults, every key, and errors at the right line.
 @Suite struct RemoteWriteConfigurationTests {

@@ -3,6 +3,7 @@ import SwiftProtobuf
 import Testing
 
 @testable import MonitorCore
+@testable import MonitorRemoteWrite
 
 /// The bytes remote write puts on the wire: protobuf per prometheus/prompb, snappy block format.
 @Suite struct RemoteWriteEncodingTests {

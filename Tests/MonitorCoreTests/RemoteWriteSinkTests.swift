@@ -2,6 +2,7 @@ import Synchronization
 import Testing
 
 @testable import MonitorCore
+@testable import MonitorRemoteWrite
 
 /// The gateway's hook: a connection hands remote write every sample the store accepted, and only those.
 @Suite struct RemoteWriteSinkTests {

@@ -4,6 +4,7 @@ import NIOPosix
 import Testing
 
 @testable import MonitorCore
+@testable import MonitorRemoteWrite
 
 /// How fast one writer forwards: encode, compress, POST over loopback, in 2000-sample requests.
 ///

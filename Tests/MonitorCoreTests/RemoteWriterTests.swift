@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 
 @testable import MonitorCore
+@testable import MonitorRemoteWrite
 
 /// The writer against a real HTTP server on loopback that answers with scripted statuses; the backoff
 /// waits are recorded rather than waited, so retries are checked exactly and quickly.

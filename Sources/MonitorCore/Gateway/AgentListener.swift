@@ -58,6 +58,12 @@ struct AgentListener: Sendable {
         }
     }
 
+    /// The closure a ``PeerSession`` calls for each new sample, when remote write is configured.
+    private var forwardingSink: (@Sendable (Sample, String, Double) -> Void)? {
+        guard let forwarder = state.forwarder else { return nil }
+        return { sample, agent, now in forwarder.enqueue(sample, agent: agent, now: now) }
+    }
+
     private func handle(_ connection: Connection, transport: Transport) async {
         state.counters.connectionAccepted()
         let channel = connection.channel
@@ -88,7 +94,7 @@ struct AgentListener: Sendable {
             maximumAgents: configuration.maxAgents,
             tokens: configuration.tokens,
             requireTLS: state.tlsContext != nil,
-            onNewSample: state.remoteWriter?.sampleSink
+            onNewSample: forwardingSink
         )
         // The hello deadline runs on the channel's event loop, independent of whether the
         // peer sends anything at all: a peer trickling bytes that never form a hello is closed too.

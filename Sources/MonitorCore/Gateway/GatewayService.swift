@@ -32,13 +32,11 @@ public final class GatewayService: Service {
         notifier: SystemdNotifier = SystemdNotifier(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         clock: any WallClock = SystemWallClock(),
+        forwarder: (any SampleForwarder)? = nil,
         onReady: @escaping @Sendable (Addresses) -> Void = { _ in }
     ) {
         self.state = GatewayState(
-            configuration: configuration, tlsContext: nil, logger: logger, clock: clock,
-            remoteWriter: configuration.remoteWrite.map {
-                RemoteWriter(configuration: $0, group: eventLoopGroup, logger: logger, clock: clock)
-            })
+            configuration: configuration, tlsContext: nil, logger: logger, clock: clock, forwarder: forwarder)
         self.configurationPath = configurationPath
         self.notifier = notifier
         self.eventLoopGroup = eventLoopGroup
@@ -49,7 +47,7 @@ public final class GatewayService: Service {
         let configuration = state.configuration
         // A certificate or key that does not load stops the start with its file named.
         state.apply(configuration, tlsContext: try TLSContexts.server(configuration))
-        try state.remoteWriter?.checkSetup()
+        try state.forwarder?.checkSetup()
         // Trap SIGHUP before announcing readiness: from then on a reload must never kill us.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         var agents = try await AgentListener.bind(configuration.listen, state: state, group: eventLoopGroup)
@@ -74,7 +72,7 @@ public final class GatewayService: Service {
                 group.addTask { [agents] in await agents.serve() }
                 group.addTask { [metrics] in await metrics.serve() }
                 group.addTask { await self.housekeeping() }
-                if let writer = state.remoteWriter {
+                if let writer = state.forwarder {
                     group.addTask { await writer.run() }
                 }
                 group.addTask {

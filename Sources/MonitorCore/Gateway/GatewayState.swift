@@ -11,7 +11,8 @@ final class GatewayState: Sendable {
     let logger: Logger
     let clock: any WallClock
     /// Forwarding to `[remote-write]`'s receiver, fixed at start (a reload does not add, remove or change it).
-    let remoteWriter: RemoteWriter?
+    /// Remote write, when configured: gets every sample the store accepted as new.
+    let forwarder: (any SampleForwarder)?
     private let current: Mutex<GatewayConfiguration>
     private let tls: Mutex<NIOSSLContext?>
 
@@ -20,14 +21,14 @@ final class GatewayState: Sendable {
         tlsContext: NIOSSLContext?,
         logger: Logger,
         clock: any WallClock,
-        remoteWriter: RemoteWriter? = nil
+        forwarder: (any SampleForwarder)? = nil
     ) {
         self.tls = Mutex(tlsContext)
         self.store = AgentStore(agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter)
         self.current = Mutex(configuration)
         self.logger = logger
         self.clock = clock
-        self.remoteWriter = remoteWriter
+        self.forwarder = forwarder
     }
 
     /// The configuration in force; new connections read it when they start.

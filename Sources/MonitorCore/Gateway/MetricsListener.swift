@@ -82,7 +82,7 @@ struct MetricsListener: Sendable {
             let body = MetricsPage.render(
                 store: state.store.snapshot(now: state.clock.now()),
                 process: ProcessMetrics.current(),
-                extra: state.counters.families() + (state.remoteWriter?.families() ?? [])
+                extra: state.counters.families() + (state.forwarder?.families() ?? [])
             )
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")

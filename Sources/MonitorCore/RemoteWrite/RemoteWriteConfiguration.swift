@@ -152,7 +152,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
     }
 
     /// The content of a password or token file without its trailing line break (how such files are written).
-    static func readSecret(path: String) throws(CredentialFileError) -> String {
+    public static func readSecret(path: String) throws(CredentialFileError) -> String {
         guard !path.isEmpty else { throw CredentialFileError("a file path is required") }
         let bytes: [UInt8]
         do {
@@ -195,7 +195,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
 }
 
 /// Why a password or token file cannot be used; the message completes "<path>: ...".
-struct CredentialFileError: Error, Sendable {
-    var message: String
+public struct CredentialFileError: Error, Sendable {
+    public var message: String
     init(_ message: String) { self.message = message }
 }

@@ -29,7 +29,7 @@ public struct RemoteWriteEndpoint: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The value of the `Host` header: the host, bracketed when IPv6, with the port unless it is the default.
-    var hostHeader: String {
+    public var hostHeader: String {
         let name = host.contains(":") ? "[\(host)]" : host
         return port == 80 ? name : "\(name):\(port)"
     }

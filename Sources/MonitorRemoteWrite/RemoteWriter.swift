@@ -1,4 +1,5 @@
 public import Logging
+public import MonitorCore
 public import NIOCore
 import Synchronization
 
@@ -294,3 +295,5 @@ public final class RemoteWriter: Sendable {
 public struct RemoteWriteSetupError: Error, CustomStringConvertible {
     public var description: String
 }
+
+extension RemoteWriter: SampleForwarder {}

@@ -1,3 +1,4 @@
+import MonitorCore
 import NIOCore
 
 /// One accepted agent sample waiting to be forwarded: the four series values of one agent at one time.

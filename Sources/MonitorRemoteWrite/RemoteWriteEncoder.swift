@@ -1,3 +1,4 @@
+import MonitorCore
 import SwiftProtobuf
 
 /// Turns a batch of agent samples into the body of one remote-write 1.0 request.

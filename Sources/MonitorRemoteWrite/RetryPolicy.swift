@@ -1,3 +1,5 @@
+import MonitorCore
+
 /// What to do after one attempt to deliver a batch, and how long to wait before the next.
 ///
 /// Follows what every remote-write receiver documents: 2xx is stored; 429 (rate limited) and 5xx

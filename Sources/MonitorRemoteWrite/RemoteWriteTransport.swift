@@ -1,3 +1,4 @@
+import MonitorCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix

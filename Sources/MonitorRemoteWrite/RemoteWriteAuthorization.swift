@@ -1,3 +1,5 @@
+import MonitorCore
+
 /// The `Authorization` header of remote-write requests, from the credential files the configuration names.
 ///
 /// Files are read when the writer starts (and checked when the configuration is loaded), so a secret
