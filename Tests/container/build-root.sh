@@ -7,9 +7,16 @@
 set -euo pipefail
 
 cache_dir=${1:-${MONITORD_TEST_CACHE:-/var/cache/monitord-test}}
-tarball="$cache_dir/bookworm-systemd-root.tar.zst"
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-packages=systemd,systemd-sysv,dbus,curl,procps,ca-certificates
+# What the container needs besides the two .debs: systemd, the test's tools, and the run-time
+# libraries the packages depend on that a minimal system lacks (libsnappy for remote write).
+packages=systemd,systemd-sysv,dbus,curl,procps,ca-certificates,libsnappy1v5
+# The cache is keyed by the package list, so a change to it builds a new root.
+tarball="$cache_dir/bookworm-systemd-root-$(printf %s "$packages" | md5sum | cut -c1-8).tar.zst"
+# The Debian archive this machine's apt uses (debootstrap's own default otherwise).
+mirror=${DEBIAN_MIRROR:-$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
+if [[ -z $mirror ]]; then
+    mirror=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
+fi
 
 if [[ -s $tarball ]]; then
     echo "$tarball"
@@ -25,7 +32,7 @@ work=$(mktemp -d "$cache_dir/root.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 echo "build-root.sh: debootstrapping bookworm into $work/root (about a minute)" >&2
-debootstrap --variant=minbase --include="$packages" bookworm "$work/root" "$mirror" >&2
+debootstrap --variant=minbase --include="$packages" bookworm "$work/root" ${mirror:+"$mirror"} >&2
 # An empty machine-id lets systemd generate a fresh one at each (volatile) boot.
 : > "$work/root/etc/machine-id"
 rm -rf "$work/root/var/cache/apt/archives/"*.deb "$work/root/var/lib/apt/lists/"*_Packages
