@@ -43,10 +43,11 @@ struct FaultTests {
         await first.process.waitForExit()
         try await Task.sleep(for: .seconds(outage))
         let second = try await GatewayProcess.start(agentPort: port)
-        // Everything taken during the outage arrives (replayed in order, one sample per second each).
+        // What was taken during the outage arrives (replayed in order, about one sample per second
+        // each; a starved agent may skip a tick, which the accounts below would show as not taken).
         let replayed = await eventually(timeout: 60) {
             let page = try second.metrics()
-            return names.allSatisfy { (page.value("monitord_samples_received_total", agent: $0) ?? 0) >= outage - 1 }
+            return names.allSatisfy { (page.value("monitord_samples_received_total", agent: $0) ?? 0) >= outage * 0.9 }
         }
         #expect(replayed)
         await withTaskGroup(of: Void.self) { group in

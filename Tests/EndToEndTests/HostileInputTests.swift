@@ -97,6 +97,34 @@ struct HostileInputTests {
         }
     }
 
+    @Test("a large /metrics page reaches a slow Connection: close client whole")
+    func largePageToSlowClient() async throws {
+        raiseOpenFileLimit(to: 4096)
+        try await withGateway(extraConfiguration: "agent-timeout = 30s\n") { gateway in
+            let report = Array(
+                #"{"currentProccessRAM: ": 0.01, "RAM usage: ": 58.4, "CPU usage: ": 2.8, "CPU interrupts: ": 706148}"#
+                    .utf8)
+            let peers = try (0..<1500).map { _ in try LoopbackSocket(port: gateway.agentPort) }
+            defer { peers.forEach { $0.close() } }
+            for peer in peers { try peer.send(report) }
+            #expect(
+                await eventually { try gateway.metrics().agents(exporting: "process_ram_usage_percent").count == 1500 })
+            // A tiny receive buffer and a late reader: most of the page is still queued in the
+            // gateway when it has written the end of the response.
+            let client = try LoopbackSocket(port: gateway.metricsPort, receiveBuffer: 4096)
+            defer { client.close() }
+            try client.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+            try await Task.sleep(for: .milliseconds(500))
+            let raw = String(decoding: try client.receiveAll(), as: UTF8.self)
+            let split = try #require(raw.range(of: "\r\n\r\n"))
+            let length = try #require(
+                raw[..<split.lowerBound].split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                    .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) })
+            #expect(length > 500_000)
+            #expect(raw.utf8.count - raw[..<split.upperBound].utf8.count == length, "the body was cut short")
+        }
+    }
+
     @Test("a peer that never says hello is closed after hello-timeout")
     func silentPeer() async throws {
         try await withGateway(extraConfiguration: "hello-timeout = 500ms\n") { gateway in

@@ -124,3 +124,16 @@ struct FailoverTests {
         #expect(account.delivered == account.taken && account.dropped == 0 && account.left == 0, "\(account)")
     }
 }
+
+@Suite("Sampling schedule")
+struct SamplingScheduleTests {
+    @Test("cpu-window equal to interval keeps one sample per interval (no skipped ticks)")
+    func windowEqualsInterval() async throws {
+        let agent = try AgentProcess.start(name: "e2e-schedule", gatewayPort: 1, interval: "250ms", cpuWindow: "250ms")
+        try await Task.sleep(for: .seconds(3))
+        await agent.stop()
+        let account = try #require(FaultTests.Account(log: agent.process.output), "\(agent.process.output)")
+        // 3 s at 250 ms is 12 ticks; start-up and the stop take a little of it.
+        #expect(account.taken >= 9, "\(account.taken) samples in 3 s at 250 ms")
+    }
+}

@@ -41,10 +41,12 @@ struct Sampler: Sendable {
             configuration = state.configuration
             tick = tick.advanced(by: configuration.interval)
             let now = monotonic.now
-            if tick.advanced(by: .zero - configuration.cpuWindow) < now {
-                // We were suspended (or the machine slept): skip the missed ticks instead of bursting.
-                let behind = now - tick
-                let missed = Int((behind.inSeconds / configuration.interval.inSeconds).rounded(.up)) + 1
+            if tick <= now {
+                // We were suspended (or the machine slept) past a whole tick: skip the missed ticks
+                // instead of bursting. A window start that is merely late (always so when
+                // cpu-window = interval) is no reason to skip: the window then starts now, a
+                // little shorter, and the tick keeps its time.
+                let missed = Int(((now - tick).inSeconds / configuration.interval.inSeconds).rounded(.down)) + 1
                 tick = tick.advanced(by: configuration.interval * missed)
                 logger.debug("sampler skipped \(missed) ticks")
             }

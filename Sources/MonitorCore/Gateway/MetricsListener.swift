@@ -25,7 +25,12 @@ struct MetricsListener: Sendable {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
                     try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try Connection(wrappingChannelSynchronously: channel)
+                    // Half-closure lets a "Connection: close" response end with a FIN after the
+                    // last byte is written, instead of a close that drops what is still queued.
+                    return try Connection(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(isOutboundHalfClosureEnabled: true)
+                    )
                 }
             }
         return MetricsListener(server: server, state: state)
@@ -45,7 +50,8 @@ struct MetricsListener: Sendable {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var request: HTTPRequestHead?
-                for try await part in inbound {
+                var closing = false
+                for try await part in inbound where !closing {
                     switch part {
                     case .head(let head):
                         request = head
@@ -61,7 +67,12 @@ struct MetricsListener: Sendable {
                             try await outbound.write(.body(.byteBuffer(response.body)))
                         }
                         try await outbound.write(.end(nil))
-                        if !head.isKeepAlive { return }
+                        if !head.isKeepAlive {
+                            // Flush, then FIN; the client's close ends the inbound stream (or
+                            // the idle timeout does, for a client that never closes).
+                            outbound.finish()
+                            closing = true
+                        }
                     }
                 }
             }

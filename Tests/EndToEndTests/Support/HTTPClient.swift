@@ -37,9 +37,13 @@ enum HTTPClient {
 final class LoopbackSocket {
     private var fd: Int32
 
-    init(port: Int) throws {
+    /// `receiveBuffer` shrinks the kernel's receive buffer, to make a peer's writes back up.
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw E2EError("socket: \(errno)") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
