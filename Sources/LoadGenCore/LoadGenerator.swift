@@ -74,7 +74,7 @@ public struct LoadGenerator: Sendable {
             unexpectedCloses: statistics.unexpectedCloses.load(ordering: .relaxed),
             samplesSent: statistics.samplesSent.load(ordering: .relaxed),
             samplesAcknowledged: statistics.samplesAcknowledged.load(ordering: .relaxed),
-            errors: statistics.errors.load(ordering: .relaxed) + statistics.connectFailures.load(ordering: .relaxed),
+            errors: statistics.errors.load(ordering: .relaxed),
             errorReasons: reasons,
             rampUpSeconds: connectedAfter,
             windowSeconds: windowSeconds,

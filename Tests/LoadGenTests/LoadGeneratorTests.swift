@@ -69,6 +69,7 @@ import Testing
             plan: LoadPlan(port: 1, agents: 1, duration: .milliseconds(100), rampUp: .zero)
         ).run()
         #expect(report.connectFailures == 1)
+        #expect(report.errors == 1)
         #expect(!report.isClean)
     }
 }

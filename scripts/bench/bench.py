@@ -18,6 +18,7 @@ is printed, never a failure.
 """
 import argparse
 import glob
+import http.client
 import json
 import os
 import re
@@ -28,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -116,10 +116,17 @@ def memory_kib(pid):
 
 
 def http_get(port, path="/metrics", timeout=30):
+    """One GET on a fresh HTTP/1.1 connection, as a scrape of a new target. No `Connection: close`
+    header (urllib sends one): monitord truncates large pages for such clients (docs/performance.md)."""
     start = time.perf_counter()
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
         body = response.read()
         status = response.status
+    finally:
+        connection.close()
     return status, body, time.perf_counter() - start
 
 
@@ -157,7 +164,10 @@ def metrics_timing(port, runs):
     of a new target), and the page size."""
     times, size, page = [], 0, ""
     for _ in range(runs):
-        status, body, seconds = http_get(port)
+        try:
+            status, body, seconds = http_get(port)
+        except (OSError, http.client.HTTPException) as error:
+            raise ComponentFailure(f"GET /metrics on {port}: {error!r}")
         if status != 200:
             raise ComponentFailure(f"GET /metrics on {port}: status {status}")
         times.append(seconds)
@@ -221,8 +231,10 @@ def phase_agent(ctx, seconds):
     """Agent cost per sample at one sample per second, all peers side by side."""
     gateway, agent_port, metrics_port = start_monitord(ctx, "monitord-agentphase")
     agent_conf = os.path.join(ctx.workdir, "agent.conf")
+    # cpu-window 900ms, not 1s: with window == interval the sampler (Agent/Sampler.swift) takes
+    # itself to be late after every tick and skips the next one, sampling every 2 s.
     with open(agent_conf, "w") as f:
-        f.write(f"[agent]\nserver = 127.0.0.1:{agent_port}\nname = bench-agent\ninterval = 1s\ncpu-window = 1s\n"
+        f.write(f"[agent]\nserver = 127.0.0.1:{agent_port}\nname = bench-agent\ninterval = 1s\ncpu-window = 900ms\n"
                 "log-level = warning\n")
     agent = ctx.processes.start("monitor-agent", [ctx.bin("monitor-agent"), "--config", agent_conf])
     # The report's agent: one sample per second means cpu_percent over 1 s and no extra sleep.
@@ -363,7 +375,6 @@ process_cpu_interrupts_total {interrupts}
 
 
 def hold_pushgateway(ctx, agents, metric_runs):
-    import http.client
     port = free_port()
     process = ctx.processes.start("pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}"])
     wait_http(port, process, ctx.processes)
@@ -580,6 +591,9 @@ def main():
     except ComponentFailure as failure:
         print(f"[bench] FAILED: {failure}", file=sys.stderr)
         print(tables(results))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1, default=str)
         return 1
     finally:
         ctx.processes.stop_all()
