@@ -341,9 +341,11 @@ def hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, dialect, wi
         if connected < agents and strict:
             raise ComponentFailure(f"{server.bench_name}: only {connected} of {agents} agents connected")
         time.sleep(settle)
-        cpu_before, wall_before = run_seconds(server.pid), time.monotonic()
+        # Process-wide ticks, not per-thread schedstat: the report's server loses threads (each
+        # dies with its connection), and a dead thread's time vanishes from task/*/schedstat.
+        cpu_before, wall_before = cpu_seconds(server.pid), time.monotonic()
         time.sleep(window)
-        cpu = (run_seconds(server.pid) - cpu_before) / (time.monotonic() - wall_before)
+        cpu = (cpu_seconds(server.pid) - cpu_before) / (time.monotonic() - wall_before)
         rss, hwm = memory_kib(server.pid)
         median, worst, size, page = metrics_timing(metrics_port, metric_runs)
         series = count_series(page, "process_ram_usage_percent")
@@ -376,7 +378,10 @@ process_cpu_interrupts_total {interrupts}
 
 def hold_pushgateway(ctx, agents, metric_runs):
     port = free_port()
-    process = ctx.processes.start("pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}"])
+    process = ctx.processes.start("pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}",
+                                                 # Debian's default persists to /var/lib/prometheus: a
+                                                 # later run would start with this run's groups.
+                                                 "--persistence.file="])
     wait_http(port, process, ctx.processes)
     baseline_rss = memory_kib(process.pid)[0]
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -501,8 +506,14 @@ def targets(results):
             best = max(r["samples_per_second"] for r in results["ingest"])
             check("≥ 100,000 samples/s ingest burst", best >= 100_000, f"best {best:,.0f} samples/s")
     hold = results.get("hold", [])
+    largest = max((row["agents"] for name, row in hold if name == "monitord"), default=0)
     for name, row in hold:
         if name != "monitord":
+            continue
+        pgw = next((r for n, r in hold if n == "prometheus-pushgateway" and r["agents"] == row["agents"]), None)
+        if row["agents"] != largest:
+            check(f"/metrics for {row['agents']:,} agents under 50 ms", row["metrics_median_ms"] < 50,
+                  f"{row['metrics_median_ms']:.1f} ms")
             continue
         scale = 10_000 / row["agents"]
         check(f"10,000 agents at 1 s under 25 % of a core (measured {row['agents']:,})",
@@ -514,7 +525,6 @@ def targets(results):
               + (f", projected {projected * 1024 / 1e6:.0f} MB at 10,000" if scale != 1 else ""))
         check(f"/metrics for {row['agents']:,} agents under 50 ms", row["metrics_median_ms"] < 50,
               f"{row['metrics_median_ms']:.1f} ms")
-        pgw = next((r for n, r in hold if n == "prometheus-pushgateway" and r["agents"] == row["agents"]), None)
         if pgw:
             ratio = pgw["metrics_median_ms"] / max(row["metrics_median_ms"], 1e-9)
             check(f"/metrics ≥ 10× faster than the Pushgateway at {row['agents']:,}", ratio >= 10, f"{ratio:.1f}×")
