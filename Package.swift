@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "monitord", targets: ["monitord"]),
         .executable(name: "monitor-agent", targets: ["monitor-agent"]),
+        .executable(name: "monitor-loadgen", targets: ["monitor-loadgen"]),
         .library(name: "MonitorCore", targets: ["MonitorCore"]),
     ],
     dependencies: [
@@ -80,6 +81,32 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
+        ),
+        .target(
+            name: "LoadGenCore",
+            dependencies: [
+                "MonitorCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "monitor-loadgen",
+            dependencies: [
+                "LoadGenCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "LoadGenTests",
+            dependencies: [
+                "LoadGenCore",
+                "MonitorCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "MonitorCoreTests",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: unit and end-to-end tests (swift test, real binaries on loopback, real
-# promtool and Prometheus), then the fuzz smoke runs and the booted-container packaging test
+# promtool and Prometheus), then the fuzz smoke runs, the benchmark smoke and the booted-container packaging test
 # when their scripts are present. Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,11 @@ for target in splitter codec spool config; do
     bash scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-30}"
 done
 
+# Benchmark smoke (under 2 minutes): every component of scripts/bench/run.sh against its peers,
+# with the debug binaries built above (a release build alone would exceed the budget). Fails
+# when a component fails; missed performance targets are only printed.
+bash scripts/bench/run.sh --smoke --debug
+
 # Packaging: both .debs (release, static Swift stdlib, lintian clean), then the proof in a
 # booted Debian bookworm with systemd (systemd-nspawn; needs root).
 bash scripts/build-debs.sh
@@ -27,3 +32,6 @@ if [ "$(id -u)" = 0 ]; then
 else
     echo "SKIP container test: it needs root (systemd-nspawn)"
 fi
+
+# The unit and end-to-end tests' verdict, last, for whoever reads only the end.
+grep -E "Test run with [0-9]+ tests" /tmp/monitord-swift-test.log | tail -n 1

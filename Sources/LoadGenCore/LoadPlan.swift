@@ -1,0 +1,68 @@
+/// What a load run does: how many simulated agents, speaking which dialect, how fast, for how long.
+public struct LoadPlan: Sendable, Equatable {
+    /// Which of the two dialects of the agent port the simulated agents speak (docs/protocol.md).
+    public enum Dialect: String, Sendable, CaseIterable {
+        /// Hello, numbered samples, cumulative acks: send→ack latency is measurable.
+        case native
+        /// The report's undelimited JSON objects: no acks, so only what was sent is known.
+        case report
+    }
+
+    /// How each agent paces its samples.
+    public enum Pace: Sendable, Equatable {
+        /// One sample per interval, the first at a random offset so agents do not fire together.
+        case interval(Duration)
+        /// As fast as possible: native agents keep `window` samples unacknowledged; report-format
+        /// agents write whenever the socket accepts more.
+        case flood(window: Int)
+    }
+
+    public var host: String
+    public var port: Int
+    public var agents: Int
+    public var dialect: Dialect
+    public var pace: Pace
+    /// Measurement time, counted from the moment every agent has connected (or the ramp-up is over).
+    public var duration: Duration
+    /// Connections are spread evenly over this time, so the gateway sees a bounded connect rate.
+    public var rampUp: Duration
+    /// Connection attempts in flight at once during the ramp-up.
+    public var maxPendingConnects: Int
+    /// A run with more agents than this is refused: a guard against exhausting file descriptors.
+    public var maxConnections: Int
+    /// Agents are named `<prefix><index>` (index from 1), which becomes their `agent_number` label.
+    public var namePrefix: String
+    /// After the measurement, agents stop sending and wait this long for outstanding acks.
+    public var drain: Duration
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 5578,
+        agents: Int = 1,
+        dialect: Dialect = .native,
+        pace: Pace = .interval(.seconds(1)),
+        duration: Duration = .seconds(10),
+        rampUp: Duration = .seconds(1),
+        maxPendingConnects: Int = 256,
+        maxConnections: Int = 20_000,
+        namePrefix: String = "loadgen-",
+        drain: Duration = .seconds(2)
+    ) {
+        self.host = host
+        self.port = port
+        self.agents = agents
+        self.dialect = dialect
+        self.pace = pace
+        self.duration = duration
+        self.rampUp = rampUp
+        self.maxPendingConnects = maxPendingConnects
+        self.maxConnections = maxConnections
+        self.namePrefix = namePrefix
+        self.drain = drain
+    }
+
+    /// The name agent `index` (from 1) announces.
+    public func agentName(_ index: Int) -> String {
+        "\(namePrefix)\(index)"
+    }
+}

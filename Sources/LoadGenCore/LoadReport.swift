@@ -1,0 +1,109 @@
+/// The outcome of a run: a human-readable summary and one JSON line for scripts.
+public struct LoadReport: Sendable {
+    public var plan: LoadPlan
+    /// Connections that became active.
+    public var connected: Int
+    public var connectFailures: Int
+    /// Connections still open when the run ended (before it closed them).
+    public var openAtEnd: Int
+    /// Connections the gateway closed while the run still wanted them.
+    public var unexpectedCloses: Int
+    public var samplesSent: Int
+    /// Native dialect only: samples covered by the gateway's cumulative acks.
+    public var samplesAcknowledged: Int
+    /// Connect failures, gateway refusals and connection errors.
+    public var errors: Int
+    public var errorReasons: [String: Int]
+    /// Seconds from the first connect to the last connection established.
+    public var rampUpSeconds: Double
+    /// Length of the measurement window.
+    public var windowSeconds: Double
+    public var sentInWindow: Int
+    public var acknowledgedInWindow: Int
+    /// Send→ack latency of samples acknowledged within the window.
+    public var latency: LatencySummary
+
+    /// Samples per second the gateway confirmed (native) or accepted from the socket (report's format).
+    public var throughput: Double {
+        let count = plan.dialect == .native ? acknowledgedInWindow : sentInWindow
+        return windowSeconds > 0 ? Double(count) / windowSeconds : 0
+    }
+
+    /// Whether every agent connected and stayed connected with no error.
+    public var isClean: Bool {
+        errors == 0 && unexpectedCloses == 0 && connected == plan.agents
+    }
+
+    public var summary: String {
+        let pace: String
+        switch plan.pace {
+        case .interval(let interval): pace = "one sample every \(interval.inSeconds) s per agent"
+        case .flood(let window): pace = "as fast as possible (window \(window))"
+        }
+        var lines = [
+            "monitor-loadgen: \(plan.agents) \(plan.dialect.rawValue) agents against \(plan.host):\(plan.port), \(pace)",
+            "  connections: \(connected) connected, \(connectFailures) failed, \(unexpectedCloses) closed by the gateway, \(openAtEnd) open at the end (ramp-up \(format(rampUpSeconds)) s)",
+            "  samples:     \(samplesSent) sent, \(plan.dialect == .native ? String(samplesAcknowledged) : "n/a") acknowledged",
+            "  window:      \(format(windowSeconds)) s, \(sentInWindow) sent, \(acknowledgedInWindow) acknowledged, \(format(throughput)) samples/s",
+        ]
+        if plan.dialect == .native {
+            lines.append(
+                "  send→ack:    p50 \(ms(latency.p50)) ms, p90 \(ms(latency.p90)) ms, p99 \(ms(latency.p99)) ms, max \(ms(latency.max)) ms (\(latency.count) samples)"
+            )
+        }
+        lines.append("  errors:      \(errors)")
+        for (reason, count) in errorReasons.sorted(by: { $0.value > $1.value }) {
+            lines.append("    \(count) × \(reason)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One line of JSON with every figure, latencies in microseconds.
+    public var jsonLine: String {
+        let fields: [(String, String)] = [
+            ("agents", String(plan.agents)),
+            ("dialect", quoted(plan.dialect.rawValue)),
+            ("connected", String(connected)),
+            ("connect_failures", String(connectFailures)),
+            ("unexpected_closes", String(unexpectedCloses)),
+            ("open_at_end", String(openAtEnd)),
+            ("samples_sent", String(samplesSent)),
+            ("samples_acknowledged", String(samplesAcknowledged)),
+            ("errors", String(errors)),
+            ("ramp_up_seconds", format(rampUpSeconds)),
+            ("window_seconds", format(windowSeconds)),
+            ("sent_in_window", String(sentInWindow)),
+            ("acknowledged_in_window", String(acknowledgedInWindow)),
+            ("samples_per_second", format(throughput)),
+            ("latency_count", String(latency.count)),
+            ("latency_p50_us", String(latency.p50)),
+            ("latency_p90_us", String(latency.p90)),
+            ("latency_p99_us", String(latency.p99)),
+            ("latency_max_us", String(latency.max)),
+        ]
+        return "{" + fields.map { "\(quoted($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+    }
+
+    private func format(_ value: Double) -> String {
+        let scaled = (value * 1000).rounded() / 1000
+        return String(scaled)
+    }
+
+    private func ms(_ microseconds: UInt32) -> String {
+        format(Double(microseconds) / 1000)
+    }
+
+    private func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case _ where scalar.value < 0x20:
+                result += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+}

@@ -1,0 +1,75 @@
+import LoadGenCore
+import Testing
+
+/// The load generator against the real gateway, in process, on loopback.
+@Suite(.serialized) struct LoadGeneratorTests {
+    @Test func nativeAgentsAtAnIntervalAreAllAcknowledged() async throws {
+        let report = try await withInProcessGateway { gateway in
+            try await LoadGenerator(
+                plan: LoadPlan(
+                    port: gateway.agentPort, agents: 5, pace: .interval(.milliseconds(100)),
+                    duration: .seconds(1), rampUp: .milliseconds(100))
+            ).run()
+        }
+        #expect(report.isClean, "\(report.summary)")
+        #expect(report.connected == 5)
+        // 5 agents × 10 samples per second × about 1 s, give or take the random first offsets.
+        #expect(report.samplesSent >= 30)
+        #expect(report.samplesAcknowledged == report.samplesSent)
+        #expect(report.latency.count > 0)
+        #expect(report.latency.p50 <= report.latency.p99)
+        #expect(report.latency.p99 <= report.latency.max)
+    }
+
+    @Test func floodKeepsTheWindowFullAndReportsThroughput() async throws {
+        let report = try await withInProcessGateway { gateway in
+            try await LoadGenerator(
+                plan: LoadPlan(
+                    port: gateway.agentPort, agents: 2, pace: .flood(window: 16),
+                    duration: .milliseconds(500), rampUp: .zero)
+            ).run()
+        }
+        #expect(report.isClean, "\(report.summary)")
+        #expect(report.acknowledgedInWindow > 100, "\(report.summary)")
+        #expect(report.throughput > 0)
+        #expect(report.samplesAcknowledged == report.samplesSent)
+    }
+
+    @Test func reportFormatAgentsStayConnected() async throws {
+        let report = try await withInProcessGateway { gateway in
+            try await LoadGenerator(
+                plan: LoadPlan(
+                    port: gateway.agentPort, agents: 3, dialect: .report, pace: .interval(.milliseconds(100)),
+                    duration: .milliseconds(500), rampUp: .zero)
+            ).run()
+        }
+        #expect(report.isClean, "\(report.summary)")
+        #expect(report.connected == 3)
+        #expect(report.samplesSent >= 6)
+        #expect(report.samplesAcknowledged == 0)
+    }
+
+    @Test func refusedAgentsCountAsErrorsWithTheGatewaysReason() async throws {
+        // "agent_<digits>" is reserved for the report's peers, so the gateway refuses the hello.
+        let report = try await withInProcessGateway { gateway in
+            try await LoadGenerator(
+                plan: LoadPlan(
+                    port: gateway.agentPort, agents: 2, pace: .interval(.milliseconds(100)),
+                    duration: .milliseconds(300), rampUp: .zero, namePrefix: "agent_")
+            ).run()
+        }
+        #expect(!report.isClean)
+        #expect(report.errors == 2)
+        #expect(report.errorReasons.keys.contains { $0.contains("reserved") }, "\(report.errorReasons)")
+    }
+
+    @Test func connectionRefusedIsAnError() async throws {
+        // Port 1 on loopback: nothing listens there on a test machine, so connect is refused.
+        let report = try await LoadGenerator(
+            plan: LoadPlan(port: 1, agents: 1, duration: .milliseconds(100), rampUp: .zero)
+        ).run()
+        #expect(report.connectFailures == 1)
+        #expect(report.errors == 1)
+        #expect(!report.isClean)
+    }
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Benchmarks monitord and monitor-agent against their peers in one run on this machine and
+# writes the tables into docs/performance.md (see that file for what is measured and why).
+#
+#   bash scripts/bench/run.sh            # full run (about 15 minutes): release build, 5-minute
+#                                        # agent window, 1 to 10,000 agents; rewrites the
+#                                        # measured section of docs/performance.md
+#   bash scripts/bench/run.sh --smoke    # under 2 minutes once built: 15 s agent window, at most
+#                                        # 1,000 agents; prints the tables, writes nothing
+#   bash scripts/bench/run.sh --smoke --debug   # the same with the debug binaries that
+#                                        # `swift build --build-tests` already made (CI)
+#
+# Every process listens on 127.0.0.1 only, on free ports chosen at start, and is stopped by its
+# own pid at the end; packaged services (node exporter, pushgateway) are not used. Exit status
+# non-zero only when a component fails; missed performance targets are printed as MISSED.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+smoke=0
+debug=0
+for argument in "$@"; do
+    case "$argument" in
+        --smoke) smoke=1 ;;
+        --debug) debug=1 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $argument" >&2; exit 2 ;;
+    esac
+done
+
+for tool in prometheus-node-exporter prometheus-pushgateway ss curl; do
+    command -v "$tool" >/dev/null || { echo "missing $tool: run bash scripts/install-deps.sh" >&2; exit 1; }
+done
+python3 -c 'import prometheus_client, psutil' || { echo "missing Python modules: run bash scripts/install-deps.sh" >&2; exit 1; }
+
+products=(monitord monitor-agent monitor-loadgen)
+if ((debug)); then
+    for product in "${products[@]}"; do swift build --product "$product"; done
+    bin=$(swift build --show-bin-path)
+    label="debug build"
+else
+    for product in "${products[@]}"; do
+        swift build -c release --scratch-path .build-release --product "$product"
+    done
+    bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
+    label="release build"
+fi
+
+# 10,000 agents need 10,000 descriptors in monitor-loadgen and as many in each server.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+if ((smoke)); then
+    exec python3 scripts/bench/bench.py --bin "$bin" --smoke \
+        --label "$label, \`bash scripts/bench/run.sh --smoke$( ((debug)) && echo ' --debug')\`"
+fi
+exec python3 scripts/bench/bench.py --bin "$bin" --write-doc docs/performance.md \
+    --json "${BENCH_JSON:-/tmp/monitord-bench.json}" --label "$label, \`bash scripts/bench/run.sh\`"
