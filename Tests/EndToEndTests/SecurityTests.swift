@@ -97,6 +97,15 @@ struct SecurityTests {
             #expect(plain.process.output.contains("requires TLS"), "\(plain.process.output)")
             #expect(wrong.process.output.contains("wrong token"), "\(wrong.process.output)")
             #expect(gateway.process.output.contains("missing or wrong token"))
+            // The status API says which transport each agent came over.
+            let agents = try HTTPClient.get(port: gateway.metricsPort, path: "/api/v1/agents").body
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(agents.utf8)) as? [String: Any])
+            let list = try #require(json["agents"] as? [[String: Any]])
+            let transports = Dictionary(
+                uniqueKeysWithValues: list.compactMap { agent in
+                    (agent["name"] as? String).map { ($0, agent["transport"] as? String ?? "?") }
+                })
+            #expect(transports["e2e-tls"] == "tls" && transports["agent_1"] == "tcp", "\(transports)")
         }
     }
 

@@ -105,6 +105,7 @@ struct PeerSession {
                 session: hello.session,
                 dialect: .native,
                 remoteAddress: remoteAddress,
+                usesTLS: isTLS,
                 now: now
             )
             self.connection = connection

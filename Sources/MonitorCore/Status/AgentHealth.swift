@@ -48,8 +48,7 @@ extension AgentDialect {
     }
 }
 
-/// The transport an agent's connection uses. Only plain TCP exists today; the JSON field is there so that a
-/// dashboard or script reading `/api/v1/agents` does not change shape when TLS arrives.
+/// The transport an agent's connection uses, as the status page and `/api/v1/agents` name it.
 enum AgentTransport {
-    static let current = "tcp"
+    static func name(_ snapshot: AgentSnapshot) -> String { snapshot.usesTLS ? "tls" : "tcp" }
 }

@@ -33,7 +33,7 @@ public enum AgentsJSON {
             json.field("name", agent.name)
             json.field("state", AgentHealth(agent).rawValue)
             json.field("dialect", agent.dialect.rawValue)
-            json.field("transport", AgentTransport.current)
+            json.field("transport", AgentTransport.name(agent))
             json.field("remoteAddress", agent.remoteAddress)
             json.field("connected", agent.connected)
             json.field("connectedSince", agent.connectedSince)

@@ -126,9 +126,10 @@ public enum StatusPage {
             }
             page.element("td", [.init("data-key", "name")], text: agent.name)
             page.element("td", [.init("data-key", "remoteAddress")], text: agent.remoteAddress)
+            let transport = AgentTransport.name(agent)
             page.element(
-                "td", [.init("data-key", "protocol"), .init("title", "transport: \(AgentTransport.current)")],
-                text: agent.dialect.displayName)
+                "td", [.init("data-key", "protocol"), .init("title", "transport: \(transport)")],
+                text: agent.usesTLS ? "\(agent.dialect.displayName), TLS" : agent.dialect.displayName)
             let since = agent.connected ? agent.connectedSince : nil
             page.element(
                 "td",

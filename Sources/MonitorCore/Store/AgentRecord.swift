@@ -2,6 +2,8 @@
 struct AgentRecord {
     var dialect: AgentDialect
     var remoteAddress: String
+    /// Whether the current (or last) connection came over TLS, for the status page.
+    var usesTLS = false
     var connection: ConnectionID?
     var connectedSince: Double?
     var disconnectedAt: Double?
@@ -16,9 +18,11 @@ struct AgentRecord {
 
     /// Registers a new connection and returns the sequence already held when it continues the current session.
     mutating func connect(
-        _ id: ConnectionID, session: String?, dialect: AgentDialect, remoteAddress: String, now: Double
+        _ id: ConnectionID, session: String?, dialect: AgentDialect, remoteAddress: String, usesTLS: Bool = false,
+        now: Double
     ) -> UInt64? {
         self.connection = id
+        self.usesTLS = usesTLS
         self.connectedSince = now
         self.disconnectedAt = nil
         self.dialect = dialect

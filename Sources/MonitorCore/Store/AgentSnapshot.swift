@@ -6,6 +6,8 @@ public struct AgentSnapshot: Sendable, Hashable {
     public var dialect: AgentDialect
     /// The peer address of the agent's most recent connection, for status pages and logs.
     public var remoteAddress: String
+    /// Whether the agent's connection came over TLS.
+    public var usesTLS: Bool
     /// Whether the agent's most recent connection is still open.
     public var connected: Bool
     /// Unix time at which the most recent connection announced itself.
@@ -25,6 +27,7 @@ public struct AgentSnapshot: Sendable, Hashable {
         name: String,
         dialect: AgentDialect,
         remoteAddress: String,
+        usesTLS: Bool = false,
         connected: Bool,
         connectedSince: Double?,
         lastSeen: Double?,
@@ -36,6 +39,7 @@ public struct AgentSnapshot: Sendable, Hashable {
         self.name = name
         self.dialect = dialect
         self.remoteAddress = remoteAddress
+        self.usesTLS = usesTLS
         self.connected = connected
         self.connectedSince = connectedSince
         self.lastSeen = lastSeen

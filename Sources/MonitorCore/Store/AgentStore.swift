@@ -53,13 +53,15 @@ public final class AgentStore: Sendable {
     /// A reconnecting agent keeps its series and counters; the new connection replaces any older one, whose
     /// late close is then ignored.
     public func connected(
-        agent: String, session: String?, dialect: AgentDialect, remoteAddress: String, now: Double
+        agent: String, session: String?, dialect: AgentDialect, remoteAddress: String, usesTLS: Bool = false,
+        now: Double
     ) -> AgentConnection {
         state.withLock { state in
             state.lastConnectionID += 1
             let id = ConnectionID(rawValue: state.lastConnectionID)
             let lastSequence = state.agents[agent, default: AgentRecord(dialect: dialect, remoteAddress: remoteAddress)]
-                .connect(id, session: session, dialect: dialect, remoteAddress: remoteAddress, now: now)
+                .connect(
+                    id, session: session, dialect: dialect, remoteAddress: remoteAddress, usesTLS: usesTLS, now: now)
             return AgentConnection(id: id, lastSequence: lastSequence)
         }
     }
@@ -137,6 +139,7 @@ public final class AgentStore: Sendable {
             name: name,
             dialect: record.dialect,
             remoteAddress: record.remoteAddress,
+            usesTLS: record.usesTLS,
             connected: record.isConnected,
             connectedSince: record.connectedSince,
             lastSeen: record.lastSeen,
