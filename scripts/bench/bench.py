@@ -435,6 +435,48 @@ def phase_hold(ctx, levels, window, metric_runs):
 # ---------------------------------------------------------------- output
 
 
+def phase_soak(ctx, minutes, agents=1000, every=30):
+    """1,000 agents at one sample per second for `minutes`: monitord's RSS and CPU every `every` s.
+
+    Flat means: no growth of RSS after the first quarter beyond 10 %, and CPU within a band."""
+    server, agent_port, metrics_port = start_monitord(ctx, "monitord-soak")
+    seconds = int(minutes * 60)
+    loadgen = run_loadgen(ctx, agent_port, agents, "1s", f"{seconds + 30}s", "10s", background=True, name="soak")
+    wait_connections(agent_port, agents, 60, [server], ctx.processes)
+    rows = []
+    start = time.monotonic()
+    last_cpu, last_time = cpu_seconds(server.pid), time.monotonic()
+    while time.monotonic() - start < seconds:
+        time.sleep(every)
+        ctx.processes.check_alive(server)
+        now_cpu, now = cpu_seconds(server.pid), time.monotonic()
+        rss, _ = memory_kib(server.pid)
+        _, body, _ = http_get(metrics_port)
+        up = sum(1 for line in body.decode().splitlines() if line.startswith("monitord_agent_up{") and line.endswith(" 1"))
+        rows.append({"minute": round((now - start) / 60, 1), "rss_kib": rss,
+                     "cpu_percent": 100 * (now_cpu - last_cpu) / (now - last_time), "agents_up": up})
+        last_cpu, last_time = now_cpu, now
+        print(f"[bench] soak {rows[-1]}", flush=True)
+    loadgen.terminate()
+    loadgen.wait(timeout=30)
+    ctx.processes.stop(server)
+    quarter = rows[max(0, len(rows) // 4 - 1)]["rss_kib"] if rows else 0
+    growth = (rows[-1]["rss_kib"] / quarter - 1) * 100 if rows and quarter else 0
+    cpus = [row["cpu_percent"] for row in rows]
+    return {"rows": rows, "rss_growth_percent_after_first_quarter": growth,
+            "cpu_min": min(cpus) if cpus else 0, "cpu_max": max(cpus) if cpus else 0}
+
+
+def soak_table(soak):
+    lines = ["### Soak: 1,000 agents at one sample per second", "",
+             "| minute | monitord RSS (MiB) | CPU (% of a core, last interval) | agents up |", "|---:|---:|---:|---:|"]
+    for row in soak["rows"]:
+        lines.append(f"| {row['minute']} | {row['rss_kib'] / 1024:.1f} | {row['cpu_percent']:.1f} | {row['agents_up']:,} |")
+    lines += ["", f"RSS growth after the first quarter: {soak['rss_growth_percent_after_first_quarter']:+.1f} %; "
+              f"CPU between {soak['cpu_min']:.1f} and {soak['cpu_max']:.1f} % of a core.", ""]
+    return "\n".join(lines)
+
+
 def mib(kib):
     return f"{kib / 1024:.1f}"
 
@@ -574,6 +616,7 @@ def main():
     parser.add_argument("--smoke", action="store_true", help="short run (< 2 minutes), 1,000 agents at most")
     parser.add_argument("--phases", default="agent,ingest,hold")
     parser.add_argument("--agent-seconds", type=int)
+    parser.add_argument("--soak-minutes", type=float, help="run only the soak: 1,000 agents for this long")
     parser.add_argument("--write-doc", help="replace the measured section of this markdown file")
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--label", default="", help="what was measured (build mode, command), for the document")
@@ -585,6 +628,18 @@ def main():
     results = {}
     phases = args.phases.split(",")
     started = time.monotonic()
+    if args.soak_minutes:
+        try:
+            soak = phase_soak(ctx, args.soak_minutes)
+        finally:
+            ctx.processes.stop_all()
+        print(soak_table(soak))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(soak, f, indent=1, default=str)
+        flat = soak["rss_growth_percent_after_first_quarter"] < 10
+        print(f"[bench] soak: RSS {'flat' if flat else 'GROWING'}; logs in {workdir}")
+        return 0 if flat else 1
     try:
         if "agent" in phases:
             seconds = args.agent_seconds or (15 if smoke else 300)

@@ -9,6 +9,9 @@
 #                                        # 1,000 agents; prints the tables, writes nothing
 #   bash scripts/bench/run.sh --smoke --debug   # the same with the debug binaries that
 #                                        # `swift build --build-tests` already made (CI)
+#   bash scripts/bench/run.sh --soak [MINUTES]  # opt-in soak: 1,000 agents at 1 s for 30 (or
+#                                        # MINUTES) minutes, monitord's RSS and CPU every 30 s;
+#                                        # fails if RSS keeps growing
 #
 # Every process listens on 127.0.0.1 only, on free ports chosen at start, and is stopped by its
 # own pid at the end; packaged services (node exporter, pushgateway) are not used. Exit status
@@ -18,11 +21,18 @@ cd "$(dirname "$0")/../.."
 
 smoke=0
 debug=0
-for argument in "$@"; do
+soak=0
+while (($#)); do
+    argument=$1
+    shift
     case "$argument" in
+        --soak)
+            soak=30
+            if [[ ${1:-} =~ ^[0-9.]+$ ]]; then soak=$1; shift; fi
+            ;;
         --smoke) smoke=1 ;;
         --debug) debug=1 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "unknown argument: $argument" >&2; exit 2 ;;
     esac
 done
@@ -48,6 +58,9 @@ fi
 # 10,000 agents need 10,000 descriptors in monitor-loadgen and as many in each server.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+if [[ $soak != 0 ]]; then
+    exec python3 scripts/bench/bench.py --bin "$bin" --soak-minutes "$soak" --json "${BENCH_JSON:-/tmp/monitord-soak.json}"
+fi
 if ((smoke)); then
     exec python3 scripts/bench/bench.py --bin "$bin" --smoke \
         --label "$label, \`bash scripts/bench/run.sh --smoke$( ((debug)) && echo ' --debug')\`"
