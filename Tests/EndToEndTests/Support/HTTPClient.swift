@@ -36,6 +36,7 @@ enum HTTPClient {
 /// A TCP connection to 127.0.0.1 with plain POSIX calls.
 final class LoopbackSocket {
     private var fd: Int32
+    var descriptor: Int32 { fd }
 
     /// `receiveBuffer` shrinks the kernel's receive buffer, to make a peer's writes back up.
     init(port: Int, receiveBuffer: Int32? = nil) throws {
