@@ -27,7 +27,8 @@ case "$target" in
         entry="$root/Fuzz/FuzzConfig.swift"
         sources=("$root"/Sources/MonitorCore/Config/*.swift "$root"/Sources/MonitorCore/Protocol/{AgentName,ProtocolError}.swift
                  "$root"/Sources/MonitorCore/Support/{BoundedFile,DurationSeconds}.swift
-                 "$root"/Sources/MonitorCore/Spool/SpoolFsyncPolicy.swift)
+                 "$root"/Sources/MonitorCore/Spool/SpoolFsyncPolicy.swift "$root"/Sources/MonitorCore/RemoteWrite/*.swift
+                 "$root"/Sources/MonitorCore/Exposition/MetricFamily.swift)
         ;;
     *) echo "unknown target '$target' (splitter | codec | spool | config)" >&2; exit 64 ;;
 esac
