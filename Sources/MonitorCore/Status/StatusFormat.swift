@@ -27,11 +27,8 @@ enum StatusFormat {
     /// `2024-05-01T12:34:56Z`: Unix seconds as UTC, for tooltips and machine-readable attributes.
     static func isoUTC(_ seconds: Double) -> String {
         guard seconds.isFinite, abs(seconds) < 1e12 else { return "?" }
-        let whole = Int64(seconds.rounded(.down))
-        let (days, secondOfDay) = floorDivide(whole, 86_400)
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
-            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))Z"
+        // The same RFC 3339 rendering as the log lines, so times read alike everywhere.
+        return LogLineFormat.timestamp(unixSeconds: Int64(seconds.rounded(.down)))
     }
 
     /// `value` with exactly `decimals` digits after the point, without Foundation's `String(format:)`.
@@ -51,23 +48,5 @@ enum StatusFormat {
     private static func pad(_ value: Int64, _ width: Int) -> String {
         let digits = String(value)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
-
-    private static func floorDivide(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
-        let quotient = a / b - (a % b < 0 ? 1 : 0)
-        return (quotient, a - quotient * b)
-    }
-
-    /// Howard Hinnant's `civil_from_days`: the proleptic Gregorian date of a day count since 1970-01-01.
-    private static func civilDate(daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
