@@ -140,6 +140,30 @@ public final class GatewayService: Service {
         return line
     }
 
+    /// Moves a listener to a new address: the new socket is bound first and the old one closed
+    /// only then, so a reload naming a busy or invalid address keeps the gateway reachable where
+    /// it was. Connections already open stay where they are. Returns the address in force.
+    private func rebind<Listener: GatewayListener>(
+        _ listener: inout Listener,
+        from old: HostPort,
+        to new: HostPort,
+        port: String,
+        group: inout TaskGroup<Void>
+    ) async -> HostPort {
+        guard new != old else { return old }
+        do {
+            let replacement = try await Listener.bind(new, state: state, group: eventLoopGroup)
+            listener.close()
+            listener = replacement
+            group.addTask { await replacement.serve() }
+            state.logger.notice("\(port) moved to \(new)")
+            return new
+        } catch {
+            state.logger.error("cannot listen on \(new), keeping the \(port) on \(old): \(error)")
+            return old
+        }
+    }
+
     private func reload(
         agents: inout AgentListener,
         metrics: inout MetricsListener,
@@ -152,17 +176,9 @@ public final class GatewayService: Service {
             return
         }
         var new: GatewayConfiguration
-        do {
-            new = try GatewayConfiguration.load(path: path)
-        } catch {
-            state.logger.error(
-                "configuration reload refused, keeping the running configuration: \(error)",
-                metadata: ["file": "\(path)"]
-            )
-            return
-        }
         let tlsContext: NIOSSLContext?
         do {
+            new = try GatewayConfiguration.load(path: path)
             tlsContext = try TLSContexts.server(new)
         } catch {
             state.logger.error(
@@ -172,30 +188,9 @@ public final class GatewayService: Service {
             return
         }
         let old = state.configuration
-        if new.listen != old.listen {
-            do {
-                let replacement = try await AgentListener.bind(new.listen, state: state, group: eventLoopGroup)
-                agents.close()
-                agents = replacement
-                group.addTask { await replacement.serve() }
-                state.logger.notice("agent port moved", metadata: ["listen": "\(new.listen)"])
-            } catch {
-                state.logger.error("cannot listen on \(new.listen), keeping \(old.listen): \(error)")
-                new.listen = old.listen
-            }
-        }
-        if new.metricsListen != old.metricsListen {
-            do {
-                let replacement = try await MetricsListener.bind(new.metricsListen, state: state, group: eventLoopGroup)
-                metrics.close()
-                metrics = replacement
-                group.addTask { await replacement.serve() }
-                state.logger.notice("metrics port moved", metadata: ["metrics-listen": "\(new.metricsListen)"])
-            } catch {
-                state.logger.error("cannot listen on \(new.metricsListen), keeping \(old.metricsListen): \(error)")
-                new.metricsListen = old.metricsListen
-            }
-        }
+        new.listen = await rebind(&agents, from: old.listen, to: new.listen, port: "agent port", group: &group)
+        new.metricsListen = await rebind(
+            &metrics, from: old.metricsListen, to: new.metricsListen, port: "metrics port", group: &group)
         if new.logLevel != old.logLevel {
             state.logger.warning("log-level changes take effect at the next restart")
         }
