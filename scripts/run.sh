@@ -36,9 +36,9 @@ for _ in $(seq 1 50); do
     if curl -fs http://127.0.0.1:8001/metrics 2>/dev/null | grep -q '^process_ram_usage_percent{'; then
         echo
         echo "monitord and monitor-agent are running. The agent's series, as Prometheus sees them:"
-        curl -fs http://127.0.0.1:8001/metrics | grep -E '^(process_(ram|cpu)_|monitord_agent_up)'
+        curl -fs http://127.0.0.1:8001/metrics | grep -E '^(process_(ram|cpu)_[a-z_]+|monitord_agent_up)\{'
         echo
-        echo "  look:  curl localhost:8001/metrics"
+        echo "  look:  curl localhost:8001/metrics     (status page: http://localhost:8001/)"
         echo "  logs:  $state/monitord.log  $state/agent.log"
         echo "  stop:  bash scripts/run.sh stop"
         exit 0
