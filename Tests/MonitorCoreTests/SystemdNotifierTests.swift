@@ -46,19 +46,29 @@ import Testing
 
     @Test func stoppingAndWatchdogArrive() throws {
         let listener = try SystemdNotifyListener()
-        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.address])
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "2000000"])
         notifier.stopping()
         #expect(listener.receive() == "STOPPING=1")
         notifier.watchdog()
         #expect(listener.receive() == "WATCHDOG=1")
     }
 
+    @Test func noWatchdogPingsUnlessSystemdWatchesThisProcess() throws {
+        let listener = try SystemdNotifyListener()
+        SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.address]).watchdog()
+        SystemdNotifier(environment: [
+            "NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "2000000", "WATCHDOG_PID": "1",
+        ])
+        .watchdog()
+        #expect(listener.receive(within: 100) == nil)
+    }
+
     @Test func abstractSocketNamesWork() throws {
         let listener = try SystemdNotifyListener(abstract: true)
         #expect(listener.address.hasPrefix("@"))
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.address])
-        notifier.watchdog()
-        #expect(listener.receive() == "WATCHDOG=1")
+        notifier.status("abstract")
+        #expect(listener.receive() == "STATUS=abstract")
     }
 
     @Test func theGivenEnvironmentIsAuthoritative() throws {

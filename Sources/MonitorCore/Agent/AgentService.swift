@@ -124,8 +124,16 @@ public final class AgentService: Service {
     }
 
     /// STATUS= and the watchdog from one loop, after a round trip through the event loop.
+    ///
+    /// It wakes only as often as its duties need — the watchdog's half period, a spool flush
+    /// every second when `spool-fsync` is a duration, STATUS every few seconds under systemd —
+    /// and not at all for a plain agent in a terminal: an idle agent's cost is its samples.
     private func housekeeping() async {
-        let period = min(notifier.watchdogInterval ?? .seconds(1), .seconds(1))
+        var duties: [Duration] = []
+        if let watchdog = notifier.watchdogInterval { duties.append(watchdog) }
+        if notifier.isEnabled { duties.append(.seconds(5)) }
+        if case .every = state.configuration.spoolFsync { duties.append(.seconds(1)) }
+        guard let period = duties.min() else { return }
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: period)

@@ -76,6 +76,9 @@ public struct SystemdNotifier: Sendable {
 
     /// Proof of life; call it from the loop that does the work so that a stuck daemon stops pinging.
     public func watchdog() {
+        // Only when systemd watches this process: with WATCHDOG_PID naming another (a wrapper
+        // that execs us, say), the pings are not ours to send.
+        guard watchdogInterval != nil else { return }
         send("WATCHDOG=1")
     }
 
