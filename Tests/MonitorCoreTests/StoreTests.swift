@@ -290,3 +290,28 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
         #expect(store.expire(now: 306) == ["ghost"])
     }
 }
+
+@Suite("Store summary")
+struct StoreSummaryTests {
+    @Test("the summary agrees with the snapshot: up, known and samples received")
+    func summaryMatchesSnapshot() {
+        let store = AgentStore(agentTimeout: .seconds(10), forgetAfter: .seconds(100))
+        let sample = Sample(
+            sequence: 1, timestamp: 100, ramUsagePercent: 1, cpuUsagePercent: 1, processRAMGigabytes: 0.1,
+            cpuInterrupts: 1)
+        _ = store.connected(agent: "a", session: nil, dialect: .legacy, remoteAddress: "x", now: 100)
+        _ = store.record(sample, agent: "a", session: nil, now: 100)
+        _ = store.record(sample, agent: "a", session: nil, now: 101)
+        let b = store.connected(agent: "b", session: nil, dialect: .legacy, remoteAddress: "y", now: 100)
+        store.disconnected(agent: "b", connection: b.id, now: 102)
+        _ = store.connected(agent: "c", session: nil, dialect: .legacy, remoteAddress: "z", now: 90)
+        for now in [100.0, 105, 109.5, 111, 150] {
+            let snapshot = store.snapshot(now: now)
+            let summary = store.summary(now: now)
+            #expect(summary.up == snapshot.count(where: \.up), "at \(now)")
+            #expect(summary.known == snapshot.count)
+            #expect(summary.samplesReceived == snapshot.reduce(0) { $0 + $1.samplesReceived })
+        }
+        #expect(store.summary(now: 105).up == 1, "a is up; b left; c connected at 90 and never sent")
+    }
+}

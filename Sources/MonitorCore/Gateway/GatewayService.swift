@@ -118,6 +118,7 @@ public final class GatewayService: Service {
             // A round trip through an event loop proves the I/O threads still run.
             guard (try? await eventLoopGroup.next().submit({}).get()) != nil else { continue }
             notifier.watchdog()
+            guard notifier.isEnabled else { continue }
             let total = totalSamples()
             let now = ContinuousClock.now
             let rate = Double(total &- lastTotal) / max((now - lastTime).inSeconds, 0.001)
@@ -127,13 +128,12 @@ public final class GatewayService: Service {
     }
 
     private func totalSamples() -> UInt64 {
-        state.store.snapshot(now: state.clock.now()).reduce(0) { $0 &+ $1.samplesReceived }
+        state.store.summary(now: state.clock.now()).samplesReceived
     }
 
     private func statusLine(samplesPerSecond: Double? = nil) -> String {
-        let agents = state.store.snapshot(now: state.clock.now())
-        let up = agents.count(where: \.up)
-        var line = "\(up) agent\(up == 1 ? "" : "s") up, \(agents.count) known"
+        let (up, known, _) = state.store.summary(now: state.clock.now())
+        var line = "\(up) agent\(up == 1 ? "" : "s") up, \(known) known"
         if let samplesPerSecond {
             line += ", \((samplesPerSecond * 10).rounded() / 10) samples/s"
         }

@@ -16,6 +16,13 @@ struct AgentRecord {
 
     var isConnected: Bool { connection != nil }
 
+    /// Connected, and its last sample or (re)connection is younger than `agentTimeout`: a just
+    /// connected agent is up until its first sample is late.
+    func isUp(now: Double, agentTimeout: Double) -> Bool {
+        let lastSign = max(lastSeen ?? -Double.infinity, connectedSince ?? -Double.infinity)
+        return isConnected && now - lastSign < agentTimeout
+    }
+
     /// Registers a new connection and returns the sequence already held when it continues the current session.
     mutating func connect(
         _ id: ConnectionID, session: String?, dialect: AgentDialect, remoteAddress: String, usesTLS: Bool = false,

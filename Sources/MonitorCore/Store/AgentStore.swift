@@ -124,6 +124,20 @@ public final class AgentStore: Sendable {
         state.withLock { $0.agents[agent] != nil }
     }
 
+    /// Counts for the daemon's one-line STATUS: one pass under the lock, no copy and no sort, so
+    /// it costs little enough to run every second with many thousands of agents.
+    public func summary(now: Double) -> (up: Int, known: Int, samplesReceived: UInt64) {
+        state.withLock { state in
+            var up = 0
+            var samples: UInt64 = 0
+            for record in state.agents.values {
+                samples &+= record.samplesReceived
+                if record.isUp(now: now, agentTimeout: state.limits.agentTimeout) { up += 1 }
+            }
+            return (up, state.agents.count, samples)
+        }
+    }
+
     /// The number of agents currently known (connected, or not yet forgotten).
     public var agentCount: Int {
         state.withLock { $0.agents.count }
@@ -133,8 +147,7 @@ public final class AgentStore: Sendable {
         -> AgentSnapshot
     {
         let fresh = record.lastSeen.map { now - $0 < limits.agentTimeout } ?? false
-        let lastSign = max(record.lastSeen ?? -Double.infinity, record.connectedSince ?? -Double.infinity)
-        let up = record.isConnected && now - lastSign < limits.agentTimeout
+        let up = record.isUp(now: now, agentTimeout: limits.agentTimeout)
         return AgentSnapshot(
             name: name,
             dialect: record.dialect,
