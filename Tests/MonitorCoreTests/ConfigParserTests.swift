@@ -27,8 +27,10 @@ import Testing
         #expect(
             error
                 == ConfigurationError(
-                    file: "m.conf", line: 3, message: "unknown section [monitor] (valid sections: [monitord], [remote-write])"))
-        #expect(error?.description == "m.conf:3: unknown section [monitor] (valid sections: [monitord], [remote-write])")
+                    file: "m.conf", line: 3,
+                    message: "unknown section [monitor] (valid sections: [monitord], [remote-write])"))
+        #expect(
+            error?.description == "m.conf:3: unknown section [monitor] (valid sections: [monitord], [remote-write])")
     }
 
     @Test func agentSectionInGatewayFileIsUnknown() {

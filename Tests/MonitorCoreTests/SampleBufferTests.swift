@@ -58,7 +58,9 @@ struct BackoffTests {
         var ceiling = Backoff.initial
         for _ in 0..<20 {
             let delay = backoff.next().inSeconds
-            #expect(delay >= ceiling / 2 - 0.001 && delay <= ceiling + 0.001, "\(delay) not within [\(ceiling / 2), \(ceiling)]")
+            #expect(
+                delay >= ceiling / 2 - 0.001 && delay <= ceiling + 0.001,
+                "\(delay) not within [\(ceiling / 2), \(ceiling)]")
             ceiling = min(ceiling * 2, Backoff.cap)
         }
         backoff.reset()
