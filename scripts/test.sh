@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
+# Formatting (.swift-format: 4 spaces, 120 columns); the generated protobuf code is exempt.
+find Sources Tests Fuzz -name '*.swift' -not -path '*/Generated/*' -print0 | xargs -0 swift format lint --strict
+
 swift build --build-tests
 # Serially: the end-to-end tests start real daemons (up to 50 agents at once) and measure
 # timings and memory, which parallel suites on 2 cores would distort.
