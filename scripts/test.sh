@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: unit and end-to-end tests (swift test, real binaries on loopback, real
-# promtool and Prometheus), then the fuzz smoke runs, the benchmark smoke and the booted-container packaging test
-# when their scripts are present. Installs what it needs first.
+# Runs every check, after installing what they need: formatting; unit and end-to-end tests
+# (swift test: real binaries on loopback and in network namespaces, real promtool, Prometheus
+# and Chromium); the man-page lint; the libFuzzer smoke runs; the benchmark smoke; both .debs
+# with lintian; and the booted-container test of the packages (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
