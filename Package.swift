@@ -13,7 +13,6 @@ let package = Package(
         .executable(name: "monitord", targets: ["monitord"]),
         .executable(name: "monitor-agent", targets: ["monitor-agent"]),
         .executable(name: "monitor-loadgen", targets: ["monitor-loadgen"]),
-        .library(name: "MonitorCore", targets: ["MonitorCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -34,10 +33,63 @@ let package = Package(
             pkgConfig: "snappy",
             providers: [.apt(["libsnappy-dev"])]
         ),
+        // The layers, bottom up; each target's doc comment (in the file named after it) says what
+        // it is for and what it may import. Nothing imports upwards.
+        .target(name: "MonitorModel", swiftSettings: strictSwift),
+        .target(name: "MonitorProtocol", dependencies: ["MonitorModel"], swiftSettings: strictSwift),
         .target(
-            name: "MonitorCore",
+            name: "MonitorSystem",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+        .target(name: "MonitorConfig", dependencies: ["MonitorModel", "MonitorSystem"], swiftSettings: strictSwift),
+        .target(
+            name: "AgentSpool",
             dependencies: [
-                "CSystemd",
+                "MonitorModel", "MonitorSystem", "MonitorConfig", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "DaemonKit",
+            dependencies: [
+                "MonitorModel",
+                "MonitorSystem",
+                "MonitorConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "AgentKit",
+            dependencies: [
+                "MonitorModel",
+                "MonitorProtocol",
+                "MonitorSystem",
+                "MonitorConfig",
+                "AgentSpool",
+                "DaemonKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "GatewayKit",
+            dependencies: [
+                "MonitorModel",
+                "MonitorProtocol",
+                "MonitorSystem",
+                "MonitorConfig",
+                "DaemonKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -49,11 +101,14 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         // Remote write needs protobuf and snappy, and swift-protobuf brings full Foundation: kept
-        // out of MonitorCore so that only monitord links it and the agent stays small.
+        // out of GatewayKit so that only monitord links it.
         .target(
             name: "MonitorRemoteWrite",
             dependencies: [
-                "MonitorCore",
+                "MonitorModel",
+                "MonitorConfig",
+                "DaemonKit",
+                "GatewayKit",
                 "CSnappy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -67,7 +122,10 @@ let package = Package(
         .executableTarget(
             name: "monitord",
             dependencies: [
-                "MonitorCore",
+                "MonitorModel",
+                "MonitorConfig",
+                "DaemonKit",
+                "GatewayKit",
                 "MonitorRemoteWrite",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -77,7 +135,10 @@ let package = Package(
         .executableTarget(
             name: "monitor-agent",
             dependencies: [
-                "MonitorCore",
+                "MonitorModel",
+                "MonitorConfig",
+                "DaemonKit",
+                "AgentKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -85,7 +146,8 @@ let package = Package(
         .target(
             name: "LoadGenCore",
             dependencies: [
-                "MonitorCore",
+                "MonitorModel",
+                "MonitorProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -95,6 +157,7 @@ let package = Package(
             name: "monitor-loadgen",
             dependencies: [
                 "LoadGenCore",
+                "MonitorModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -103,7 +166,9 @@ let package = Package(
             name: "LoadGenTests",
             dependencies: [
                 "LoadGenCore",
-                "MonitorCore",
+                "MonitorModel",
+                "MonitorConfig",
+                "GatewayKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -111,7 +176,14 @@ let package = Package(
         .testTarget(
             name: "MonitorCoreTests",
             dependencies: [
-                "MonitorCore",
+                "MonitorModel",
+                "MonitorProtocol",
+                "MonitorSystem",
+                "MonitorConfig",
+                "AgentSpool",
+                "DaemonKit",
+                "AgentKit",
+                "GatewayKit",
                 "MonitorRemoteWrite",
                 "CSnappy",
                 .product(name: "NIOCore", package: "swift-nio"),

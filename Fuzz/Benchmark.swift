@@ -1,13 +1,20 @@
-// Quick throughput check of the protocol hot path (not a fuzz target):
+// Quick throughput check of the protocol hot path (not a fuzz target), against the two
+// modules it needs, each compiled from its folder:
 //
-//   swiftc -O -parse-as-library -module-name MonitorCore -enable-upcoming-feature InternalImportsByDefault \
-//       Fuzz/Benchmark.swift Sources/MonitorCore/Protocol/*.swift Sources/MonitorCore/Support/Sample.swift \
+//   mkdir -p .build/bench && for module in MonitorModel MonitorProtocol; do
+//       swiftc -O -parse-as-library -wmo -package-name monitord -enable-testing -I .build/bench \
+//           -enable-upcoming-feature InternalImportsByDefault -module-name $module -emit-module \
+//           -emit-module-path .build/bench/$module.swiftmodule -c Sources/$module/*.swift -o .build/bench/$module.o
+//   done && swiftc -O -parse-as-library -I .build/bench Fuzz/Benchmark.swift .build/bench/*.o \
 //       -o .build/protocol-benchmark && .build/protocol-benchmark
 //
 // Compares our decoder with Foundation's JSONDecoder on the same sample line.
 
 import FoundationEssentials
 import Glibc
+import MonitorModel
+
+@testable import MonitorProtocol
 
 private struct WireSample: Decodable {
     var type: String

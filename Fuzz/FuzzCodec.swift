@@ -6,6 +6,8 @@
 
 import FoundationEssentials
 
+@testable import MonitorProtocol
+
 private indirect enum Reference: Decodable, Equatable {
     case string(String), number, bool, null, array([Reference]), object([String: Reference])
 

@@ -5,6 +5,8 @@
 // file that parses back to an equal configuration (what `--check-config --verbose` prints is
 // a valid file meaning the same thing).
 
+@testable import MonitorConfig
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzConfiguration(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))

@@ -5,6 +5,8 @@
 // ends with `}` and fits the limit; the buffer never exceeds the limit plus one append; and
 // the objects do not depend on how the stream was cut.
 
+@testable import MonitorProtocol
+
 private let limit = 256
 
 private func split(_ stream: ArraySlice<UInt8>, chunk: Int) -> ([[UInt8]], FramingError?) {

@@ -5,6 +5,8 @@
 // invented, altered or skipped); reading that prefix again gives the same samples and no damage;
 // and damage is reported if and only if bytes follow the intact prefix.
 
+@testable import AgentSpool
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSpool(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))

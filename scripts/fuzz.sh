@@ -1,46 +1,54 @@
 #!/usr/bin/env bash
-# Builds a libFuzzer target from Fuzz/ against the pure MonitorCore sources and runs it.
+# Builds a libFuzzer target from Fuzz/ against the package's own modules and runs it.
 #
 #   scripts/fuzz.sh TARGET SECONDS      TARGET: splitter | codec | spool | config
 #
 # The binary is compiled with swiftc directly: SwiftPM cannot link a libFuzzer executable
-# (see the fuzzing notes). Only Protocol/*.swift and Support/Sample.swift are compiled in, which
-# keeps the protocol layer free of NIO (the spool target takes the spool's pure format files
-# instead of Protocol/). New inputs found go to .build/fuzz/<target>/corpus; the committed
-# seeds in Fuzz/corpus/<target>/ are only read. Exits non-zero on any crash, leak or failed
-# property (the crashing input is written to .build/fuzz/<target>/).
+# (see the fuzzing notes). Each module the target needs is compiled from its whole folder,
+# Sources/<Module>/, bottom layer first, with the same instrumentation; the layers are the
+# package's (see docs/architecture.md), so none of them pulls in NIO. New inputs found go to
+# .build/fuzz/<target>/corpus; the committed seeds in Fuzz/corpus/<target>/ are only read.
+# Exits non-zero on any crash, leak or failed property (the crashing input is written to
+# .build/fuzz/<target>/).
 set -euo pipefail
 
 target=${1:?usage: scripts/fuzz.sh splitter|codec|spool|config SECONDS}
 seconds=${2:?usage: scripts/fuzz.sh splitter|codec|spool|config SECONDS}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-sources=("$root"/Sources/MonitorCore/Protocol/*.swift)
+# The modules each entry point imports, with everything they depend on, bottom up.
 case "$target" in
-    splitter) entry="$root/Fuzz/FuzzSplitter.swift" ;;
-    codec) entry="$root/Fuzz/FuzzCodec.swift" ;;
-    spool)
-        entry="$root/Fuzz/FuzzSpool.swift"
-        sources=("$root"/Sources/MonitorCore/Spool/{CRC32C,SpoolFormat,SpoolSegmentReader}.swift)
-        ;;
-    config)
-        entry="$root/Fuzz/FuzzConfig.swift"
-        sources=("$root"/Sources/MonitorCore/Config/*.swift "$root"/Sources/MonitorCore/Protocol/{AgentName,ProtocolError}.swift
-                 "$root"/Sources/MonitorCore/Support/{BoundedFile,DurationSeconds}.swift
-                 "$root"/Sources/MonitorCore/Spool/SpoolFsyncPolicy.swift "$root"/Sources/MonitorCore/RemoteWrite/*.swift
-                 "$root"/Sources/MonitorCore/Exposition/MetricFamily.swift)
-        ;;
+    splitter) entry="$root/Fuzz/FuzzSplitter.swift" modules=(MonitorModel MonitorProtocol) ;;
+    codec) entry="$root/Fuzz/FuzzCodec.swift" modules=(MonitorModel MonitorProtocol) ;;
+    spool) entry="$root/Fuzz/FuzzSpool.swift" modules=(Logging MonitorModel MonitorSystem MonitorConfig AgentSpool) ;;
+    config) entry="$root/Fuzz/FuzzConfig.swift" modules=(Logging MonitorModel MonitorSystem MonitorConfig) ;;
     *) echo "unknown target '$target' (splitter | codec | spool | config)" >&2; exit 64 ;;
 esac
 
 work="$root/.build/fuzz/$target"
-mkdir -p "$work/corpus"
+mkdir -p "$work/corpus" "$work/modules"
 # gold warns about every ASan helper symbol it cannot export; those lines are noise.
-swiftc -O -sanitize=fuzzer,address -parse-as-library -swift-version 6 \
-    -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \
-    -module-name MonitorCore \
-    "$entry" "${sources[@]}" "$root/Sources/MonitorCore/Support/Sample.swift" \
-    -o "$work/fuzz-$target" 2> >(grep -v "Cannot export local symbol '__asan" >&2)
+quiet() { "$@" 2> >(grep -v "Cannot export local symbol '__asan" >&2); }
+flags=(-O -sanitize=fuzzer,address -parse-as-library -swift-version 6 -package-name monitord
+    -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny
+    -I "$work/modules" -I "$root/Sources/CSystemd")
+
+objects=()
+for module in "${modules[@]}"; do
+    if [[ $module == Logging ]]; then
+        # swift-log, from the checkout SwiftPM resolved (the one package these layers use).
+        [[ -d $root/.build/checkouts/swift-log ]] || swift package --package-path "$root" resolve
+        folder="$root/.build/checkouts/swift-log/Sources/Logging"
+    else
+        folder="$root/Sources/$module"
+    fi
+    mapfile -t sources < <(find "$folder" -name '*.swift' | sort)
+    # -enable-testing: the entry points check internals (`@testable import`).
+    quiet swiftc "${flags[@]}" -enable-testing -wmo -module-name "$module" -emit-module \
+        -emit-module-path "$work/modules/$module.swiftmodule" -c "${sources[@]}" -o "$work/modules/$module.o"
+    objects+=("$work/modules/$module.o")
+done
+quiet swiftc "${flags[@]}" "$entry" "${objects[@]}" -o "$work/fuzz-$target"
 
 cd "$work"
 # The Swift runtime's backtracer trips AddressSanitizer after a fatalError; libFuzzer reports.

@@ -1,4 +1,5 @@
-import MonitorCore
+import MonitorModel
+import MonitorProtocol
 
 /// The bytes a simulated agent writes: the same messages `monitor-agent` and the report's agent
 /// send, with plausible values that change from sample to sample (the interrupt count grows).

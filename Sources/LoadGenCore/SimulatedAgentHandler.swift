@@ -1,4 +1,5 @@
-import MonitorCore
+import MonitorModel
+import MonitorProtocol
 import NIOCore
 
 /// One simulated agent on one connection: says hello (native dialect), sends samples at the

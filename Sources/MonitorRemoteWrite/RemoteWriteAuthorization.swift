@@ -1,4 +1,4 @@
-import MonitorCore
+import MonitorConfig
 
 /// The `Authorization` header of remote-write requests, from the credential files the configuration names.
 ///

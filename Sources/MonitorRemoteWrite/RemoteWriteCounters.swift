@@ -1,4 +1,4 @@
-import MonitorCore
+import MonitorModel
 import Synchronization
 
 /// The writer's own counters, readable from any thread for `/metrics`. All counts are remote-write

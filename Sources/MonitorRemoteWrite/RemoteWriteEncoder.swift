@@ -1,4 +1,5 @@
-import MonitorCore
+import GatewayKit
+import MonitorModel
 import SwiftProtobuf
 
 /// Turns a batch of agent samples into the body of one remote-write 1.0 request.

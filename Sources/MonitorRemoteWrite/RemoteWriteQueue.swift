@@ -1,4 +1,5 @@
-import MonitorCore
+import MonitorConfig
+import MonitorModel
 import NIOCore
 
 /// One accepted agent sample waiting to be forwarded: the four series values of one agent at one time.

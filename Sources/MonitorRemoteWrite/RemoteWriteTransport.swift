@@ -1,4 +1,5 @@
-import MonitorCore
+import MonitorConfig
+import MonitorModel
 import NIOCore
 import NIOHTTP1
 import NIOPosix

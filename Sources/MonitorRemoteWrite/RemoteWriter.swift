@@ -1,5 +1,7 @@
+public import GatewayKit
 public import Logging
-public import MonitorCore
+public import MonitorConfig
+public import MonitorModel
 public import NIOCore
 import Synchronization
 

@@ -1,4 +1,4 @@
-import MonitorCore
+import MonitorConfig
 
 /// What to do after one attempt to deliver a batch, and how long to wait before the next.
 ///

@@ -1,5 +1,4 @@
 import CSnappy
-import MonitorCore
 
 /// Snappy block compression, the encoding remote write 1.0 mandates for request bodies.
 ///

@@ -1,5 +1,8 @@
+import AgentKit
 import ArgumentParser
-import MonitorCore
+import DaemonKit
+import MonitorConfig
+import MonitorModel
 
 /// `monitor-agent`: samples this host and pushes to monitord.
 @main

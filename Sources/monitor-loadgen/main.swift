@@ -1,6 +1,6 @@
 import ArgumentParser
 import LoadGenCore
-import MonitorCore
+import MonitorModel
 
 /// `monitor-loadgen`: simulated agents against a gateway, for benchmarks (docs/performance.md).
 @main

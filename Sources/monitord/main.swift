@@ -1,5 +1,8 @@
 import ArgumentParser
-import MonitorCore
+import DaemonKit
+import GatewayKit
+import MonitorConfig
+import MonitorModel
 import MonitorRemoteWrite
 import NIOPosix
 

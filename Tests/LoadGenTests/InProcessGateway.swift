@@ -1,5 +1,6 @@
+import GatewayKit
 import Logging
-import MonitorCore
+import MonitorConfig
 import NIOCore
 import ServiceLifecycle
 import Synchronization

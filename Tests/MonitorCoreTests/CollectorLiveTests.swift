@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import AgentKit
 
 /// The collectors against the live `/proc` of the test machine and against temporary directories,
 /// each value compared with one computed here independently (through Foundation) from the same files.

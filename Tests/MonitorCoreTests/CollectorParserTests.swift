@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import AgentKit
 
 /// `/proc` formats as real kernels write them, and the ways they can be odd.
 @Suite struct CollectorParserTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import AgentKit
 
 /// python3 and psutil, as independent references for the collectors' arithmetic.
 enum PythonReference {

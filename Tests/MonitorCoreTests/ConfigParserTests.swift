@@ -1,6 +1,6 @@
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorConfig
 
 /// Every structural error of the INI reader, with its exact line and message.
 @Suite struct ConfigParserTests {

@@ -1,6 +1,7 @@
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorConfig
+@testable import MonitorModel
 
 @Suite struct ConfigValueTests {
     @Test(arguments: [

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorConfig
 
 @Suite struct ConfigurationTests {
     func gatewayError(_ body: String) -> String? {

@@ -1,6 +1,7 @@
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
+@testable import MonitorModel
 
 @Suite struct ExpositionBenchmarkTests {
     /// Renders 10,000 fresh agents (snapshot + page) and prints the time; the figure to watch is the release build's.

@@ -1,6 +1,7 @@
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
+@testable import MonitorModel
 
 /// The page as a map from series (name plus label set, as written) to value text, and the families declared.
 struct ParsedPage {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
 
 @Suite struct ExpositionProcessTests {
     @Test func currentFiguresDescribeThisProcess() throws {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
+@testable import MonitorModel
 
 private let promtool = "/usr/bin/promtool"
 

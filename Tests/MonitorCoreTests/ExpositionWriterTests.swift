@@ -1,6 +1,7 @@
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
+@testable import MonitorModel
 
 private func text(_ write: (inout PrometheusTextWriter) -> Void) -> String {
     var writer = PrometheusTextWriter()

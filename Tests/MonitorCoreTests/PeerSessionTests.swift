@@ -1,6 +1,9 @@
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
+@testable import MonitorConfig
+@testable import MonitorModel
+@testable import MonitorProtocol
 
 @Suite("Gateway peer session")
 struct PeerSessionTests {

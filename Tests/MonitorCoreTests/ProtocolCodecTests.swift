@@ -1,7 +1,8 @@
 import FoundationEssentials
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorModel
+@testable import MonitorProtocol
 
 @Suite struct ProtocolCodecTests {
     /// The report's example message, verbatim from SPEC §1.

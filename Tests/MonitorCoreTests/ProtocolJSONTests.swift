@@ -1,7 +1,7 @@
 import FoundationEssentials
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorProtocol
 
 /// The strict JSON reader behind the codec, checked against Foundation's `JSONDecoder`.
 @Suite struct ProtocolJSONTests {

@@ -1,6 +1,7 @@
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorModel
+@testable import MonitorProtocol
 
 /// Every refusal of the codec, with the reason the peer receives.
 @Suite struct ProtocolValidationTests {
@@ -208,6 +209,6 @@ import Testing
     @Test(arguments: ["agent_0", "agent_1", "agent_0042"])
     func reservesTheReportsAgentNames(name: String) {
         #expect(AgentName.isReserved(name))
-        #expect(throws: ProtocolError.self) { try AgentName.validate(name) }
+        #expect(throws: InvalidAgentName.self) { try AgentName.validate(name) }
     }
 }

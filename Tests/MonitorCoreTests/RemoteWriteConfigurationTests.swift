@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorConfig
+@testable import MonitorModel
 @testable import MonitorRemoteWrite
 
 /// `[remote-write]` in monitord.conf: defaults, every key, and errors at the right line.

@@ -2,7 +2,7 @@ import CSnappy
 import SwiftProtobuf
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorModel
 @testable import MonitorRemoteWrite
 
 /// The bytes remote write puts on the wire: protobuf per prometheus/prompb, snappy block format.

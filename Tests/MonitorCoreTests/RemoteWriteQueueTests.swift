@@ -1,6 +1,7 @@
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorConfig
+@testable import MonitorModel
 @testable import MonitorRemoteWrite
 
 /// The queue's and the retry policy's rules, with time passed in explicitly.

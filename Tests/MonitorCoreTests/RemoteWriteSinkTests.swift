@@ -1,7 +1,9 @@
 import Synchronization
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
+@testable import MonitorModel
+@testable import MonitorProtocol
 @testable import MonitorRemoteWrite
 
 /// The gateway's hook: a connection hands remote write every sample the store accepted, and only those.

@@ -6,7 +6,6 @@ import NIOPosix
 import SwiftProtobuf
 import Synchronization
 
-@testable import MonitorCore
 @testable import MonitorRemoteWrite
 
 /// A real HTTP/1.1 server on 127.0.0.1 that records every request and answers with the next status

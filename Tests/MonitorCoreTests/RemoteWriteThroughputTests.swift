@@ -3,7 +3,8 @@ import Logging
 import NIOPosix
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorConfig
+@testable import MonitorModel
 @testable import MonitorRemoteWrite
 
 /// How fast one writer forwards: encode, compress, POST over loopback, in 2000-sample requests.

@@ -6,7 +6,8 @@ import NIOPosix
 import Synchronization
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorConfig
+@testable import MonitorModel
 @testable import MonitorRemoteWrite
 
 /// The writer against a real HTTP server on loopback that answers with scripted statuses; the backoff

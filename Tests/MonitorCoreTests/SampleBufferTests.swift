@@ -1,6 +1,7 @@
 import Testing
 
-@testable import MonitorCore
+@testable import AgentKit
+@testable import MonitorModel
 
 @Suite("Agent sample buffer")
 struct SampleBufferTests {

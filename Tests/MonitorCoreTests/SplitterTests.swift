@@ -1,6 +1,6 @@
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorProtocol
 
 /// Helpers shared by the splitter and protocol suites; prefixed to stay clear of other suites.
 enum ProtocolFixtures {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import AgentKit
+@testable import MonitorConfig
 
 @Suite("Spool configuration and the agent's use of it")
 struct SpoolAgentTests {

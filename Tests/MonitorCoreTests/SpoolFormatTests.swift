@@ -1,6 +1,7 @@
 import Testing
 
-@testable import MonitorCore
+@testable import AgentSpool
+@testable import MonitorModel
 
 /// Samples as the agent takes them, with values that exercise every field of a record.
 func spoolSample(_ sequence: UInt64) -> Sample {

@@ -3,7 +3,8 @@ import Logging
 import Synchronization
 import Testing
 
-@testable import MonitorCore
+@testable import AgentSpool
+@testable import MonitorConfig
 
 /// Keeps what the spool logs, so that tests can check a problem is reported once, with file and offset.
 final class LogCapture: Sendable {

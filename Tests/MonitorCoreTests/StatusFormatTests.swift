@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
 
 @Suite struct StatusFormatTests {
     @Test func percentsAndSizes() {

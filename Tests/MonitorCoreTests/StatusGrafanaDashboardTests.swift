@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
 
 /// packaging/grafana/monitord.json: valid JSON, every query on the `${DS_PROMETHEUS}` variable, and every PromQL
 /// expression naming only metric families that monitord's own `/metrics` renderer writes.

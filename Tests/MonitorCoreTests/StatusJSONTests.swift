@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
+@testable import MonitorModel
 
 /// The `/api/v1/agents` document as a client decodes it, with Foundation's decoder.
 struct AgentsDocument: Decodable {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
 
 @Suite struct StatusPageHTMLTests {
     /// The rows of the page as (agent attribute, [data-key: cell text]), read with regular expressions: enough for

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
 
 @Suite struct StoreConcurrencyTests {
     @Test func concurrentConnectionsRecordWithoutLosingSamples() async {

@@ -1,6 +1,7 @@
 import Testing
 
-@testable import MonitorCore
+@testable import GatewayKit
+@testable import MonitorModel
 
 /// A sample whose values encode its sequence, so a test can tell which sample the store kept as latest.
 func makeSample(_ sequence: UInt64, at timestamp: Double? = nil, value: Double? = nil) -> Sample {

@@ -2,7 +2,7 @@ import Glibc
 import Logging
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorSystem
 
 @Suite struct SystemdJournalFieldsTests {
     /// The syslog(3) constants are the independent source of truth for journald's PRIORITY.

@@ -1,7 +1,7 @@
 import Glibc
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorSystem
 
 @Suite struct SystemdLogBackendTests {
     @Test func withoutJournalStreamLogsGoToStderr() {

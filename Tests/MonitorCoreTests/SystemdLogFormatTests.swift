@@ -2,7 +2,7 @@ import Glibc
 import Logging
 import Testing
 
-@testable import MonitorCore
+@testable import MonitorSystem
 
 @Suite struct SystemdLogFormatTests {
     @Test func theDocumentedExampleLine() throws {

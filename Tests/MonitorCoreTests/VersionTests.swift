@@ -1,3 +1,5 @@
 import Testing
-@testable import MonitorCore
+
+@testable import MonitorModel
+
 @Test func versionIsSet() { #expect(!MonitorVersion.current.isEmpty) }

@@ -20,8 +20,8 @@
 //
 //   protoc --plugin=protoc-gen-swift=PATH/TO/protoc-gen-swift \
 //     --swift_opt=Visibility=Internal --swift_opt=FileNaming=DropPath \
-//     --swift_out=Sources/MonitorCore/RemoteWrite/Generated \
-//     -I Sources/MonitorCore/RemoteWrite Sources/MonitorCore/RemoteWrite/remote_write.proto
+//     --swift_out=Sources/MonitorRemoteWrite/Generated \
+//     -I Sources/MonitorRemoteWrite Sources/MonitorRemoteWrite/remote_write.proto
 
 import SwiftProtobuf
 

@@ -1,0 +1,223 @@
+import DaemonKit
+public import Logging
+public import MonitorConfig
+public import MonitorModel
+public import MonitorSystem
+public import NIOCore
+public import NIOPosix
+import NIOSSL
+public import ServiceLifecycle
+import UnixSignals
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The `monitor-agent` daemon: samples on a schedule, delivers over the uplink, reloads on
+/// SIGHUP, and on SIGTERM delivers what it still holds (within a bound) before it exits.
+public final class AgentService: Service {
+    private enum ControlEvent: Sendable {
+        case reload
+        case shutdown
+    }
+
+    /// How long a stopping agent keeps trying to deliver its buffer to a connected gateway.
+    public static let drainTimeout = Duration.seconds(5)
+
+    private let state: AgentState
+    private let configurationPath: String?
+    private let logger: Logger
+    private let notifier: SystemdNotifier
+    private let eventLoopGroup: any EventLoopGroup
+    private let collector: SystemCollector
+    private let clock: any WallClock
+    private let hostName: String
+
+    public init(
+        configuration: AgentConfiguration,
+        configurationPath: String?,
+        logger: Logger,
+        notifier: SystemdNotifier = SystemdNotifier(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        collector: SystemCollector = SystemCollector(),
+        clock: any WallClock = SystemWallClock()
+    ) {
+        self.state = AgentState(configuration: configuration, session: makeSessionIdentifier())
+        self.configurationPath = configurationPath
+        self.logger = logger
+        self.notifier = notifier
+        self.eventLoopGroup = eventLoopGroup
+        self.collector = collector
+        self.clock = clock
+        self.hostName = currentHostName()
+    }
+
+    public func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let configuration = state.configuration
+        let name = configuration.resolvedName(hostName: hostName)
+        // Fail early and clearly if /proc cannot be read (e.g. a too strict sandbox), or if the
+        // TLS files do not load.
+        _ = try collector.cpuTimes()
+        let tlsContext = try TLSContexts.client(configuration)
+        state.shared.withLock { $0.tlsContext = tlsContext }
+        if !configuration.spoolDirectory.isEmpty {
+            let recovery = try state.openSpool(logger: logger)
+            let origin = recovery.resumed ? "resuming session" : "new session"
+            logger.notice(
+                "spool \(configuration.spoolDirectory): \(origin) \(recovery.session) after sequence \(recovery.highestSequence), acknowledged up to \(recovery.acknowledged), \(recovery.unacknowledged.count) to deliver",
+                metadata: recovery.notKept > 0 ? ["dropped": "\(recovery.notKept) older than buffer-samples"] : [:]
+            )
+        }
+        logger.notice(
+            "monitor-agent \(MonitorVersion.current) sampling as \(name) every \(renderDuration(configuration.interval)), sending to \(configuration.servers.map(\.description).joined(separator: ", "))"
+        )
+        notifier.ready(status: statusLine())
+
+        let sampler = Sampler(state: state, collector: collector, clock: clock, logger: logger)
+        let uplink = Uplink(state: state, eventLoopGroup: eventLoopGroup, logger: logger, hostName: hostName)
+        let (events, control) = AsyncStream.makeStream(of: ControlEvent.self)
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await sampler.run() }
+                group.addTask { await uplink.run() }
+                group.addTask { await self.housekeeping() }
+                group.addTask {
+                    for await _ in hangups { control.yield(.reload) }
+                }
+                for await event in events {
+                    if case .reload = event {
+                        reload()
+                        continue
+                    }
+                    break
+                }
+                notifier.stopping()
+                await drain()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            control.yield(.shutdown)
+        }
+        control.finish()
+    }
+
+    /// Gives a connected gateway a bounded time to acknowledge what is still buffered.
+    private func drain() async {
+        state.shared.withLock { $0.stopping = true }
+        let deadline = ContinuousClock.now.advanced(by: Self.drainTimeout)
+        while ContinuousClock.now < deadline {
+            let (connected, buffered) = state.shared.withLock { ($0.connectedServer != nil, $0.buffer.count) }
+            guard connected, buffered > 0 else { break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        // The account an operator (and the fault tests) can check: every sample taken in this run
+        // is delivered, dropped because the buffer was full, or still held at exit (and, with a
+        // spool, kept on disk for the next run).
+        let (taken, delivered, dropped) = state.shared.withLock {
+            ($0.takenCount, $0.acknowledgedCount, $0.buffer.droppedCount)
+        }
+        let (left, last) = state.closeSpool()
+        let account =
+            "\(taken) samples taken, \(delivered) delivered, \(dropped) dropped, \(left) not delivered (last sequence \(last))"
+        if left > 0 {
+            logger.warning("stopping: \(account)")
+        } else {
+            logger.notice("stopping: every sample delivered; \(account)")
+        }
+    }
+
+    /// STATUS= and the watchdog from one loop, after a round trip through the event loop.
+    ///
+    /// It wakes only as often as its duties need — the watchdog's half period, a spool flush
+    /// every second when `spool-fsync` is a duration, STATUS every few seconds under systemd —
+    /// and not at all for a plain agent in a terminal: an idle agent's cost is its samples.
+    private func housekeeping() async {
+        var duties: [Duration] = []
+        if let watchdog = notifier.watchdogInterval { duties.append(watchdog) }
+        if notifier.isEnabled { duties.append(.seconds(5)) }
+        if case .every = state.configuration.spoolFsync { duties.append(.seconds(1)) }
+        guard let period = duties.min() else { return }
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: period)
+            } catch {
+                return
+            }
+            guard (try? await eventLoopGroup.next().submit({}).get()) != nil else { continue }
+            notifier.watchdog()
+            state.syncSpoolIfDue()
+            notifier.status(statusLine())
+        }
+    }
+
+    private func statusLine() -> String {
+        state.shared.withLock { shared in
+            let dropped = shared.buffer.droppedCount
+            var line: String
+            if let server = shared.connectedServer {
+                line = "connected to \(server), \(shared.buffer.count) buffered"
+            } else {
+                line = "waiting for a server, \(shared.buffer.count) buffered"
+            }
+            if dropped > 0 { line += ", \(dropped) dropped" }
+            return line
+        }
+    }
+
+    private func reload() {
+        notifier.reloading()
+        defer { notifier.ready(status: statusLine()) }
+        guard let path = configurationPath else {
+            logger.warning("reload requested, but monitor-agent runs without a configuration file")
+            return
+        }
+        let new: AgentConfiguration
+        let tlsContext: NIOSSLContext?
+        do {
+            new = try AgentConfiguration.load(path: path)
+            tlsContext = try TLSContexts.client(new)
+        } catch {
+            logger.error(
+                "configuration reload refused, keeping the running configuration: \(error)",
+                metadata: ["file": "\(path)"]
+            )
+            return
+        }
+        let (channel, old): ((any Channel)?, AgentConfiguration) = state.shared.withLock { shared in
+            let old = shared.configuration
+            // The spool was opened with the old keys and keeps them until the next restart.
+            shared.configuration = new
+            shared.configuration.spoolDirectory = old.spoolDirectory
+            shared.configuration.spoolMaxBytes = old.spoolMaxBytes
+            shared.configuration.spoolFsync = old.spoolFsync
+            shared.tlsContext = tlsContext
+            shared.buffer.resize(to: new.bufferCapacity)
+            let moved =
+                old.servers != new.servers
+                || old.resolvedName(hostName: hostName) != new.resolvedName(hostName: hostName)
+            guard moved else { return (nil, old) }
+            shared.reconnectRequested = true
+            return (shared.channel, old)
+        }
+        // A new name or server list needs a new hello: end the session, the uplink reconnects.
+        channel?.close(promise: nil)
+        if new.logLevel != old.logLevel {
+            logger.warning("log-level changes take effect at the next restart")
+        }
+        if (new.spoolDirectory, new.spoolMaxBytes, new.spoolFsync) != (
+            old.spoolDirectory, old.spoolMaxBytes, old.spoolFsync
+        ) {
+            logger.warning("spool-* changes take effect at the next restart")
+        }
+        logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
+    }
+}
+
+/// The host name, as `name =` defaults to it.
+func currentHostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: bytes, as: UTF8.self)
+}

@@ -1,0 +1,255 @@
+import DaemonKit
+import Logging
+import MonitorConfig
+import MonitorModel
+import MonitorProtocol
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// The agent's side of the wire: finds a reachable gateway, says hello, replays what is
+/// buffered, streams new samples and forgets what the gateway acknowledges.
+struct Uplink: Sendable {
+    typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    let state: AgentState
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+    let hostName: String
+
+    /// Samples written per batch: large enough to replay a day's buffer quickly, small enough
+    /// that acks keep flowing while it happens.
+    private static let batchSize = 512
+    private static let welcomeTimeout = TimeAmount.seconds(10)
+    private static let maximumGatewayMessage = 64 * 1024
+
+    func run() async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            let configuration = state.configuration
+            var failures: [String] = []
+            for server in configuration.servers {
+                guard !Task.isCancelled else { return }
+                do {
+                    let connection = try await connect(to: server)
+                    let wasWelcomed = try await converse(over: connection, with: server)
+                    if wasWelcomed { backoff.reset() }
+                    break
+                } catch is CancellationError {
+                    return
+                } catch {
+                    failures.append("\(server): \(error)")
+                }
+            }
+            let delay = backoff.next()
+            if failures.count == configuration.servers.count {
+                logger.warning(
+                    "cannot reach any server, retrying in \(formatSeconds(delay))",
+                    metadata: ["servers": "\(failures.joined(separator: "; "))", "buffered": "\(state.bufferedCount)"]
+                )
+            }
+            state.shared.withLock { $0.connectedServer = nil }
+            do {
+                try await sleep(delay)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Sleeps, but wakes early when a reload asks for a new connection.
+    private func sleep(_ delay: Duration) async throws {
+        let deadline = ContinuousClock.now.advanced(by: delay)
+        while ContinuousClock.now < deadline {
+            let reconnect = state.shared.withLock { shared in
+                defer { shared.reconnectRequested = false }
+                return shared.reconnectRequested
+            }
+            if reconnect { return }
+            try await Task.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
+        }
+    }
+
+    private func connect(to server: HostPort) async throws -> Connection {
+        let (tlsContext, serverName, interval) = state.shared.withLock { shared in
+            (shared.tlsContext, shared.configuration.tlsServerName ?? server.host, shared.configuration.interval)
+        }
+        // The gateway acks every sample, so a connection that has been silent for a few intervals
+        // is dead (a partition, a frozen gateway) even if TCP has not noticed: give it up.
+        let silence = TimeAmount(max(interval * 3, .seconds(2)))
+        // SNI carries names only; for an address, the certificate is checked against the address.
+        let sniName = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
+        return try await ClientBootstrap(group: eventLoopGroup)
+            .connectTimeout(.seconds(5))
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .connect(host: server.host, port: server.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tlsContext, serverHostname: sniName))
+                    }
+                    try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(readTimeout: silence), CloseOnIdleHandler(),
+                    ])
+                    return try Connection(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    /// Runs one connection to its end. Returns whether the gateway welcomed us (a real session,
+    /// as opposed to a port that accepted and hung up).
+    private func converse(over connection: Connection, with server: HostPort) async throws -> Bool {
+        let channel = connection.channel
+        let configuration = state.configuration
+        let name = configuration.resolvedName(hostName: hostName)
+        state.shared.withLock { $0.channel = channel }
+        defer { state.shared.withLock { $0.channel = nil } }
+
+        var welcomed = false
+        var ending = "closed by the server"
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                let hello = Hello(
+                    protocolVersion: ProtocolCodec.version,
+                    agent: name,
+                    agentVersion: MonitorVersion.current,
+                    session: state.session,
+                    token: configuration.token
+                )
+                try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.hello(hello))))
+                // A gateway that accepts but never answers is given up on, like a silent agent is.
+                let deadline = channel.eventLoop.scheduleTask(in: Self.welcomeTimeout) {
+                    channel.close(promise: nil)
+                }
+                var messages = GatewayMessages(inbound: inbound.makeAsyncIterator())
+                guard let first = try await messages.next() else {
+                    throw UplinkError.closedBeforeWelcome
+                }
+                deadline.cancel()
+                guard case .welcome(_, let lastSequence) = first else {
+                    throw UplinkError.unexpected(first)
+                }
+                welcomed = true
+                if let lastSequence { state.acknowledge(upTo: lastSequence) }
+                // On a fallback server, leave after failback-after to try the first one again;
+                // the session and its numbering go along, so the move costs no sample.
+                if server != configuration.servers.first {
+                    let failback = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.failbackAfter)) {
+                        [logger] in
+                        logger.notice("failing back: trying \(configuration.servers[0]) again")
+                        channel.close(promise: nil)
+                    }
+                    channel.closeFuture.whenComplete { _ in failback.cancel() }
+                }
+                state.shared.withLock { $0.connectedServer = server }
+                logger.notice(
+                    "connected to \(server) as \(name)",
+                    metadata: ["server": "\(server)", "agent": "\(name)", "buffered": "\(state.bufferedCount)"]
+                )
+
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await writeSamples(to: outbound, after: lastSequence ?? 0) }
+                    while let message = try await messages.next() {
+                        switch message {
+                        case .ack(let sequence):
+                            state.acknowledge(upTo: sequence)
+                        case .error(let reason):
+                            throw UplinkError.refused(reason)
+                        case .welcome:
+                            throw UplinkError.unexpected(message)
+                        }
+                    }
+                    group.cancelAll()
+                }
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            if !welcomed { throw error }
+            ending = "\(error)"
+        }
+        if welcomed, !Task.isCancelled {
+            logger.warning("lost connection to \(server): \(ending)", metadata: ["buffered": "\(state.bufferedCount)"])
+        }
+        return welcomed
+    }
+
+    /// Writes everything buffered after `sequence`, then each new sample as it is taken.
+    private func writeSamples(to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, after sequence: UInt64)
+        async throws
+    {
+        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        state.shared.withLock { $0.wakeWriter = wake }
+        defer { state.shared.withLock { $0.wakeWriter = nil } }
+        var wakeIterator = wakes.makeAsyncIterator()
+        var sent = sequence
+        var line = ByteBuffer()
+        while !Task.isCancelled {
+            let batch = state.shared.withLock { $0.buffer.samples(after: sent, limit: Self.batchSize) }
+            guard let last = batch.last else {
+                guard await wakeIterator.next() != nil else { return }
+                continue
+            }
+            line.clear()
+            for sample in batch {
+                line.writeBytes(ProtocolCodec.encode(.sample(sample)))
+            }
+            try await outbound.write(line)
+            sent = last.sequence
+        }
+    }
+}
+
+/// Reads gateway messages, one JSON object each, off a connection's inbound stream.
+private struct GatewayMessages {
+    var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    var splitter = JSONObjectSplitter(maximumObjectBytes: 64 * 1024)
+
+    init(inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) {
+        self.inbound = inbound
+    }
+
+    mutating func next() async throws -> GatewayMessage? {
+        while true {
+            if let object = try splitter.nextObject() {
+                return try ProtocolCodec.decodeGatewayMessage(object)
+            }
+            guard let buffer = try await inbound.next() else { return nil }
+            splitter.append(buffer.readableBytesView)
+        }
+    }
+}
+
+enum UplinkError: Error, CustomStringConvertible {
+    case closedBeforeWelcome
+    case unexpected(GatewayMessage)
+    case refused(String)
+
+    var description: String {
+        switch self {
+        case .closedBeforeWelcome: "the server closed the connection before its welcome"
+        case .unexpected(let message): "unexpected message from the server: \(message)"
+        case .refused(let reason): "refused by the server: \(reason)"
+        }
+    }
+}
+
+/// Exponential backoff with jitter, capped: 0.5 s, 1 s, 2 s, ... 30 s, each drawn from [d/2, d]
+/// so that a fleet of agents does not reconnect in lockstep after a gateway restart.
+struct Backoff {
+    static let initial = 0.5
+    static let cap = 30.0
+    private var attempt = 0
+
+    mutating func reset() { attempt = 0 }
+
+    mutating func next() -> Duration {
+        let ceiling = min(Self.cap, Self.initial * Double(1 << min(attempt, 16)))
+        attempt += 1
+        return .milliseconds(Int64(Double.random(in: ceiling / 2...ceiling) * 1000))
+    }
+}
+
+func formatSeconds(_ duration: Duration) -> String {
+    "\((duration.inSeconds * 10).rounded() / 10) s"
+}

@@ -1,0 +1,352 @@
+package import Logging
+package import MonitorConfig
+package import MonitorModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The agent's optional disk spool: every sample it takes, in append-only segment files, until
+/// the gateway acknowledges it. It makes the in-memory ``SampleBuffer`` survive a restart or a
+/// `kill -9`.
+///
+/// Layout of the directory (`spool-directory`):
+/// - `seg-<first sequence, 20 digits>.log`: segments in the format of ``SpoolFormat``. Only the
+///   newest is appended to; it is rotated at ``segmentBytes``.
+/// - `acked`: the acknowledgement watermark (``SpoolWatermark``).
+/// - `*.tmp`: a segment header or watermark being written; removed on start.
+///
+/// Restart semantics: a spool holds one session, and an agent that finds one *resumes* it: it
+/// announces the old session id and numbers on from the highest sequence it ever used. To the
+/// gateway the restart is a reconnect, so its `last_seq` and dedupe apply across restarts, and
+/// the unacknowledged samples are replayed under the numbers they were taken with.
+///
+/// Bounds: whole segments are deleted once every sample in them is acknowledged; when the files
+/// would exceed ``maximumBytes`` the oldest segment is deleted and its undelivered samples counted
+/// in ``droppedCount``.
+///
+/// Damage: on open, every segment is checked (header and record checksums, increasing sequences,
+/// valid values). A torn or corrupt record is reported once with the file and offset, and the
+/// file is truncated there so it is not reported again; a segment with an unreadable header is
+/// reported and deleted. Opening never traps and reads each file once.
+///
+/// Not thread-safe: the agent keeps it under its state lock.
+package final class SampleSpool {
+    /// What opening the spool found.
+    package struct Recovery {
+        /// The session to announce: the spool's, or a new one for an empty spool.
+        package var session: String
+        /// Whether `session` was found on disk (a restart) rather than made up.
+        package var resumed: Bool
+        /// The highest sequence the gateway confirmed.
+        package var acknowledged: UInt64
+        /// The highest sequence ever used in this session; the next sample gets the one after.
+        package var highestSequence: UInt64
+        /// The newest unacknowledged samples, oldest first, at most `keep` of them.
+        package var unacknowledged: [Sample]
+        /// Unacknowledged samples on disk older than those in `unacknowledged`.
+        package var notKept: Int
+    }
+
+    private struct Segment {
+        var name: String
+        var firstSequence: UInt64
+        var lastSequence: UInt64?
+        var records: Int
+        var bytes: Int
+    }
+
+    static let maximumSegmentBytes = 4 << 20
+
+    let directory: String
+    let maximumBytes: Int
+    /// Rotation size: a sixteenth of the bound (within 4 KiB...4 MiB), so that dropping or
+    /// deleting one segment frees a small, predictable part of the spool.
+    let segmentBytes: Int
+    let fsyncPolicy: SpoolFsyncPolicy
+    private let logger: Logger
+    private(set) var session: String
+    private(set) var acknowledged: UInt64
+    private(set) var highestSequence: UInt64
+    /// Undelivered samples deleted to stay within ``maximumBytes``, since the agent started.
+    private(set) var droppedCount: UInt64 = 0
+    private var segments: [Segment] = []
+    private var active: Int32 = -1
+    private var unsynced = false
+    private var lastSync = ContinuousClock.now
+    /// The last write error reported, so that a full disk is logged once, not every interval.
+    private var failure: String?
+
+    private init(
+        directory: String, maximumBytes: Int, fsyncPolicy: SpoolFsyncPolicy, logger: Logger, session: String,
+        acknowledged: UInt64, highestSequence: UInt64
+    ) {
+        self.directory = directory
+        self.maximumBytes = maximumBytes
+        self.segmentBytes = min(Self.maximumSegmentBytes, max(4096, maximumBytes / 16))
+        self.fsyncPolicy = fsyncPolicy
+        self.logger = logger
+        self.session = session
+        self.acknowledged = acknowledged
+        self.highestSequence = highestSequence
+    }
+
+    deinit { close() }
+
+    /// Opens (creating if needed) the spool in `directory`, checks and repairs what it holds, and
+    /// starts a new segment for this run.
+    package static func open(
+        directory: String, maximumBytes: Int, fsyncPolicy: SpoolFsyncPolicy, keep: Int, logger: Logger,
+        newSession: () -> String
+    ) throws(SpoolError) -> (SampleSpool, Recovery) {
+        try SpoolFiles.makeDirectory(directory)
+        let names = try SpoolFiles.list(directory)
+        for name in names where name.hasSuffix(".tmp") {
+            try SpoolFiles.removeFile(directory + "/" + name)
+        }
+
+        // Headers first: the newest segment's session is the spool's; others cannot be replayed.
+        var headers: [(name: String, session: String, first: UInt64)] = []
+        for (name, _) in names.compactMap({ name in segmentSequence(name).map { (name, $0) } }).sorted(by: {
+            $0.1 < $1.1
+        }) {
+            let path = directory + "/" + name
+            let prefix = try SpoolFiles.readFile(path, limit: SpoolFormat.maximumHeaderBytes)
+            do throws(SpoolHeaderError) {
+                let header = try SpoolSegmentReader.header(prefix[...])
+                headers.append((name, header.session, header.firstSequence))
+            } catch {
+                logger.warning("spool: \(path): \(error); file deleted", metadata: ["file": "\(path)"])
+                try SpoolFiles.removeFile(path)
+            }
+        }
+        let watermarkPath = directory + "/" + SpoolWatermark.fileName
+        let watermark = SpoolWatermark.parse((try? SpoolFiles.readFile(watermarkPath, limit: 128)) ?? [])
+        let session = headers.last?.session ?? watermark?.session ?? newSession()
+        let acknowledged = watermark?.session == session ? watermark!.sequence : 0
+        let spool = SampleSpool(
+            directory: directory, maximumBytes: maximumBytes, fsyncPolicy: fsyncPolicy, logger: logger,
+            session: session, acknowledged: acknowledged, highestSequence: acknowledged)
+
+        var kept: [Sample] = []
+        var notKept = 0
+        for header in headers {
+            let path = directory + "/" + header.name
+            guard header.session == session else {
+                logger.warning(
+                    "spool: \(path) belongs to session \(header.session), not the spool's \(session); file deleted",
+                    metadata: ["file": "\(path)"])
+                try SpoolFiles.removeFile(path)
+                continue
+            }
+            let bytes = try SpoolFiles.readFile(path)
+            guard let contents = try? SpoolSegmentReader.read(bytes[...]) else {
+                // The header read fine a moment ago; the file changed under us. Leave it for the next start.
+                continue
+            }
+            if let damage = contents.damage {
+                logger.warning(
+                    "spool: \(path): \(damage); truncated there, \(bytes.count - contents.validBytes) bytes discarded",
+                    metadata: ["file": "\(path)", "offset": "\(damage.offset)"])
+                try SpoolFiles.truncateFile(path, to: contents.validBytes)
+            }
+            spool.highestSequence = max(spool.highestSequence, header.first - 1)
+            var segment = Segment(
+                name: header.name, firstSequence: header.first, lastSequence: nil, records: 0,
+                bytes: contents.validBytes)
+            for sample in contents.samples {
+                segment.lastSequence = sample.sequence
+                segment.records += 1
+                // Overlapping segments cannot be written by this code; if found, the first copy wins.
+                guard sample.sequence > spool.highestSequence else { continue }
+                spool.highestSequence = sample.sequence
+                guard sample.sequence > acknowledged else { continue }
+                kept.append(sample)
+                if kept.count >= 2 * keep {
+                    notKept += kept.count - keep
+                    kept.removeFirst(kept.count - keep)
+                }
+            }
+            spool.segments.append(segment)
+        }
+        if kept.count > keep {
+            notKept += kept.count - keep
+            kept.removeFirst(kept.count - keep)
+        }
+        try spool.deleteAcknowledgedSegments(keepingNewest: false)
+        try spool.rotate(firstSequence: spool.highestSequence + 1)
+        let recovery = Recovery(
+            session: session, resumed: !headers.isEmpty || watermark != nil, acknowledged: acknowledged,
+            highestSequence: spool.highestSequence, unacknowledged: kept, notKept: notKept)
+        return (spool, recovery)
+    }
+
+    /// Writes `sample` (numbered above every earlier one) to the newest segment, and syncs it as
+    /// the policy says. Failures are logged (once until writing works again), not thrown: the
+    /// sample still lives in memory, as it would without a spool.
+    package func append(_ sample: Sample) {
+        guard sample.sequence > highestSequence else {
+            logger.error("spool: sample \(sample.sequence) is not above \(highestSequence); not spooled")
+            return
+        }
+        let record = SpoolFormat.record(sample)
+        do throws(SpoolError) {
+            if active < 0
+                || (segments[segments.count - 1].bytes + record.count > segmentBytes
+                    && segments[segments.count - 1].records > 0)
+            {
+                try rotate(firstSequence: sample.sequence)
+            }
+            dropOldestSegments(toFit: record.count)
+            let index = segments.count - 1
+            let path = directory + "/" + segments[index].name
+            do throws(SpoolError) {
+                try SpoolFiles.writeAll(active, record, path: path)
+            } catch {
+                // Never leave a partial record in the middle of a segment: cut back to the last good
+                // one, or stop using this segment if even that fails.
+                if ftruncate(active, off_t(segments[index].bytes)) != 0 {
+                    Glibc.close(active)
+                    active = -1
+                }
+                throw error
+            }
+            segments[index].bytes += record.count
+            segments[index].records += 1
+            segments[index].lastSequence = sample.sequence
+            highestSequence = sample.sequence
+            unsynced = true
+            switch fsyncPolicy {
+            case .always: try sync()
+            case .every(let period) where ContinuousClock.now - lastSync >= period: try sync()
+            default: break
+            }
+            if failure != nil {
+                logger.notice("spool: writing again")
+                failure = nil
+            }
+        } catch {
+            report(error)
+        }
+    }
+
+    /// Records that the gateway holds every sample up to `sequence`: moves the watermark and
+    /// deletes the segments it now covers entirely.
+    package func acknowledge(upTo sequence: UInt64) {
+        guard sequence > acknowledged else { return }
+        acknowledged = sequence
+        // Above our own numbering only when a power loss lost the spool's tail after the gateway had
+        // those samples: number on from there, so that new samples are not taken for duplicates.
+        highestSequence = max(highestSequence, sequence)
+        do throws(SpoolError) {
+            try SpoolFiles.replace(
+                directory + "/" + SpoolWatermark.fileName,
+                with: SpoolWatermark(session: session, sequence: sequence).encoded, durable: false)
+            try deleteAcknowledgedSegments(keepingNewest: true)
+        } catch {
+            report(error)
+        }
+    }
+
+    /// For a periodic policy: syncs what was appended if the period has passed. Called from the
+    /// agent's housekeeping loop so that the last sample of a burst does not wait for the next.
+    package func syncIfDue() {
+        guard unsynced, case .every(let period) = fsyncPolicy, ContinuousClock.now - lastSync >= period else { return }
+        do throws(SpoolError) { try sync() } catch { report(error) }
+    }
+
+    /// Syncs (unless the policy is `never`) and closes the newest segment.
+    package func close() {
+        guard active >= 0 else { return }
+        if unsynced, fsyncPolicy != .never { _ = fsync(active) }
+        Glibc.close(active)
+        active = -1
+    }
+
+    /// Bytes in the spool's segments.
+    var totalBytes: Int { segments.reduce(0) { $0 + $1.bytes } }
+
+    /// Number of segment files.
+    var segmentCount: Int { segments.count }
+
+    static func segmentName(_ firstSequence: UInt64) -> String {
+        let digits = String(firstSequence)
+        return "seg-" + String(repeating: "0", count: 20 - digits.count) + digits + ".log"
+    }
+
+    static func segmentSequence(_ name: String) -> UInt64? {
+        guard name.hasPrefix("seg-"), name.hasSuffix(".log"), name.utf8.count == 28 else { return nil }
+        let digits = name.dropFirst(4).dropLast(4)
+        guard digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return UInt64(digits)
+    }
+
+    private func sync() throws(SpoolError) {
+        guard active >= 0 else { return }
+        try SpoolFiles.sync(active, path: directory + "/" + (segments.last?.name ?? ""))
+        unsynced = false
+        lastSync = .now
+    }
+
+    /// Starts a new segment whose first record will be `firstSequence`. Its header is written to a
+    /// temporary file and renamed into place, so a crash mid-rotation leaves either no new segment
+    /// or an empty one, both harmless on the next start.
+    private func rotate(firstSequence: UInt64) throws(SpoolError) {
+        let name = Self.segmentName(firstSequence)
+        let path = directory + "/" + name
+        let durable = fsyncPolicy != .never
+        let header = SpoolFormat.header(session: session, firstSequence: firstSequence)
+        try SpoolFiles.replace(path, with: header, durable: durable)
+        if durable { try SpoolFiles.syncDirectory(directory) }
+        let descriptor = try SpoolFiles.openForAppend(path)
+        close()
+        active = descriptor
+        // A rotation retried after a failed write may replace an empty segment of the same name.
+        if segments.last?.name == name { segments.removeLast() }
+        segments.append(
+            Segment(name: name, firstSequence: firstSequence, lastSequence: nil, records: 0, bytes: header.count))
+    }
+
+    private func dropOldestSegments(toFit bytes: Int) {
+        var total = totalBytes
+        while total + bytes > maximumBytes, segments.count > 1 {
+            let oldest = segments.removeFirst()
+            total -= oldest.bytes
+            let lost = undelivered(in: oldest)
+            droppedCount += UInt64(lost)
+            let path = directory + "/" + oldest.name
+            logger.warning(
+                "spool: over spool-max-size (\(ByteSize.render(maximumBytes))), deleted \(oldest.name) with \(lost) samples not delivered",
+                metadata: ["file": "\(path)", "dropped": "\(droppedCount)"])
+            do throws(SpoolError) { try SpoolFiles.removeFile(path) } catch { report(error) }
+        }
+    }
+
+    private func deleteAcknowledgedSegments(keepingNewest: Bool) throws(SpoolError) {
+        let candidates = keepingNewest ? segments.count - 1 : segments.count
+        var index = 0
+        var examined = 0
+        while examined < candidates {
+            examined += 1
+            guard undelivered(in: segments[index]) == 0 else {
+                index += 1
+                continue
+            }
+            try SpoolFiles.removeFile(directory + "/" + segments[index].name)
+            segments.remove(at: index)
+        }
+    }
+
+    private func undelivered(in segment: Segment) -> Int {
+        guard let last = segment.lastSequence, last > acknowledged else { return 0 }
+        guard acknowledged >= segment.firstSequence else { return segment.records }
+        return min(segment.records, Int(clamping: last - acknowledged))
+    }
+
+    private func report(_ error: SpoolError) {
+        let text = error.description
+        guard text != failure else { return }
+        failure = text
+        logger.error("spool: \(text); samples are kept in memory only until this clears")
+    }
+}

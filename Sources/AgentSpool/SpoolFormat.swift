@@ -1,0 +1,78 @@
+import MonitorModel
+
+/// The on-disk layout of spool segments, written and read without any I/O so that the reader can be
+/// fuzzed on its own.
+///
+/// A segment is a header followed by records, all integers little-endian:
+///
+///     header:  "MONSPOOL" | version u8 (1) | session length u8 | session (ASCII hex)
+///              | first sequence u64 | CRC-32C u32 of the preceding header bytes
+///     record:  payload length u32 | CRC-32C u32 of the length bytes and the payload | payload
+///     payload: kind u8 (1: sample) | sequence u64 | timestamp f64 | RAM % f64 | CPU % f64
+///              | process RAM GiB f64 | interrupts u64
+///
+/// Fixed-size binary payloads (49 bytes, 57 per record) keep a day of 5 s samples under 1 MiB and
+/// round-trip every double exactly. The session is in the header only: a segment never mixes sessions.
+enum SpoolFormat {
+    static let magic = Array("MONSPOOL".utf8)
+    static let version: UInt8 = 1
+    static let sampleKind: UInt8 = 1
+    static let samplePayloadBytes = 49
+    static let recordOverhead = 8
+    static let sampleRecordBytes = recordOverhead + samplePayloadBytes
+    /// Header bytes before the session: magic, version, session length.
+    static let headerPrefixBytes = magic.count + 2
+    static let maximumHeaderBytes = headerPrefixBytes + 64 + 8 + 4
+    static let sessionLengths = 8...64
+
+    /// The header of a segment whose first record will carry `firstSequence`.
+    static func header(session: String, firstSequence: UInt64) -> [UInt8] {
+        let sessionBytes = Array(session.utf8)
+        precondition(isSession(sessionBytes), "sessions are 8 to 64 hexadecimal digits")
+        var bytes = magic
+        bytes.append(version)
+        bytes.append(UInt8(sessionBytes.count))
+        bytes += sessionBytes
+        appendLittleEndian(firstSequence, to: &bytes)
+        appendLittleEndian(CRC32C.checksum(bytes), to: &bytes)
+        return bytes
+    }
+
+    /// One record holding `sample`.
+    static func record(_ sample: Sample) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(sampleRecordBytes)
+        appendLittleEndian(UInt32(samplePayloadBytes), to: &bytes)
+        appendLittleEndian(UInt32(0), to: &bytes)  // checksum, filled in below
+        bytes.append(sampleKind)
+        appendLittleEndian(sample.sequence, to: &bytes)
+        appendLittleEndian((sample.timestamp ?? 0).bitPattern, to: &bytes)
+        appendLittleEndian(sample.ramUsagePercent.bitPattern, to: &bytes)
+        appendLittleEndian(sample.cpuUsagePercent.bitPattern, to: &bytes)
+        appendLittleEndian(sample.processRAMGigabytes.bitPattern, to: &bytes)
+        appendLittleEndian(sample.cpuInterrupts, to: &bytes)
+        let checksum = CRC32C.checksum(bytes[8...], continuing: CRC32C.checksum(bytes[0..<4]))
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self) }
+        return bytes
+    }
+
+    static func isSession(_ bytes: some Collection<UInt8>) -> Bool {
+        sessionLengths.contains(bytes.count) && bytes.allSatisfy { isHexDigit($0) }
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) || (0x41...0x46).contains(byte)
+    }
+
+    static func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    static func readLittleEndian<T: FixedWidthInteger>(_: T.Type, from bytes: ArraySlice<UInt8>, at offset: Int) -> T {
+        var value: T = 0
+        for index in 0..<MemoryLayout<T>.size {
+            value |= T(truncatingIfNeeded: bytes[bytes.startIndex + offset + index]) << (8 * index)
+        }
+        return value
+    }
+}

@@ -1,0 +1,149 @@
+import MonitorModel
+
+/// What a segment file holds, as far as it can be trusted.
+struct SpoolSegmentContents: Equatable {
+    var session: String
+    var firstSequence: UInt64
+    /// Every intact record up to the first damaged one, in file order.
+    var samples: [Sample]
+    /// Bytes from the start of the file up to the end of the last intact record: where to truncate.
+    var validBytes: Int
+    /// Why reading stopped before the end of the file, if it did.
+    var damage: SpoolDamage?
+}
+
+/// Why a segment could not be read to its end. Reading stops at the first problem: after a bad
+/// length the next record's start is unknown, and records after a bad one are not worth the risk.
+enum SpoolDamage: Equatable, CustomStringConvertible {
+    /// The file ends inside a record: a write was cut short (a crash or power loss mid-write).
+    case torn(offset: Int)
+    /// A complete record fails its checksum or holds an impossible value.
+    case corrupt(offset: Int, reason: String)
+
+    var offset: Int {
+        switch self {
+        case .torn(let offset), .corrupt(let offset, _): offset
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .torn(let offset): "torn record at offset \(offset) (the file ends inside it)"
+        case .corrupt(let offset, let reason): "corrupt record at offset \(offset): \(reason)"
+        }
+    }
+}
+
+/// Why a segment's header is unusable (the whole file is then discarded).
+struct SpoolHeaderError: Error, Equatable, CustomStringConvertible {
+    var description: String
+}
+
+/// Reads segments written by ``SpoolFormat``. Total: any byte string yields a result or a header
+/// error, never a trap, and the work is linear in the input.
+enum SpoolSegmentReader {
+    /// Reads the header only: its session, first sequence and size.
+    static func header(_ bytes: ArraySlice<UInt8>) throws(SpoolHeaderError) -> (
+        session: String, firstSequence: UInt64, size: Int
+    ) {
+        let prefix = SpoolFormat.headerPrefixBytes
+        guard bytes.count >= prefix else { throw SpoolHeaderError(description: "shorter than a header") }
+        guard bytes.prefix(SpoolFormat.magic.count).elementsEqual(SpoolFormat.magic) else {
+            throw SpoolHeaderError(description: "not a spool segment (bad magic)")
+        }
+        let version = bytes[bytes.startIndex + SpoolFormat.magic.count]
+        guard version == SpoolFormat.version else {
+            throw SpoolHeaderError(description: "unsupported segment version \(version)")
+        }
+        let sessionLength = Int(bytes[bytes.startIndex + SpoolFormat.magic.count + 1])
+        let size = prefix + sessionLength + 8 + 4
+        guard bytes.count >= size else { throw SpoolHeaderError(description: "shorter than its header") }
+        let stored = SpoolFormat.readLittleEndian(UInt32.self, from: bytes, at: size - 4)
+        guard CRC32C.checksum(bytes.prefix(size - 4)) == stored else {
+            throw SpoolHeaderError(description: "header checksum mismatch")
+        }
+        let sessionBytes = bytes.dropFirst(prefix).prefix(sessionLength)
+        guard SpoolFormat.isSession(sessionBytes) else {
+            throw SpoolHeaderError(description: "session is not 8 to 64 hexadecimal digits")
+        }
+        let first = SpoolFormat.readLittleEndian(UInt64.self, from: bytes, at: prefix + sessionLength)
+        guard first >= 1 else { throw SpoolHeaderError(description: "first sequence is 0") }
+        return (String(decoding: sessionBytes, as: UTF8.self).lowercased(), first, size)
+    }
+
+    /// Reads a whole segment: its header and every intact record up to the first damaged one.
+    ///
+    /// Records must carry increasing sequences from the header's first sequence on, and values the
+    /// gateway accepts: a record that passes its checksum but would be refused on the wire is
+    /// corrupt here, so that a damaged spool can never make the agent resend a poisoned sample forever.
+    static func read(_ bytes: ArraySlice<UInt8>) throws(SpoolHeaderError) -> SpoolSegmentContents {
+        let header = try header(bytes)
+        var contents = SpoolSegmentContents(
+            session: header.session, firstSequence: header.firstSequence, samples: [], validBytes: header.size)
+        var offset = header.size
+        var previous = header.firstSequence - 1
+        while offset < bytes.count {
+            let remaining = bytes.count - offset
+            guard remaining >= SpoolFormat.recordOverhead else {
+                contents.damage = .torn(offset: offset)
+                break
+            }
+            let length = Int(SpoolFormat.readLittleEndian(UInt32.self, from: bytes, at: offset))
+            guard length == SpoolFormat.samplePayloadBytes else {
+                // A length we never write: the length itself is damaged (zeros where a power loss
+                // left allocated but unwritten blocks, say), so the next record's start is unknown.
+                contents.damage = .corrupt(offset: offset, reason: "payload length \(length), expected 49")
+                break
+            }
+            guard remaining >= SpoolFormat.sampleRecordBytes else {
+                contents.damage = .torn(offset: offset)
+                break
+            }
+            let start = bytes.startIndex + offset
+            let stored = SpoolFormat.readLittleEndian(UInt32.self, from: bytes, at: offset + 4)
+            let payload = bytes[(start + 8)..<(start + SpoolFormat.sampleRecordBytes)]
+            let computed = CRC32C.checksum(payload, continuing: CRC32C.checksum(bytes[start..<(start + 4)]))
+            guard computed == stored else {
+                contents.damage = .corrupt(offset: offset, reason: "checksum mismatch")
+                break
+            }
+            switch decodeSample(payload, after: previous) {
+            case .success(let sample):
+                contents.samples.append(sample)
+                previous = sample.sequence
+                offset += SpoolFormat.sampleRecordBytes
+                contents.validBytes = offset
+            case .failure(let reason):
+                contents.damage = .corrupt(offset: offset, reason: reason.description)
+                return contents
+            }
+        }
+        return contents
+    }
+
+    private static func decodeSample(_ payload: ArraySlice<UInt8>, after previous: UInt64) -> Result<
+        Sample, SpoolHeaderError
+    > {
+        func fail(_ text: String) -> Result<Sample, SpoolHeaderError> { .failure(SpoolHeaderError(description: text)) }
+        let local = payload
+        guard local.first == SpoolFormat.sampleKind else { return fail("unknown record kind \(local.first ?? 0)") }
+        func double(_ at: Int) -> Double {
+            Double(bitPattern: SpoolFormat.readLittleEndian(UInt64.self, from: local, at: at))
+        }
+        let sequence = SpoolFormat.readLittleEndian(UInt64.self, from: local, at: 1)
+        let timestamp = double(9)
+        let ram = double(17)
+        let cpu = double(25)
+        let processRAM = double(33)
+        let interrupts = SpoolFormat.readLittleEndian(UInt64.self, from: local, at: 41)
+        guard sequence > previous else { return fail("sequence \(sequence) does not follow \(previous)") }
+        guard timestamp.isFinite, timestamp > 0 else { return fail("timestamp is not a positive finite number") }
+        guard (0...100).contains(ram), (0...100).contains(cpu) else { return fail("percentage outside 0...100") }
+        guard processRAM.isFinite, processRAM >= 0 else { return fail("process RAM is not a finite number >= 0") }
+        guard interrupts <= 1 << 63 else { return fail("interrupts above 2^63") }
+        return .success(
+            Sample(
+                sequence: sequence, timestamp: timestamp, ramUsagePercent: ram, cpuUsagePercent: cpu,
+                processRAMGigabytes: processRAM, cpuInterrupts: interrupts))
+    }
+}

@@ -1,0 +1,129 @@
+public import Logging
+public import MonitorConfig
+import MonitorSystem
+public import ServiceLifecycle
+import UnixSignals
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What both daemons' configurations offer the launcher.
+public protocol DaemonConfiguration: Sendable {
+    static func load(path: String) throws(ConfigurationError) -> Self
+    init()
+    func rendered() -> String
+    var logLevel: LogLevelName { get }
+}
+
+extension GatewayConfiguration: DaemonConfiguration {}
+extension AgentConfiguration: DaemonConfiguration {}
+
+/// The part of `main` both daemons share: configuration, `--check-config`, logging, signals,
+/// exit codes. The executables only declare their options and name their service.
+public struct DaemonLauncher<Configuration: DaemonConfiguration> {
+    /// sysexits.h EX_CONFIG: what `--check-config` and a refused start exit with.
+    public static var configurationErrorExitCode: Int32 { 78 }
+
+    public let identifier: String
+    public let defaultConfigurationPath: String
+
+    public init(identifier: String, defaultConfigurationPath: String) {
+        self.identifier = identifier
+        self.defaultConfigurationPath = defaultConfigurationPath
+    }
+
+    /// Loads the configuration. A missing file at the *default* path means defaults (so the binary
+    /// runs by hand from a build tree); a missing file the user named is an error.
+    /// Returns the configuration and the path to reload from, or an exit code.
+    public func loadConfiguration(explicitPath: String?) -> Result<(Configuration, String?), ExitStatus> {
+        let path = explicitPath ?? defaultConfigurationPath
+        if explicitPath == nil, access(path, F_OK) != 0 {
+            return .success((Configuration(), nil))
+        }
+        do {
+            return .success((try Configuration.load(path: path), path))
+        } catch {
+            printToStandardError("\(error)")
+            return .failure(ExitStatus(code: Self.configurationErrorExitCode))
+        }
+    }
+
+    /// `--check-config`: prints a verdict (or, verbose, the effective configuration) and exits.
+    public func checkConfiguration(explicitPath: String?, verbose: Bool) -> ExitStatus {
+        switch loadConfiguration(explicitPath: explicitPath) {
+        case .failure(let status):
+            return status
+        case .success(let (configuration, path)):
+            if verbose {
+                print(configuration.rendered(), terminator: "")
+            } else {
+                print("\(path ?? "(no file, defaults)"): configuration is valid")
+            }
+            return ExitStatus(code: 0)
+        }
+    }
+
+    /// Everything `main` does after parsing the command line: `--check-config`, or load the
+    /// configuration and run the service built from it. Returns the process's exit status.
+    public func main(
+        explicitPath: String?,
+        checkConfig: Bool,
+        verbose: Bool,
+        makeService: (Configuration, String?, Logger) -> any Service
+    ) async -> ExitStatus {
+        if checkConfig {
+            return checkConfiguration(explicitPath: explicitPath, verbose: verbose)
+        }
+        switch loadConfiguration(explicitPath: explicitPath) {
+        case .failure(let status):
+            return status
+        case .success(let (configuration, path)):
+            return await run(configuration: configuration) { logger in makeService(configuration, path, logger) }
+        }
+    }
+
+    /// Runs the daemon until SIGTERM/SIGINT. Returns the process's exit status.
+    public func run(
+        configuration: Configuration,
+        makeService: (Logger) -> any Service
+    ) async -> ExitStatus {
+        LogBackend.bootstrap(
+            identifier: identifier, level: Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info)
+        let logger = Logger(label: identifier)
+        let service = makeService(logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await group.run()
+            return ExitStatus(code: 0)
+        } catch {
+            logger.critical("\(identifier) cannot run: \(error)")
+            return ExitStatus(code: 1)
+        }
+    }
+}
+
+/// A process exit status, kept free of ArgumentParser so the libraries do not depend on it.
+public struct ExitStatus: Error, Sendable, Equatable {
+    public var code: Int32
+    public init(code: Int32) { self.code = code }
+}
+
+func printToStandardError(_ text: String) {
+    var line = text
+    if !line.hasSuffix("\n") { line += "\n" }
+    // write(2) on fd 2 rather than stdio's `stderr`, a global Swift 6 rightly calls shared mutable state.
+    var bytes = Array(line.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+        if written <= 0 { return }
+        offset += written
+    }
+}

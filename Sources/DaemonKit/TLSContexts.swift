@@ -1,0 +1,74 @@
+public import MonitorConfig
+public import NIOSSL
+
+/// Builds the TLS contexts of both daemons from their configuration, with errors that name the
+/// file and the key that was wrong (a PEM that does not parse is the usual operator mistake).
+public enum TLSContexts {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The gateway's server context, or nil without `tls-certificate`.
+    public static func server(_ configuration: GatewayConfiguration) throws(Failure) -> NIOSSLContext? {
+        guard let certificatePath = configuration.tlsCertificate, let keyPath = configuration.tlsKey else {
+            return nil
+        }
+        let chain = try certificates(certificatePath, key: "tls-certificate")
+        let key = try privateKey(keyPath, key: "tls-key")
+        var tls: TLSConfiguration
+        if let clientCA = configuration.tlsClientCAFile {
+            let roots = try certificates(clientCA, key: "tls-client-ca-file")
+            tls = .makeServerConfigurationWithMTLS(
+                certificateChain: chain.map { .certificate($0) },
+                privateKey: .privateKey(key),
+                trustRoots: .certificates(roots)
+            )
+        } else {
+            tls = .makeServerConfiguration(
+                certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        }
+        tls.minimumTLSVersion = .tlsv12
+        return try context(tls)
+    }
+
+    /// The agent's client context, or nil when `tls = no`.
+    public static func client(_ configuration: AgentConfiguration) throws(Failure) -> NIOSSLContext? {
+        guard configuration.tls else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if let caFile = configuration.tlsCAFile {
+            tls.trustRoots = .certificates(try certificates(caFile, key: "tls-ca-file"))
+        }
+        if let certificatePath = configuration.tlsCertificate, let keyPath = configuration.tlsKey {
+            tls.certificateChain = try certificates(certificatePath, key: "tls-certificate").map { .certificate($0) }
+            tls.privateKey = .privateKey(try privateKey(keyPath, key: "tls-key"))
+        }
+        return try context(tls)
+    }
+
+    private static func certificates(_ path: String, key: String) throws(Failure) -> [NIOSSLCertificate] {
+        do {
+            let certificates = try NIOSSLCertificate.fromPEMFile(path)
+            guard !certificates.isEmpty else { throw Failure(description: "no certificate in the file") }
+            return certificates
+        } catch {
+            throw Failure(description: "\(key) \(path): cannot load PEM certificates: \(error)")
+        }
+    }
+
+    private static func privateKey(_ path: String, key: String) throws(Failure) -> NIOSSLPrivateKey {
+        do {
+            return try NIOSSLPrivateKey(file: path, format: .pem)
+        } catch {
+            throw Failure(description: "\(key) \(path): cannot load the PEM private key: \(error)")
+        }
+    }
+
+    private static func context(_ configuration: TLSConfiguration) throws(Failure) -> NIOSSLContext {
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw Failure(description: "cannot set up TLS: \(error)")
+        }
+    }
+}

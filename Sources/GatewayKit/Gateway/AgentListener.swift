@@ -1,0 +1,213 @@
+import DaemonKit
+import Logging
+import MonitorConfig
+import MonitorModel
+import MonitorProtocol
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// The agent port: accepts TCP connections and runs one ``PeerSession`` per connection.
+///
+/// Every connection is a child task of ``serve()``, so closing the listener and cancelling the
+/// task tears everything down in order (structured concurrency, as in SwiftNIO's examples).
+struct AgentListener: Sendable {
+    typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    let server: NIOAsyncChannel<(Connection, Transport), Never>
+    let state: GatewayState
+
+    /// The address actually bound (useful with port 0).
+    var localAddress: SocketAddress? { server.channel.localAddress }
+
+    static func bind(
+        _ address: HostPort,
+        state: GatewayState,
+        group: any EventLoopGroup
+    ) async throws -> AgentListener {
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 1024)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .bind(host: address.host, port: address.port) { channel in
+                // Read per connection, so that a reloaded agent-timeout applies to new agents. The
+                // connection is closed only at twice the timeout: in between, the agent is shown
+                // as late (connected, not on time) rather than gone.
+                let idleTimeout = TimeAmount(state.configuration.agentTimeout * 2)
+                let tlsContext = state.tlsContext
+                return channel.eventLoop.makeCompletedFuture {
+                    let transport = Transport()
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSSniffer(context: tlsContext, transport: transport))
+                    }
+                    try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(readTimeout: idleTimeout),
+                        CloseOnIdleHandler(),
+                    ])
+                    return (try Connection(wrappingChannelSynchronously: channel), transport)
+                }
+            }
+        return AgentListener(server: server, state: state)
+    }
+
+    /// Stops accepting; connections already open go on until they end or the task is cancelled.
+    func close() {
+        server.channel.close(promise: nil)
+    }
+
+    func serve() async {
+        await serveConnections(of: server, logger: state.logger, name: "agent") { connection, transport in
+            await handle(connection, transport: transport)
+        }
+    }
+
+    /// The closure a ``PeerSession`` calls for each new sample, when remote write is configured.
+    private var forwardingSink: (@Sendable (Sample, String, Double) -> Void)? {
+        guard let forwarder = state.forwarder else { return nil }
+        return { sample, agent, now in forwarder.enqueue(sample, agent: agent, now: now) }
+    }
+
+    private func handle(_ connection: Connection, transport: Transport) async {
+        state.counters.connectionAccepted()
+        let channel = connection.channel
+        let remote = channel.remoteAddress.map(describe) ?? "unknown"
+        let sourceAddress = channel.remoteAddress?.ipAddress ?? remote
+        let configuration = state.configuration
+        if let reason = state.limiter.admit(
+            sourceAddress,
+            maximumTotal: configuration.maxConnections,
+            maximumPerAddress: configuration.maxConnectionsPerAddress
+        ) {
+            let text =
+                reason == .tooManyConnections
+                ? "the gateway has its maximum of \(configuration.maxConnections) connections (max-connections)"
+                : "\(sourceAddress) has its maximum of \(configuration.maxConnectionsPerAddress) connections (max-connections-per-address)"
+            state.refused(reason, text, remote: remote, agent: nil)
+            try? await connection.executeThenClose { _, outbound in
+                try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.error(reason: text))))
+            }
+            return
+        }
+        defer { state.limiter.release(sourceAddress) }
+
+        var session = PeerSession(
+            store: state.store,
+            remoteAddress: remote,
+            allowLegacyAgents: configuration.allowLegacyAgents,
+            maximumAgents: configuration.maxAgents,
+            tokens: configuration.tokens,
+            requireTLS: state.tlsContext != nil,
+            onNewSample: forwardingSink
+        )
+        // The hello deadline runs on the channel's event loop, independent of whether the
+        // peer sends anything at all: a peer trickling bytes that never form a hello is closed too.
+        let helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.helloTimeout)) {
+            [state] in
+            let text = "no hello within \(renderDuration(configuration.helloTimeout))"
+            state.refused(.helloTimeout, text, remote: remote, agent: nil)
+            let line = ProtocolCodec.encode(.error(reason: text))
+            channel.writeAndFlush(channel.allocator.buffer(bytes: line)).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+        defer {
+            helloDeadline.cancel()
+            if let agent = session.agentName {
+                session.disconnect(now: state.clock.now())
+                state.logger.info("agent disconnected", metadata: ["agent": "\(agent)", "remote": "\(remote)"])
+            }
+        }
+
+        var pacing = TokenBucket(
+            rate: Double(configuration.maxSamplesPerSecond),
+            burst: Double(configuration.maxSamplesPerSecond),
+            now: .now
+        )
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var splitter = JSONObjectSplitter(maximumObjectBytes: configuration.maxMessageBytes)
+                for try await buffer in inbound {
+                    session.isTLS = transport.isTLS
+                    splitter.append(buffer.readableBytesView)
+                    while true {
+                        let object: [UInt8]
+                        do {
+                            guard let next = try splitter.nextObject() else { break }
+                            object = next
+                        } catch {
+                            try await refuse(.framing, "\(error)", outbound: outbound, session: session, remote: remote)
+                            return
+                        }
+                        let wasAnonymous = session.agentName == nil
+                        switch session.receive(object, now: state.clock.now()) {
+                        case .none:
+                            break
+                        case .reply(let message):
+                            try await outbound.write(channel.allocator.buffer(bytes: ProtocolCodec.encode(message)))
+                        case .refuse(let reason, let text):
+                            try await refuse(reason, text, outbound: outbound, session: session, remote: remote)
+                            return
+                        }
+                        if wasAnonymous, let agent = session.agentName {
+                            helloDeadline.cancel()
+                            logConnected(agent: agent, session: session, remote: remote)
+                        }
+                    }
+                    if let ack = session.takePendingAck() {
+                        try await outbound.write(channel.allocator.buffer(bytes: ProtocolCodec.encode(ack)))
+                    }
+                    // Over its rate, the connection waits before its next read: TCP slows the sender.
+                    let wait = pacing.take(session.takeSampleCount(), now: .now)
+                    if wait > .zero { try await Task.sleep(for: wait) }
+                }
+            }
+        } catch let error as NIOSSLError {
+            state.refused(.tlsHandshake, "TLS failed: \(error)", remote: remote, agent: session.agentName)
+        } catch let error as BoringSSLError {
+            state.refused(.tlsHandshake, "TLS failed: \(error)", remote: remote, agent: session.agentName)
+        } catch is IdleTimeoutError {
+            state.refused(
+                .idleTimeout,
+                "silent for \(renderDuration(configuration.agentTimeout * 2))",
+                remote: remote,
+                agent: session.agentName
+            )
+        } catch {
+            // Resets and half-closed sockets are routine for agents; the disconnect is logged above.
+            state.logger.debug("agent connection ended", metadata: ["remote": "\(remote)", "error": "\(error)"])
+        }
+    }
+
+    private func refuse(
+        _ reason: PeerErrorReason,
+        _ text: String,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        session: PeerSession,
+        remote: String
+    ) async throws {
+        state.refused(reason, text, remote: remote, agent: session.agentName)
+        try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.error(reason: text))))
+    }
+
+    private func logConnected(agent: String, session: PeerSession, remote: String) {
+        let dialect: String
+        switch session.identity {
+        case .legacy: dialect = "legacy"
+        default: dialect = "native"
+        }
+        state.logger.info(
+            "agent connected",
+            metadata: ["agent": "\(agent)", "remote": "\(remote)", "dialect": "\(dialect)"]
+        )
+    }
+}
+
+/// "127.0.0.1:5555" or "[::1]:5555", without NIO's "[IPv4]" decoration.
+func describe(_ address: SocketAddress) -> String {
+    guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
+    switch address {
+    case .v6: return "[\(ip)]:\(port)"
+    default: return "\(ip):\(port)"
+    }
+}

@@ -1,0 +1,207 @@
+import DaemonKit
+public import Logging
+public import MonitorConfig
+public import MonitorModel
+public import MonitorSystem
+public import NIOCore
+public import NIOPosix
+import NIOSSL
+public import ServiceLifecycle
+import UnixSignals
+
+/// The `monitord` daemon: the agent port, the metrics port, expiry, reload and systemd duties.
+public final class GatewayService: Service {
+    /// Where the gateway listens once it is ready (the real ports when the configuration asked for port 0).
+    public struct Addresses: Sendable, CustomStringConvertible {
+        public var agents: String
+        public var metrics: String
+        public var description: String { "agents on \(agents), metrics on http://\(metrics)/metrics" }
+    }
+
+    private enum ControlEvent: Sendable {
+        case reload
+        case shutdown
+    }
+
+    private let state: GatewayState
+    private let configurationPath: String?
+    private let notifier: SystemdNotifier
+    private let eventLoopGroup: any EventLoopGroup
+    private let onReady: @Sendable (Addresses) -> Void
+
+    public init(
+        configuration: GatewayConfiguration,
+        configurationPath: String?,
+        logger: Logger,
+        notifier: SystemdNotifier = SystemdNotifier(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        clock: any WallClock = SystemWallClock(),
+        forwarder: (any SampleForwarder)? = nil,
+        onReady: @escaping @Sendable (Addresses) -> Void = { _ in }
+    ) {
+        self.state = GatewayState(
+            configuration: configuration, tlsContext: nil, logger: logger, clock: clock, forwarder: forwarder)
+        self.configurationPath = configurationPath
+        self.notifier = notifier
+        self.eventLoopGroup = eventLoopGroup
+        self.onReady = onReady
+    }
+
+    public func run() async throws {
+        let configuration = state.configuration
+        // A certificate or key that does not load stops the start with its file named.
+        state.apply(configuration, tlsContext: try TLSContexts.server(configuration))
+        try state.forwarder?.checkSetup()
+        // Trap SIGHUP before announcing readiness: from then on a reload must never kill us.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        var agents = try await AgentListener.bind(configuration.listen, state: state, group: eventLoopGroup)
+        var metrics: MetricsListener
+        do {
+            metrics = try await MetricsListener.bind(configuration.metricsListen, state: state, group: eventLoopGroup)
+        } catch {
+            agents.close()
+            throw error
+        }
+        let addresses = Addresses(
+            agents: agents.localAddress.map(describe) ?? "\(configuration.listen)",
+            metrics: metrics.localAddress.map(describe) ?? "\(configuration.metricsListen)"
+        )
+        state.logger.notice("monitord \(MonitorVersion.current) listening: \(addresses)")
+        notifier.ready(status: statusLine())
+        onReady(addresses)
+
+        let (events, control) = AsyncStream.makeStream(of: ControlEvent.self)
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [agents] in await agents.serve() }
+                group.addTask { [metrics] in await metrics.serve() }
+                group.addTask { await self.housekeeping() }
+                if let writer = state.forwarder {
+                    group.addTask { await writer.run() }
+                }
+                group.addTask {
+                    for await _ in hangups { control.yield(.reload) }
+                }
+                for await event in events {
+                    switch event {
+                    case .reload:
+                        await reload(agents: &agents, metrics: &metrics, group: &group)
+                        continue
+                    case .shutdown:
+                        break
+                    }
+                    break
+                }
+                notifier.stopping()
+                state.logger.notice("stopping: closing listeners and connections")
+                agents.close()
+                metrics.close()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            control.yield(.shutdown)
+        }
+        control.finish()
+    }
+
+    /// Expiry, STATUS= and the watchdog, from one loop: if this loop stalls, systemd stops
+    /// hearing from us and restarts the daemon, which is the point of the watchdog.
+    private func housekeeping() async {
+        let period = min(notifier.watchdogInterval ?? .seconds(1), .seconds(1))
+        var lastTotal = totalSamples()
+        var lastTime = ContinuousClock.now
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: period)
+            } catch {
+                return
+            }
+            for agent in state.store.expire(now: state.clock.now()) {
+                state.logger.info("agent forgotten", metadata: ["agent": "\(agent)"])
+            }
+            // A round trip through an event loop proves the I/O threads still run.
+            guard (try? await eventLoopGroup.next().submit({}).get()) != nil else { continue }
+            notifier.watchdog()
+            guard notifier.isEnabled else { continue }
+            let total = totalSamples()
+            let now = ContinuousClock.now
+            let rate = Double(total &- lastTotal) / max((now - lastTime).inSeconds, 0.001)
+            (lastTotal, lastTime) = (total, now)
+            notifier.status(statusLine(samplesPerSecond: rate))
+        }
+    }
+
+    private func totalSamples() -> UInt64 {
+        state.store.summary(now: state.clock.now()).samplesReceived
+    }
+
+    private func statusLine(samplesPerSecond: Double? = nil) -> String {
+        let (up, known, _) = state.store.summary(now: state.clock.now())
+        var line = "\(up) agent\(up == 1 ? "" : "s") up, \(known) known"
+        if let samplesPerSecond {
+            line += ", \((samplesPerSecond * 10).rounded() / 10) samples/s"
+        }
+        return line
+    }
+
+    /// Moves a listener to a new address: the new socket is bound first and the old one closed
+    /// only then, so a reload naming a busy or invalid address keeps the gateway reachable where
+    /// it was. Connections already open stay where they are. Returns the address in force.
+    private func rebind<Listener: GatewayListener>(
+        _ listener: inout Listener,
+        from old: HostPort,
+        to new: HostPort,
+        port: String,
+        group: inout TaskGroup<Void>
+    ) async -> HostPort {
+        guard new != old else { return old }
+        do {
+            let replacement = try await Listener.bind(new, state: state, group: eventLoopGroup)
+            listener.close()
+            listener = replacement
+            group.addTask { await replacement.serve() }
+            state.logger.notice("\(port) moved to \(new)")
+            return new
+        } catch {
+            state.logger.error("cannot listen on \(new), keeping the \(port) on \(old): \(error)")
+            return old
+        }
+    }
+
+    private func reload(
+        agents: inout AgentListener,
+        metrics: inout MetricsListener,
+        group: inout TaskGroup<Void>
+    ) async {
+        notifier.reloading()
+        defer { notifier.ready(status: statusLine()) }
+        guard let path = configurationPath else {
+            state.logger.warning("reload requested, but monitord runs without a configuration file")
+            return
+        }
+        var new: GatewayConfiguration
+        let tlsContext: NIOSSLContext?
+        do {
+            new = try GatewayConfiguration.load(path: path)
+            tlsContext = try TLSContexts.server(new)
+        } catch {
+            state.logger.error(
+                "configuration reload refused, keeping the running configuration: \(error)",
+                metadata: ["file": "\(path)"]
+            )
+            return
+        }
+        let old = state.configuration
+        new.listen = await rebind(&agents, from: old.listen, to: new.listen, port: "agent port", group: &group)
+        new.metricsListen = await rebind(
+            &metrics, from: old.metricsListen, to: new.metricsListen, port: "metrics port", group: &group)
+        if new.logLevel != old.logLevel {
+            state.logger.warning("log-level changes take effect at the next restart")
+        }
+        if new.remoteWrite != old.remoteWrite {
+            state.logger.warning("[remote-write] changes take effect at the next restart")
+        }
+        state.apply(new, tlsContext: tlsContext)
+        state.logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
+    }
+}

@@ -1,0 +1,155 @@
+import DaemonKit
+import Logging
+import MonitorConfig
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The HTTP port: `GET /metrics` for Prometheus, the status page at `GET /` and its JSON at `GET /api/v1/agents`.
+///
+/// Three endpoints do not justify a web framework; NIOHTTP1 bounds header sizes for us and the
+/// idle handler closes connections that stall (slow-header peers).
+struct MetricsListener: Sendable {
+    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+    let server: NIOAsyncChannel<Connection, Never>
+    let state: GatewayState
+
+    var localAddress: SocketAddress? { server.channel.localAddress }
+
+    static func bind(_ address: HostPort, state: GatewayState, group: any EventLoopGroup) async throws
+        -> MetricsListener
+    {
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: address.host, port: address.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
+                    try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // Half-closure lets a "Connection: close" response end with a FIN after the
+                    // last byte is written, instead of a close that drops what is still queued.
+                    return try Connection(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(isOutboundHalfClosureEnabled: true)
+                    )
+                }
+            }
+        return MetricsListener(server: server, state: state)
+    }
+
+    func close() {
+        server.channel.close(promise: nil)
+    }
+
+    func serve() async {
+        await serveConnections(of: server, logger: state.logger, name: "metrics") { connection in
+            await handle(connection)
+        }
+    }
+
+    private func handle(_ connection: Connection) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var request: HTTPRequestHead?
+                var closing = false
+                for try await part in inbound where !closing {
+                    switch part {
+                    case .head(let head):
+                        request = head
+                    case .body:
+                        // Scrapes carry no body; whatever comes is dropped, never accumulated.
+                        break
+                    case .end:
+                        guard let head = request else { continue }
+                        request = nil
+                        let response = respond(to: head)
+                        try await outbound.write(.head(response.head))
+                        if head.method != .HEAD, response.body.readableBytes > 0 {
+                            try await outbound.write(.body(.byteBuffer(response.body)))
+                        }
+                        try await outbound.write(.end(nil))
+                        if !head.isKeepAlive {
+                            // Flush, then FIN; the client's close ends the inbound stream (or
+                            // the idle timeout does, for a client that never closes).
+                            outbound.finish()
+                            closing = true
+                        }
+                    }
+                }
+            }
+        } catch {
+            state.logger.debug("metrics connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func respond(to request: HTTPRequestHead) -> (head: HTTPResponseHead, body: ByteBuffer) {
+        let path = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        switch path {
+        case "/metrics":
+            guard request.method == .GET || request.method == .HEAD else {
+                return plain(
+                    .methodNotAllowed, "method \(request.method) not allowed on /metrics\n", request, allow: "GET, HEAD"
+                )
+            }
+            let body = MetricsPage.render(
+                store: state.store.snapshot(now: state.clock.now()),
+                process: ProcessMetrics.current(),
+                extra: state.counters.families() + (state.forwarder?.families() ?? [])
+            )
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+            headers.add(name: "Content-Length", value: "\(body.count)")
+            return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(bytes: body))
+        case "/":
+            guard request.method == .GET || request.method == .HEAD else {
+                return plain(
+                    .methodNotAllowed, "method \(request.method) not allowed on /\n", request, allow: "GET, HEAD")
+            }
+            let now = state.clock.now()
+            let page = StatusPage.render(state.store.snapshot(now: now), now: now)
+            return document(page, type: "text/html; charset=utf-8", request)
+        case "/api/v1/agents":
+            guard request.method == .GET || request.method == .HEAD else {
+                return plain(
+                    .methodNotAllowed, "method \(request.method) not allowed on /api/v1/agents\n", request,
+                    allow: "GET, HEAD")
+            }
+            let now = state.clock.now()
+            return document(
+                AgentsJSON.render(state.store.snapshot(now: now), now: now), type: "application/json", request)
+        default:
+            return plain(.notFound, "not found: / (status), /api/v1/agents and /metrics are served here\n", request)
+        }
+    }
+
+    /// The status page and its JSON: never cached (they are live views), and the page may load nothing but itself.
+    private func document(_ text: String, type: String, _ request: HTTPRequestHead) -> (
+        head: HTTPResponseHead, body: ByteBuffer
+    ) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: type)
+        headers.add(name: "Content-Length", value: "\(text.utf8.count)")
+        headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(name: "X-Content-Type-Options", value: "nosniff")
+        headers.add(
+            name: "Content-Security-Policy",
+            value:
+                "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; "
+                + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+        return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(string: text))
+    }
+
+    private func plain(
+        _ status: HTTPResponseStatus,
+        _ text: String,
+        _ request: HTTPRequestHead,
+        allow: String? = nil
+    ) -> (head: HTTPResponseHead, body: ByteBuffer) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        headers.add(name: "Content-Length", value: "\(text.utf8.count)")
+        if let allow { headers.add(name: "Allow", value: allow) }
+        return (HTTPResponseHead(version: request.version, status: status, headers: headers), ByteBuffer(string: text))
+    }
+}

@@ -1,0 +1,76 @@
+import MonitorModel
+
+/// The mutable state the store keeps per agent: a fixed handful of fields, so memory per agent is constant.
+struct AgentRecord {
+    var dialect: AgentDialect
+    var remoteAddress: String
+    /// Whether the current (or last) connection came over TLS, for the status page.
+    var usesTLS = false
+    var connection: ConnectionID?
+    var connectedSince: Double?
+    var disconnectedAt: Double?
+    /// The session whose numbering `highestSequence` refers to; `nil` for peers that number nothing.
+    var session: String?
+    var highestSequence: UInt64 = 0
+    var lastSeen: Double?
+    var latest: Sample?
+    var samplesReceived: UInt64 = 0
+
+    var isConnected: Bool { connection != nil }
+
+    /// Connected, and its last sample or (re)connection is younger than `agentTimeout`: a just
+    /// connected agent is up until its first sample is late.
+    func isUp(now: Double, agentTimeout: Double) -> Bool {
+        let lastSign = max(lastSeen ?? -Double.infinity, connectedSince ?? -Double.infinity)
+        return isConnected && now - lastSign < agentTimeout
+    }
+
+    /// Registers a new connection and returns the sequence already held when it continues the current session.
+    mutating func connect(
+        _ id: ConnectionID, session: String?, dialect: AgentDialect, remoteAddress: String, usesTLS: Bool = false,
+        now: Double
+    ) -> UInt64? {
+        self.connection = id
+        self.usesTLS = usesTLS
+        self.connectedSince = now
+        self.disconnectedAt = nil
+        self.dialect = dialect
+        self.remoteAddress = remoteAddress
+        guard let session else { return nil }
+        if session == self.session { return highestSequence }
+        // A new session (the agent restarted): its numbering starts afresh, the old one can no longer be compared.
+        self.session = session
+        self.highestSequence = 0
+        return nil
+    }
+
+    /// Closes the connection only if it is still the agent's current one.
+    mutating func disconnect(_ id: ConnectionID, now: Double) {
+        guard id == connection else { return }
+        connection = nil
+        disconnectedAt = now
+    }
+
+    mutating func record(_ sample: Sample, session: String?, now: Double) -> Bool {
+        let inCurrentSession = session != nil && session == self.session
+        if inCurrentSession {
+            guard sample.sequence > highestSequence else { return false }
+            highestSequence = sample.sequence
+        }
+        samplesReceived &+= 1
+        let seen = Self.effectiveTime(of: sample, now: now)
+        lastSeen = max(lastSeen ?? seen, seen)
+        // Within the current session every new sample has the highest sequence so far; an unnumbered peer's newest
+        // arrival is its newest value; a sample of a superseded session is older than anything the current one sent.
+        if inCurrentSession || session == nil || latest == nil {
+            latest = sample
+        }
+        return true
+    }
+
+    /// The agent's own timestamp, trusted only within `[0, now]`: a clock running ahead must not keep an agent fresh.
+    static func effectiveTime(of sample: Sample, now: Double) -> Double {
+        guard let timestamp = sample.timestamp, timestamp.isFinite else { return now }
+        return min(max(timestamp, 0), now)
+    }
+}

@@ -1,0 +1,197 @@
+import MonitorModel
+
+/// What `monitor-agent` reads from `/etc/monitor/agent.conf`, section `[agent]`.
+///
+/// Every key has a default, so an agent on the gateway's host works with an empty file.
+public struct AgentConfiguration: Sendable, Equatable {
+    public static let section = "agent"
+    static let schema = ConfigurationSchema(sections: [
+        (
+            section,
+            [
+                "server", "failback-after", "name", "interval", "cpu-window", "buffer-samples", "token", "tls",
+                "tls-ca-file",
+                "tls-server-name", "tls-certificate", "tls-key", "log-level", "spool-directory", "spool-max-size",
+                "spool-fsync",
+            ]
+        )
+    ])
+    /// Shorter intervals would make the agent itself a noticeable load and flood the gateway.
+    public static let minimumInterval: Duration = .milliseconds(100)
+    public static let bufferCapacityRange = 1...10_000_000
+    public static let maximumNameLength = 64
+    /// Below 64 KiB a spool cannot hold a useful history; SampleSpool relies on this lower bound.
+    public static let spoolSizeRange = (64 * 1024)...(1 << 40)
+
+    /// Gateways to connect to, tried in order (failover, not fan-out). Key `server`, comma separated.
+    public var servers = [HostPort(host: "127.0.0.1", port: 5578)]
+    /// The name the agent announces, which labels its series; empty means the host name. Key `name`.
+    public var name = ""
+    /// While connected to a server other than the first, the agent goes back to trying the list
+    /// from the start after this long, so that it returns to the primary once that is healthy
+    /// again. Key `failback-after`.
+    public var failbackAfter: Duration = .seconds(300)
+    /// Time between samples. Key `interval`.
+    public var interval: Duration = .seconds(5)
+    /// The window over which CPU use is measured, ending at each sample; at most `interval` because
+    /// windows of consecutive samples must not overlap. Key `cpu-window`.
+    public var cpuWindow: Duration = .seconds(4)
+    /// Samples kept while no gateway is reachable, delivered once one is; the oldest are dropped beyond
+    /// it. The default holds 24 h at 5 s. Key `buffer-samples`.
+    public var bufferCapacity = 17280
+    /// The shared secret the gateway's `tokens-file` holds for this agent's name; empty: none.
+    /// Key `token`. Use it with `tls = yes`: on plain TCP it travels in clear.
+    public var token: String?
+    /// Whether to speak TLS to the gateway. Key `tls` (yes/no).
+    public var tls = false
+    /// CA certificates (PEM) the gateway's certificate must chain to; empty: the system's trust store.
+    /// Key `tls-ca-file`.
+    public var tlsCAFile: String?
+    /// The name the gateway's certificate must carry; empty: the host of the `server` entry.
+    /// Key `tls-server-name`.
+    public var tlsServerName: String?
+    /// Client certificate and key (PEM), for gateways that require mutual TLS. Keys `tls-certificate`, `tls-key`.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// Key `log-level`.
+    public var logLevel = LogLevelName.info
+    /// Where samples are kept on disk until the gateway acknowledges them, so that they survive a
+    /// restart or a kill; empty means memory only. The systemd unit's state directory,
+    /// `/var/lib/monitor-agent`, is the place for it. Key `spool-directory`.
+    public var spoolDirectory = ""
+    /// The most bytes the spool's files may take; beyond it the oldest samples are dropped. Key `spool-max-size`.
+    public var spoolMaxBytes = 64 << 20
+    /// When spooled samples are flushed to stable storage (see ``SpoolFsyncPolicy``). Key `spool-fsync`.
+    public var spoolFsync = SpoolFsyncPolicy.always
+
+    /// All defaults.
+    public init() {}
+
+    /// The name announced to the gateway.
+    public func resolvedName(hostName: String) -> String {
+        name.isEmpty ? hostName : name
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> AgentConfiguration {
+        let document = try INIParser.parse(text, file: file, schema: schema)
+        let values = ConfigurationValues(file: file)
+        var configuration = AgentConfiguration()
+        var lines: [String: ConfigurationEntry] = [:]
+        for entry in document.entries(in: section) {
+            lines[entry.key] = entry
+            switch entry.key {
+            case "server": configuration.servers = try values.hostPortList(entry)
+            case "name": configuration.name = try validatedName(entry, values: values)
+            case "failback-after": configuration.failbackAfter = try values.duration(entry, atLeast: .seconds(1))
+            case "interval": configuration.interval = try values.duration(entry, atLeast: minimumInterval)
+            case "cpu-window": configuration.cpuWindow = try values.duration(entry)
+            case "buffer-samples": configuration.bufferCapacity = try values.integer(entry, in: bufferCapacityRange)
+            case "token": configuration.token = entry.value.isEmpty ? nil : entry.value
+            case "tls": configuration.tls = try values.boolean(entry)
+            case "tls-ca-file": configuration.tlsCAFile = entry.value.isEmpty ? nil : entry.value
+            case "tls-server-name": configuration.tlsServerName = entry.value.isEmpty ? nil : entry.value
+            case "tls-certificate": configuration.tlsCertificate = entry.value.isEmpty ? nil : entry.value
+            case "tls-key": configuration.tlsKey = entry.value.isEmpty ? nil : entry.value
+            case "log-level": configuration.logLevel = try values.logLevel(entry)
+            case "spool-directory": configuration.spoolDirectory = try spoolDirectory(entry, values: values)
+            case "spool-max-size": configuration.spoolMaxBytes = try values.size(entry, in: spoolSizeRange)
+            case "spool-fsync": configuration.spoolFsync = try spoolFsync(entry, values: values)
+            default: break  // The schema has already refused unknown keys.
+            }
+        }
+        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
+            let entry = lines["tls-certificate"] ?? lines["tls-key"]
+            throw ConfigurationError(
+                file: file, line: entry?.line,
+                message: "tls-certificate and tls-key go together: set both for mutual TLS, or neither")
+        }
+        if configuration.cpuWindow > configuration.interval {
+            let window = renderDuration(configuration.cpuWindow)
+            let interval = renderDuration(configuration.interval)
+            let reason = "the CPU is measured within each interval, so the window cannot be longer"
+            if let windowEntry = lines["cpu-window"],
+                lines["interval"].map({ $0.line < windowEntry.line }) ?? true
+            {
+                throw values.failure(windowEntry, "\(window) is longer than interval (\(interval)); \(reason)")
+            }
+            let origin = lines["cpu-window"] == nil ? ", the default" : ""
+            throw ConfigurationError(
+                file: file, line: lines["interval"]?.line,
+                message: "interval: \(interval) is shorter than cpu-window (\(window)\(origin)); \(reason)")
+        }
+        return configuration
+    }
+
+    static func validatedName(_ entry: ConfigurationEntry, values: ConfigurationValues) throws(ConfigurationError)
+        -> String
+    {
+        let name = entry.value
+        if name.isEmpty { return name }
+        if name.hasPrefix("agent_"), name.utf8.count > 6,
+            name.utf8.dropFirst(6).allSatisfy({ (0x30...0x39).contains($0) })
+        {
+            throw values.failure(entry, "\(quoted(name)) is reserved for agents speaking the report's format")
+        }
+        guard name.unicodeScalars.count <= maximumNameLength else {
+            throw values.failure(entry, "\(quoted(name)) is longer than \(maximumNameLength) characters")
+        }
+        guard name.unicodeScalars.allSatisfy(isNameScalar) else {
+            throw values.failure(entry, "\(quoted(name)) may only contain letters, digits, \".\", \"_\" and \"-\"")
+        }
+        return name
+    }
+
+    static func spoolDirectory(_ entry: ConfigurationEntry, values: ConfigurationValues) throws(ConfigurationError)
+        -> String
+    {
+        guard entry.value.isEmpty || entry.value.hasPrefix("/") else {
+            throw values.failure(entry, "\(quoted(entry.value)) is not an absolute path (or empty for no spool)")
+        }
+        return entry.value
+    }
+
+    static func spoolFsync(_ entry: ConfigurationEntry, values: ConfigurationValues) throws(ConfigurationError)
+        -> SpoolFsyncPolicy
+    {
+        guard let policy = SpoolFsyncPolicy.parse(entry.value) else {
+            throw values.failure(entry, "\(quoted(entry.value)) is not always, never or a duration (e.g. 1s)")
+        }
+        return policy
+    }
+
+    private static func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9", ".", "_", "-": true
+        default: false
+        }
+    }
+
+    public static func load(path: String) throws(ConfigurationError) -> AgentConfiguration {
+        try parse(ConfigurationFile.read(path: path), file: path)
+    }
+
+    /// The effective configuration as a file `parse` accepts back.
+    public func rendered() -> String {
+        """
+        # Effective configuration of monitor-agent (defaults filled in).
+        [\(Self.section)]
+        server = \(servers.map(\.description).joined(separator: ", "))
+        failback-after = \(renderDuration(failbackAfter))
+        name =\(name.isEmpty ? "" : " " + name)
+        interval = \(renderDuration(interval))
+        cpu-window = \(renderDuration(cpuWindow))
+        buffer-samples = \(bufferCapacity)
+        token =\(token.map { " " + $0 } ?? "")
+        tls = \(tls ? "yes" : "no")
+        tls-ca-file =\(tlsCAFile.map { " " + $0 } ?? "")
+        tls-server-name =\(tlsServerName.map { " " + $0 } ?? "")
+        tls-certificate =\(tlsCertificate.map { " " + $0 } ?? "")
+        tls-key =\(tlsKey.map { " " + $0 } ?? "")
+        log-level = \(logLevel.rawValue)
+        spool-directory =\(spoolDirectory.isEmpty ? "" : " " + spoolDirectory)
+        spool-max-size = \(ByteSize.render(spoolMaxBytes))
+        spool-fsync = \(spoolFsync.rendered)
+
+        """
+    }
+}

@@ -1,0 +1,165 @@
+import MonitorModel
+
+/// What `monitord` reads from `/etc/monitor/monitord.conf`, section `[monitord]`.
+///
+/// Every key has a default, so a missing file section (or a file of comments only) gives a working gateway
+/// on the report's ports.
+public struct GatewayConfiguration: Sendable, Equatable {
+    public static let section = "monitord"
+    static let schema = ConfigurationSchema(sections: [
+        (
+            section,
+            [
+                "listen", "metrics-listen", "agent-timeout", "forget-after", "hello-timeout", "max-message-size",
+                "allow-legacy-agents", "max-connections", "max-connections-per-address", "max-agents",
+                "max-samples-per-second", "tokens-file", "tls-certificate", "tls-key", "tls-client-ca-file",
+                "log-level",
+            ]
+        ),
+        (RemoteWriteConfiguration.section, RemoteWriteConfiguration.keys),
+    ])
+    /// Bounds of `max-message-size`: below 1 KiB not even a hello fits; above 16 MiB one peer could make
+    /// the gateway buffer a lot of memory before the message is rejected.
+    public static let messageSizeRange = 1024...(16 << 20)
+
+    /// Where agents connect (native protocol and the report's format). Key `listen`.
+    public var listen = HostPort(host: "0.0.0.0", port: 5578)
+    /// Where Prometheus scrapes `/metrics`. Key `metrics-listen`.
+    public var metricsListen = HostPort(host: "0.0.0.0", port: 8001)
+    /// An agent silent this long is marked down and its four series are dropped, so dashboards do not show
+    /// stale values as current. Key `agent-timeout`.
+    public var agentTimeout: Duration = .seconds(30)
+    /// After this long down, the agent's self-metrics go too, so that agents retired for good do not
+    /// accumulate series forever. At least `agentTimeout`. Key `forget-after`.
+    public var forgetAfter: Duration = .seconds(3600)
+    /// A native peer must say who it is within this time, or the connection is closed; a peer that says
+    /// nothing but sends the report's JSON is a legacy agent. Key `hello-timeout`.
+    public var helloTimeout: Duration = .seconds(10)
+    /// Largest single message accepted from a peer; bigger ones close the connection. Key `max-message-size`.
+    public var maxMessageBytes = 65536
+    /// Whether peers speaking the report's format (no hello) are accepted. Key `allow-legacy-agents`.
+    public var allowLegacyAgents = true
+    /// Open connections on the agent port, all peers together; more are refused with an error line, so
+    /// that file descriptors and memory are bounded by configuration, not by peers. Key `max-connections`.
+    public var maxConnections = 20000
+    /// Open connections from one source address (agents behind one NAT share one). Key `max-connections-per-address`.
+    public var maxConnectionsPerAddress = 2000
+    /// Distinct agents the gateway keeps (connected or not yet forgotten); a new name beyond it is refused.
+    /// Key `max-agents`.
+    public var maxAgents = 20000
+    /// Samples per second one connection may deliver; above it the gateway reads more slowly (TCP pushes
+    /// back), so a replaying or misbehaving agent cannot starve the others. Nothing is dropped.
+    /// Key `max-samples-per-second`.
+    public var maxSamplesPerSecond = 2000
+    /// File of `name token` lines; when set, native agents must present their token in the hello.
+    /// Key `tokens-file` (empty: no tokens required).
+    public var tokensFile: String?
+    /// The tokens read from `tokensFile` by ``load(path:)``, so that `--check-config` and a reload
+    /// validate that file too.
+    public var tokens: AgentTokens?
+    /// Certificate chain and private key (PEM) for TLS on the agent port; with them, native agents
+    /// must use TLS (peers in the report's format may still use plain TCP if `allow-legacy-agents`).
+    /// Keys `tls-certificate`, `tls-key`.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// CA certificates (PEM) that agents' client certificates must chain to: mutual TLS. Key `tls-client-ca-file`.
+    public var tlsClientCAFile: String?
+    /// Key `log-level`.
+    public var logLevel = LogLevelName.info
+    /// Forwarding to a remote-write receiver; `nil` (no `[remote-write]` section) forwards nothing.
+    public var remoteWrite: RemoteWriteConfiguration?
+
+    /// Range of the connection and agent limits.
+    public static let limitRange = 1...10_000_000
+
+    /// All defaults.
+    public init() {}
+
+    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> GatewayConfiguration {
+        let document = try INIParser.parse(text, file: file, schema: schema)
+        let values = ConfigurationValues(file: file)
+        var configuration = GatewayConfiguration()
+        var lines: [String: ConfigurationEntry] = [:]
+        for entry in document.entries(in: section) {
+            lines[entry.key] = entry
+            switch entry.key {
+            case "listen": configuration.listen = try values.hostPort(entry)
+            case "metrics-listen": configuration.metricsListen = try values.hostPort(entry)
+            case "agent-timeout": configuration.agentTimeout = try values.duration(entry)
+            case "forget-after": configuration.forgetAfter = try values.duration(entry)
+            case "hello-timeout": configuration.helloTimeout = try values.duration(entry)
+            case "max-message-size": configuration.maxMessageBytes = try values.size(entry, in: messageSizeRange)
+            case "allow-legacy-agents": configuration.allowLegacyAgents = try values.boolean(entry)
+            case "max-connections": configuration.maxConnections = try values.integer(entry, in: limitRange)
+            case "max-connections-per-address":
+                configuration.maxConnectionsPerAddress = try values.integer(entry, in: limitRange)
+            case "max-agents": configuration.maxAgents = try values.integer(entry, in: limitRange)
+            case "max-samples-per-second": configuration.maxSamplesPerSecond = try values.integer(entry, in: limitRange)
+            case "tokens-file": configuration.tokensFile = entry.value.isEmpty ? nil : entry.value
+            case "tls-certificate": configuration.tlsCertificate = entry.value.isEmpty ? nil : entry.value
+            case "tls-key": configuration.tlsKey = entry.value.isEmpty ? nil : entry.value
+            case "tls-client-ca-file": configuration.tlsClientCAFile = entry.value.isEmpty ? nil : entry.value
+            case "log-level": configuration.logLevel = try values.logLevel(entry)
+            default: break  // The schema has already refused unknown keys.
+            }
+        }
+        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
+            let entry = lines["tls-certificate"] ?? lines["tls-key"]
+            throw ConfigurationError(
+                file: file, line: entry?.line, message: "tls-certificate and tls-key go together: set both, or neither")
+        }
+        if configuration.tlsClientCAFile != nil, configuration.tlsCertificate == nil {
+            throw ConfigurationError(
+                file: file, line: lines["tls-client-ca-file"]?.line,
+                message:
+                    "tls-client-ca-file needs tls-certificate and tls-key: client certificates are checked only over TLS"
+            )
+        }
+        configuration.remoteWrite = try RemoteWriteConfiguration.parse(
+            document.entries(in: RemoteWriteConfiguration.section), file: file)
+        if configuration.forgetAfter < configuration.agentTimeout {
+            // Blame the key the operator wrote last; if only one was written, that one.
+            let culprit = [lines["forget-after"], lines["agent-timeout"]].compactMap { $0 }.max { $0.line < $1.line }
+            throw ConfigurationError(
+                file: file, line: culprit?.line,
+                message:
+                    "forget-after (\(renderDuration(configuration.forgetAfter))) must not be shorter than agent-timeout (\(renderDuration(configuration.agentTimeout))): an agent is forgotten only after it is down"
+            )
+        }
+        return configuration
+    }
+
+    public static func load(path: String) throws(ConfigurationError) -> GatewayConfiguration {
+        var configuration = try parse(ConfigurationFile.read(path: path), file: path)
+        if let tokensFile = configuration.tokensFile {
+            configuration.tokens = try AgentTokens.load(path: tokensFile)
+        }
+        return configuration
+    }
+
+    /// The effective configuration as a file `parse` accepts back, for `--check-config` output and for
+    /// logging what a reload changed.
+    public func rendered() -> String {
+        """
+        # Effective configuration of monitord (defaults filled in).
+        [\(Self.section)]
+        listen = \(listen)
+        metrics-listen = \(metricsListen)
+        agent-timeout = \(renderDuration(agentTimeout))
+        forget-after = \(renderDuration(forgetAfter))
+        hello-timeout = \(renderDuration(helloTimeout))
+        max-message-size = \(ByteSize.render(maxMessageBytes))
+        allow-legacy-agents = \(allowLegacyAgents ? "yes" : "no")
+        max-connections = \(maxConnections)
+        max-connections-per-address = \(maxConnectionsPerAddress)
+        max-agents = \(maxAgents)
+        max-samples-per-second = \(maxSamplesPerSecond)
+        tokens-file =\(tokensFile.map { " " + $0 } ?? "")
+        tls-certificate =\(tlsCertificate.map { " " + $0 } ?? "")
+        tls-key =\(tlsKey.map { " " + $0 } ?? "")
+        tls-client-ca-file =\(tlsClientCAFile.map { " " + $0 } ?? "")
+        log-level = \(logLevel.rawValue)
+
+        """ + (remoteWrite.map { "\n" + $0.rendered() } ?? "")
+    }
+}

@@ -1,0 +1,174 @@
+/// One `key = value` line of a configuration file, kept with its line so that a bad value can be reported there.
+struct ConfigurationEntry: Sendable, Equatable {
+    var key: String
+    var value: String
+    var line: Int
+}
+
+/// The sections and keys a daemon understands; anything else in its file is an error rather than ignored,
+/// because a misspelt key that is silently ignored is a setting that silently does not apply.
+struct ConfigurationSchema: Sendable {
+    var sections: [(name: String, keys: [String])]
+
+    func keys(of section: String) -> [String]? {
+        sections.first { $0.name == section }?.keys
+    }
+}
+
+/// The parsed content of a configuration file: for each known section present, its entries in file order.
+struct ConfigurationDocument: Sendable {
+    var entries: [String: [ConfigurationEntry]] = [:]
+
+    func entries(in section: String) -> [ConfigurationEntry] {
+        entries[section] ?? []
+    }
+}
+
+/// A deliberately small INI reader: the format is simple enough that a dependency would cost more than it
+/// saves, and writing it here lets every error name the exact line and what was expected.
+enum INIParser {
+    /// Files larger than this are refused before parsing: no legitimate configuration comes near it, and it
+    /// bounds the memory an accidental `--config /dev/zero` or a huge log file can take.
+    static let maximumFileBytes = 1 << 20
+
+    /// Validates raw file bytes (size, UTF-8) before parsing, reporting the first offending line.
+    static func decode(_ bytes: [UInt8], file: String) throws(ConfigurationError) -> String {
+        guard bytes.count <= maximumFileBytes else {
+            throw ConfigurationError(file: file, line: nil, message: "file is larger than 1 MiB; refusing to read it")
+        }
+        var text = ""
+        text.reserveCapacity(bytes.count)
+        for (index, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            guard let decoded = String(validating: line, as: UTF8.self) else {
+                throw ConfigurationError(file: file, line: index + 1, message: "line is not valid UTF-8")
+            }
+            if index > 0 { text += "\n" }
+            text += decoded
+        }
+        return text
+    }
+
+    static func parse(
+        _ text: String, file: String, schema: ConfigurationSchema
+    ) throws(ConfigurationError) -> ConfigurationDocument {
+        guard text.utf8.count <= maximumFileBytes else {
+            throw ConfigurationError(file: file, line: nil, message: "file is larger than 1 MiB; refusing to read it")
+        }
+        var document = ConfigurationDocument()
+        var current: (name: String, keys: [String])?
+        var sectionLines: [String: Int] = [:]
+        var keyLines: [String: Int] = [:]
+        let lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false)
+        for (index, rawLine) in lines.enumerated() {
+            let lineNumber = index + 1
+            func failure(_ message: String) -> ConfigurationError {
+                ConfigurationError(file: file, line: lineNumber, message: message)
+            }
+            let line = trimmed(Substring(rawLine))
+            if line.utf8.contains(0) {
+                throw failure("line contains a NUL byte")
+            }
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") {
+                continue
+            }
+            if line.hasPrefix("[") {
+                guard let close = line.firstIndex(of: "]") else {
+                    throw failure("unterminated section header \(quoted(line)): missing \"]\"")
+                }
+                let name = String(trimmed(line[line.index(after: line.startIndex)..<close]))
+                let rest = trimmed(stripComment(line[line.index(after: close)...]))
+                guard rest.isEmpty else {
+                    throw failure("unexpected text \(quoted(rest)) after section header [\(name)]")
+                }
+                guard !name.isEmpty else {
+                    throw failure("empty section name \"[]\"")
+                }
+                guard let keys = schema.keys(of: name) else {
+                    let valid = schema.sections.map { "[\($0.name)]" }.joined(separator: ", ")
+                    throw failure("unknown section [\(name)] (valid sections: \(valid))")
+                }
+                if let first = sectionLines[name] {
+                    throw failure("duplicate section [\(name)] (first at line \(first))")
+                }
+                sectionLines[name] = lineNumber
+                current = (name, keys)
+                continue
+            }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw failure(
+                    "expected \"key = value\", \"[section]\" or a comment, found \(quoted(line))")
+            }
+            let key = String(trimmed(line[..<equals]))
+            let value = String(trimmed(stripComment(line[line.index(after: equals)...])))
+            guard !key.isEmpty else {
+                throw failure("missing key before \"=\" in \(quoted(line))")
+            }
+            guard let section = current else {
+                let hint = schema.sections.first.map { " (add [\($0.name)] above it)" } ?? ""
+                throw failure("key \(quoted(key)) is outside any section\(hint)")
+            }
+            guard section.keys.contains(key) else {
+                throw failure(
+                    "unknown key \(quoted(key)) in section [\(section.name)] (valid keys: \(section.keys.joined(separator: ", ")))"
+                )
+            }
+            let qualified = section.name + "\n" + key
+            if let first = keyLines[qualified] {
+                throw failure("duplicate key \(quoted(key)) in section [\(section.name)] (first at line \(first))")
+            }
+            keyLines[qualified] = lineNumber
+            document.entries[section.name, default: []].append(
+                ConfigurationEntry(key: key, value: value, line: lineNumber))
+        }
+        return document
+    }
+
+    /// Removes a trailing comment: `#` or `;` preceded by white space, so that values such as
+    /// `a#b` keep their character while `5s   # five seconds` loses its annotation.
+    static func stripComment(_ text: Substring) -> Substring {
+        var previous: Unicode.Scalar = " "
+        for index in text.unicodeScalars.indices {
+            let scalar = text.unicodeScalars[index]
+            if (scalar == "#" || scalar == ";") && (previous == " " || previous == "\t") {
+                return text[..<index]
+            }
+            previous = scalar
+        }
+        return text
+    }
+
+    static func trimmed(_ text: Substring) -> Substring {
+        let isBlank: (Unicode.Scalar) -> Bool = {
+            $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}"
+        }
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isBlank($0) }),
+            let last = scalars.lastIndex(where: { !isBlank($0) })
+        else { return text[text.endIndex...] }
+        return Substring(scalars[first...last])
+    }
+}
+
+/// Quotes user text for an error message, escaping control characters and capping its length so that a
+/// binary file or a very long line cannot flood the journal.
+package func quoted(_ text: some StringProtocol) -> String {
+    var result = "\""
+    var count = 0
+    for scalar in text.unicodeScalars {
+        if count == 60 {
+            result += "..."
+            break
+        }
+        count += 1
+        switch scalar {
+        case "\"": result += "\\\""
+        case "\\": result += "\\\\"
+        case "\t": result += "\\t"
+        case "\r": result += "\\r"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+            result += "\\u{\(String(scalar.value, radix: 16))}"
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+    return result + "\""
+}

@@ -1,0 +1,204 @@
+public import MonitorModel
+import MonitorSystem
+
+/// Section `[remote-write]` of `monitord.conf`: forward every accepted sample to a Prometheus
+/// remote-write 1.0 receiver (Prometheus, Mimir, Thanos Receive, Cortex, VictoriaMetrics).
+///
+/// Absent section: no forwarding, and nothing of this runs. Present section: `url` is required,
+/// every other key has a default chosen after Prometheus' own `queue_config`.
+public struct RemoteWriteConfiguration: Sendable, Equatable {
+    public static let section = "remote-write"
+    static let keys = [
+        "url", "queue-capacity", "max-samples-per-send", "flush-interval", "timeout", "min-backoff",
+        "max-backoff", "external-labels", "basic-auth-username", "basic-auth-password-file", "bearer-token-file",
+    ]
+    /// Bounds of `queue-capacity`, in samples: at least one agent sample (four series samples); at most
+    /// about 1 GiB of queued samples, so a typo cannot make the gateway grow without bound.
+    public static let queueCapacityRange = 4...10_000_000
+    /// Bounds of `max-samples-per-send`: receivers commonly refuse bodies beyond a few MiB.
+    public static let batchSizeRange = 4...100_000
+
+    /// The receiver, e.g. `http://127.0.0.1:9090/api/v1/write`. Key `url`.
+    public var url: RemoteWriteEndpoint
+    /// Samples (four per agent sample) held while the receiver is slow or down; when full, the oldest
+    /// are dropped and counted. Key `queue-capacity`.
+    public var queueCapacity = 100_000
+    /// Samples per request at most. Key `max-samples-per-send`.
+    public var maxSamplesPerSend = 2000
+    /// A partial batch is sent once its oldest sample has waited this long. Key `flush-interval`.
+    public var flushInterval: Duration = .seconds(5)
+    /// Connect plus request plus response, for one attempt. Key `timeout`.
+    public var timeout: Duration = .seconds(30)
+    /// First retry delay; doubled at each failed attempt, up to `maxBackoff`, with full jitter. Key `min-backoff`.
+    public var minBackoff: Duration = .milliseconds(100)
+    /// Key `max-backoff`.
+    public var maxBackoff: Duration = .seconds(10)
+    /// Labels added to every forwarded series, sorted into place. Default `job="monitord"`; never the
+    /// gateway's host name, so that an agent failing over to another gateway continues the same series.
+    /// Key `external-labels`, e.g. `job=monitord, region=eu-west`.
+    public var externalLabels: [MetricLabel] = [MetricLabel(name: "job", value: "monitord")]
+    /// HTTP basic authentication: the user name, with the password read from a file. Keys
+    /// `basic-auth-username` and `basic-auth-password-file`, both or neither.
+    public var basicAuthUsername: String?
+    public var basicAuthPasswordFile: String?
+    /// `Authorization: Bearer <token>`, the token read from this file (trailing newline removed).
+    /// Key `bearer-token-file`; excludes basic auth.
+    public var bearerTokenFile: String?
+
+    public init(url: RemoteWriteEndpoint) {
+        self.url = url
+    }
+
+    static func parse(_ entries: [ConfigurationEntry], file: String) throws(ConfigurationError)
+        -> RemoteWriteConfiguration?
+    {
+        guard !entries.isEmpty else { return nil }
+        let values = ConfigurationValues(file: file)
+        var lines: [String: ConfigurationEntry] = [:]
+        for entry in entries { lines[entry.key] = entry }
+        guard let urlEntry = lines["url"] else {
+            throw ConfigurationError(
+                file: file, line: entries.first?.line,
+                message: "[remote-write] needs url (e.g. url = http://127.0.0.1:9090/api/v1/write)")
+        }
+        var configuration: RemoteWriteConfiguration
+        switch RemoteWriteEndpoint.parse(urlEntry.value) {
+        case .success(let endpoint): configuration = RemoteWriteConfiguration(url: endpoint)
+        case .failure(let error): throw values.failure(urlEntry, "\(quoted(urlEntry.value)) \(error.message)")
+        }
+        for entry in entries {
+            switch entry.key {
+            case "queue-capacity": configuration.queueCapacity = try values.integer(entry, in: queueCapacityRange)
+            case "max-samples-per-send": configuration.maxSamplesPerSend = try values.integer(entry, in: batchSizeRange)
+            case "flush-interval": configuration.flushInterval = try values.duration(entry, atLeast: .milliseconds(10))
+            case "timeout": configuration.timeout = try values.duration(entry, atLeast: .milliseconds(100))
+            case "min-backoff": configuration.minBackoff = try values.duration(entry, atLeast: .milliseconds(1))
+            case "max-backoff": configuration.maxBackoff = try values.duration(entry, atLeast: .milliseconds(1))
+            case "external-labels": configuration.externalLabels = try externalLabels(entry, values: values)
+            case "basic-auth-username":
+                guard !entry.value.isEmpty, !entry.value.contains(":") else {
+                    throw values.failure(entry, "must be a non-empty name without \":\"")
+                }
+                configuration.basicAuthUsername = entry.value
+            case "basic-auth-password-file":
+                _ = try secret(entry, values: values)
+                configuration.basicAuthPasswordFile = entry.value
+            case "bearer-token-file":
+                _ = try secret(entry, values: values)
+                configuration.bearerTokenFile = entry.value
+            default: break  // url above; the schema has refused unknown keys.
+            }
+        }
+        if configuration.maxBackoff < configuration.minBackoff, let entry = lines["max-backoff"] ?? lines["min-backoff"]
+        {
+            throw values.failure(
+                entry,
+                "max-backoff (\(renderDuration(configuration.maxBackoff))) must not be shorter than min-backoff (\(renderDuration(configuration.minBackoff)))"
+            )
+        }
+        if (configuration.basicAuthUsername == nil) != (configuration.basicAuthPasswordFile == nil) {
+            let entry = lines["basic-auth-username"] ?? lines["basic-auth-password-file"]
+            throw ConfigurationError(
+                file: file, line: entry?.line,
+                message: "basic-auth-username and basic-auth-password-file go together: set both or neither")
+        }
+        if configuration.bearerTokenFile != nil, configuration.basicAuthUsername != nil {
+            throw ConfigurationError(
+                file: file, line: lines["bearer-token-file"]?.line,
+                message: "bearer-token-file and basic auth exclude each other: choose one")
+        }
+        return configuration
+    }
+
+    /// `name=value, name=value`; names as Prometheus allows, never reserved (`__...`) nor `agent_number`.
+    private static func externalLabels(
+        _ entry: ConfigurationEntry, values: ConfigurationValues
+    ) throws(ConfigurationError) -> [MetricLabel] {
+        guard !entry.value.isEmpty else { return [] }
+        var labels: [MetricLabel] = []
+        for item in entry.value.split(separator: ",", omittingEmptySubsequences: false) {
+            let pair = INIParser.trimmed(item)
+            guard let equals = pair.firstIndex(of: "=") else {
+                throw values.failure(entry, "\(quoted(pair)) is not name=value (e.g. job=monitord, region=eu)")
+            }
+            let name = String(INIParser.trimmed(pair[..<equals]))
+            let value = String(INIParser.trimmed(pair[pair.index(after: equals)...]))
+            guard isLabelName(name), !name.hasPrefix("__"), name != "agent_number" else {
+                throw values.failure(
+                    entry,
+                    "\(quoted(name)) is not a label name monitord may add ([a-zA-Z_][a-zA-Z0-9_]*, not __* nor agent_number)"
+                )
+            }
+            guard !value.isEmpty else { throw values.failure(entry, "label \(name) has an empty value") }
+            guard !labels.contains(where: { $0.name == name }) else {
+                throw values.failure(entry, "label \(name) is given twice")
+            }
+            labels.append(MetricLabel(name: name, value: value))
+        }
+        return labels
+    }
+
+    private static func isLabelName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, !(0x30...0x39).contains(first) else { return false }
+        return name.utf8.allSatisfy { byte in
+            (0x61...0x7A).contains(byte) || (0x41...0x5A).contains(byte) || (0x30...0x39).contains(byte) || byte == 0x5F
+        }
+    }
+
+    /// Reads a credentials file now, so that a missing or empty one is a configuration error at its line.
+    static func secret(_ entry: ConfigurationEntry, values: ConfigurationValues) throws(ConfigurationError) -> String {
+        do {
+            return try readSecret(path: entry.value)
+        } catch {
+            throw values.failure(entry, "\(quoted(entry.value)): \(error.message)")
+        }
+    }
+
+    /// The content of a password or token file without its trailing line break (how such files are written).
+    public static func readSecret(path: String) throws(CredentialFileError) -> String {
+        guard !path.isEmpty else { throw CredentialFileError("a file path is required") }
+        let bytes: [UInt8]
+        do {
+            bytes = try BoundedFile.read(path: path, limit: 64 * 1024)
+        } catch {
+            switch error {
+            case .tooLarge: throw CredentialFileError("larger than 64 KiB; not a credentials file")
+            case .system(let reason): throw CredentialFileError("cannot read: \(reason)")
+            }
+        }
+        var text = String(decoding: bytes, as: UTF8.self)
+        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        guard !text.isEmpty else { throw CredentialFileError("is empty") }
+        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw CredentialFileError("contains control characters or several lines")
+        }
+        return text
+    }
+
+    /// The section as `parse` accepts it back, for `--check-config --verbose`. File paths, never secrets.
+    func rendered() -> String {
+        var text = """
+            [\(Self.section)]
+            url = \(url)
+            queue-capacity = \(queueCapacity)
+            max-samples-per-send = \(maxSamplesPerSend)
+            flush-interval = \(renderDuration(flushInterval))
+            timeout = \(renderDuration(timeout))
+            min-backoff = \(renderDuration(minBackoff))
+            max-backoff = \(renderDuration(maxBackoff))
+            external-labels = \(externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ", "))
+
+            """
+        if let basicAuthUsername, let basicAuthPasswordFile {
+            text += "basic-auth-username = \(basicAuthUsername)\nbasic-auth-password-file = \(basicAuthPasswordFile)\n"
+        }
+        if let bearerTokenFile { text += "bearer-token-file = \(bearerTokenFile)\n" }
+        return text
+    }
+}
+
+/// Why a password or token file cannot be used; the message completes "<path>: ...".
+public struct CredentialFileError: Error, Sendable {
+    public var message: String
+    init(_ message: String) { self.message = message }
+}

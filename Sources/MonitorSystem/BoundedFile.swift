@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Whole-file reads with a size cap, for files whose reported size cannot be trusted.
+///
+/// `/proc` files report a size of 0 and are generated as they are read, so `stat` + one `read` is wrong;
+/// reading until end of file is right, and the cap keeps a wrong path (a device, a huge file) from
+/// exhausting memory.
+package enum BoundedFile {
+    package enum Failure: Error, Equatable {
+        /// The system refused, with its explanation (`strerror`).
+        case system(String)
+        /// The file has more than the allowed number of bytes.
+        case tooLarge
+    }
+
+    package static func read(path: String, limit: Int) throws(Failure) -> [UInt8] {
+        let descriptor = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
+        guard descriptor >= 0 else { throw .system(systemMessage(errno)) }
+        defer { _ = close(descriptor) }
+        var bytes: [UInt8] = []
+        let chunk = 64 * 1024
+        while true {
+            // Ask for one byte more than the limit so that "exactly at the limit" and "over it" differ.
+            let wanted = min(chunk, limit + 1 - bytes.count)
+            let oldCount = bytes.count
+            bytes.append(contentsOf: repeatElement(0, count: wanted))
+            let got = bytes.withUnsafeMutableBytes { buffer in
+                retryingOnInterrupt { readBytes(descriptor, buffer, from: oldCount, count: wanted) }
+            }
+            guard got >= 0 else { throw .system(systemMessage(errno)) }
+            bytes.removeLast(wanted - got)
+            if got == 0 { return bytes }
+            if bytes.count > limit { throw .tooLarge }
+        }
+    }
+
+    private static func retryingOnInterrupt<T: BinaryInteger>(_ call: () -> T) -> T {
+        while true {
+            let result = call()
+            if result < 0 && errno == EINTR { continue }
+            return result
+        }
+    }
+
+    /// `strerror_r` rather than `strerror`, which may share one buffer between threads.
+    package static func systemMessage(_ code: Int32) -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard strerror_r(code, &buffer, buffer.count) == 0 else { return "error \(code)" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// `read(2)` into `buffer[offset..<offset + count]`; a free function so that the name `read` means the system call.
+private func readBytes(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer, from offset: Int, count: Int)
+    -> Int
+{
+    guard let base = buffer.baseAddress, offset + count <= buffer.count else {
+        errno = EINVAL
+        return -1
+    }
+    return read(descriptor, base + offset, count)
+}
