@@ -1,4 +1,3 @@
-import GatewayKit
 import MonitorModel
 import SwiftProtobuf
 
@@ -8,14 +7,6 @@ import SwiftProtobuf
 /// `/metrics` (`agent_number`), plus the configured external labels; labels are sorted by name, as the
 /// protocol requires. The samples of one series are consecutive and in the order received.
 struct RemoteWriteEncoder: Sendable {
-    /// The report's four families and how each reads its value from a sample, in `/metrics` order.
-    static let families: [(name: String, value: @Sendable (Sample) -> Double)] = [
-        ("process_ram_usage_percent", { $0.ramUsagePercent }),
-        ("process_cpu_usage_percent", { $0.cpuUsagePercent }),
-        ("process_ram_gigabytes", { $0.processRAMGigabytes }),
-        ("process_cpu_interrupts_total", { Double($0.cpuInterrupts) }),
-    ]
-
     let externalLabels: [MetricLabel]
 
     init(externalLabels: [MetricLabel]) {
@@ -31,15 +22,15 @@ struct RemoteWriteEncoder: Sendable {
             byAgent[entry.agent, default: []].append(entry)
         }
         var request = Prometheus_WriteRequest()
-        request.timeseries.reserveCapacity(order.count * Self.families.count)
+        request.timeseries.reserveCapacity(order.count * ReportFamily.allCases.count)
         for agent in order {
             let entries = byAgent[agent] ?? []
-            for family in Self.families {
+            for family in ReportFamily.allCases {
                 var series = Prometheus_TimeSeries()
                 series.labels = labels(name: family.name, agent: agent)
                 series.samples = entries.map { entry in
                     var sample = Prometheus_Sample()
-                    sample.value = family.value(entry.sample)
+                    sample.value = family.value(of: entry.sample)
                     sample.timestamp = entry.timestampMilliseconds
                     return sample
                 }
@@ -59,7 +50,7 @@ struct RemoteWriteEncoder: Sendable {
     private func labels(name: String, agent: String) -> [Prometheus_Label] {
         var labels = [
             MetricLabel(name: "__name__", value: name),
-            MetricLabel(name: MetricsPage.agentLabel, value: agent),
+            MetricLabel(name: ReportFamily.agentLabel, value: agent),
         ]
         labels += externalLabels
         labels.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }

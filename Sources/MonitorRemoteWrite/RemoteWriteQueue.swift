@@ -13,7 +13,7 @@ struct PendingSample: Sendable, Equatable {
     var enqueuedAt: Double
 
     /// Every agent sample becomes this many remote-write samples (one per family).
-    static let seriesPerSample = 4
+    static let seriesPerSample = ReportFamily.allCases.count
 }
 
 /// The bounded FIFO between the agent connections and the one sender.

@@ -6,8 +6,7 @@ public import MonitorModel
 /// Every family's `# HELP`/`# TYPE` is written even when it has no samples (no agent is fresh, say): `promtool check
 /// metrics` accepts that, and a scraper then always sees the same set of families.
 public enum MetricsPage {
-    /// The label every per-agent series carries (SPEC: fixed by the report's dashboards).
-    public static let agentLabel = "agent_number"
+    private static let agentLabel = ReportFamily.agentLabel
 
     /// Renders the page from a snapshot, so no lock is held while writing.
     ///
@@ -44,24 +43,19 @@ public enum MetricsPage {
         return writer.bytes
     }
 
-    /// The four families of the report, with its names and help texts verbatim (SPEC §1), for fresh agents only.
+    /// The four families of the report (``ReportFamily``), for fresh agents only.
     private static func writeReportFamilies(of agents: [AgentSnapshot], to writer: inout PrometheusTextWriter) {
         let fresh = agents.compactMap { agent in agent.fresh ? agent.latest.map { (agent.name, $0) } : nil }
-        writer.family("process_ram_usage_percent", help: "usage of my ram", type: .gauge)
-        for (name, sample) in fresh {
-            writer.sample("process_ram_usage_percent", label: agentLabel, name, value: sample.ramUsagePercent)
-        }
-        writer.family("process_cpu_usage_percent", help: "usage of my cpu in 4 seconds", type: .gauge)
-        for (name, sample) in fresh {
-            writer.sample("process_cpu_usage_percent", label: agentLabel, name, value: sample.cpuUsagePercent)
-        }
-        writer.family("process_ram_gigabytes", help: "usage of my ram in current proccess", type: .gauge)
-        for (name, sample) in fresh {
-            writer.sample("process_ram_gigabytes", label: agentLabel, name, value: sample.processRAMGigabytes)
-        }
-        writer.family("process_cpu_interrupts_total", help: "number of cpu interrupts since boot", type: .counter)
-        for (name, sample) in fresh {
-            writer.sample("process_cpu_interrupts_total", label: agentLabel, name, count: sample.cpuInterrupts)
+        for family in ReportFamily.allCases {
+            writer.family(family.name, help: family.help, type: family.type)
+            for (name, sample) in fresh {
+                if family == .cpuInterrupts {
+                    // Written as an integer: a Double would round counts above 2^53.
+                    writer.sample(family.name, label: agentLabel, name, count: sample.cpuInterrupts)
+                } else {
+                    writer.sample(family.name, label: agentLabel, name, value: family.value(of: sample))
+                }
+            }
         }
     }
 
