@@ -1,5 +1,4 @@
 #ifndef MONITORD_CSYSTEMD_SHIM_H
 #define MONITORD_CSYSTEMD_SHIM_H
-#include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 #endif

@@ -2,7 +2,6 @@
 public enum MetricType: String, Sendable {
     case counter
     case gauge
-    case untyped
 }
 
 /// One `name="value"` pair of a sample.

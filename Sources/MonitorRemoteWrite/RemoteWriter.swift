@@ -115,11 +115,6 @@ public final class RemoteWriter: Sendable {
         waiter?.resume()
     }
 
-    /// ``enqueue(_:agent:now:)`` as the closure a connection's ``PeerSession`` calls for each new sample.
-    var sampleSink: @Sendable (Sample, String, Double) -> Void {
-        { [self] sample, agent, now in enqueue(sample, agent: agent, now: now) }
-    }
-
     /// The writer's self-metrics, for `/metrics`.
     public func families() -> [MetricFamily] {
         let (queued, dropped) = shared.withLock { ($0.queue.count, $0.queue.dropped) }

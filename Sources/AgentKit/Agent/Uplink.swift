@@ -21,7 +21,6 @@ struct Uplink: Sendable {
     /// that acks keep flowing while it happens.
     private static let batchSize = 512
     private static let welcomeTimeout = TimeAmount.seconds(10)
-    private static let maximumGatewayMessage = 64 * 1024
 
     func run() async {
         var backoff = Backoff()

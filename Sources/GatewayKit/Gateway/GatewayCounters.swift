@@ -44,10 +44,6 @@ public final class GatewayCounters: Sendable {
     }
 
     public var connectionsAccepted: UInt64 { accepted.load(ordering: .relaxed) }
-
-    public func peerErrors(_ reason: PeerErrorReason) -> UInt64 {
-        errors.withLock { $0[reason, default: 0] }
-    }
 }
 
 extension GatewayCounters {

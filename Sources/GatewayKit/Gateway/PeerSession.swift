@@ -92,9 +92,7 @@ struct PeerSession {
         }
         switch (identity, message) {
         case (.anonymous, .native(.hello(let hello))):
-            guard hello.protocolVersion == ProtocolCodec.version else {
-                return .refuse(.invalidMessage, "unsupported protocol version \(hello.protocolVersion)")
-            }
+            // The codec has refused every protocol version but ours.
             guard !requireTLS || isTLS else {
                 return .refuse(
                     .tlsRequired, "this gateway requires TLS for native agents (set tls = yes in agent.conf)")
