@@ -56,6 +56,7 @@ let package = Package(
                 "MonitorModel",
                 "MonitorSystem",
                 "MonitorConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

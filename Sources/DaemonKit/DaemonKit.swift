@@ -1,8 +1,9 @@
 // DaemonKit: what both daemons are made of besides their own work.
 //
-// What it holds: the launcher shared by both `main`s (configuration, `--check-config`, logging,
-// signals, exit codes), the TLS contexts built from the configurations, and the NIO pieces both
-// pipelines use (closing idle connections).
+// What it holds: the launcher and the command-line options shared by both `main`s
+// (configuration, `--check-config`, logging, signals, exit codes), the TLS contexts built from
+// the configurations, and the NIO pieces both pipelines use (closing idle connections).
 //
-// What it may depend on: MonitorModel, MonitorSystem, MonitorConfig, NIOCore, NIOSSL, swift-log
-// and swift-service-lifecycle. Never on AgentKit or GatewayKit, which build on it.
+// What it may depend on: MonitorModel, MonitorSystem, MonitorConfig, NIOCore, NIOSSL, swift-log,
+// swift-service-lifecycle and swift-argument-parser. Never on AgentKit or GatewayKit, which
+// build on it.

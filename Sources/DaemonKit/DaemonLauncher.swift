@@ -109,7 +109,7 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
     }
 }
 
-/// A process exit status, kept free of ArgumentParser so the libraries do not depend on it.
+/// The launcher's verdict as a process exit status; ``DaemonOptions`` ends the command with it.
 public struct ExitStatus: Error, Sendable, Equatable {
     public var code: Int32
     public init(code: Int32) { self.code = code }

@@ -19,24 +19,13 @@ struct MonitorAgentCommand: AsyncParsableCommand {
         version: MonitorVersion.current
     )
 
-    @Option(name: .long, help: ArgumentHelp("Configuration file.", valueName: "path"))
-    var config: String?
-
-    @Flag(name: .long, help: "Validate the configuration and exit: 0 when valid, 78 otherwise.")
-    var checkConfig = false
-
-    @Flag(name: .long, help: "With --check-config, print the effective configuration, defaults filled in.")
-    var verbose = false
+    @OptionGroup var options: DaemonOptions
 
     func run() async throws {
         let launcher = DaemonLauncher<AgentConfiguration>(
-            identifier: "monitor-agent",
-            defaultConfigurationPath: "/etc/monitor/agent.conf"
-        )
-        let status = await launcher.main(explicitPath: config, checkConfig: checkConfig, verbose: verbose) {
-            configuration, path, logger in
+            identifier: "monitor-agent", defaultConfigurationPath: "/etc/monitor/agent.conf")
+        try await options.run(launcher) { configuration, path, logger in
             AgentService(configuration: configuration, configurationPath: path, logger: logger)
         }
-        if status.code != 0 { throw ExitCode(status.code) }
     }
 }

@@ -20,22 +20,12 @@ struct MonitordCommand: AsyncParsableCommand {
         version: MonitorVersion.current
     )
 
-    @Option(name: .long, help: ArgumentHelp("Configuration file.", valueName: "path"))
-    var config: String?
-
-    @Flag(name: .long, help: "Validate the configuration and exit: 0 when valid, 78 otherwise.")
-    var checkConfig = false
-
-    @Flag(name: .long, help: "With --check-config, print the effective configuration, defaults filled in.")
-    var verbose = false
+    @OptionGroup var options: DaemonOptions
 
     func run() async throws {
         let launcher = DaemonLauncher<GatewayConfiguration>(
-            identifier: "monitord",
-            defaultConfigurationPath: "/etc/monitor/monitord.conf"
-        )
-        let status = await launcher.main(explicitPath: config, checkConfig: checkConfig, verbose: verbose) {
-            configuration, path, logger in
+            identifier: "monitord", defaultConfigurationPath: "/etc/monitor/monitord.conf")
+        try await options.run(launcher) { configuration, path, logger in
             GatewayService(
                 configuration: configuration, configurationPath: path, logger: logger,
                 forwarder: configuration.remoteWrite.map {
@@ -44,6 +34,5 @@ struct MonitordCommand: AsyncParsableCommand {
                         clock: SystemWallClock())
                 })
         }
-        if status.code != 0 { throw ExitCode(status.code) }
     }
 }
