@@ -54,6 +54,7 @@ let package = Package(
             name: "DaemonKit",
             dependencies: [
                 "MonitorModel",
+                "MonitorProtocol",
                 "MonitorSystem",
                 "MonitorConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -149,6 +150,7 @@ let package = Package(
             dependencies: [
                 "MonitorModel",
                 "MonitorProtocol",
+                "DaemonKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -1,3 +1,5 @@
+import DaemonKit
+import MonitorProtocol
 public import NIOCore
 import NIOPosix
 
@@ -114,9 +116,14 @@ public struct LoadGenerator: Sendable {
                             .connectTimeout(.seconds(10))
                             .channelInitializer { channel in
                                 channel.eventLoop.makeCompletedFuture {
-                                    try channel.pipeline.syncOperations.addHandler(
+                                    try channel.pipeline.syncOperations.addHandlers([
+                                        ByteToMessageHandler(
+                                            JSONMessageDecoder(
+                                                maximumObjectBytes: 64 * 1024,
+                                                decode: ProtocolCodec.decodeGatewayMessage)),
                                         SimulatedAgentHandler(
-                                            name: name, session: agentSession, plan: plan, statistics: statistics))
+                                            name: name, session: agentSession, plan: plan, statistics: statistics),
+                                    ])
                                 }
                             }.connect(host: plan.host, port: plan.port).get()
                     } catch {

@@ -1,3 +1,4 @@
+import DaemonKit
 import MonitorModel
 import MonitorProtocol
 import NIOCore
@@ -5,7 +6,8 @@ import NIOCore
 /// One simulated agent on one connection: says hello (native dialect), sends samples at the
 /// planned pace, and matches cumulative acks against the send times of the samples they cover.
 final class SimulatedAgentHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
+    /// The gateway's messages, decoded by ``JSONMessageDecoder`` in front of this handler.
+    typealias InboundIn = MessageBatch<GatewayMessage>
     typealias OutboundOut = ByteBuffer
 
     private enum State {
@@ -23,7 +25,6 @@ final class SimulatedAgentHandler: ChannelInboundHandler {
     private let clock = SystemWallClock()
 
     private var state = State.idle
-    private var splitter = JSONObjectSplitter()
     private var timer: RepeatedTask?
     private var nextSequence: UInt64 = 1
     /// Send times (monotonic nanoseconds) of unacknowledged samples; entry `i` from
@@ -69,12 +70,12 @@ final class SimulatedAgentHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        buffer.withUnsafeReadableBytes { splitter.append($0) }
+        let batch = unwrapInboundIn(data)
         do {
-            while let object = try splitter.nextObject() {
-                try handle(ProtocolCodec.decodeGatewayMessage(object), context: context)
+            for message in batch.messages {
+                try handle(message, context: context)
             }
+            if let error = batch.error { throw error }
         } catch let error as ProtocolError {
             fail("gateway sent an invalid message: \(error.reason)", context: context)
         } catch {

@@ -10,7 +10,8 @@ import NIOSSL
 /// The agent's side of the wire: finds a reachable gateway, says hello, replays what is
 /// buffered, streams new samples and forgets what the gateway acknowledges.
 struct Uplink: Sendable {
-    typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    /// Carries the gateway's messages, decoded in the pipeline.
+    typealias Connection = NIOAsyncChannel<MessageBatch<GatewayMessage>, ByteBuffer>
 
     let state: AgentState
     let eventLoopGroup: any EventLoopGroup
@@ -21,6 +22,8 @@ struct Uplink: Sendable {
     /// that acks keep flowing while it happens.
     private static let batchSize = 512
     private static let welcomeTimeout = TimeAmount.seconds(10)
+    /// The gateway's messages are a few dozen bytes; anything this long is not one.
+    private static let maximumGatewayMessageBytes = 64 * 1024
 
     func run() async {
         var backoff = Backoff()
@@ -89,6 +92,10 @@ struct Uplink: Sendable {
                     }
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: silence), CloseOnIdleHandler(),
+                        ByteToMessageHandler(
+                            JSONMessageDecoder(
+                                maximumObjectBytes: Self.maximumGatewayMessageBytes,
+                                decode: ProtocolCodec.decodeGatewayMessage)),
                     ])
                     return try Connection(wrappingChannelSynchronously: channel)
                 }
@@ -120,7 +127,7 @@ struct Uplink: Sendable {
                 let deadline = channel.eventLoop.scheduleTask(in: Self.welcomeTimeout) {
                     channel.close(promise: nil)
                 }
-                var messages = GatewayMessages(inbound: inbound.makeAsyncIterator())
+                var messages = MessageReader(inbound)
                 guard let first = try await messages.next() else {
                     throw UplinkError.closedBeforeWelcome
                 }
@@ -195,26 +202,6 @@ struct Uplink: Sendable {
             }
             try await outbound.write(line)
             sent = last.sequence
-        }
-    }
-}
-
-/// Reads gateway messages, one JSON object each, off a connection's inbound stream.
-private struct GatewayMessages {
-    var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    var splitter = JSONObjectSplitter(maximumObjectBytes: 64 * 1024)
-
-    init(inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) {
-        self.inbound = inbound
-    }
-
-    mutating func next() async throws -> GatewayMessage? {
-        while true {
-            if let object = try splitter.nextObject() {
-                return try ProtocolCodec.decodeGatewayMessage(object)
-            }
-            guard let buffer = try await inbound.next() else { return nil }
-            splitter.append(buffer.readableBytesView)
         }
     }
 }

@@ -12,7 +12,8 @@ import NIOSSL
 /// Every connection is a child task of ``serve()``, so closing the listener and cancelling the
 /// task tears everything down in order (structured concurrency, as in SwiftNIO's examples).
 struct AgentListener: Sendable {
-    typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    /// Carries one batch of JSON objects per read; ``PeerSession`` decodes and judges each.
+    typealias Connection = NIOAsyncChannel<MessageBatch<[UInt8]>, ByteBuffer>
 
     let server: NIOAsyncChannel<(Connection, Transport), Never>
     let state: GatewayState
@@ -34,6 +35,7 @@ struct AgentListener: Sendable {
                 // connection is closed only at twice the timeout: in between, the agent is shown
                 // as late (connected, not on time) rather than gone.
                 let idleTimeout = TimeAmount(state.configuration.agentTimeout * 2)
+                let maximumMessageBytes = state.configuration.maxMessageBytes
                 let tlsContext = state.tlsContext
                 return channel.eventLoop.makeCompletedFuture {
                     let transport = Transport()
@@ -44,6 +46,7 @@ struct AgentListener: Sendable {
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: idleTimeout),
                         CloseOnIdleHandler(),
+                        ByteToMessageHandler(JSONMessageDecoder(maximumObjectBytes: maximumMessageBytes)),
                     ])
                     return (try Connection(wrappingChannelSynchronously: channel), transport)
                 }
@@ -126,19 +129,9 @@ struct AgentListener: Sendable {
         )
         do {
             try await connection.executeThenClose { inbound, outbound in
-                var splitter = JSONObjectSplitter(maximumObjectBytes: configuration.maxMessageBytes)
-                for try await buffer in inbound {
+                for try await batch in inbound {
                     session.isTLS = transport.isTLS
-                    splitter.append(buffer.readableBytesView)
-                    while true {
-                        let object: [UInt8]
-                        do {
-                            guard let next = try splitter.nextObject() else { break }
-                            object = next
-                        } catch {
-                            try await refuse(.framing, "\(error)", outbound: outbound, session: session, remote: remote)
-                            return
-                        }
+                    for object in batch.messages {
                         let wasAnonymous = session.agentName == nil
                         switch session.receive(object, now: state.clock.now()) {
                         case .none:
@@ -153,6 +146,10 @@ struct AgentListener: Sendable {
                             helloDeadline.cancel()
                             logConnected(agent: agent, session: session, remote: remote)
                         }
+                    }
+                    if let error = batch.error {
+                        try await refuse(.framing, "\(error)", outbound: outbound, session: session, remote: remote)
+                        return
                     }
                     if let ack = session.takePendingAck() {
                         try await outbound.write(channel.allocator.buffer(bytes: ProtocolCodec.encode(ack)))
