@@ -19,7 +19,6 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Shorter intervals would make the agent itself a noticeable load and flood the gateway.
     public static let minimumInterval: Duration = .milliseconds(100)
     public static let bufferCapacityRange = 1...10_000_000
-    public static let maximumNameLength = 64
     /// Below 64 KiB a spool cannot hold a useful history; SampleSpool relies on this lower bound.
     public static let spoolSizeRange = (64 * 1024)...(1 << 40)
 
@@ -122,20 +121,19 @@ public struct AgentConfiguration: Sendable, Equatable {
         return configuration
     }
 
+    /// The configured name, checked by the rules of ``AgentName`` (empty: the host name).
     static func validatedName(_ entry: ConfigurationEntry, values: ConfigurationValues) throws(ConfigurationError)
         -> String
     {
         let name = entry.value
         if name.isEmpty { return name }
-        if name.hasPrefix("agent_"), name.utf8.count > 6,
-            name.utf8.dropFirst(6).allSatisfy({ (0x30...0x39).contains($0) })
-        {
+        if AgentName.isReserved(name) {
             throw values.failure(entry, "\(quoted(name)) is reserved for agents speaking the report's format")
         }
-        guard name.unicodeScalars.count <= maximumNameLength else {
-            throw values.failure(entry, "\(quoted(name)) is longer than \(maximumNameLength) characters")
+        guard name.unicodeScalars.count <= AgentName.maximumLength else {
+            throw values.failure(entry, "\(quoted(name)) is longer than \(AgentName.maximumLength) characters")
         }
-        guard name.unicodeScalars.allSatisfy(isNameScalar) else {
+        guard AgentName.hasOnlyAllowedCharacters(name) else {
             throw values.failure(entry, "\(quoted(name)) may only contain letters, digits, \".\", \"_\" and \"-\"")
         }
         return name
@@ -157,13 +155,6 @@ public struct AgentConfiguration: Sendable, Equatable {
             throw values.failure(entry, "\(quoted(entry.value)) is not always, never or a duration (e.g. 1s)")
         }
         return policy
-    }
-
-    private static func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar {
-        case "a"..."z", "A"..."Z", "0"..."9", ".", "_", "-": true
-        default: false
-        }
     }
 
     public static func load(path: String) throws(ConfigurationError) -> AgentConfiguration {

@@ -8,7 +8,7 @@ public enum AgentName {
     /// says which rule failed, so the agent can refuse a bad configured name at start.
     public static func validate(_ name: String) throws(InvalidAgentName) {
         let bytes = name.utf8
-        guard (1...maximumLength).contains(bytes.count), bytes.allSatisfy(isAllowed) else {
+        guard (1...maximumLength).contains(bytes.count), hasOnlyAllowedCharacters(name) else {
             throw InvalidAgentName(reason: "\"agent\" must be 1 to \(maximumLength) characters of A-Z a-z 0-9 . _ -")
         }
         if isReserved(name) {
@@ -22,6 +22,11 @@ public enum AgentName {
         let bytes = name.utf8
         guard bytes.count > prefix.count, bytes.starts(with: prefix) else { return false }
         return bytes.dropFirst(prefix.count).allSatisfy { $0 &- UInt8(ascii: "0") < 10 }
+    }
+
+    /// Whether every character of `name` is one of `A-Z a-z 0-9 . _ -`.
+    public static func hasOnlyAllowedCharacters(_ name: String) -> Bool {
+        name.utf8.allSatisfy(isAllowed)
     }
 
     private static func isAllowed(_ byte: UInt8) -> Bool {
