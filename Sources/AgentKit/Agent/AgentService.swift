@@ -5,7 +5,6 @@ public import MonitorModel
 public import MonitorSystem
 public import NIOCore
 public import NIOPosix
-import NIOSSL
 public import ServiceLifecycle
 import UnixSignals
 
@@ -16,11 +15,6 @@ import UnixSignals
 /// The `monitor-agent` daemon: samples on a schedule, delivers over the uplink, reloads on
 /// SIGHUP, and on SIGTERM delivers what it still holds (within a bound) before it exits.
 public final class AgentService: Service {
-    private enum ControlEvent: Sendable {
-        case reload
-        case shutdown
-    }
-
     /// How long a stopping agent keeps trying to deliver its buffer to a connected gateway.
     public static let drainTimeout = Duration.seconds(5)
 
@@ -76,30 +70,15 @@ public final class AgentService: Service {
 
         let sampler = Sampler(state: state, collector: collector, clock: clock, logger: logger)
         let uplink = Uplink(state: state, eventLoopGroup: eventLoopGroup, logger: logger, hostName: hostName)
-        let (events, control) = AsyncStream.makeStream(of: ControlEvent.self)
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await sampler.run() }
-                group.addTask { await uplink.run() }
-                group.addTask { await self.housekeeping() }
-                group.addTask {
-                    for await _ in hangups { control.yield(.reload) }
-                }
-                for await event in events {
-                    if case .reload = event {
-                        reload()
-                        continue
-                    }
-                    break
-                }
-                notifier.stopping()
-                await drain()
-                group.cancelAll()
-            }
-        } onGracefulShutdown: {
-            control.yield(.shutdown)
+        await DaemonControl.run(hangups: hangups, notifier: notifier, status: statusLine) { group in
+            group.addTask { await sampler.run() }
+            group.addTask { await uplink.run() }
+            group.addTask { await self.housekeeping() }
+        } reload: { _ in
+            reload()
+        } stop: {
+            await drain()
         }
-        control.finish()
     }
 
     /// Gives a connected gateway a bounded time to acknowledge what is still buffered.
@@ -144,8 +123,7 @@ public final class AgentService: Service {
             } catch {
                 return
             }
-            guard (try? await eventLoopGroup.next().submit({}).get()) != nil else { continue }
-            notifier.watchdog()
+            guard await notifier.watchdog(afterRoundTripThrough: eventLoopGroup) else { continue }
             state.syncSpoolIfDue()
             notifier.status(statusLine())
         }
@@ -166,24 +144,14 @@ public final class AgentService: Service {
     }
 
     private func reload() {
-        notifier.reloading()
-        defer { notifier.ready(status: statusLine()) }
-        guard let path = configurationPath else {
-            logger.warning("reload requested, but monitor-agent runs without a configuration file")
-            return
-        }
-        let new: AgentConfiguration
-        let tlsContext: NIOSSLContext?
-        do {
-            new = try AgentConfiguration.load(path: path)
-            tlsContext = try TLSContexts.client(new)
-        } catch {
-            logger.error(
-                "configuration reload refused, keeping the running configuration: \(error)",
-                metadata: ["file": "\(path)"]
-            )
-            return
-        }
+        guard
+            let ((new, tlsContext), path) = DaemonControl.reloadedConfiguration(
+                from: configurationPath, daemon: "monitor-agent", logger: logger,
+                load: { path in
+                    let new = try AgentConfiguration.load(path: path)
+                    return (new, try TLSContexts.client(new))
+                })
+        else { return }
         let (channel, old): ((any Channel)?, AgentConfiguration) = state.shared.withLock { shared in
             let old = shared.configuration
             // The spool was opened with the old keys and keeps them until the next restart.

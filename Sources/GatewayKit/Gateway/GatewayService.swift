@@ -5,7 +5,6 @@ public import MonitorModel
 public import MonitorSystem
 public import NIOCore
 public import NIOPosix
-import NIOSSL
 public import ServiceLifecycle
 import UnixSignals
 
@@ -16,11 +15,6 @@ public final class GatewayService: Service {
         public var agents: String
         public var metrics: String
         public var description: String { "agents on \(agents), metrics on http://\(metrics)/metrics" }
-    }
-
-    private enum ControlEvent: Sendable {
-        case reload
-        case shutdown
     }
 
     private let state: GatewayState
@@ -70,38 +64,20 @@ public final class GatewayService: Service {
         notifier.ready(status: statusLine())
         onReady(addresses)
 
-        let (events, control) = AsyncStream.makeStream(of: ControlEvent.self)
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { [agents] in await agents.serve() }
-                group.addTask { [metrics] in await metrics.serve() }
-                group.addTask { await self.housekeeping() }
-                if let writer = state.forwarder {
-                    group.addTask { await writer.run() }
-                }
-                group.addTask {
-                    for await _ in hangups { control.yield(.reload) }
-                }
-                for await event in events {
-                    switch event {
-                    case .reload:
-                        await reload(agents: &agents, metrics: &metrics, group: &group)
-                        continue
-                    case .shutdown:
-                        break
-                    }
-                    break
-                }
-                notifier.stopping()
-                state.logger.notice("stopping: closing listeners and connections")
-                agents.close()
-                metrics.close()
-                group.cancelAll()
+        await DaemonControl.run(hangups: hangups, notifier: notifier, status: { statusLine() }) { group in
+            group.addTask { [agents] in await agents.serve() }
+            group.addTask { [metrics] in await metrics.serve() }
+            group.addTask { await self.housekeeping() }
+            if let writer = state.forwarder {
+                group.addTask { await writer.run() }
             }
-        } onGracefulShutdown: {
-            control.yield(.shutdown)
+        } reload: { group in
+            await reload(agents: &agents, metrics: &metrics, group: &group)
+        } stop: {
+            state.logger.notice("stopping: closing listeners and connections")
+            agents.close()
+            metrics.close()
         }
-        control.finish()
     }
 
     /// Expiry, STATUS= and the watchdog, from one loop: if this loop stalls, systemd stops
@@ -119,9 +95,7 @@ public final class GatewayService: Service {
             for agent in state.store.expire(now: state.clock.now()) {
                 state.logger.info("agent forgotten", metadata: ["agent": "\(agent)"])
             }
-            // A round trip through an event loop proves the I/O threads still run.
-            guard (try? await eventLoopGroup.next().submit({}).get()) != nil else { continue }
-            notifier.watchdog()
+            guard await notifier.watchdog(afterRoundTripThrough: eventLoopGroup) else { continue }
             guard notifier.isEnabled else { continue }
             let total = totalSamples()
             let now = ContinuousClock.now
@@ -173,24 +147,15 @@ public final class GatewayService: Service {
         metrics: inout MetricsListener,
         group: inout TaskGroup<Void>
     ) async {
-        notifier.reloading()
-        defer { notifier.ready(status: statusLine()) }
-        guard let path = configurationPath else {
-            state.logger.warning("reload requested, but monitord runs without a configuration file")
-            return
-        }
-        var new: GatewayConfiguration
-        let tlsContext: NIOSSLContext?
-        do {
-            new = try GatewayConfiguration.load(path: path)
-            tlsContext = try TLSContexts.server(new)
-        } catch {
-            state.logger.error(
-                "configuration reload refused, keeping the running configuration: \(error)",
-                metadata: ["file": "\(path)"]
-            )
-            return
-        }
+        guard
+            let ((loaded, tlsContext), path) = DaemonControl.reloadedConfiguration(
+                from: configurationPath, daemon: "monitord", logger: state.logger,
+                load: { path in
+                    let new = try GatewayConfiguration.load(path: path)
+                    return (new, try TLSContexts.server(new))
+                })
+        else { return }
+        var new = loaded
         let old = state.configuration
         new.listen = await rebind(&agents, from: old.listen, to: new.listen, port: "agent port", group: &group)
         new.metricsListen = await rebind(
