@@ -11,4 +11,4 @@ protocol GatewayListener: Sendable {
 }
 
 extension AgentListener: GatewayListener {}
-extension MetricsListener: GatewayListener {}
+extension HTTPPort: GatewayListener {}

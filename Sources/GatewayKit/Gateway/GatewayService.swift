@@ -49,9 +49,9 @@ public final class GatewayService: Service {
         // Trap SIGHUP before announcing readiness: from then on a reload must never kill us.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         var agents = try await AgentListener.bind(configuration.listen, state: state, group: eventLoopGroup)
-        var metrics: MetricsListener
+        var metrics: HTTPPort
         do {
-            metrics = try await MetricsListener.bind(configuration.metricsListen, state: state, group: eventLoopGroup)
+            metrics = try await HTTPPort.bind(configuration.metricsListen, state: state, group: eventLoopGroup)
         } catch {
             agents.close()
             throw error
@@ -144,7 +144,7 @@ public final class GatewayService: Service {
 
     private func reload(
         agents: inout AgentListener,
-        metrics: inout MetricsListener,
+        metrics: inout HTTPPort,
         group: inout TaskGroup<Void>
     ) async {
         guard

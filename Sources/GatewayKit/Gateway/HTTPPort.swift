@@ -7,9 +7,10 @@ import NIOPosix
 
 /// The HTTP port: `GET /metrics` for Prometheus, the status page at `GET /` and its JSON at `GET /api/v1/agents`.
 ///
-/// Three endpoints do not justify a web framework; NIOHTTP1 bounds header sizes for us and the
-/// idle handler closes connections that stall (slow-header peers).
-struct MetricsListener: Sendable {
+/// The transport (HTTP/1.1, keep-alive, HEAD) is here once; what each path answers is an entry of
+/// ``routes``. Three endpoints do not justify a web framework; NIOHTTP1 bounds header sizes for us
+/// and the idle handler closes connections that stall (slow-header peers).
+struct HTTPPort: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     let server: NIOAsyncChannel<Connection, Never>
@@ -18,7 +19,7 @@ struct MetricsListener: Sendable {
     var localAddress: SocketAddress? { server.channel.localAddress }
 
     static func bind(_ address: HostPort, state: GatewayState, group: any EventLoopGroup) async throws
-        -> MetricsListener
+        -> HTTPPort
     {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -35,7 +36,7 @@ struct MetricsListener: Sendable {
                     )
                 }
             }
-        return MetricsListener(server: server, state: state)
+        return HTTPPort(server: server, state: state)
     }
 
     func close() {
@@ -83,44 +84,46 @@ struct MetricsListener: Sendable {
         }
     }
 
-    private func respond(to request: HTTPRequestHead) -> (head: HTTPResponseHead, body: ByteBuffer) {
+    private typealias Response = (head: HTTPResponseHead, body: ByteBuffer)
+
+    /// What the port serves: each path and how it answers a GET (a HEAD gets the same head).
+    private var routes: [String: (HTTPRequestHead) -> Response] {
+        ["/metrics": metrics, "/": statusPage, "/api/v1/agents": agentsJSON]
+    }
+
+    private func respond(to request: HTTPRequestHead) -> Response {
         let path = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        switch path {
-        case "/metrics":
-            guard request.method == .GET || request.method == .HEAD else {
-                return plain(
-                    .methodNotAllowed, "method \(request.method) not allowed on /metrics\n", request, allow: "GET, HEAD"
-                )
-            }
-            let body = MetricsPage.render(
-                store: state.store.snapshot(now: state.clock.now()),
-                process: ProcessMetrics.current(),
-                extra: state.counters.families() + (state.forwarder?.families() ?? [])
-            )
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
-            headers.add(name: "Content-Length", value: "\(body.count)")
-            return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(bytes: body))
-        case "/":
-            guard request.method == .GET || request.method == .HEAD else {
-                return plain(
-                    .methodNotAllowed, "method \(request.method) not allowed on /\n", request, allow: "GET, HEAD")
-            }
-            let now = state.clock.now()
-            let page = StatusPage.render(state.store.snapshot(now: now), now: now)
-            return document(page, type: "text/html; charset=utf-8", request)
-        case "/api/v1/agents":
-            guard request.method == .GET || request.method == .HEAD else {
-                return plain(
-                    .methodNotAllowed, "method \(request.method) not allowed on /api/v1/agents\n", request,
-                    allow: "GET, HEAD")
-            }
-            let now = state.clock.now()
-            return document(
-                AgentsJSON.render(state.store.snapshot(now: now), now: now), type: "application/json", request)
-        default:
+        guard let route = routes[String(path)] else {
             return plain(.notFound, "not found: / (status), /api/v1/agents and /metrics are served here\n", request)
         }
+        guard request.method == .GET || request.method == .HEAD else {
+            return plain(
+                .methodNotAllowed, "method \(request.method) not allowed on \(path)\n", request, allow: "GET, HEAD")
+        }
+        return route(request)
+    }
+
+    private func metrics(_ request: HTTPRequestHead) -> Response {
+        let body = MetricsPage.render(
+            store: state.store.snapshot(now: state.clock.now()),
+            process: ProcessMetrics.current(),
+            extra: state.counters.families() + (state.forwarder?.families() ?? [])
+        )
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+        headers.add(name: "Content-Length", value: "\(body.count)")
+        return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(bytes: body))
+    }
+
+    private func statusPage(_ request: HTTPRequestHead) -> Response {
+        let now = state.clock.now()
+        return document(
+            StatusPage.render(state.store.snapshot(now: now), now: now), type: "text/html; charset=utf-8", request)
+    }
+
+    private func agentsJSON(_ request: HTTPRequestHead) -> Response {
+        let now = state.clock.now()
+        return document(AgentsJSON.render(state.store.snapshot(now: now), now: now), type: "application/json", request)
     }
 
     /// The status page and its JSON: never cached (they are live views), and the page may load nothing but itself.
