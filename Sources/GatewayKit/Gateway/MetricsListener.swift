@@ -8,7 +8,8 @@ import NIOPosix
 /// The HTTP port: `GET /metrics` for Prometheus, the status page at `GET /` and its JSON at `GET /api/v1/agents`.
 ///
 /// Three endpoints do not justify a web framework; NIOHTTP1 bounds header sizes for us and the
-/// idle handler closes connections that stall (slow-header peers).
+/// idle handler closes connections that stall (slow-header peers). With `web-config-file`, an
+/// ``HTTPPortGuard`` adds TLS to each new connection and checks every request's password first.
 struct MetricsListener: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
@@ -23,7 +24,10 @@ struct MetricsListener: Sendable {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: address.host, port: address.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // Read per connection, so that a reloaded web config file applies to new connections.
+                let httpGuard = state.httpGuard
+                return channel.eventLoop.makeCompletedFuture {
+                    try httpGuard?.secure(channel.pipeline.syncOperations)
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
                     try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
@@ -63,7 +67,7 @@ struct MetricsListener: Sendable {
                     case .end:
                         guard let head = request else { continue }
                         request = nil
-                        let response = respond(to: head)
+                        let response = await guarded(head)
                         try await outbound.write(.head(response.head))
                         if head.method != .HEAD, response.body.readableBytes > 0 {
                             try await outbound.write(.body(.byteBuffer(response.body)))
@@ -81,6 +85,20 @@ struct MetricsListener: Sendable {
         } catch {
             state.logger.debug("metrics connection ended", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// The guard's refusal, or the page; either with the guard's response headers.
+    private func guarded(_ request: HTTPRequestHead) async -> (head: HTTPResponseHead, body: ByteBuffer) {
+        guard let httpGuard = state.httpGuard else { return respond(to: request) }
+        var response: (head: HTTPResponseHead, body: ByteBuffer)
+        if let refusal = await httpGuard.refusal(for: request) {
+            response = plain(refusal.status, refusal.body, request)
+            for (name, value) in refusal.headers { response.head.headers.add(name: name, value: value) }
+        } else {
+            response = respond(to: request)
+        }
+        for (name, value) in httpGuard.responseHeaders { response.head.headers.replaceOrAdd(name: name, value: value) }
+        return response
     }
 
     private func respond(to request: HTTPRequestHead) -> (head: HTTPResponseHead, body: ByteBuffer) {
