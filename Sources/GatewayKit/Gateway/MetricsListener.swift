@@ -110,13 +110,18 @@ struct MetricsListener: Sendable {
                     .methodNotAllowed, "method \(request.method) not allowed on /metrics\n", request, allow: "GET, HEAD"
                 )
             }
+            let format = ExpositionFormat.negotiate(
+                accept: request.headers.contains(name: "Accept")
+                    ? request.headers["Accept"].joined(separator: ",") : nil)
             let body = MetricsPage.render(
                 store: state.store.snapshot(now: state.clock.now()),
                 process: ProcessMetrics.current(),
-                extra: state.counters.families() + (state.forwarder?.families() ?? [])
+                extra: state.counters.families() + (state.forwarder?.families() ?? []),
+                format: format
             )
             var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+            headers.add(name: "Content-Type", value: format.contentType)
+            headers.add(name: "Vary", value: "Accept")
             headers.add(name: "Content-Length", value: "\(body.count)")
             return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(bytes: body))
         case "/":
