@@ -29,12 +29,14 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
     public let defaultConfigurationPath: String
     /// Checks of files the configuration names that only the executable can read (the web config
     /// file, say), so that `--check-config` and a start refuse them like the configuration itself.
-    public let validate: (Configuration) throws(ConfigurationError) -> Void
+    public let validate: (_ configuration: Configuration, _ path: String) throws(ConfigurationError) -> Void
 
     public init(
         identifier: String,
         defaultConfigurationPath: String,
-        validate: @escaping (Configuration) throws(ConfigurationError) -> Void = { _ in }
+        validate: @escaping (_ configuration: Configuration, _ path: String) throws(ConfigurationError) -> Void = {
+            _, _ in
+        }
     ) {
         self.identifier = identifier
         self.defaultConfigurationPath = defaultConfigurationPath
@@ -51,7 +53,7 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
         }
         do {
             let configuration = try Configuration.load(path: path)
-            try validate(configuration)
+            try validate(configuration, path)
             return .success((configuration, path))
         } catch {
             printToStandardError("\(error)")

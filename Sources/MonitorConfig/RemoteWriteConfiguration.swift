@@ -160,12 +160,33 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
             throw ConfigurationError(
                 file: file, line: entry?.line, message: "tls-certificate and tls-key go together: set both or neither")
         }
+        for (key, marker) in [
+            ("tls-ca-file", "CERTIFICATE-----"), ("tls-certificate", "CERTIFICATE-----"),
+            ("tls-key", "PRIVATE KEY-----"),
+        ] {
+            guard let entry = lines[key], !entry.value.isEmpty else { continue }
+            try checkPEM(entry, marker: marker, values: values)
+        }
+    }
+
+    /// A PEM file the TLS keys name must be readable and look like PEM now; whether it parses, and
+    /// whether the key fits the certificate, is checked by the TLS layer when monitord (or
+    /// `--check-config`) builds the client context.
+    private static func checkPEM(_ entry: ConfigurationEntry, marker: String, values: ConfigurationValues)
+        throws(ConfigurationError)
+    {
+        let bytes: [UInt8]
         do {
-            _ = try TLSContexts.remoteWriteClient(configuration)
+            bytes = try BoundedFile.read(path: entry.value, limit: 1 << 20)
         } catch {
-            let key = ["tls-ca-file", "tls-certificate", "tls-key"].first { error.description.hasPrefix($0 + " ") }
-            throw ConfigurationError(
-                file: file, line: (key.flatMap { lines[$0] } ?? lines["url"])?.line, message: error.description)
+            switch error {
+            case .tooLarge: throw values.failure(entry, "\(quoted(entry.value)) is larger than 1 MiB; not a PEM file")
+            case .system(let reason): throw values.failure(entry, "\(quoted(entry.value)): cannot read: \(reason)")
+            }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.contains("-----BEGIN "), text.contains(marker) else {
+            throw values.failure(entry, "\(quoted(entry.value)) holds no PEM \(marker.dropLast(5).lowercased())")
         }
     }
 

@@ -1,3 +1,4 @@
+import DaemonKit
 public import GatewayKit
 public import Logging
 public import MonitorConfig

@@ -27,9 +27,18 @@ struct MonitordCommand: AsyncParsableCommand {
         let launcher = DaemonLauncher<GatewayConfiguration>(
             identifier: "monitord",
             defaultConfigurationPath: "/etc/monitor/monitord.conf",
-            validate: { configuration throws(ConfigurationError) in
+            validate: { configuration, configurationPath throws(ConfigurationError) in
                 // The web config file is read here too, so that --check-config refuses a broken one.
                 if let path = configuration.webConfigFile { _ = try WebConfigGuard.loader(path) }
+                // And the remote-write TLS files are parsed as the writer will (key fits certificate).
+                if let remoteWrite = configuration.remoteWrite {
+                    do {
+                        _ = try TLSContexts.remoteWriteClient(remoteWrite)
+                    } catch {
+                        throw ConfigurationError(
+                            file: configurationPath, line: nil, message: "[remote-write]: \(error)")
+                    }
+                }
             }
         )
         try await options.run(launcher) { configuration, path, logger in

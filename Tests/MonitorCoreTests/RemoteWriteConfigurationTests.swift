@@ -134,7 +134,7 @@ import Testing
                 "m.conf:5: tls-certificate and tls-key go together") == true)
         #expect(
             error("[remote-write]\nurl = https://h/\ntls-ca-file = /nonexistent/ca.pem\n")?.hasPrefix(
-                "m.conf:5: tls-ca-file /nonexistent/ca.pem: cannot load PEM certificates") == true)
+                "m.conf:5: tls-ca-file: \"/nonexistent/ca.pem\": cannot read") == true)
         #expect(error("[remote-write]\nurl = https://h/\ntenant-id = a b\n")?.hasPrefix("m.conf:5: tenant-id:") == true)
         #expect(error("[remote-write]\nurl = https://h/\ntenant-id = ..\n") != nil)
         #expect(error("[remote-write]\nurl = https://h/\ntenant-id = \(String(repeating: "t", count: 151))\n") != nil)
