@@ -116,7 +116,8 @@ struct RemoteWriteTLSTests {
             basic-auth-username = writer
             basic-auth-password-file = \(try passwordFile("scrape-secret"))
             """)
-        try await withGateway(extraConfiguration: configuration) { gateway in
+        // Debug logging shows every retry's reason, not only the first and every tenth.
+        try await withGateway(extraConfiguration: "log-level = debug\n" + configuration) { gateway in
             let agent = try AgentProcess.start(name: "e2e-rw-mitm", gatewayPort: gateway.agentPort)
             defer { agent.process.signal(SIGKILL) }
             let retried = await eventually(timeout: 20) {
@@ -128,7 +129,8 @@ struct RemoteWriteTLSTests {
             #expect(page.contains("monitord_remote_write_samples_sent_total 0\n"))
             #expect(gateway.process.output.contains("remote write failed"))
             #expect(
-                gateway.process.output.contains("CERTIFICATE_VERIFY_FAILED"), "\(gateway.process.output.suffix(1500))")
+                await eventually { gateway.process.output.contains("CERTIFICATE_VERIFY_FAILED") },
+                "\(gateway.process.output.suffix(1500))")
             #expect(try await !receiver.has(agent: "e2e-rw-mitm"))
         }
     }

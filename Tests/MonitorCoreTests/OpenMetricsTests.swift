@@ -31,7 +31,6 @@ import Testing
         writer.sample("process_cpu_interrupts_total", label: "agent_number", "a", count: 7)
         writer.family("process_cpu_seconds_total", help: "CPU.", type: .counter)
         writer.family("process_resident_memory_bytes", help: "RSS.", type: .gauge)
-        writer.family("odd", help: "x", type: .untyped)
         writer.finish()
         let text = String(decoding: writer.bytes, as: UTF8.self)
         #expect(
@@ -45,8 +44,6 @@ import Testing
                 # HELP process_resident_memory_bytes RSS.
                 # TYPE process_resident_memory_bytes gauge
                 # UNIT process_resident_memory_bytes bytes
-                # HELP odd x
-                # TYPE odd unknown
                 # EOF
 
                 """)

@@ -9,7 +9,7 @@ public import MonitorModel
 ///
 /// The two formats differ only in the metadata and the end: in OpenMetrics a counter's family is named
 /// without `_total` while its samples keep it, a family whose name ends in a base unit (`_seconds`,
-/// `_bytes`) declares it with `# UNIT`, help text escapes quotes, `untyped` is `unknown`, and the
+/// `_bytes`) declares it with `# UNIT`, help text escapes quotes, and the
 /// exposition ends with `# EOF` (``finish()``). Sample lines are the same.
 public struct PrometheusTextWriter: Sendable {
     /// The exposition written so far, ready to be sent as a body of ``format``'s content type.
@@ -34,7 +34,7 @@ public struct PrometheusTextWriter: Sendable {
         append("\n# TYPE ")
         append(familyName)
         bytes.append(UInt8(ascii: " "))
-        append(openMetrics && type == .untyped ? "unknown" : type.rawValue)
+        append(type.rawValue)
         bytes.append(UInt8(ascii: "\n"))
         if openMetrics, let unit = Self.baseUnits.first(where: { familyName.hasSuffix("_" + $0) }) {
             append("# UNIT ")
