@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -32,6 +33,11 @@ let package = Package(
             name: "CSnappy",
             pkgConfig: "snappy",
             providers: [.apt(["libsnappy-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCrypt",
+            pkgConfig: "libcrypt",
+            providers: [.apt(["libcrypt-dev"])]
         ),
         // The layers, bottom up; each target's doc comment (in the file named after it) says what
         // it is for and what it may import. Nothing imports upwards.
@@ -115,10 +121,27 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["remote_write.proto"],
+            swiftSettings: strictSwift
+        ),
+        // The HTTP port's web config file (exporter-toolkit format): YAML through Yams, which needs
+        // full Foundation, and bcrypt through libxcrypt. Like remote write, only monitord links it.
+        .target(
+            name: "MonitorWebConfig",
+            dependencies: [
+                "MonitorConfig",
+                "GatewayKit",
+                "CCrypt",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strictSwift
         ),
         .executableTarget(
@@ -129,6 +152,7 @@ let package = Package(
                 "DaemonKit",
                 "GatewayKit",
                 "MonitorRemoteWrite",
+                "MonitorWebConfig",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -188,6 +212,7 @@ let package = Package(
                 "AgentKit",
                 "GatewayKit",
                 "MonitorRemoteWrite",
+                "MonitorWebConfig",
                 "CSnappy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -27,10 +27,20 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
 
     public let identifier: String
     public let defaultConfigurationPath: String
+    /// Checks of files the configuration names that only the executable can read (the web config
+    /// file, say), so that `--check-config` and a start refuse them like the configuration itself.
+    public let validate: (_ configuration: Configuration, _ path: String) throws(ConfigurationError) -> Void
 
-    public init(identifier: String, defaultConfigurationPath: String) {
+    public init(
+        identifier: String,
+        defaultConfigurationPath: String,
+        validate: @escaping (_ configuration: Configuration, _ path: String) throws(ConfigurationError) -> Void = {
+            _, _ in
+        }
+    ) {
         self.identifier = identifier
         self.defaultConfigurationPath = defaultConfigurationPath
+        self.validate = validate
     }
 
     /// Loads the configuration. A missing file at the *default* path means defaults (so the binary
@@ -42,7 +52,9 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
             return .success((Configuration(), nil))
         }
         do {
-            return .success((try Configuration.load(path: path), path))
+            let configuration = try Configuration.load(path: path)
+            try validate(configuration, path)
+            return .success((configuration, path))
         } catch {
             printToStandardError("\(error)")
             return .failure(ExitStatus(code: Self.configurationErrorExitCode))

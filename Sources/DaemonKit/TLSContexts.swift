@@ -46,6 +46,22 @@ public enum TLSContexts {
         return try context(tls)
     }
 
+    /// The remote-write client context for an `https://` url, or nil for `http://`. Verifies the
+    /// receiver against `tls-ca-file` (or the system's store), and presents `tls-certificate` if set.
+    public static func remoteWriteClient(_ configuration: RemoteWriteConfiguration) throws(Failure) -> NIOSSLContext? {
+        guard configuration.url.scheme == .https else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if let caFile = configuration.tlsCAFile {
+            tls.trustRoots = .certificates(try certificates(caFile, key: "tls-ca-file"))
+        }
+        if let certificatePath = configuration.tlsCertificate, let keyPath = configuration.tlsKey {
+            tls.certificateChain = try certificates(certificatePath, key: "tls-certificate").map { .certificate($0) }
+            tls.privateKey = .privateKey(try privateKey(keyPath, key: "tls-key"))
+        }
+        return try context(tls)
+    }
+
     private static func certificates(_ path: String, key: String) throws(Failure) -> [NIOSSLCertificate] {
         do {
             let certificates = try NIOSSLCertificate.fromPEMFile(path)

@@ -2,8 +2,8 @@ import MonitorSystem
 
 /// Reads a configuration file's bytes without Foundation, so that the daemons' start-up and SIGHUP reload
 /// report an unreadable file the way the rest of the configuration errors are reported.
-enum ConfigurationFile {
-    static func read(path: String) throws(ConfigurationError) -> String {
+public enum ConfigurationFile {
+    public static func read(path: String) throws(ConfigurationError) -> String {
         let bytes: [UInt8]
         do {
             bytes = try BoundedFile.read(path: path, limit: INIParser.maximumFileBytes)

@@ -13,7 +13,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 "listen", "metrics-listen", "agent-timeout", "forget-after", "hello-timeout", "max-message-size",
                 "allow-legacy-agents", "max-connections", "max-connections-per-address", "max-agents",
                 "max-samples-per-second", "tokens-file", "tls-certificate", "tls-key", "tls-client-ca-file",
-                "log-level",
+                "log-level", "web-config-file",
             ]
         ),
         (RemoteWriteConfiguration.section, RemoteWriteConfiguration.keys),
@@ -66,6 +66,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var tlsClientCAFile: String?
     /// Key `log-level`.
     public var logLevel = LogLevelName.info
+    /// TLS and basic auth of the HTTP port, in the exporter-toolkit format node_exporter reads with
+    /// `--web.config.file`. Key `web-config-file` (empty: plain HTTP, no authentication).
+    public var webConfigFile: String?
     /// Forwarding to a remote-write receiver; `nil` (no `[remote-write]` section) forwards nothing.
     public var remoteWrite: RemoteWriteConfiguration?
 
@@ -100,6 +103,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
             case "tls-key": configuration.tlsKey = entry.value.isEmpty ? nil : entry.value
             case "tls-client-ca-file": configuration.tlsClientCAFile = entry.value.isEmpty ? nil : entry.value
             case "log-level": configuration.logLevel = try values.logLevel(entry)
+            case "web-config-file": configuration.webConfigFile = entry.value.isEmpty ? nil : entry.value
             default: break  // The schema has already refused unknown keys.
             }
         }
@@ -159,6 +163,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         tls-key =\(tlsKey.map { " " + $0 } ?? "")
         tls-client-ca-file =\(tlsClientCAFile.map { " " + $0 } ?? "")
         log-level = \(logLevel.rawValue)
+        web-config-file =\(webConfigFile.map { " " + $0 } ?? "")
 
         """ + (remoteWrite.map { "\n" + $0.rendered() } ?? "")
     }

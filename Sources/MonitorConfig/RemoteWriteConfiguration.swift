@@ -11,7 +11,10 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
     static let keys = [
         "url", "queue-capacity", "max-samples-per-send", "flush-interval", "timeout", "min-backoff",
         "max-backoff", "external-labels", "basic-auth-username", "basic-auth-password-file", "bearer-token-file",
+        "tls-ca-file", "tls-certificate", "tls-key", "tls-server-name", "tenant-id",
     ]
+    /// The keys that only mean something with an `https://` url.
+    static let tlsKeys = ["tls-ca-file", "tls-certificate", "tls-key", "tls-server-name"]
     /// Bounds of `queue-capacity`, in samples: at least one agent sample (four series samples); at most
     /// about 1 GiB of queued samples, so a typo cannot make the gateway grow without bound.
     public static let queueCapacityRange = 4...10_000_000
@@ -44,6 +47,19 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
     /// `Authorization: Bearer <token>`, the token read from this file (trailing newline removed).
     /// Key `bearer-token-file`; excludes basic auth.
     public var bearerTokenFile: String?
+    /// CA certificates (PEM) the receiver's certificate must chain to; nil: the system's trust store.
+    /// Key `tls-ca-file`.
+    public var tlsCAFile: String?
+    /// Client certificate chain and key (PEM), for a receiver that asks for one (mutual TLS). Keys
+    /// `tls-certificate` and `tls-key`, both or neither.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// The name the receiver's certificate must carry, and the SNI sent, instead of the URL's host
+    /// (a receiver reached by address, or through a tunnel). Key `tls-server-name`.
+    public var tlsServerName: String?
+    /// Sent as `X-Scope-OrgID`, the tenant header of Mimir, Cortex, Loki and VictoriaMetrics' vmauth.
+    /// Key `tenant-id`.
+    public var tenantID: String?
 
     public init(url: RemoteWriteEndpoint) {
         self.url = url
@@ -86,6 +102,23 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
             case "bearer-token-file":
                 _ = try secret(entry, values: values)
                 configuration.bearerTokenFile = entry.value
+            case "tls-ca-file": configuration.tlsCAFile = entry.value.isEmpty ? nil : entry.value
+            case "tls-certificate": configuration.tlsCertificate = entry.value.isEmpty ? nil : entry.value
+            case "tls-key": configuration.tlsKey = entry.value.isEmpty ? nil : entry.value
+            case "tls-server-name":
+                guard entry.value.isEmpty || isServerName(entry.value) else {
+                    throw values.failure(
+                        entry, "\(quoted(entry.value)) is not a DNS name (letters, digits, \"-\" and \".\")")
+                }
+                configuration.tlsServerName = entry.value.isEmpty ? nil : entry.value
+            case "tenant-id":
+                guard entry.value.isEmpty || isTenantID(entry.value) else {
+                    throw values.failure(
+                        entry,
+                        "\(quoted(entry.value)) is not a tenant ID (at most 150 of a-z A-Z 0-9 ! - _ . * ' ( ), not \".\" or \"..\")"
+                    )
+                }
+                configuration.tenantID = entry.value.isEmpty ? nil : entry.value
             default: break  // url above; the schema has refused unknown keys.
             }
         }
@@ -107,7 +140,73 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
                 file: file, line: lines["bearer-token-file"]?.line,
                 message: "bearer-token-file and basic auth exclude each other: choose one")
         }
+        try checkTLS(configuration, lines: lines, values: values, file: file)
         return configuration
+    }
+
+    /// TLS keys need an https url, a certificate needs its key, and every file must load now, so that
+    /// `--check-config` and a reload catch what the first request would otherwise fail on.
+    private static func checkTLS(
+        _ configuration: RemoteWriteConfiguration, lines: [String: ConfigurationEntry], values: ConfigurationValues,
+        file: String
+    ) throws(ConfigurationError) {
+        if configuration.url.scheme == .http,
+            let entry = tlsKeys.compactMap({ lines[$0] }).first(where: { !$0.value.isEmpty })
+        {
+            throw values.failure(entry, "only applies to an https:// url")
+        }
+        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
+            let entry = lines["tls-certificate"] ?? lines["tls-key"]
+            throw ConfigurationError(
+                file: file, line: entry?.line, message: "tls-certificate and tls-key go together: set both or neither")
+        }
+        for (key, marker) in [
+            ("tls-ca-file", "CERTIFICATE-----"), ("tls-certificate", "CERTIFICATE-----"),
+            ("tls-key", "PRIVATE KEY-----"),
+        ] {
+            guard let entry = lines[key], !entry.value.isEmpty else { continue }
+            try checkPEM(entry, marker: marker, values: values)
+        }
+    }
+
+    /// A PEM file the TLS keys name must be readable and look like PEM now; whether it parses, and
+    /// whether the key fits the certificate, is checked by the TLS layer when monitord (or
+    /// `--check-config`) builds the client context.
+    private static func checkPEM(_ entry: ConfigurationEntry, marker: String, values: ConfigurationValues)
+        throws(ConfigurationError)
+    {
+        let bytes: [UInt8]
+        do {
+            bytes = try BoundedFile.read(path: entry.value, limit: 1 << 20)
+        } catch {
+            switch error {
+            case .tooLarge: throw values.failure(entry, "\(quoted(entry.value)) is larger than 1 MiB; not a PEM file")
+            case .system(let reason): throw values.failure(entry, "\(quoted(entry.value)): cannot read: \(reason)")
+            }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.contains("-----BEGIN "), text.contains(marker) else {
+            throw values.failure(entry, "\(quoted(entry.value)) holds no PEM \(marker.dropLast(5).lowercased())")
+        }
+    }
+
+    private static func isServerName(_ name: String) -> Bool {
+        name.utf8.count <= 253 && !name.hasPrefix(".") && !name.hasPrefix("-")
+            && name.utf8.allSatisfy { byte in
+                (0x61...0x7A).contains(byte) || (0x41...0x5A).contains(byte) || (0x30...0x39).contains(byte)
+                    || byte == 0x2D || byte == 0x2E
+            }
+            && !name.utf8.allSatisfy { $0 == 0x2E || (0x30...0x39).contains($0) }
+    }
+
+    /// Mimir's and Cortex's rule for tenant IDs.
+    private static func isTenantID(_ id: String) -> Bool {
+        let punctuation = Set("!-_.*'()".utf8)
+        return id.utf8.count <= 150 && id != "." && id != ".."
+            && id.utf8.allSatisfy { byte in
+                (0x61...0x7A).contains(byte) || (0x41...0x5A).contains(byte) || (0x30...0x39).contains(byte)
+                    || punctuation.contains(byte)
+            }
     }
 
     /// `name=value, name=value`; names as Prometheus allows, never reserved (`__...`) nor `agent_number`.
@@ -193,6 +292,10 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
             text += "basic-auth-username = \(basicAuthUsername)\nbasic-auth-password-file = \(basicAuthPasswordFile)\n"
         }
         if let bearerTokenFile { text += "bearer-token-file = \(bearerTokenFile)\n" }
+        if let tlsCAFile { text += "tls-ca-file = \(tlsCAFile)\n" }
+        if let tlsCertificate, let tlsKey { text += "tls-certificate = \(tlsCertificate)\ntls-key = \(tlsKey)\n" }
+        if let tlsServerName { text += "tls-server-name = \(tlsServerName)\n" }
+        if let tenantID { text += "tenant-id = \(tenantID)\n" }
         return text
     }
 }

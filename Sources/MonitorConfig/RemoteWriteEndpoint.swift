@@ -4,10 +4,12 @@
 /// bracketed IPv6 address, an optional port and a path. User info in the URL is refused, because
 /// credentials belong in files the configuration points to, not in a world-readable config line.
 public struct RemoteWriteEndpoint: Sendable, Hashable, CustomStringConvertible {
-    /// How the bytes travel. Only `http` is implemented today; the type exists so that TLS is an
-    /// added case and a transport, not a change of every caller.
+    /// How the bytes travel: plain HTTP, or HTTP over TLS (hosted and multi-tenant receivers).
     public enum Scheme: String, Sendable {
         case http
+        case https
+
+        var defaultPort: Int { self == .http ? 80 : 443 }
     }
 
     public var scheme: Scheme
@@ -31,23 +33,25 @@ public struct RemoteWriteEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// The value of the `Host` header: the host, bracketed when IPv6, with the port unless it is the default.
     public var hostHeader: String {
         let name = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? name : "\(name):\(port)"
+        return port == scheme.defaultPort ? name : "\(name):\(port)"
     }
 
-    /// Reads `http://host[:port][/path]`; the error says what is wrong, for a `file:line:` message.
+    /// Whether the host is an IP address literal (TLS then checks the certificate's IP addresses, and
+    /// sends no server name).
+    public var hostIsAddress: Bool {
+        host.contains(":")
+            || (host.split(separator: ".").count == 4
+                && host.utf8.allSatisfy { $0 == 0x2E || (0x30...0x39).contains($0) })
+    }
+
+    /// Reads `http[s]://host[:port][/path]`; the error says what is wrong, for a `file:line:` message.
     public static func parse(_ text: String) -> Result<RemoteWriteEndpoint, RemoteWriteEndpointError> {
         guard let schemeEnd = text.firstRange(of: "://") else {
             return .failure(.init("is not a URL (e.g. http://127.0.0.1:9090/api/v1/write)"))
         }
         let schemeText = text[..<schemeEnd.lowerBound].lowercased()
-        guard schemeText == "http" else {
-            if schemeText == "https" {
-                return .failure(
-                    .init(
-                        "https is not supported yet: use http:// to a receiver on a trusted network, or a TLS proxy on loopback"
-                    ))
-            }
-            return .failure(.init("has scheme \(quoted(schemeText)); only http is supported"))
+        guard let scheme = Scheme(rawValue: schemeText) else {
+            return .failure(.init("has scheme \(quoted(schemeText)); only http and https are supported"))
         }
         let rest = text[schemeEnd.upperBound...]
         let authority = rest.prefix { $0 != "/" && $0 != "?" }
@@ -61,7 +65,7 @@ public struct RemoteWriteEndpoint: Sendable, Hashable, CustomStringConvertible {
             return .failure(.init("has a path with spaces, control characters, non-ASCII or a fragment"))
         }
         let hostPart: Substring
-        var port = 80
+        var port = scheme.defaultPort
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { return .failure(.init("has an unclosed \"[\"")) }
             hostPart = authority[authority.index(after: authority.startIndex)..<close]
@@ -85,7 +89,7 @@ public struct RemoteWriteEndpoint: Sendable, Hashable, CustomStringConvertible {
         else {
             return .failure(.init("has no valid host"))
         }
-        return .success(RemoteWriteEndpoint(scheme: .http, host: String(hostPart), port: port, path: path))
+        return .success(RemoteWriteEndpoint(scheme: scheme, host: String(hostPart), port: port, path: path))
     }
 
     private static func parsePort(_ text: Substring) -> Int? {

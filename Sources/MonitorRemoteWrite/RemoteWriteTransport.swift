@@ -3,6 +3,7 @@ import MonitorModel
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// What the receiver answered to one request.
 struct RemoteWriteResponse: Sendable, Equatable {
@@ -23,7 +24,7 @@ struct RemoteWriteTransportError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Plain HTTP/1.1 over NIO, one connection per request.
+/// HTTP/1.1 over NIO, plain or over TLS, one connection per request.
 ///
 /// One connection per batch costs a loopback or LAN handshake every few seconds at most, and in
 /// exchange there is no idle-connection state to get wrong (half-closed keep-alive sockets, receivers
@@ -33,10 +34,19 @@ struct HTTPRemoteWriteTransport: RemoteWriteTransport {
     /// Fixed headers of every request (authorization included), built once.
     let headers: HTTPHeaders
     let group: any EventLoopGroup
+    /// For `https://`: the client context, and the name the certificate must carry (nil for an IP
+    /// address, which NIOSSL then checks against the certificate's IP addresses).
+    let tls: NIOSSLContext?
+    let serverName: String?
 
-    init(endpoint: RemoteWriteEndpoint, authorization: String?, group: any EventLoopGroup) {
+    init(
+        endpoint: RemoteWriteEndpoint, authorization: String?, tenantID: String? = nil, tls: NIOSSLContext? = nil,
+        serverName: String? = nil, group: any EventLoopGroup
+    ) {
         self.endpoint = endpoint
         self.group = group
+        self.tls = tls
+        self.serverName = serverName ?? (endpoint.hostIsAddress ? nil : endpoint.host)
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: endpoint.hostHeader)
         headers.add(name: "User-Agent", value: "monitord/\(MonitorVersion.current)")
@@ -45,15 +55,21 @@ struct HTTPRemoteWriteTransport: RemoteWriteTransport {
         headers.add(name: "X-Prometheus-Remote-Write-Version", value: "0.1.0")
         headers.add(name: "Connection", value: "close")
         if let authorization { headers.add(name: "Authorization", value: authorization) }
+        if let tenantID { headers.add(name: "X-Scope-OrgID", value: tenantID) }
         self.headers = headers
     }
 
     func post(_ body: [UInt8], timeout: Duration) async throws -> RemoteWriteResponse {
         typealias Connection = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        let (tls, serverName) = (self.tls, self.serverName)
         let connection = try await ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(timeout))
             .connect(host: endpoint.host, port: endpoint.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try Connection(wrappingChannelSynchronously: channel)
                 }

@@ -1,8 +1,10 @@
+import DaemonKit
 public import GatewayKit
 public import Logging
 public import MonitorConfig
 public import MonitorModel
 public import NIOCore
+import NIOSSL
 import Synchronization
 
 /// Forwards every sample the gateway accepts to a remote-write 1.0 receiver, in the background.
@@ -49,15 +51,22 @@ public final class RemoteWriter: Sendable {
     ) {
         var authorization: String?
         var setupError: RemoteWriteSetupError?
+        var tls: NIOSSLContext?
         do {
             authorization = try RemoteWriteAuthorization.header(for: configuration)
         } catch {
             setupError = RemoteWriteSetupError(description: "[remote-write] credentials: \(error.message)")
         }
+        do {
+            tls = try TLSContexts.remoteWriteClient(configuration)
+        } catch {
+            setupError = RemoteWriteSetupError(description: "[remote-write] TLS: \(error)")
+        }
         self.init(
             configuration: configuration,
             transport: HTTPRemoteWriteTransport(
-                endpoint: configuration.url, authorization: authorization, group: group),
+                endpoint: configuration.url, authorization: authorization, tenantID: configuration.tenantID, tls: tls,
+                serverName: configuration.tlsServerName, group: group),
             logger: logger,
             clock: clock,
             backoffSleep: { try await Task.sleep(for: $0) },

@@ -4,6 +4,7 @@ import GatewayKit
 import MonitorConfig
 import MonitorModel
 import MonitorRemoteWrite
+import MonitorWebConfig
 import NIOPosix
 
 /// `monitord`: the gateway agents push to and Prometheus scrapes.
@@ -24,7 +25,22 @@ struct MonitordCommand: AsyncParsableCommand {
 
     func run() async throws {
         let launcher = DaemonLauncher<GatewayConfiguration>(
-            identifier: "monitord", defaultConfigurationPath: "/etc/monitor/monitord.conf")
+            identifier: "monitord",
+            defaultConfigurationPath: "/etc/monitor/monitord.conf",
+            validate: { configuration, configurationPath throws(ConfigurationError) in
+                // The web config file is read here too, so that --check-config refuses a broken one.
+                if let path = configuration.webConfigFile { _ = try WebConfigGuard.loader(path) }
+                // And the remote-write TLS files are parsed as the writer will (key fits certificate).
+                if let remoteWrite = configuration.remoteWrite {
+                    do {
+                        _ = try TLSContexts.remoteWriteClient(remoteWrite)
+                    } catch {
+                        throw ConfigurationError(
+                            file: configurationPath, line: nil, message: "[remote-write]: \(error)")
+                    }
+                }
+            }
+        )
         try await options.run(launcher) { configuration, path, logger in
             GatewayService(
                 configuration: configuration, configurationPath: path, logger: logger,
@@ -32,7 +48,8 @@ struct MonitordCommand: AsyncParsableCommand {
                     RemoteWriter(
                         configuration: $0, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
                         clock: SystemWallClock())
-                })
+                },
+                httpGuardLoader: WebConfigGuard.loader)
         }
     }
 }

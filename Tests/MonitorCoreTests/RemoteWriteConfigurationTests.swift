@@ -79,8 +79,8 @@ import Testing
             error("[remote-write]\nqueue-capacity = 10\n")
                 == "m.conf:4: [remote-write] needs url (e.g. url = http://127.0.0.1:9090/api/v1/write)")
         #expect(
-            error("[remote-write]\nurl = https://mimir/api/v1/push\n")?.hasPrefix(
-                "m.conf:4: url: \"https://mimir/api/v1/push\" https is not supported yet") == true)
+            error("[remote-write]\nurl = ftp://mimir/api/v1/push\n")?.hasPrefix(
+                "m.conf:4: url: \"ftp://mimir/api/v1/push\" has scheme \"ftp\"; only http and https") == true)
         #expect(error("[remote-write]\nurl = http://u:p@h/x\n")?.contains("must not contain credentials") == true)
         #expect(error("[remote-write]\nurl = http://h:99999/x\n")?.contains("bad port") == true)
         #expect(error("[remote-write]\nurl = 127.0.0.1:9090\n")?.contains("is not a URL") == true)
@@ -101,7 +101,45 @@ import Testing
             error("[remote-write]\nurl = http://h/\nmin-backoff = 2s\nmax-backoff = 1s\n")?.hasPrefix(
                 "m.conf:6: max-backoff") == true)
         #expect(
-            error("[remote-write]\nurl = http://h/\ntls-ca-file = /x\n")?.contains("unknown key \"tls-ca-file\"")
+            error("[remote-write]\nurl = http://h/\ntls-ciphers = /x\n")?.contains("unknown key \"tls-ciphers\"")
                 == true)
+    }
+
+    // MARK: https and tenants
+
+    @Test func httpsURLsTenantAndServerName() throws {
+        let configuration = try #require(
+            try parse(
+                "[remote-write]\nurl = https://mimir.example/api/v1/push\ntenant-id = team-a_1\ntls-server-name = mimir.internal\n"
+            ))
+        #expect(
+            configuration.url
+                == RemoteWriteEndpoint(scheme: .https, host: "mimir.example", port: 443, path: "/api/v1/push"))
+        #expect(configuration.url.hostHeader == "mimir.example")
+        #expect(configuration.tenantID == "team-a_1")
+        #expect(configuration.tlsServerName == "mimir.internal")
+        let rendered = try GatewayConfiguration.parse(
+            GatewayConfiguration.parse("[remote-write]\nurl = https://m:8443/p\ntenant-id = t\n", file: "m.conf")
+                .rendered(),
+            file: "again")
+        #expect(rendered.remoteWrite?.tenantID == "t" && rendered.remoteWrite?.url.port == 8443)
+    }
+
+    @Test func tlsMistakesAreReportedAtTheirLine() {
+        #expect(
+            error("[remote-write]\nurl = http://h/\ntls-ca-file = /etc/ssl/certs/ca-certificates.crt\n")
+                == "m.conf:5: tls-ca-file: only applies to an https:// url")
+        #expect(
+            error("[remote-write]\nurl = https://h/\ntls-certificate = /c.pem\n")?.hasPrefix(
+                "m.conf:5: tls-certificate and tls-key go together") == true)
+        #expect(
+            error("[remote-write]\nurl = https://h/\ntls-ca-file = /nonexistent/ca.pem\n")?.hasPrefix(
+                "m.conf:5: tls-ca-file: \"/nonexistent/ca.pem\": cannot read") == true)
+        #expect(error("[remote-write]\nurl = https://h/\ntenant-id = a b\n")?.hasPrefix("m.conf:5: tenant-id:") == true)
+        #expect(error("[remote-write]\nurl = https://h/\ntenant-id = ..\n") != nil)
+        #expect(error("[remote-write]\nurl = https://h/\ntenant-id = \(String(repeating: "t", count: 151))\n") != nil)
+        #expect(
+            error("[remote-write]\nurl = https://h/\ntls-server-name = 10.0.0.1\n")?.contains("not a DNS name") == true)
+        #expect(error("[remote-write]\nurl = https://h/\ntls-server-name = a b\n") != nil)
     }
 }

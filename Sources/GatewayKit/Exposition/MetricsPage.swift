@@ -17,14 +17,16 @@ public enum MetricsPage {
     ///   - extra: further families the caller owns (its connection counters, say), written after the agent families.
     ///     Their names must not repeat any family of this page.
     ///   - version: written as `monitord_build_info{version=...} 1`.
+    ///   - format: the 0.0.4 text format or OpenMetrics, as the scraper negotiated.
     public static func render(
         store agents: [AgentSnapshot],
         process: ProcessMetrics?,
         extra: [MetricFamily] = [],
-        version: String = MonitorVersion.current
+        version: String = MonitorVersion.current,
+        format: ExpositionFormat = .text
     ) -> [UInt8] {
         // About 600 bytes per agent; reserving up front avoids repeated copies of a large buffer.
-        var writer = PrometheusTextWriter(reservingCapacity: 4096 + agents.count * 640)
+        var writer = PrometheusTextWriter(reservingCapacity: 4096 + agents.count * 640, format: format)
         writeReportFamilies(of: agents, to: &writer)
         writeAgentFamilies(of: agents, to: &writer)
         writer.family(
@@ -40,6 +42,7 @@ public enum MetricsPage {
         if let process {
             writeProcessFamilies(process, to: &writer)
         }
+        writer.finish()
         return writer.bytes
     }
 

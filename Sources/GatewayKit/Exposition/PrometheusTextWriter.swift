@@ -1,31 +1,56 @@
 public import MonitorModel
 
-/// Appends the Prometheus text exposition format (version 0.0.4) to a byte buffer.
+/// Appends the Prometheus text exposition format (version 0.0.4), or OpenMetrics 1.0.0, to a byte buffer.
 ///
 /// Hand-written rather than taken from a client library because the store, not a registry, owns the series: a page is
 /// rendered from a snapshot each scrape, so an expired agent's series simply are not written. Works on UTF-8 bytes
 /// directly and reuses one growing buffer, so ten thousand agents render in a few milliseconds. Samples carry no
 /// timestamps: Prometheus stamps them at scrape time, which keeps staleness handling its own.
+///
+/// The two formats differ only in the metadata and the end: in OpenMetrics a counter's family is named
+/// without `_total` while its samples keep it, a family whose name ends in a base unit (`_seconds`,
+/// `_bytes`) declares it with `# UNIT`, help text escapes quotes, and the
+/// exposition ends with `# EOF` (``finish()``). Sample lines are the same.
 public struct PrometheusTextWriter: Sendable {
-    /// The exposition written so far, ready to be sent as a `text/plain; version=0.0.4` body.
+    /// The exposition written so far, ready to be sent as a body of ``format``'s content type.
     public private(set) var bytes: [UInt8]
+    public let format: ExpositionFormat
 
-    public init(reservingCapacity capacity: Int = 4096) {
+    public init(reservingCapacity capacity: Int = 4096, format: ExpositionFormat = .text) {
         bytes = []
         bytes.reserveCapacity(capacity)
+        self.format = format
     }
 
-    /// Writes the `# HELP` and `# TYPE` lines that must precede a family's samples.
+    /// Writes the metadata lines that must precede a family's samples (`# HELP`, `# TYPE`, and in
+    /// OpenMetrics `# UNIT`). `name` is the sample name; counters' end in `_total`.
     public mutating func family(_ name: String, help: String, type: MetricType) {
+        let openMetrics = format == .openMetrics
+        let familyName = openMetrics && type == .counter && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
         append("# HELP ")
-        append(name)
+        append(familyName)
         bytes.append(UInt8(ascii: " "))
-        appendEscaped(help, quotes: false)
+        appendEscaped(help, quotes: openMetrics)
         append("\n# TYPE ")
-        append(name)
+        append(familyName)
         bytes.append(UInt8(ascii: " "))
         append(type.rawValue)
         bytes.append(UInt8(ascii: "\n"))
+        if openMetrics, let unit = Self.baseUnits.first(where: { familyName.hasSuffix("_" + $0) }) {
+            append("# UNIT ")
+            append(familyName)
+            bytes.append(UInt8(ascii: " "))
+            append(unit)
+            bytes.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// The base units whose suffix makes a family declare `# UNIT` in OpenMetrics.
+    static let baseUnits = ["seconds", "bytes"]
+
+    /// Ends the exposition: `# EOF` in OpenMetrics, which a scraper needs to tell a whole page from a cut one.
+    public mutating func finish() {
+        if format == .openMetrics { append("# EOF\n") }
     }
 
     /// Writes a whole family: header, then its samples in order.

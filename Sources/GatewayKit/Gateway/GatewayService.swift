@@ -14,7 +14,9 @@ public final class GatewayService: Service {
     public struct Addresses: Sendable, CustomStringConvertible {
         public var agents: String
         public var metrics: String
-        public var description: String { "agents on \(agents), metrics on http://\(metrics)/metrics" }
+        /// `https` when the web config file puts TLS on the HTTP port.
+        public var metricsScheme = "http"
+        public var description: String { "agents on \(agents), metrics on \(metricsScheme)://\(metrics)/metrics" }
     }
 
     private let state: GatewayState
@@ -22,6 +24,7 @@ public final class GatewayService: Service {
     private let notifier: SystemdNotifier
     private let eventLoopGroup: any EventLoopGroup
     private let onReady: @Sendable (Addresses) -> Void
+    private let httpGuardLoader: HTTPPortGuardLoader?
 
     public init(
         configuration: GatewayConfiguration,
@@ -31,8 +34,10 @@ public final class GatewayService: Service {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         clock: any WallClock = SystemWallClock(),
         forwarder: (any SampleForwarder)? = nil,
+        httpGuardLoader: HTTPPortGuardLoader? = nil,
         onReady: @escaping @Sendable (Addresses) -> Void = { _ in }
     ) {
+        self.httpGuardLoader = httpGuardLoader
         self.state = GatewayState(
             configuration: configuration, tlsContext: nil, logger: logger, clock: clock, forwarder: forwarder)
         self.configurationPath = configurationPath
@@ -44,7 +49,8 @@ public final class GatewayService: Service {
     public func run() async throws {
         let configuration = state.configuration
         // A certificate or key that does not load stops the start with its file named.
-        state.apply(configuration, tlsContext: try TLSContexts.server(configuration))
+        state.apply(
+            configuration, tlsContext: try TLSContexts.server(configuration), httpGuard: try httpGuard(configuration))
         try state.forwarder?.checkSetup()
         // Trap SIGHUP before announcing readiness: from then on a reload must never kill us.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
@@ -56,10 +62,11 @@ public final class GatewayService: Service {
             agents.close()
             throw error
         }
-        let addresses = Addresses(
+        var addresses = Addresses(
             agents: agents.localAddress.map(describe) ?? "\(configuration.listen)",
             metrics: metrics.localAddress.map(describe) ?? "\(configuration.metricsListen)"
         )
+        if state.httpGuard?.usesTLS == true { addresses.metricsScheme = "https" }
         state.logger.notice("monitord \(MonitorVersion.current) listening: \(addresses)")
         notifier.ready(status: statusLine())
         onReady(addresses)
@@ -142,17 +149,26 @@ public final class GatewayService: Service {
         }
     }
 
+    /// The HTTP port's guard read from `web-config-file`, or nil when none is configured.
+    private func httpGuard(_ configuration: GatewayConfiguration) throws(ConfigurationError) -> (any HTTPPortGuard)? {
+        guard let path = configuration.webConfigFile else { return nil }
+        guard let httpGuardLoader else {
+            throw ConfigurationError(file: path, line: nil, message: "this program cannot read web config files")
+        }
+        return try httpGuardLoader(path)
+    }
+
     private func reload(
         agents: inout AgentListener,
         metrics: inout HTTPPort,
         group: inout TaskGroup<Void>
     ) async {
         guard
-            let ((loaded, tlsContext), path) = DaemonControl.reloadedConfiguration(
+            let ((loaded, tlsContext, httpGuard), path) = DaemonControl.reloadedConfiguration(
                 from: configurationPath, daemon: "monitord", logger: state.logger,
                 load: { path in
                     let new = try GatewayConfiguration.load(path: path)
-                    return (new, try TLSContexts.server(new))
+                    return (new, try TLSContexts.server(new), try self.httpGuard(new))
                 })
         else { return }
         var new = loaded
@@ -166,7 +182,7 @@ public final class GatewayService: Service {
         if new.remoteWrite != old.remoteWrite {
             state.logger.warning("[remote-write] changes take effect at the next restart")
         }
-        state.apply(new, tlsContext: tlsContext)
+        state.apply(new, tlsContext: tlsContext, httpGuard: httpGuard)
         state.logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
     }
 }

@@ -17,6 +17,7 @@ final class GatewayState: Sendable {
     let forwarder: (any SampleForwarder)?
     private let current: Mutex<GatewayConfiguration>
     private let tls: Mutex<NIOSSLContext?>
+    private let webGuard: Mutex<(any HTTPPortGuard)?> = Mutex(nil)
 
     init(
         configuration: GatewayConfiguration,
@@ -54,9 +55,17 @@ final class GatewayState: Sendable {
         tls.withLock { $0 }
     }
 
-    func apply(_ configuration: GatewayConfiguration, tlsContext: NIOSSLContext?) {
+    /// TLS and basic auth of the HTTP port (`web-config-file`); replaced on reload like ``tlsContext``.
+    var httpGuard: (any HTTPPortGuard)? {
+        webGuard.withLock { $0 }
+    }
+
+    func apply(
+        _ configuration: GatewayConfiguration, tlsContext: NIOSSLContext?, httpGuard: (any HTTPPortGuard)? = nil
+    ) {
         current.withLock { $0 = configuration }
         tls.withLock { $0 = tlsContext }
+        webGuard.withLock { $0 = httpGuard }
         store.reconfigure(agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter)
     }
 }

@@ -9,7 +9,8 @@ import NIOPosix
 ///
 /// The transport (HTTP/1.1, keep-alive, HEAD) is here once; what each path answers is an entry of
 /// ``routes``. Three endpoints do not justify a web framework; NIOHTTP1 bounds header sizes for us
-/// and the idle handler closes connections that stall (slow-header peers).
+/// and the idle handler closes connections that stall (slow-header peers). With `web-config-file`, an
+/// ``HTTPPortGuard`` adds TLS to each new connection and checks every request's password first.
 struct HTTPPort: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
@@ -24,7 +25,10 @@ struct HTTPPort: Sendable {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: address.host, port: address.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // Read per connection, so that a reloaded web config file applies to new connections.
+                let httpGuard = state.httpGuard
+                return channel.eventLoop.makeCompletedFuture {
+                    try httpGuard?.secure(channel.pipeline.syncOperations)
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
                     try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
@@ -64,7 +68,7 @@ struct HTTPPort: Sendable {
                     case .end:
                         guard let head = request else { continue }
                         request = nil
-                        let response = respond(to: head)
+                        let response = await guarded(head)
                         try await outbound.write(.head(response.head))
                         if head.method != .HEAD, response.body.readableBytes > 0 {
                             try await outbound.write(.body(.byteBuffer(response.body)))
@@ -86,6 +90,20 @@ struct HTTPPort: Sendable {
 
     private typealias Response = (head: HTTPResponseHead, body: ByteBuffer)
 
+    /// The guard's refusal, or the page; either with the guard's response headers.
+    private func guarded(_ request: HTTPRequestHead) async -> Response {
+        guard let httpGuard = state.httpGuard else { return respond(to: request) }
+        var response: Response
+        if let refusal = await httpGuard.refusal(for: request) {
+            response = plain(refusal.status, refusal.body, request)
+            for (name, value) in refusal.headers { response.head.headers.add(name: name, value: value) }
+        } else {
+            response = respond(to: request)
+        }
+        for (name, value) in httpGuard.responseHeaders { response.head.headers.replaceOrAdd(name: name, value: value) }
+        return response
+    }
+
     /// What the port serves: each path and how it answers a GET (a HEAD gets the same head).
     private var routes: [String: (HTTPRequestHead) -> Response] {
         ["/metrics": metrics, "/": statusPage, "/api/v1/agents": agentsJSON]
@@ -104,13 +122,17 @@ struct HTTPPort: Sendable {
     }
 
     private func metrics(_ request: HTTPRequestHead) -> Response {
+        let format = ExpositionFormat.negotiate(
+            accept: request.headers.contains(name: "Accept") ? request.headers["Accept"].joined(separator: ",") : nil)
         let body = MetricsPage.render(
             store: state.store.snapshot(now: state.clock.now()),
             process: ProcessMetrics.current(),
-            extra: state.counters.families() + (state.forwarder?.families() ?? [])
+            extra: state.counters.families() + (state.forwarder?.families() ?? []),
+            format: format
         )
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+        headers.add(name: "Content-Type", value: format.contentType)
+        headers.add(name: "Vary", value: "Accept")
         headers.add(name: "Content-Length", value: "\(body.count)")
         return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(bytes: body))
     }

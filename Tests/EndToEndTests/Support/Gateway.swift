@@ -56,7 +56,7 @@ final class GatewayProcess: @unchecked Sendable {
 
 /// "listening: agents on 127.0.0.1:40123, metrics on http://127.0.0.1:40124/metrics"
 func parseListening(_ output: String) -> (Int, Int)? {
-    guard let match = output.firstMatch(of: /agents on [^\s,]*:(\d+), metrics on http:\/\/[^\s]*:(\d+)\/metrics/),
+    guard let match = output.firstMatch(of: /agents on [^\s,]*:(\d+), metrics on https?:\/\/[^\s]*:(\d+)\/metrics/),
         let agents = Int(match.1), let metrics = Int(match.2)
     else { return nil }
     return (agents, metrics)

@@ -1,0 +1,213 @@
+import Foundation
+import MonitorConfig
+import Synchronization
+import Testing
+
+@testable import MonitorWebConfig
+
+/// The web config file (exporter-toolkit format) read hostilely: every refusal names file and line.
+@Suite struct WebConfigTests {
+    /// Made by pyca/bcrypt 5.0 (an implementation other than the one monitord uses).
+    static let scrapeSecretHash = "$2b$05$HhlR9nhbm34FYc.gTlKhRO3qWYuy6/T0gz6BKyi9N3CimsPNnd29K"
+    static let otherSecretHash = "$2b$05$OBxtApzsLbyRvfc23aFWgu81ruMh8zVyaWAIarVs7b.r3UEFsSAU6"
+
+    func failure(_ text: String) -> String? {
+        do {
+            _ = try WebConfig.parse(text, file: "web.yml")
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func malformedYAMLNamesFileAndLine() {
+        let message = failure("basic_auth_users:\n  prometheus: \"unclosed\n  other: x\n")
+        #expect(message?.hasPrefix("web.yml:") == true, "\(message ?? "accepted")")
+        #expect(message?.contains("not valid YAML") == true)
+    }
+
+    @Test func unknownKeysAreRefusedWithTheirLine() {
+        #expect(
+            failure("tls_server_config:\n  cert_fil: /x\n")?.hasPrefix(
+                "web.yml:2: unknown key cert_fil in tls_server_config")
+                == true)
+        #expect(
+            failure("basic_auth_users: {}\nbasic_auth_user:\n  a: b\n")?.hasPrefix("web.yml:2: unknown key") == true)
+        #expect(failure("http_server_config:\n  headers:\n    X-Powered-By: me\n")?.hasPrefix("web.yml:3:") == true)
+    }
+
+    @Test func wrongHashFormatsAreRefused() {
+        let apr1 = failure("basic_auth_users:\n  prometheus: $apr1$abc$0123456789012345678901\n")
+        #expect(
+            apr1?.hasPrefix("web.yml:2: user prometheus: password hash is not a bcrypt hash") == true, "\(apr1 ?? "")")
+        let plain = failure("basic_auth_users:\n  prometheus: hunter2\n")
+        #expect(plain?.contains("is not a bcrypt hash") == true)
+        let badAlphabet = failure(
+            "basic_auth_users:\n  p: \"$2b$05$HhlR9nhbm34FYc.gTlKhRO3qWYuy6/T0gz6BKyi9N3CimsPNnd29!\"\n")
+        #expect(badAlphabet?.contains("alphabet") == true)
+        #expect(failure("basic_auth_users:\n  \"a:b\": \(Self.scrapeSecretHash)\n")?.contains("without \":\"") == true)
+        #expect(failure("basic_auth_users:\n  p:\n    - x\n")?.contains("single value") == true)
+    }
+
+    @Test func aCostAboveTheCapIsRefusedAtOnce() {
+        let started = ContinuousClock.now
+        let message = failure("basic_auth_users:\n  p: $2b$31$HhlR9nhbm34FYc.gTlKhRO3qWYuy6/T0gz6BKyi9N3CimsPNnd29K\n")
+        #expect(
+            message?.hasPrefix("web.yml:2: user p: password hash has bcrypt cost 31, above monitord's limit of 14")
+                == true)
+        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(
+            failure("basic_auth_users:\n  p: $2b$03$HhlR9nhbm34FYc.gTlKhRO3qWYuy6/T0gz6BKyi9N3CimsPNnd29K\n") != nil)
+    }
+
+    @Test func whatCannotBeHonouredIsRefused() {
+        #expect(
+            failure("tls_server_config:\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n")?.hasPrefix(
+                "web.yml:2: cipher_suites is not supported") == true)
+        #expect(failure("tls_server_config:\n  client_allowed_sans: [a]\n")?.contains("not supported") == true)
+        #expect(
+            failure("http_server_config:\n  http2: true\n")?.hasPrefix("web.yml:2: http2: true cannot be honoured")
+                == true)
+        #expect(
+            failure("rate_limit:\n  interval: 1s\n  burst: 5\n")?.hasPrefix("web.yml:1: rate_limit is not supported")
+                == true)
+        #expect(failure("http_server_config:\n  http2: false\n") == nil)
+    }
+
+    @Test func badTLSValuesAreRefused() {
+        #expect(failure("tls_server_config:\n  key_file: /k\n")?.contains("needs cert_file") == true)
+        #expect(
+            failure("tls_server_config:\n  cert_file: /nonexistent/c.pem\n  key_file: /nonexistent/k.pem\n")?
+                .hasPrefix("web.yml:2: cert_file /nonexistent/c.pem: cannot read") == true)
+        #expect(
+            failure("tls_server_config:\n  cert_file: /c\n  key_file: /k\n  min_version: TLS14\n")?
+                .hasPrefix("web.yml:4: min_version \"TLS14\" is not one of TLS10, TLS11, TLS12, TLS13") == true)
+        #expect(
+            failure("tls_server_config:\n  cert_file: /c\n  key_file: /k\n  client_auth_type: Sometimes\n")?
+                .hasPrefix("web.yml:4: client_auth_type \"Sometimes\" is not one of") == true)
+        #expect(
+            failure(
+                "tls_server_config:\n  cert_file: /c\n  key_file: /k\n  client_auth_type: RequireAndVerifyClientCert\n")?
+                .contains("needs client_ca_file") == true)
+        #expect(
+            failure("tls_server_config:\n  cert_file: /c\n  key_file: /k\n  client_ca_file: /ca\n")?
+                .contains("does not verify client certificates") == true)
+    }
+
+    @Test func aCertificateThatIsNotPEMIsRefused() throws {
+        let path = NSTemporaryDirectory() + "web-config-test-\(UUID().uuidString).pem"
+        try "not a certificate\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let message = failure("tls_server_config:\n  cert_file: \(path)\n  key_file: \(path)\n")
+        #expect(
+            message?.hasPrefix("web.yml:2: cert_file \(path): cannot load PEM certificates") == true, "\(message ?? "")"
+        )
+    }
+
+    @Test func aliasesAreRefused() {
+        #expect(
+            failure("basic_auth_users:\n  a: &h \(Self.scrapeSecretHash)\n  b: *h\n")?.hasPrefix(
+                "web.yml:2: YAML anchors and aliases") == true)
+        // A billion laughs: refused before Yams expands (or hashes) anything.
+        var bomb = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        for level in 1...9 {
+            let previous = level == 1 ? "a" : "l\(level - 1)"
+            bomb +=
+                "l\(level): &l\(level) [" + Array(repeating: "*" + previous, count: 9).joined(separator: ",") + "]\n"
+        }
+        #expect(failure(bomb)?.hasPrefix("web.yml:1: YAML anchors") == true)
+        // Quoted or in a comment, & and * are text.
+        #expect(
+            failure("http_server_config:\n  headers:\n    Content-Security-Policy: \"default-src *\"  # & *x\n") == nil)
+    }
+
+    @Test func emptyFileAndEmptySectionsMeanNothingRequired() throws {
+        #expect(try WebConfig.parse("", file: "w").tls == nil)
+        #expect(try WebConfig.parse("tls_server_config:\nbasic_auth_users:\n", file: "w").users.isEmpty)
+    }
+
+    // MARK: bcrypt and the authenticator
+
+    @Test func bcryptVectorsFromAnotherImplementation() throws {
+        let hash = try BcryptHash(Self.scrapeSecretHash)
+        #expect(Bcrypt.matches(password: Array("scrape-secret".utf8), hash: hash))
+        #expect(!Bcrypt.matches(password: Array("scrape-secreT".utf8), hash: hash))
+        #expect(!Bcrypt.matches(password: Array("scrape-secret\0x".utf8), hash: hash))
+        #expect(
+            !Bcrypt.matches(password: Array("scrape-secret".utf8) + [UInt8](repeating: 0x61, count: 80), hash: hash))
+    }
+
+    static func basic(_ user: String, _ password: String) -> String {
+        "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+    }
+
+    @Test func manyDistinctWrongPasswordsLeaveTheCacheBounded() async throws {
+        let checks = Atomic<Int>(0)
+        let authenticator = BasicAuthenticator(users: ["prometheus": try BcryptHash(Self.scrapeSecretHash)]) {
+            password, hash in
+            checks.add(1, ordering: .relaxed)
+            return Bcrypt.matches(password: password, hash: hash)
+        }
+        for attempt in 0..<200 {
+            let verdict = await authenticator.verdict(authorization: Self.basic("prometheus", "wrong-\(attempt)"))
+            #expect(verdict == .denied("wrong password"))
+        }
+        #expect(authenticator.cachedUsers == 0)
+        #expect(await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secret")) == .allowed)
+        let afterFirst = checks.load(ordering: .relaxed)
+        for _ in 0..<50 {
+            #expect(await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secret")) == .allowed)
+        }
+        #expect(checks.load(ordering: .relaxed) == afterFirst, "a cached password must not run bcrypt again")
+        #expect(authenticator.cachedUsers == 1)
+        // A wrong password after a right one is still wrong, and does not evict the right one.
+        #expect(await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secre")) != .allowed)
+        #expect(await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secret")) == .allowed)
+    }
+
+    @Test func hostileHeadersAreDeniedWithoutBcrypt() async throws {
+        let checks = Atomic<Int>(0)
+        let authenticator = BasicAuthenticator(users: ["p": try BcryptHash(Self.scrapeSecretHash)]) { _, _ in
+            checks.add(1, ordering: .relaxed)
+            return false
+        }
+        #expect(await authenticator.verdict(authorization: nil) == .denied("no credentials"))
+        let huge = "Basic " + String(repeating: "A", count: 1 << 20)
+        #expect(await authenticator.verdict(authorization: huge) == .denied("Authorization header too long"))
+        #expect(await authenticator.verdict(authorization: "Bearer abc") != .allowed)
+        #expect(await authenticator.verdict(authorization: "Basic !!!not-base64") != .allowed)
+        #expect(
+            await authenticator.verdict(authorization: "Basic " + Data("nocolon".utf8).base64EncodedString())
+                != .allowed)
+        #expect(checks.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func concurrentChecksAreBoundedAndTheRestAreBusy() async throws {
+        let running = Atomic<Int>(0)
+        let peak = Atomic<Int>(0)
+        let authenticator = BasicAuthenticator(users: ["p": try BcryptHash(Self.scrapeSecretHash)]) { _, _ in
+            let now = running.add(1, ordering: .relaxed).newValue
+            peak.max(now, ordering: .relaxed)
+            usleep(200_000)
+            running.subtract(1, ordering: .relaxed)
+            return false
+        }
+        let verdicts = await withTaskGroup(of: BasicAuthenticator.Verdict.self) { group in
+            for attempt in 0..<10 {
+                group.addTask { await authenticator.verdict(authorization: Self.basic("p", "guess-\(attempt)")) }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(peak.load(ordering: .relaxed) <= BasicAuthenticator.maximumConcurrentChecks)
+        #expect(verdicts.contains(.busy))
+        #expect(!verdicts.contains(.allowed))
+    }
+
+    @Test func constantTimeEqualityIsEquality() {
+        #expect(ConstantTime.equal([1, 2, 3], [1, 2, 3]))
+        #expect(!ConstantTime.equal([1, 2, 3], [1, 2, 4]))
+        #expect(!ConstantTime.equal([1, 2, 3], [1, 2, 3, 0]))
+        #expect(!ConstantTime.equal([], [0]))
+        #expect(ConstantTime.equal([], []))
+    }
+}
