@@ -10,9 +10,10 @@
 // acknowledged watermark; a second open finds the same session, numbering and samples (recovery
 // is idempotent: damage is repaired once); and the spool appends and reads back after recovery.
 
-@testable import AgentSpool
 import Logging
 import MonitorModel
+
+@testable import AgentSpool
 
 #if canImport(Glibc)
     import Glibc
