@@ -34,7 +34,10 @@ struct HostileGatewayTests {
         defer { connection.close() }
         guard await connection.readHello() != nil else { return .failure(E2EError("no hello")) }
         await connection.send(welcome)
-        guard let sequence = await connection.readSample() else { return .failure(E2EError("no sample")) }
+        // Generous: a restarted agent on a loaded machine (fsync after every sample) can be slow.
+        guard let sequence = await connection.readSample(timeout: 20) else {
+            return .failure(E2EError(connection.peerClosed ? "the agent hung up before a sample" : "no sample in 20 s"))
+        }
         await connection.send(ack(String(sequence)))
         // Give the ack a moment to arrive before the hang-up.
         try? await Task.sleep(for: .milliseconds(50))
