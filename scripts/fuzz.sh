@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds a libFuzzer target from Fuzz/ against the package's own modules and runs it.
 #
-#   scripts/fuzz.sh TARGET SECONDS      TARGET: splitter | codec | spool | config
+#   scripts/fuzz.sh TARGET SECONDS
+#   TARGET: splitter | codec | spool | config | conversation | spool-recovery
 #
 # The binary is compiled with swiftc directly: SwiftPM cannot link a libFuzzer executable
 # (see the fuzzing notes). Each module the target needs is compiled from its whole folder,
@@ -12,8 +13,9 @@
 # .build/fuzz/<target>/).
 set -euo pipefail
 
-target=${1:?usage: scripts/fuzz.sh splitter|codec|spool|config SECONDS}
-seconds=${2:?usage: scripts/fuzz.sh splitter|codec|spool|config SECONDS}
+usage="usage: scripts/fuzz.sh splitter|codec|spool|config|conversation|spool-recovery SECONDS"
+target=${1:?$usage}
+seconds=${2:?$usage}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 # The modules each entry point imports, with everything they depend on, bottom up.
@@ -22,7 +24,16 @@ case "$target" in
     codec) entry="$root/Fuzz/FuzzCodec.swift" modules=(MonitorModel MonitorProtocol) ;;
     spool) entry="$root/Fuzz/FuzzSpool.swift" modules=(Logging MonitorModel MonitorSystem MonitorConfig AgentSpool) ;;
     config) entry="$root/Fuzz/FuzzConfig.swift" modules=(Logging MonitorModel MonitorSystem MonitorConfig) ;;
-    *) echo "unknown target '$target' (splitter | codec | spool | config)" >&2; exit 64 ;;
+    # The agent's handling of sequences of gateway messages (GatewayConversation, in the protocol layer).
+    conversation) entry="$root/Fuzz/FuzzConversation.swift" modules=(MonitorModel MonitorProtocol) ;;
+    # Spool recovery over arbitrary segment, watermark and temporary files.
+    spool-recovery)
+        entry="$root/Fuzz/FuzzSpoolRecovery.swift" modules=(Logging MonitorModel MonitorSystem MonitorConfig AgentSpool)
+        ;;
+    *)
+        echo "unknown target '$target' (splitter | codec | spool | config | conversation | spool-recovery)" >&2
+        exit 64
+        ;;
 esac
 
 work="$root/.build/fuzz/$target"

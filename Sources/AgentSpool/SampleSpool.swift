@@ -30,10 +30,11 @@ package import MonitorModel
 /// file is truncated there so it is not reported again; a segment with an unreadable header is
 /// reported and deleted. Opening never traps and reads each file once.
 ///
-/// Not thread-safe: the agent keeps it under its state lock.
+/// Not thread-safe: the agent keeps it under a lock of its own (not the state lock: its writes
+/// and fsyncs must not stall acks and the writer).
 package final class SampleSpool {
     /// What opening the spool found.
-    package struct Recovery {
+    package struct Recovery: Sendable {
         /// The session to announce: the spool's, or a new one for an empty spool.
         package var session: String
         /// Whether `session` was found on disk (a restart) rather than made up.
@@ -44,8 +45,13 @@ package final class SampleSpool {
         package var highestSequence: UInt64
         /// The newest unacknowledged samples, oldest first, at most `keep` of them.
         package var unacknowledged: [Sample]
-        /// Unacknowledged samples on disk older than those in `unacknowledged`.
+        /// Unacknowledged samples on disk older than those in `unacknowledged`: left on disk, to be
+        /// read back with ``samples(after:through:limit:)`` when their turn comes.
         package var notKept: Int
+        /// The sequence numbers of those `notKept` samples, as increasing ranges.
+        package var notKeptRanges: [ClosedRange<UInt64>]
+        /// Total undelivered samples in the spool.
+        package var undelivered: Int { unacknowledged.count + notKept }
     }
 
     private struct Segment {
@@ -76,6 +82,8 @@ package final class SampleSpool {
     private var lastSync = ContinuousClock.now
     /// The last write error reported, so that a full disk is logged once, not every interval.
     private var failure: String?
+    /// The segment last read back for the writer, decoded.
+    private var readCache: (name: String, bytes: Int, samples: [Sample])?
 
     private init(
         directory: String, maximumBytes: Int, fsyncPolicy: SpoolFsyncPolicy, logger: Logger, session: String,
@@ -107,13 +115,27 @@ package final class SampleSpool {
 
         // Headers first: the newest segment's session is the spool's; others cannot be replayed.
         var headers: [(name: String, session: String, first: UInt64)] = []
-        for (name, _) in names.compactMap({ name in segmentSequence(name).map { (name, $0) } }).sorted(by: {
+        for (name, named) in names.compactMap({ name in segmentSequence(name).map { (name, $0) } }).sorted(by: {
             $0.1 < $1.1
         }) {
             let path = directory + "/" + name
-            let prefix = try SpoolFiles.readFile(path, limit: SpoolFormat.maximumHeaderBytes)
+            let prefix: [UInt8]
+            do throws(SpoolError) {
+                // Not following links: a link here was not written by the agent.
+                prefix = try SpoolFiles.readFile(path, limit: SpoolFormat.maximumHeaderBytes)
+            } catch {
+                logger.warning("spool: \(error); file deleted", metadata: ["file": "\(path)"])
+                try SpoolFiles.removeFile(path)
+                continue
+            }
             do throws(SpoolHeaderError) {
                 let header = try SpoolSegmentReader.header(prefix[...])
+                guard header.firstSequence == named else {
+                    // The agent names every segment after its first sequence; a file that is not
+                    // was not written by it, and a new segment could be written over it.
+                    throw SpoolHeaderError(
+                        description: "its header starts at sequence \(header.firstSequence), not at its name's")
+                }
                 headers.append((name, header.session, header.firstSequence))
             } catch {
                 logger.warning("spool: \(path): \(error); file deleted", metadata: ["file": "\(path)"])
@@ -121,7 +143,17 @@ package final class SampleSpool {
             }
         }
         let watermarkPath = directory + "/" + SpoolWatermark.fileName
-        let watermark = SpoolWatermark.parse((try? SpoolFiles.readFile(watermarkPath, limit: 128)) ?? [])
+        let watermarkBytes = try? SpoolFiles.readFile(watermarkPath, limit: 128)
+        let watermark = watermarkBytes.flatMap(SpoolWatermark.parse)
+        if let watermarkBytes, watermark == nil {
+            // Replaying a few samples the gateway holds costs nothing: it recognises them.
+            logger.warning(
+                "spool: \(watermarkPath): not one line \"<session> <sequence up to 2^63>\"; ignored, unacknowledged samples are replayed",
+                metadata: ["file": "\(watermarkPath)", "bytes": "\(watermarkBytes.count)"])
+        }
+        // In the order of the numbers the headers carry, not of the file names: a file renamed (or
+        // planted) under another name must not make a second open read it differently.
+        headers.sort { ($0.first, $0.name) < ($1.first, $1.name) }
         let session = headers.last?.session ?? watermark?.session ?? newSession()
         let acknowledged = watermark?.session == session ? watermark!.sequence : 0
         let spool = SampleSpool(
@@ -130,6 +162,17 @@ package final class SampleSpool {
 
         var kept: [Sample] = []
         var notKept = 0
+        var notKeptRanges: [ClosedRange<UInt64>] = []
+        func leaveOnDisk(_ samples: ArraySlice<Sample>) {
+            for sample in samples {
+                notKept += 1
+                if let last = notKeptRanges.last, last.upperBound + 1 == sample.sequence {
+                    notKeptRanges[notKeptRanges.count - 1] = last.lowerBound...sample.sequence
+                } else {
+                    notKeptRanges.append(sample.sequence...sample.sequence)
+                }
+            }
+        }
         for header in headers {
             let path = directory + "/" + header.name
             guard header.session == session else {
@@ -163,21 +206,22 @@ package final class SampleSpool {
                 guard sample.sequence > acknowledged else { continue }
                 kept.append(sample)
                 if kept.count >= 2 * keep {
-                    notKept += kept.count - keep
+                    leaveOnDisk(kept.prefix(kept.count - keep))
                     kept.removeFirst(kept.count - keep)
                 }
             }
             spool.segments.append(segment)
         }
         if kept.count > keep {
-            notKept += kept.count - keep
+            leaveOnDisk(kept.prefix(kept.count - keep))
             kept.removeFirst(kept.count - keep)
         }
         try spool.deleteAcknowledgedSegments(keepingNewest: false)
         try spool.rotate(firstSequence: spool.highestSequence + 1)
         let recovery = Recovery(
             session: session, resumed: !headers.isEmpty || watermark != nil, acknowledged: acknowledged,
-            highestSequence: spool.highestSequence, unacknowledged: kept, notKept: notKept)
+            highestSequence: spool.highestSequence, unacknowledged: kept, notKept: notKept,
+            notKeptRanges: notKeptRanges)
         return (spool, recovery)
     }
 
@@ -234,6 +278,12 @@ package final class SampleSpool {
     /// deletes the segments it now covers entirely.
     package func acknowledge(upTo sequence: UInt64) {
         guard sequence > acknowledged else { return }
+        // The agent checks acks against what it sent; a number no spool can hold is refused here too,
+        // so that the watermark can never make the next start number past 2^63.
+        guard sequence <= SpoolFormat.maximumSequence else {
+            logger.error("spool: acknowledgement \(sequence) is above 2^63; not recorded")
+            return
+        }
         acknowledged = sequence
         // Above our own numbering only when a power loss lost the spool's tail after the gateway had
         // those samples: number on from there, so that new samples are not taken for duplicates.
@@ -245,6 +295,47 @@ package final class SampleSpool {
             try deleteAcknowledgedSegments(keepingNewest: true)
         } catch {
             report(error)
+        }
+    }
+
+    /// The spooled samples numbered after `sequence` and at most `last`, in order, at most `limit`
+    /// of them: what the agent's memory window no longer holds. Reads the segment files (the
+    /// last one read is kept decoded, as the writer usually asks for its next part). Samples the
+    /// spool deleted or lost are simply not there.
+    package func samples(after sequence: UInt64, through last: UInt64, limit: Int) -> [Sample] {
+        var result: [Sample] = []
+        for segment in segments where result.count < limit {
+            guard let segmentLast = segment.lastSequence, segmentLast > sequence,
+                segment.firstSequence <= last
+            else { continue }
+            let samples = decodedSamples(of: segment)
+            var low = 0
+            var high = samples.count
+            while low < high {
+                let middle = (low + high) / 2
+                if samples[middle].sequence <= sequence { low = middle + 1 } else { high = middle }
+            }
+            for sample in samples[low...] {
+                guard sample.sequence <= last, result.count < limit else { break }
+                result.append(sample)
+            }
+        }
+        return result
+    }
+
+    private func decodedSamples(of segment: Segment) -> [Sample] {
+        if let cached = readCache, cached.name == segment.name, cached.bytes == segment.bytes {
+            return cached.samples
+        }
+        let path = directory + "/" + segment.name
+        do throws(SpoolError) {
+            let bytes = try SpoolFiles.readFile(path, limit: segment.bytes)
+            let samples = (try? SpoolSegmentReader.read(bytes[...]))?.samples ?? []
+            readCache = (segment.name, segment.bytes, samples)
+            return samples
+        } catch {
+            report(error)
+            return []
         }
     }
 

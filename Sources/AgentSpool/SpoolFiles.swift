@@ -9,6 +9,10 @@ public struct SpoolError: Error, CustomStringConvertible {
     init(_ path: String, _ operation: String, errno code: Int32 = errno) {
         description = "\(path): \(operation) failed: \(String(cString: strerror(code)))"
     }
+
+    init(_ path: String, refused reason: String) {
+        description = "\(path): \(reason)"
+    }
 }
 
 /// The few POSIX file operations the spool needs, with `EINTR` and short transfers handled.
@@ -16,11 +20,28 @@ public struct SpoolError: Error, CustomStringConvertible {
 /// Plain system calls rather than Foundation: the daemons avoid full Foundation, and the spool
 /// needs `fsync(2)` and `ftruncate(2)` on a descriptor it keeps open.
 enum SpoolFiles {
+    /// Creates the spool directory if needed and refuses one that another user could tamper with:
+    /// whoever can write to it can plant segments (samples the agent would send as its own) or
+    /// swap files for links.
     static func makeDirectory(_ path: String) throws(SpoolError) {
         if mkdir(path, 0o750) != 0, errno != EEXIST { throw SpoolError(path, "mkdir") }
         var status = stat()
         guard stat(path, &status) == 0 else { throw SpoolError(path, "stat") }
         guard status.st_mode & S_IFMT == S_IFDIR else { throw SpoolError(path, "use as a directory", errno: ENOTDIR) }
+        guard status.st_uid == geteuid() else {
+            throw SpoolError(
+                path,
+                refused:
+                    "the spool directory is owned by uid \(status.st_uid), not by the agent's uid \(geteuid()); refusing to use it (chown it to the agent's user)"
+            )
+        }
+        guard status.st_mode & 0o022 == 0 else {
+            throw SpoolError(
+                path,
+                refused:
+                    "the spool directory is writable by group or others (mode \(String(status.st_mode & 0o7777, radix: 8))); refusing to use it (chmod go-w)"
+            )
+        }
     }
 
     /// Names in `directory`, without `.` and `..`, in no particular order.
@@ -39,7 +60,7 @@ enum SpoolFiles {
 
     /// At most `limit` bytes from the start of the file.
     static func readFile(_ path: String, limit: Int = .max) throws(SpoolError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { throw SpoolError(path, "open") }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
@@ -58,7 +79,7 @@ enum SpoolFiles {
     }
 
     static func openForAppend(_ path: String) throws(SpoolError) -> Int32 {
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { throw SpoolError(path, "open") }
         return descriptor
     }
@@ -91,7 +112,8 @@ enum SpoolFiles {
     /// to a temporary file first, then renamed over `path`.
     static func replace(_ path: String, with bytes: [UInt8], durable: Bool) throws(SpoolError) {
         let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        // O_NOFOLLOW: a link planted under the temporary name must not redirect the write elsewhere.
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard descriptor >= 0 else { throw SpoolError(temporary, "open") }
         do {
             try writeAll(descriptor, bytes, path: temporary)
@@ -110,7 +132,7 @@ enum SpoolFiles {
     }
 
     static func truncateFile(_ path: String, to size: Int) throws(SpoolError) {
-        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { throw SpoolError(path, "open") }
         defer { close(descriptor) }
         guard ftruncate(descriptor, off_t(size)) == 0 else { throw SpoolError(path, "truncate") }

@@ -13,17 +13,21 @@ import MonitorModel
 ///
 /// Fixed-size binary payloads (49 bytes, 57 per record) keep a day of 5 s samples under 1 MiB and
 /// round-trip every double exactly. The session is in the header only: a segment never mixes sessions.
-enum SpoolFormat {
+package enum SpoolFormat {
     static let magic = Array("MONSPOOL".utf8)
     static let version: UInt8 = 1
     static let sampleKind: UInt8 = 1
     static let samplePayloadBytes = 49
     static let recordOverhead = 8
-    static let sampleRecordBytes = recordOverhead + samplePayloadBytes
+    package static let sampleRecordBytes = recordOverhead + samplePayloadBytes
     /// Header bytes before the session: magic, version, session length.
     static let headerPrefixBytes = magic.count + 2
     static let maximumHeaderBytes = headerPrefixBytes + 64 + 8 + 4
     static let sessionLengths = 8...64
+    /// The highest sequence number a spool may hold (2^63): far beyond any real history (2^63
+    /// samples at ten a second take 29 billion years), and low enough that numbering on from it,
+    /// and any allowance added to it, can never overflow. A file claiming more is damaged or forged.
+    package static let maximumSequence: UInt64 = 1 << 63
 
     /// The header of a segment whose first record will carry `firstSequence`.
     static func header(session: String, firstSequence: UInt64) -> [UInt8] {

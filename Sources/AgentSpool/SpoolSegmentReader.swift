@@ -68,6 +68,10 @@ enum SpoolSegmentReader {
         }
         let first = SpoolFormat.readLittleEndian(UInt64.self, from: bytes, at: prefix + sessionLength)
         guard first >= 1 else { throw SpoolHeaderError(description: "first sequence is 0") }
+        // One above the maximum: the segment a spool at the ceiling starts for its next sample.
+        guard first <= SpoolFormat.maximumSequence + 1 else {
+            throw SpoolHeaderError(description: "first sequence \(first) is above 2^63 + 1")
+        }
         return (String(decoding: sessionBytes, as: UTF8.self).lowercased(), first, size)
     }
 
@@ -137,6 +141,7 @@ enum SpoolSegmentReader {
         let processRAM = double(33)
         let interrupts = SpoolFormat.readLittleEndian(UInt64.self, from: local, at: 41)
         guard sequence > previous else { return fail("sequence \(sequence) does not follow \(previous)") }
+        guard sequence <= SpoolFormat.maximumSequence else { return fail("sequence \(sequence) is above 2^63") }
         guard timestamp.isFinite, timestamp > 0 else { return fail("timestamp is not a positive finite number") }
         guard (0...100).contains(ram), (0...100).contains(cpu) else { return fail("percentage outside 0...100") }
         guard processRAM.isFinite, processRAM >= 0 else { return fail("process RAM is not a finite number >= 0") }

@@ -12,13 +12,15 @@ struct SpoolWatermark: Equatable {
 
     var encoded: [UInt8] { Array("\(session) \(sequence)\n".utf8) }
 
-    /// Reads the file's text; `nil` when it is not exactly one well-formed line.
+    /// Reads the file's text; `nil` when it is not exactly one well-formed line with a sequence
+    /// of at most 2^63 (``SpoolFormat/maximumSequence``).
     static func parse(_ bytes: [UInt8]) -> SpoolWatermark? {
         guard bytes.last == UInt8(ascii: "\n") else { return nil }
         let fields = bytes.dropLast().split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
         guard fields.count == 2, SpoolFormat.isSession(fields[0]),
             (1...20).contains(fields[1].count), fields[1].allSatisfy({ (0x30...0x39).contains($0) }),
-            let sequence = UInt64(String(decoding: fields[1], as: UTF8.self))
+            let sequence = UInt64(String(decoding: fields[1], as: UTF8.self)),
+            sequence <= SpoolFormat.maximumSequence
         else { return nil }
         return SpoolWatermark(session: String(decoding: fields[0], as: UTF8.self).lowercased(), sequence: sequence)
     }

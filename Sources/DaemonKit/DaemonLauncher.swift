@@ -14,6 +14,12 @@ public protocol DaemonConfiguration: Sendable {
     init()
     func rendered() -> String
     var logLevel: LogLevelName { get }
+    /// Ways the configuration exposes a secret; printed by `--check-config`, logged at start.
+    func securityWarnings(path: String?) -> [String]
+}
+
+extension DaemonConfiguration {
+    public func securityWarnings(path: String?) -> [String] { [] }
 }
 
 extension GatewayConfiguration: DaemonConfiguration {}
@@ -67,6 +73,7 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
         case .failure(let status):
             return status
         case .success(let (configuration, path)):
+            for warning in configuration.securityWarnings(path: path) { printToStandardError("warning: \(warning)") }
             if verbose {
                 print(configuration.rendered(), terminator: "")
             } else {

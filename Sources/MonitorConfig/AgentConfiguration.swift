@@ -157,11 +157,27 @@ public struct AgentConfiguration: Sendable, Equatable {
         return policy
     }
 
+    /// What exposes the token, to be logged at start and reload and printed by `--check-config`:
+    /// a token sent over plain TCP, or a configuration file holding it that other users can read.
+    public func securityWarnings(path: String?) -> [String] {
+        guard token != nil else { return [] }
+        var warnings: [String] = []
+        if !tls {
+            warnings.append(
+                "token is sent over plain TCP (tls = no): anyone on the path can read it; set tls = yes")
+        }
+        if let path, let problem = SecretFileMode.exposure(of: path) {
+            warnings.append("\(path) holds a token but \(problem)")
+        }
+        return warnings
+    }
+
     public static func load(path: String) throws(ConfigurationError) -> AgentConfiguration {
         try parse(ConfigurationFile.read(path: path), file: path)
     }
 
-    /// The effective configuration as a file `parse` accepts back.
+    /// The effective configuration as a file `parse` accepts back, except that a token is never
+    /// shown (a line saying it is set takes its place): this text lands in terminals and tickets.
     public func rendered() -> String {
         """
         # Effective configuration of monitor-agent (defaults filled in).
@@ -172,7 +188,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         interval = \(renderDuration(interval))
         cpu-window = \(renderDuration(cpuWindow))
         buffer-samples = \(bufferCapacity)
-        token =\(token.map { " " + $0 } ?? "")
+        \(token == nil ? "token =" : "# token = (set, \(token!.utf8.count) bytes; not shown)")
         tls = \(tls ? "yes" : "no")
         tls-ca-file =\(tlsCAFile.map { " " + $0 } ?? "")
         tls-server-name =\(tlsServerName.map { " " + $0 } ?? "")

@@ -36,8 +36,10 @@ public enum ProtocolCodec {
             switch type {
             case "welcome":
                 let version = try protocolVersion(of: object, in: "welcome")
-                let last = try object.optionalInteger(.lastSequence, in: "welcome", range: 1...UInt64.max)
-                return .welcome(protocolVersion: version, lastSequence: last)
+                // 0 means none, like absent: gateways before 0.2 sent it for a session they knew
+                // without a sample, and refusing it locked such an agent out.
+                let last = try object.optionalInteger(.lastSequence, in: "welcome", range: 0...UInt64.max)
+                return .welcome(protocolVersion: version, lastSequence: last == 0 ? nil : last)
             case "ack":
                 return .ack(sequence: try object.integer(.sequence, in: "ack", range: 1...UInt64.max))
             case "error":

@@ -68,4 +68,24 @@ struct CommandLineTests {
             #expect(output.contains(key), "\(key) missing from:\n\(output)")
         }
     }
+
+    /// Issue 11, defect 8: the agent's secret stays out of terminals, and its exposure is named.
+    @Test("--check-config --verbose never prints the agent's token, and warns where it is exposed")
+    func agentTokenRedacted() async throws {
+        let token = "s3cret-token-0123456789abcdef"
+        let file = try makeTemporaryDirectory() + "/agent.conf"
+        try "[agent]\ntoken = \(token)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o644)
+        let (status, output) = try await run("monitor-agent", ["--config", file, "--check-config", "--verbose"])
+        #expect(status == 0)
+        #expect(!output.contains(token), "\(output)")
+        #expect(output.contains("# token = (set, \(token.utf8.count) bytes; not shown)"), "\(output)")
+        #expect(output.contains("token is sent over plain TCP"), "\(output)")
+        #expect(output.contains("accessible to all users (mode 0644)"), "\(output)")
+
+        chmod(file, 0o600)
+        try "[agent]\ntoken = \(token)\ntls = yes\n".write(toFile: file, atomically: false, encoding: .utf8)
+        let (_, quiet) = try await run("monitor-agent", ["--config", file, "--check-config"])
+        #expect(!quiet.contains("warning"), "\(quiet)")
+    }
 }

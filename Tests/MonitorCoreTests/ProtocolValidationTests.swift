@@ -179,8 +179,14 @@ import Testing
         (#"{"type":"hello"}"#, #"unsupported message type "hello""#),
         (#"{"type":"welcome"}"#, #"missing "protocol" in welcome"#),
         (#"{"type":"welcome","protocol":2}"#, "unsupported protocol version 2 (supported: 1)"),
-        (#"{"type":"welcome","protocol":1,"last_seq":0}"#, #""last_seq" "# + sequenceRule),
-        (#"{"type":"welcome","protocol":1,"last_seq":"1"}"#, #""last_seq" "# + sequenceRule),
+        (
+            #"{"type":"welcome","protocol":1,"last_seq":"1"}"#,
+            #""last_seq" must be an integer from 0 to 18446744073709551615"#
+        ),
+        (
+            #"{"type":"welcome","protocol":1,"last_seq":-1}"#,
+            #""last_seq" must be an integer from 0 to 18446744073709551615"#
+        ),
         (#"{"type":"ack"}"#, #"missing "seq" in ack"#),
         (#"{"type":"ack","seq":0}"#, #""seq" "# + sequenceRule),
         (#"{"type":"error"}"#, #"missing "reason" in error"#),
@@ -198,6 +204,13 @@ import Testing
     @Test func welcomeWithNullLastSequenceMeansNone() throws {
         #expect(
             try ProtocolCodec.decodeGatewayMessage(Array(#"{"type":"welcome","protocol":1,"last_seq":null}"#.utf8))
+                == .welcome(protocolVersion: 1, lastSequence: nil))
+    }
+
+    /// Issue 11, defect 2: older gateways sent 0 for a session they knew without a sample.
+    @Test func welcomeWithLastSequenceZeroMeansNone() throws {
+        #expect(
+            try ProtocolCodec.decodeGatewayMessage(Array(#"{"type":"welcome","protocol":1,"last_seq":0}"#.utf8))
                 == .welcome(protocolVersion: 1, lastSequence: nil))
     }
 

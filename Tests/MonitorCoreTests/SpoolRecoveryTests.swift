@@ -251,18 +251,19 @@ struct SpoolRecoveryTests {
         defer { fixture.remove() }
         do {
             let (spool, _) = try fixture.open()
-            for sequence in 1...3 { spool.append(spoolSample(UInt64(sequence))) }
             spool.close()
         }
+        try Data(spoolSegment(5...7)).write(to: URL(fileURLWithPath: fixture.path(SampleSpool.segmentName(5))))
         let torn = SampleSpool.segmentName(100)
         try Data(SpoolFormat.header(session: spoolSession, firstSequence: 100).prefix(30)).write(
             to: URL(fileURLWithPath: fixture.path(torn)))
-        let foreign = SampleSpool.segmentName(0)  // sorts first, so the spool's session stays the newest's
+        // Sorts first (segments are named after their first sequence), so the spool's session stays the newest's.
+        let foreign = SampleSpool.segmentName(1)
         try Data(spoolSegment(1...2, session: "abcdefabcdefabcd")).write(
             to: URL(fileURLWithPath: fixture.path(foreign)))
         let recovery = try fixture.open().1
         #expect(recovery.session == spoolSession)
-        #expect(recovery.unacknowledged.map(\.sequence) == [1, 2, 3])
+        #expect(recovery.unacknowledged.map(\.sequence) == [5, 6, 7])
         #expect(!fixture.segments.contains(torn) && !fixture.segments.contains(foreign))
         let warnings = fixture.log.messages.filter { $0.hasPrefix("warning") }
         #expect(warnings.count == 2)

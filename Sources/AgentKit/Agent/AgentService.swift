@@ -59,10 +59,11 @@ public final class AgentService: Service {
             let recovery = try state.openSpool(logger: logger)
             let origin = recovery.resumed ? "resuming session" : "new session"
             logger.notice(
-                "spool \(configuration.spoolDirectory): \(origin) \(recovery.session) after sequence \(recovery.highestSequence), acknowledged up to \(recovery.acknowledged), \(recovery.unacknowledged.count) to deliver",
-                metadata: recovery.notKept > 0 ? ["dropped": "\(recovery.notKept) older than buffer-samples"] : [:]
+                "spool \(configuration.spoolDirectory): \(origin) \(recovery.session) after sequence \(recovery.highestSequence), acknowledged up to \(recovery.acknowledged), \(recovery.undelivered) to deliver",
+                metadata: recovery.notKept > 0 ? ["on-disk-only": "\(recovery.notKept) older than buffer-samples"] : [:]
             )
         }
+        for warning in configuration.securityWarnings(path: configurationPath) { logger.warning("\(warning)") }
         logger.notice(
             "monitor-agent \(MonitorVersion.current) sampling as \(name) every \(renderDuration(configuration.interval)), sending to \(configuration.servers.map(\.description).joined(separator: ", "))"
         )
@@ -82,12 +83,23 @@ public final class AgentService: Service {
     }
 
     /// Gives a connected gateway a bounded time to acknowledge what is still buffered.
+    ///
+    /// An agent waiting out its backoff is woken for one more attempt, and given a moment to start
+    /// it: stopped right after a gateway's return, it would otherwise leave samples it could
+    /// deliver at once.
     private func drain() async {
-        state.shared.withLock { $0.stopping = true }
-        let deadline = ContinuousClock.now.advanced(by: Self.drainTimeout)
+        state.shared.withLock { shared in
+            shared.stopping = true
+            shared.reconnectRequested = shared.connectedServer == nil
+        }
+        let start = ContinuousClock.now
+        let deadline = start.advanced(by: Self.drainTimeout)
         while ContinuousClock.now < deadline {
-            let (connected, buffered) = state.shared.withLock { ($0.connectedServer != nil, $0.buffer.count) }
-            guard connected, buffered > 0 else { break }
+            let (connected, connecting, buffered) = state.shared.withLock {
+                ($0.connectedServer != nil, $0.connecting, $0.buffer.count)
+            }
+            guard buffered > 0 else { break }
+            guard connected || connecting || ContinuousClock.now - start < .milliseconds(500) else { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
         // The account an operator (and the fault tests) can check: every sample taken in this run
@@ -170,6 +182,7 @@ public final class AgentService: Service {
         }
         // A new name or server list needs a new hello: end the session, the uplink reconnects.
         channel?.close(promise: nil)
+        for warning in new.securityWarnings(path: path) { logger.warning("\(warning)") }
         if new.logLevel != old.logLevel {
             logger.warning("log-level changes take effect at the next restart")
         }

@@ -2,6 +2,7 @@ import AgentSpool
 import Logging
 import MonitorConfig
 import MonitorModel
+import MonitorProtocol
 import NIOCore
 import NIOSSL
 import Synchronization
@@ -11,7 +12,9 @@ final class AgentState: Sendable {
     struct Shared {
         var configuration: AgentConfiguration
         var buffer: SampleBuffer
-        var nextSequence: UInt64 = 1
+        /// The number the next sample gets; nil once numbering is exhausted (it never is in
+        /// practice: spools stop at 2^63 and gateways are not believed beyond what was numbered).
+        var nextSequence: UInt64? = 1
         /// Samples taken and samples the gateway acknowledged, since the agent started.
         var takenCount: UInt64 = 0
         /// Set on SIGTERM: sampling ends, delivery of what is held goes on for a bounded time.
@@ -21,6 +24,8 @@ final class AgentState: Sendable {
         var wakeWriter: AsyncStream<Void>.Continuation?
         /// The server the agent is connected to, if any (for STATUS= and logs).
         var connectedServer: HostPort?
+        /// Set while the uplink dials or waits for a welcome, so that a stopping agent waits for it.
+        var connecting = false
         /// Set by a reload that changed who we are or where we send: the session ends and reconnects.
         var reconnectRequested = false
         /// The open connection to the gateway, closed by a reload that changes the destination.
@@ -28,18 +33,32 @@ final class AgentState: Sendable {
         /// Identifies this run of the agent (or, with a spool, the spool's history), so that the
         /// gateway can tell a restart (sequence numbers start again) from a reconnect (they go on).
         var session: String
-        /// The disk copy of the buffer, when `spool-directory` is set.
-        var spool: SampleSpool?
+        /// Whether a spool was opened (the spool itself lives under its own lock, ``AgentState/spool``).
+        var spooled = false
+        /// How far above its own numbering a welcome's `last_seq` may be believed (see
+        /// ``GatewayConversation``): the most samples a spool's lost tail can hold, 0 without a
+        /// spool or with `spool-fsync = always`.
+        var tailAllowance: UInt64 = 0
         /// The TLS client context when `tls = yes`, rebuilt on reload.
         var tlsContext: NIOSSLContext?
+        /// What the open connection's gateway may be believed, if a connection is open.
+        var conversation: GatewayConversation?
+
+        /// The highest sequence number given out.
+        var highestNumbered: UInt64 { nextSequence.map { $0 - 1 } ?? UInt64.max }
     }
 
     let shared: Mutex<Shared>
+    /// The disk copy of the buffer, when `spool-directory` is set. Its own lock: a write and an
+    /// fsync take milliseconds on a slow disk, and acks and the writer must not wait for them.
+    let spool = Mutex<SampleSpool?>(nil)
 
     init(configuration: AgentConfiguration, session: String) {
         self.shared = Mutex(
             Shared(
-                configuration: configuration, buffer: SampleBuffer(capacity: configuration.bufferCapacity),
+                configuration: configuration,
+                buffer: SampleBuffer(
+                    capacity: configuration.bufferCapacity, backedBySpool: !configuration.spoolDirectory.isEmpty),
                 session: session))
     }
 
@@ -48,66 +67,107 @@ final class AgentState: Sendable {
 
     /// Opens the spool in `spool-directory` and takes over what it holds: the agent resumes the
     /// spool's session and numbering (so that, to the gateway, a restart is just a reconnect), and
-    /// its unacknowledged samples go into the buffer to be replayed under their original numbers.
-    /// The buffer's capacity bounds how many: older ones are dropped and counted.
+    /// its unacknowledged samples are replayed under their original numbers: the newest
+    /// `buffer-samples` from memory, the older ones read back from disk when their turn comes.
     func openSpool(logger: Logger) throws(SpoolError) -> SampleSpool.Recovery {
-        try shared.withLock { shared throws(SpoolError) in
-            let configuration = shared.configuration
-            let (spool, recovery) = try SampleSpool.open(
+        let (configuration, session, capacity) = shared.withLock { ($0.configuration, $0.session, $0.buffer.capacity) }
+        let recovery = try spool.withLock { spool throws(SpoolError) in
+            let (opened, recovery) = try SampleSpool.open(
                 directory: configuration.spoolDirectory, maximumBytes: configuration.spoolMaxBytes,
-                fsyncPolicy: configuration.spoolFsync, keep: shared.buffer.capacity, logger: logger,
-                newSession: { shared.session })
-            shared.session = recovery.session
-            shared.nextSequence = recovery.highestSequence + 1
-            for sample in recovery.unacknowledged { shared.buffer.append(sample) }
-            shared.buffer.countDropped(recovery.notKept)
-            shared.spool = spool
+                fsyncPolicy: configuration.spoolFsync, keep: capacity, logger: logger,
+                newSession: { session })
+            spool = opened
             return recovery
         }
+        shared.withLock { shared in
+            shared.session = recovery.session
+            // The spool's numbers stop at 2^63 (SpoolFormat.maximumSequence): this cannot overflow.
+            shared.nextSequence = recovery.highestSequence + 1
+            shared.spooled = true
+            if configuration.spoolFsync != .always {
+                shared.tailAllowance = UInt64(configuration.spoolMaxBytes / SpoolFormat.sampleRecordBytes)
+            }
+            shared.buffer.noteSpooledOnly(recovery.notKeptRanges, count: recovery.notKept)
+            for sample in recovery.unacknowledged { shared.buffer.append(sample) }
+        }
+        return recovery
     }
 
     /// Flushes a periodic-fsync spool when its period has passed.
     func syncSpoolIfDue() {
-        shared.withLock { $0.spool?.syncIfDue() }
+        spool.withLock { $0?.syncIfDue() }
     }
 
     /// Syncs and closes the spool at exit (later samples stay in memory only) and returns, read
     /// together, how many samples are still undelivered and the highest sequence number taken.
     func closeSpool() -> (undelivered: Int, lastSequence: UInt64) {
-        shared.withLock { shared in
-            shared.spool?.close()
-            shared.spool = nil
-            return (shared.buffer.count, shared.nextSequence - 1)
+        spool.withLock { spool in
+            spool?.close()
+            spool = nil
         }
+        return shared.withLock { ($0.buffer.count, $0.highestNumbered) }
     }
 
     var configuration: AgentConfiguration { shared.withLock { $0.configuration } }
 
     /// Numbers a new sample, stores it (on disk first, with a spool) and wakes the writer.
-    func append(_ sample: Sample) {
-        shared.withLock { shared in
+    /// Called by the sampler only, so appends never overlap.
+    func append(_ sample: Sample, logger: Logger? = nil) {
+        var sample = sample
+        let numbered = shared.withLock { shared -> Bool in
             // A stopping agent takes no more samples: what it has is what it tries to deliver.
-            guard !shared.stopping else { return }
-            var sample = sample
+            guard !shared.stopping, let sequence = shared.nextSequence else { return false }
             shared.takenCount += 1
-            sample.sequence = shared.nextSequence
-            shared.nextSequence += 1
-            // Written before the writer can see it: whatever reaches the gateway is in the spool.
-            shared.spool?.append(sample)
+            sample.sequence = sequence
+            let (next, overflow) = sequence.addingReportingOverflow(1)
+            shared.nextSequence = overflow ? nil : next
+            return true
+        }
+        guard numbered else {
+            if shared.withLock({ $0.nextSequence == nil }) {
+                logger?.error("sequence numbers exhausted; delete the spool directory to start a new session")
+            }
+            return
+        }
+        // Written before the writer can see it: whatever reaches the gateway is in the spool.
+        spool.withLock { $0?.append(sample) }
+        shared.withLock { shared in
             shared.buffer.append(sample)
             shared.wakeWriter?.yield()
         }
     }
 
-    func acknowledge(upTo sequence: UInt64) {
+    /// Applies what the gateway confirmed (a welcome's `last_seq` or an ack, already judged by
+    /// ``GatewayConversation``): forgets those samples, and numbers on after `numberAfter` when
+    /// the gateway holds numbers a spool lost.
+    func acknowledge(upTo sequence: UInt64, numberAfter: UInt64? = nil) {
         shared.withLock { shared in
             shared.acknowledgedCount += UInt64(shared.buffer.acknowledge(upTo: sequence))
-            shared.spool?.acknowledge(upTo: sequence)
-            // The gateway holds numbers we never gave out only if a spool lost its tail to a power
-            // loss (see SpoolFsyncPolicy): number on after them, or new samples would be taken for
-            // duplicates. The buffer is empty then, so its sequences stay increasing.
-            if sequence >= shared.nextSequence { shared.nextSequence = sequence + 1 }
+            if let numberAfter, numberAfter >= shared.highestNumbered {
+                // Buffered samples numbered up to there were taken for duplicates and are forgotten
+                // above; the buffer's sequences stay increasing.
+                let (next, overflow) = numberAfter.addingReportingOverflow(1)
+                shared.nextSequence = overflow ? nil : next
+            }
         }
+        guard sequence > 0 else { return }
+        spool.withLock { $0?.acknowledge(upTo: sequence) }
+    }
+
+    /// Undelivered samples after `sequence`, in order, at most `limit`: from disk first when the
+    /// memory window has moved past them, then from memory.
+    func samples(after sequence: UInt64, limit: Int) -> [Sample] {
+        let onDisk = shared.withLock { $0.buffer.spooledOnly(after: sequence) }
+        if let range = onDisk {
+            // From the range's start: the spool's files still hold acknowledged samples before it.
+            let read = spool.withLock {
+                $0?.samples(after: range.lowerBound - 1, through: range.upperBound, limit: limit) ?? []
+            }
+            if !read.isEmpty { return read }
+            // The spool no longer has them (deleted to stay within spool-max-size): dropped.
+            shared.withLock { $0.buffer.spoolLost(upTo: range.upperBound) }
+        }
+        return shared.withLock { Array($0.buffer.samples(after: sequence, limit: limit)) }
     }
 
     var bufferedCount: Int { shared.withLock { $0.buffer.count } }

@@ -26,7 +26,7 @@ struct Sampler: Sendable {
                 let timestamp = clock.now()
                 // The state numbers the sample as it stores it, so sequences stay consecutive.
                 let sample = try collector.sample(sequence: 0, timestamp: timestamp, cpuStart: cpuStart)
-                state.append(sample)
+                state.append(sample, logger: logger)
                 lastFailure = nil
             } catch is CancellationError {
                 return

@@ -6,6 +6,7 @@ import MonitorProtocol
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The agent's side of the wire: finds a reachable gateway, says hello, replays what is
 /// buffered, streams new samples and forgets what the gateway acknowledges.
@@ -32,17 +33,23 @@ struct Uplink: Sendable {
             var failures: [String] = []
             for server in configuration.servers {
                 guard !Task.isCancelled else { return }
+                state.shared.withLock { $0.connecting = true }
                 do {
                     let connection = try await connect(to: server)
-                    let wasWelcomed = try await converse(over: connection, with: server)
-                    if wasWelcomed { backoff.reset() }
+                    // Only a gateway that took a sample resets the backoff: one that welcomes and
+                    // then refuses (or lies) is retried ever more slowly, like an unreachable one.
+                    let delivered = try await converse(over: connection, with: server)
+                    if delivered { backoff.reset() }
                     break
                 } catch is CancellationError {
+                    state.shared.withLock { $0.connecting = false }
                     return
                 } catch {
                     failures.append("\(server): \(error)")
                 }
+                state.shared.withLock { $0.connecting = false }
             }
+            state.shared.withLock { $0.connecting = false }
             let delay = backoff.next()
             if failures.count == configuration.servers.count {
                 logger.warning(
@@ -63,6 +70,7 @@ struct Uplink: Sendable {
     private func sleep(_ delay: Duration) async throws {
         let deadline = ContinuousClock.now.advanced(by: delay)
         while ContinuousClock.now < deadline {
+            // A reload, or a stopping agent that wants one more try at delivering its buffer.
             let reconnect = state.shared.withLock { shared in
                 defer { shared.reconnectRequested = false }
                 return shared.reconnectRequested
@@ -102,16 +110,26 @@ struct Uplink: Sendable {
             }
     }
 
-    /// Runs one connection to its end. Returns whether the gateway welcomed us (a real session,
-    /// as opposed to a port that accepted and hung up).
+    /// Runs one connection to its end. Returns whether the gateway acknowledged a sample on it (a
+    /// working session, as opposed to a port that accepted and hung up, or a gateway that welcomes
+    /// and then refuses). Throws when it ends before a welcome.
     private func converse(over connection: Connection, with server: HostPort) async throws -> Bool {
         let channel = connection.channel
         let configuration = state.configuration
         let name = configuration.resolvedName(hostName: hostName)
-        state.shared.withLock { $0.channel = channel }
-        defer { state.shared.withLock { $0.channel = nil } }
+        state.shared.withLock { shared in
+            shared.channel = channel
+            shared.conversation = GatewayConversation(tailAllowance: shared.tailAllowance)
+        }
+        defer {
+            state.shared.withLock { shared in
+                shared.channel = nil
+                shared.conversation = nil
+            }
+        }
 
         var welcomed = false
+        let delivered = Synchronization.Atomic<Bool>(false)
         var ending = "closed by the server"
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -132,11 +150,25 @@ struct Uplink: Sendable {
                     throw UplinkError.closedBeforeWelcome
                 }
                 deadline.cancel()
-                guard case .welcome(_, let lastSequence) = first else {
-                    throw UplinkError.unexpected(first)
+                let resumeAfter: UInt64
+                switch judge(first) {
+                case .welcomed(let acknowledged, let numberAfter):
+                    resumeAfter = acknowledged
+                    state.acknowledge(upTo: acknowledged, numberAfter: numberAfter)
+                    if let numberAfter {
+                        logger.warning(
+                            "the gateway holds sequence numbers up to \(numberAfter), beyond this agent's (its spool lost its tail): numbering on from there"
+                        )
+                    }
+                case .refused(let reason):
+                    throw UplinkError.refused(reason)
+                case .protocolError(let reason):
+                    throw UplinkError.protocolError(reason)
+                case .acknowledged:
+                    // The conversation never acknowledges before a welcome.
+                    throw UplinkError.protocolError("an ack instead of a welcome")
                 }
                 welcomed = true
-                if let lastSequence { state.acknowledge(upTo: lastSequence) }
                 // On a fallback server, leave after failback-after to try the first one again;
                 // the session and its numbering go along, so the move costs no sample.
                 if server != configuration.servers.first {
@@ -147,22 +179,28 @@ struct Uplink: Sendable {
                     }
                     channel.closeFuture.whenComplete { _ in failback.cancel() }
                 }
-                state.shared.withLock { $0.connectedServer = server }
+                state.shared.withLock { shared in
+                    shared.connectedServer = server
+                    shared.connecting = false
+                }
                 logger.notice(
                     "connected to \(server) as \(name)",
                     metadata: ["server": "\(server)", "agent": "\(name)", "buffered": "\(state.bufferedCount)"]
                 )
 
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await writeSamples(to: outbound, after: lastSequence ?? 0) }
+                    group.addTask { try await writeSamples(to: outbound, after: resumeAfter) }
                     while let message = try await messages.next() {
-                        switch message {
-                        case .ack(let sequence):
+                        switch judge(message) {
+                        case .acknowledged(let sequence):
                             state.acknowledge(upTo: sequence)
-                        case .error(let reason):
+                            delivered.store(true, ordering: .relaxed)
+                        case .refused(let reason):
                             throw UplinkError.refused(reason)
-                        case .welcome:
-                            throw UplinkError.unexpected(message)
+                        case .protocolError(let reason):
+                            throw UplinkError.protocolError(reason)
+                        case .welcomed:
+                            throw UplinkError.protocolError("a second welcome on the same connection")
                         }
                     }
                     group.cancelAll()
@@ -177,7 +215,18 @@ struct Uplink: Sendable {
         if welcomed, !Task.isCancelled {
             logger.warning("lost connection to \(server): \(ending)", metadata: ["buffered": "\(state.bufferedCount)"])
         }
-        return welcomed
+        return delivered.load(ordering: .relaxed)
+    }
+
+    /// The conversation's verdict on a message from the gateway.
+    private func judge(_ message: GatewayMessage) -> GatewayConversation.Verdict {
+        state.shared.withLock { shared in
+            guard var conversation = shared.conversation else {
+                return .protocolError("message outside a conversation")
+            }
+            defer { shared.conversation = conversation }
+            return conversation.receive(message, highestNumbered: shared.highestNumbered)
+        }
     }
 
     /// Writes everything buffered after `sequence`, then each new sample as it is taken.
@@ -191,7 +240,7 @@ struct Uplink: Sendable {
         var sent = sequence
         var line = ByteBuffer()
         while !Task.isCancelled {
-            let batch = state.shared.withLock { $0.buffer.samples(after: sent, limit: Self.batchSize) }
+            let batch = state.samples(after: sent, limit: Self.batchSize)
             guard let last = batch.last else {
                 guard await wakeIterator.next() != nil else { return }
                 continue
@@ -200,6 +249,8 @@ struct Uplink: Sendable {
             for sample in batch {
                 line.writeBytes(ProtocolCodec.encode(.sample(sample)))
             }
+            // Before the write: the gateway may ack these as soon as they leave.
+            state.shared.withLock { $0.conversation?.willSend(upTo: last.sequence) }
             try await outbound.write(line)
             sent = last.sequence
         }
@@ -208,23 +259,27 @@ struct Uplink: Sendable {
 
 enum UplinkError: Error, CustomStringConvertible {
     case closedBeforeWelcome
-    case unexpected(GatewayMessage)
     case refused(String)
+    /// The gateway said something the agent cannot believe (see ``GatewayConversation``).
+    case protocolError(String)
 
     var description: String {
         switch self {
         case .closedBeforeWelcome: "the server closed the connection before its welcome"
-        case .unexpected(let message): "unexpected message from the server: \(message)"
         case .refused(let reason): "refused by the server: \(reason)"
+        case .protocolError(let reason): "protocol error by the server: \(reason); connection closed"
         }
     }
 }
 
-/// Exponential backoff with jitter, capped: 0.5 s, 1 s, 2 s, ... 30 s, each drawn from [d/2, d]
-/// so that a fleet of agents does not reconnect in lockstep after a gateway restart.
+/// Exponential backoff with jitter, capped: 0.5 s, 1 s, 2 s, 4 s, 4 s, ..., each drawn from
+/// [d/2, d] so that a fleet of agents does not reconnect in lockstep after a gateway restart.
+/// The cap keeps delivery within about 5 s of a gateway's return after any outage; it is low
+/// because an attempt costs a gateway little (a refused connect, or a TLS handshake), and the
+/// jitter spreads a fleet's attempts over 2 s.
 struct Backoff {
     static let initial = 0.5
-    static let cap = 30.0
+    static let cap = 4.0
     private var attempt = 0
 
     mutating func reset() { attempt = 0 }
