@@ -11,6 +11,10 @@ package struct MessageBatch<Message: Sendable>: Sendable {
     package var messages: [Message]
     /// A ``FramingError`` or the decoder's error; nothing follows it on this connection.
     package var error: (any Error)?
+    /// Whether the stream stopped inside a message: the gateway gives a message begun a deadline, so a
+    /// peer trickling bytes cannot hold the connection. A batch without messages is delivered when a
+    /// message begins, so that the deadline can start.
+    package var inMessage = false
 }
 
 /// The connection's framing, in the pipeline: cuts the byte stream into JSON objects with
@@ -24,6 +28,7 @@ package struct JSONMessageDecoder<Message: Sendable>: ByteToMessageDecoder {
     private var splitter: JSONObjectSplitter
     private let decodeObject: @Sendable ([UInt8]) throws -> Message
     private var failed = false
+    private var wasInMessage = false
 
     /// - Parameters:
     ///   - maximumObjectBytes: longer objects are a framing error (see ``JSONObjectSplitter``).
@@ -46,7 +51,10 @@ package struct JSONMessageDecoder<Message: Sendable>: ByteToMessageDecoder {
             failed = true
             batch.error = error
         }
-        if !batch.messages.isEmpty || batch.error != nil {
+        batch.inMessage = splitter.hasPartialObject
+        let begun = batch.inMessage && !wasInMessage
+        wasInMessage = batch.inMessage
+        if !batch.messages.isEmpty || batch.error != nil || begun {
             context.fireChannelRead(wrapInboundOut(batch))
         }
         return .needMoreData

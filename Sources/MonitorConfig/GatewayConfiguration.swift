@@ -14,6 +14,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 "allow-legacy-agents", "max-connections", "max-connections-per-address", "max-agents",
                 "max-samples-per-second", "tokens-file", "tls-certificate", "tls-key", "tls-client-ca-file",
                 "log-level", "web-config-file",
+                "log-level", "max-anonymous-agents", "forget-anonymous-after", "clock-skew-tolerance",
+                "max-http-connections", "http-request-timeout",
             ]
         ),
         (RemoteWriteConfiguration.section, RemoteWriteConfiguration.keys),
@@ -42,11 +44,34 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Open connections on the agent port, all peers together; more are refused with an error line, so
     /// that file descriptors and memory are bounded by configuration, not by peers. Key `max-connections`.
     public var maxConnections = 20000
-    /// Open connections from one source address (agents behind one NAT share one). Key `max-connections-per-address`.
+    /// Open connections from one source address that have not identified themselves yet (no accepted native
+    /// hello): a native agent that said hello no longer counts, so a fleet behind one NAT is never locked out;
+    /// report-format peers, which never identify themselves, count for as long as they are connected.
+    /// Key `max-connections-per-address`.
     public var maxConnectionsPerAddress = 2000
     /// Distinct agents the gateway keeps (connected or not yet forgotten); a new name beyond it is refused.
     /// Key `max-agents`.
     public var maxAgents = 20000
+    /// Of `maxAgents`, how many may be report-format peers (a new record on every connection, no name, no
+    /// token), and apart from them how many may be agents that have not delivered a sample yet. Counted
+    /// apart, so that a flood of report-format peers cannot keep new native agents out, and neither kind
+    /// can crowd out the fleet. Key `max-anonymous-agents`.
+    public var maxAnonymousAgents = 1000
+
+    /// The anonymous quota in force, for each of the two kinds: `maxAnonymousAgents`, but never more than a
+    /// quarter of `maxAgents`, so that the fleet keeps at least half of the slots whatever the keys say.
+    public var anonymousAgentQuota: Int { min(maxAnonymousAgents, max(maxAgents / 4, 1)) }
+    /// Anonymous records (see `maxAnonymousAgents`) are forgotten this long after they disconnected, instead
+    /// of `forgetAfter`: no later connection can take them up again. Key `forget-anonymous-after`.
+    public var forgetAnonymousAfter: Duration = .seconds(300)
+    /// How far a sample's `ts` may be ahead of the gateway's clock; a later one is kept with its time of
+    /// arrival instead (and counted), so one bad clock cannot stop forwarding. Key `clock-skew-tolerance`.
+    public var clockSkewTolerance: Duration = .seconds(60)
+    /// Open connections on the HTTP port; more are answered 503 and closed. Key `max-http-connections`.
+    public var maxHTTPConnections = 64
+    /// An HTTP request must arrive whole within this time (of the connection, or of the previous
+    /// response), or the connection is closed: peers trickling bytes cannot hold it. Key `http-request-timeout`.
+    public var httpRequestTimeout: Duration = .seconds(10)
     /// Samples per second one connection may deliver; above it the gateway reads more slowly (TCP pushes
     /// back), so a replaying or misbehaving agent cannot starve the others. Nothing is dropped.
     /// Key `max-samples-per-second`.
@@ -74,6 +99,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
 
     /// Range of the connection and agent limits.
     public static let limitRange = 1...10_000_000
+    /// Range of `max-http-connections`: a scraper and a few browsers need a handful; each holds a descriptor.
+    public static let httpConnectionRange = 1...100_000
 
     /// All defaults.
     public init() {}
@@ -104,6 +131,13 @@ public struct GatewayConfiguration: Sendable, Equatable {
             case "tls-client-ca-file": configuration.tlsClientCAFile = entry.value.isEmpty ? nil : entry.value
             case "log-level": configuration.logLevel = try values.logLevel(entry)
             case "web-config-file": configuration.webConfigFile = entry.value.isEmpty ? nil : entry.value
+            case "max-anonymous-agents": configuration.maxAnonymousAgents = try values.integer(entry, in: limitRange)
+            case "forget-anonymous-after": configuration.forgetAnonymousAfter = try values.duration(entry)
+            case "clock-skew-tolerance": configuration.clockSkewTolerance = try values.duration(entry)
+            case "max-http-connections":
+                configuration.maxHTTPConnections = try values.integer(entry, in: httpConnectionRange)
+            case "http-request-timeout":
+                configuration.httpRequestTimeout = try values.duration(entry, atLeast: .milliseconds(100))
             default: break  // The schema has already refused unknown keys.
             }
         }
@@ -164,6 +198,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
         tls-client-ca-file =\(tlsClientCAFile.map { " " + $0 } ?? "")
         log-level = \(logLevel.rawValue)
         web-config-file =\(webConfigFile.map { " " + $0 } ?? "")
+        max-anonymous-agents = \(maxAnonymousAgents)
+        forget-anonymous-after = \(renderDuration(forgetAnonymousAfter))
+        clock-skew-tolerance = \(renderDuration(clockSkewTolerance))
+        max-http-connections = \(maxHTTPConnections)
+        http-request-timeout = \(renderDuration(httpRequestTimeout))
 
         """ + (remoteWrite.map { "\n" + $0.rendered() } ?? "")
     }

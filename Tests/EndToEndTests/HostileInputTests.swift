@@ -100,7 +100,8 @@ struct HostileInputTests {
     @Test("a large /metrics page reaches a slow Connection: close client whole")
     func largePageToSlowClient() async throws {
         raiseOpenFileLimit(to: 4096)
-        try await withGateway(extraConfiguration: "agent-timeout = 30s\n") { gateway in
+        // 1,500 report-format peers: more than the default quota of anonymous agents.
+        try await withGateway(extraConfiguration: "agent-timeout = 30s\nmax-anonymous-agents = 2000\n") { gateway in
             let report = Array(
                 #"{"currentProccessRAM: ": 0.01, "RAM usage: ": 58.4, "CPU usage: ": 2.8, "CPU interrupts: ": 706148}"#
                     .utf8)

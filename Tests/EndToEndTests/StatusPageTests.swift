@@ -173,4 +173,30 @@ struct StatusPageTests {
             }
         }
     }
+
+    @Test(
+        "agents named like Object.prototype's members get their rows in chromium (rows are kept in a Map)",
+        .enabled(
+            if: Chromium.path != nil,
+            "chromium is not installed (apt-get install chromium, or run scripts/install-deps.sh); skipping")
+    )
+    func chromiumPrototypeNames() async throws {
+        let names = ["__proto__", "constructor", "toString", "hasOwnProperty"]
+        try await withGateway(extraConfiguration: "agent-timeout = 3s\nforget-after = 60s\n") { gateway in
+            let agents = try names.map { try AgentProcess.start(name: $0, gatewayPort: gateway.agentPort) }
+            defer { for agent in agents { agent.process.signal(SIGKILL) } }
+            let allSending = await eventually {
+                let list = try AgentList.fetch(gateway)
+                return list.agents.count == names.count && list.agents.allSatisfy { $0.samplesReceived > 0 }
+            }
+            #expect(allSending, "gateway: \(gateway.process.output)")
+            let dom = try await Chromium.run(["--dump-dom"], url: "http://127.0.0.1:\(gateway.metricsPort)/")
+            #expect(dom.firstMatch(of: /<p id="refresh"[^>]*class="error"/) == nil, "the refresh threw: \(dom)")
+            let refreshes = dom.firstMatch(of: /data-refreshes="(\d+)"/).flatMap { Int($0.1) } ?? 0
+            #expect(refreshes >= 1, "DOM: \(dom)")
+            // Their state depends on timing under load; that each has its row is the point.
+            let rows = dom.matches(of: /<tr data-agent="([^"]+)" class="state-\w+">/).map { String($0.1) }
+            #expect(rows == names.sorted(), "DOM: \(dom)")
+        }
+    }
 }

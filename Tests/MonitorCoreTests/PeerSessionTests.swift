@@ -125,7 +125,25 @@ struct PeerSessionTests {
         }
         first.disconnect(now: 2)
         var again = session(maximumAgents: 1)
-        #expect(again.receive(hello("a"), now: 3) == .reply(.welcome(protocolVersion: 1, lastSequence: 0)))
+        #expect(again.receive(hello("a"), now: 3) == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
+    }
+
+    @Test("a reconnect before the first sample is welcomed without last_seq (the gateway holds none)")
+    func reconnectBeforeFirstSample() {
+        var first = session()
+        #expect(first.receive(hello(), now: 100) == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
+        first.disconnect(now: 101)
+        var second = session()
+        let welcome = second.receive(hello(), now: 102)
+        #expect(welcome == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
+        if case .reply(let message) = welcome {
+            let line = String(decoding: ProtocolCodec.encode(message), as: UTF8.self)
+            #expect(!line.contains("last_seq"), "\(line)")
+        }
+        _ = second.receive(sample(1), now: 103)
+        second.disconnect(now: 104)
+        var third = session()
+        #expect(third.receive(hello(), now: 105) == .reply(.welcome(protocolVersion: 1, lastSequence: 1)))
     }
 }
 
@@ -161,7 +179,7 @@ struct GatewayLimitTests {
 
     @Test("refusal logs are throttled per reason and report what they held back")
     func logThrottle() {
-        let throttle = LogThrottle(limit: 2, window: .seconds(10))
+        let throttle = LogThrottle<PeerErrorReason>(limit: 2, window: .seconds(10))
         let start = ContinuousClock.now
         #expect(throttle.check(.framing, now: start) == .log(suppressedBefore: 0))
         #expect(throttle.check(.framing, now: start) == .log(suppressedBefore: 0))

@@ -161,11 +161,13 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
         #expect(store.agentCount == 1)
     }
 
-    @Test func knownSessionWithoutSamplesReportsZero() {
+    /// docs/protocol.md: `last_seq` is absent when the gateway holds no sample of the session; an agent
+    /// refuses `0`, which no sample carries (issue 11, defect 2).
+    @Test func knownSessionWithoutSamplesReportsNoLastSequence() {
         let store = makeStore()
         _ = store.connected(agent: "a", session: "s1", dialect: .native, remoteAddress: "x", now: 0)
         let again = store.connected(agent: "a", session: "s1", dialect: .native, remoteAddress: "x", now: 1)
-        #expect(again.lastSequence == 0)
+        #expect(again.lastSequence == nil)
     }
 
     @Test func newSessionRestartsNumberingButKeepsCounters() throws {

@@ -51,6 +51,7 @@ struct AgentListener: Sendable {
                     return (try Connection(wrappingChannelSynchronously: channel), transport)
                 }
             }
+        try await AcceptBackoff.shorten(on: server.channel)
         return AgentListener(server: server, state: state)
     }
 
@@ -71,6 +72,20 @@ struct AgentListener: Sendable {
         return { sample, agent, now in forwarder.enqueue(sample, agent: agent, now: now) }
     }
 
+    /// Counts and logs a sample the store did not keep as sent.
+    private var sampleEventSink: @Sendable (SampleEvent, String) -> Void {
+        { [state] event, agent in state.sampleEvent(event, agent: agent) }
+    }
+
+    /// Sends an error line and closes `channel`, from any thread: for deadlines and for closing a
+    /// connection from outside its task (superseded, token revoked).
+    private static func closeWithError(_ channel: any Channel, _ text: String) {
+        let line = ProtocolCodec.encode(.error(reason: text))
+        channel.writeAndFlush(channel.allocator.buffer(bytes: line)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
     private func handle(_ connection: Connection, transport: Transport) async {
         state.counters.connectionAccepted()
         let channel = connection.channel
@@ -85,23 +100,27 @@ struct AgentListener: Sendable {
             let text =
                 reason == .tooManyConnections
                 ? "the gateway has its maximum of \(configuration.maxConnections) connections (max-connections)"
-                : "\(sourceAddress) has its maximum of \(configuration.maxConnectionsPerAddress) connections (max-connections-per-address)"
+                : "\(sourceAddress) has its maximum of \(configuration.maxConnectionsPerAddress) connections that have not said hello yet (max-connections-per-address)"
             state.refused(reason, text, remote: remote, agent: nil)
             try? await connection.executeThenClose { _, outbound in
                 try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.error(reason: text))))
             }
             return
         }
-        defer { state.limiter.release(sourceAddress) }
+        var identified = false
+        defer { state.limiter.release(sourceAddress, identified: identified) }
 
         var session = PeerSession(
             store: state.store,
             remoteAddress: remote,
             allowLegacyAgents: configuration.allowLegacyAgents,
             maximumAgents: configuration.maxAgents,
+            maximumAnonymousAgents: configuration.anonymousAgentQuota,
             tokens: configuration.tokens,
             requireTLS: state.tlsContext != nil,
-            onNewSample: forwardingSink
+            clockSkewTolerance: configuration.clockSkewTolerance,
+            onNewSample: forwardingSink,
+            onSampleEvent: sampleEventSink
         )
         // The hello deadline runs on the channel's event loop, independent of whether the
         // peer sends anything at all: a peer trickling bytes that never form a hello is closed too.
@@ -109,16 +128,19 @@ struct AgentListener: Sendable {
             [state] in
             let text = "no hello within \(renderDuration(configuration.helloTimeout))"
             state.refused(.helloTimeout, text, remote: remote, agent: nil)
-            let line = ProtocolCodec.encode(.error(reason: text))
-            channel.writeAndFlush(channel.allocator.buffer(bytes: line)).whenComplete { _ in
-                channel.close(promise: nil)
-            }
+            Self.closeWithError(channel, text)
         }
+        // After the hello, every message must arrive whole within hello-timeout of its first byte: the
+        // idle timer alone is reset by every byte, so a peer trickling one byte at a time would hold the
+        // connection (and its buffer) forever.
+        var messageDeadline: Scheduled<Void>?
         defer {
             helloDeadline.cancel()
+            messageDeadline?.cancel()
+            if let id = session.connection?.id { state.live.unregister(id) }
             if let agent = session.agentName {
                 session.disconnect(now: state.clock.now())
-                state.logger.info("agent disconnected", metadata: ["agent": "\(agent)", "remote": "\(remote)"])
+                state.logConnection("agent disconnected", metadata: ["agent": "\(agent)", "remote": "\(remote)"])
             }
         }
 
@@ -144,7 +166,11 @@ struct AgentListener: Sendable {
                         }
                         if wasAnonymous, let agent = session.agentName {
                             helloDeadline.cancel()
-                            logConnected(agent: agent, session: session, remote: remote)
+                            identify(agent, session: session, channel: channel, remote: remote)
+                            if case .native = session.identity {
+                                state.limiter.identified(sourceAddress)
+                                identified = true
+                            }
                         }
                     }
                     if let error = batch.error {
@@ -153,6 +179,23 @@ struct AgentListener: Sendable {
                     }
                     if let ack = session.takePendingAck() {
                         try await outbound.write(channel.allocator.buffer(bytes: ProtocolCodec.encode(ack)))
+                    }
+                    if session.agentName != nil {
+                        // A completed message ends its deadline; the next one, begun in the same read, gets its own.
+                        if !batch.messages.isEmpty || !batch.inMessage {
+                            messageDeadline?.cancel()
+                            messageDeadline = nil
+                        }
+                        if batch.inMessage, messageDeadline == nil {
+                            messageDeadline = channel.eventLoop.scheduleTask(
+                                in: TimeAmount(configuration.helloTimeout)
+                            ) { [state, agent = session.agentName] in
+                                let text =
+                                    "a message not finished within \(renderDuration(configuration.helloTimeout)) of its first byte"
+                                state.refused(.messageTimeout, text, remote: remote, agent: agent)
+                                Self.closeWithError(channel, text)
+                            }
+                        }
                     }
                     // Over its rate, the connection waits before its next read: TCP slows the sender.
                     let wait = pacing.take(session.takeSampleCount(), now: .now)
@@ -176,6 +219,27 @@ struct AgentListener: Sendable {
         }
     }
 
+    /// The peer has just identified itself: log it, make the connection closable from outside (native
+    /// agents: takeover, token revocation), and close the agent's older connection, which the newest one replaces.
+    private func identify(_ agent: String, session: PeerSession, channel: any Channel, remote: String) {
+        let dialect: String
+        switch session.identity {
+        case .legacy: dialect = "legacy"
+        default: dialect = "native"
+        }
+        state.logConnection(
+            "agent connected", metadata: ["agent": "\(agent)", "remote": "\(remote)", "dialect": "\(dialect)"])
+        guard case .native = session.identity, let connection = session.connection else { return }
+        state.live.register(connection.id, agent: agent, token: session.presentedToken) { [state] reason, text in
+            state.refused(reason, text, remote: remote, agent: agent)
+            Self.closeWithError(channel, text)
+        }
+        if let older = connection.superseded {
+            state.live.close(
+                older, .superseded, "agent \(agent) connected again from \(remote): the newest connection wins")
+        }
+    }
+
     private func refuse(
         _ reason: PeerErrorReason,
         _ text: String,
@@ -185,18 +249,6 @@ struct AgentListener: Sendable {
     ) async throws {
         state.refused(reason, text, remote: remote, agent: session.agentName)
         try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.error(reason: text))))
-    }
-
-    private func logConnected(agent: String, session: PeerSession, remote: String) {
-        let dialect: String
-        switch session.identity {
-        case .legacy: dialect = "legacy"
-        default: dialect = "native"
-        }
-        state.logger.info(
-            "agent connected",
-            metadata: ["agent": "\(agent)", "remote": "\(remote)", "dialect": "\(dialect)"]
-        )
     }
 }
 

@@ -19,6 +19,14 @@ public enum PeerErrorReason: String, Sendable, CaseIterable {
     case tooManyFromAddress = "too_many_from_address"
     /// `max-agents` distinct agents known already, and this is a new one.
     case tooManyAgents = "too_many_agents"
+    /// `max-anonymous-agents` report-format peers and not yet delivering agents held already, and this is a new one.
+    case tooManyAnonymousAgents = "too_many_anonymous_agents"
+    /// The agent connected again on another connection: the newest connection wins, the older is closed.
+    case superseded
+    /// A reload removed or changed the token this agent had presented.
+    case tokenRevoked = "token_revoked"
+    /// A message begun but not finished within `hello-timeout` (a peer trickling bytes).
+    case messageTimeout = "message_timeout"
     /// A native hello without the token `tokens-file` holds for its name.
     case unauthenticated
     /// A native hello over plain TCP where the gateway has TLS configured.
@@ -30,6 +38,9 @@ public enum PeerErrorReason: String, Sendable, CaseIterable {
 /// Counters the gateway keeps about itself, exported on `/metrics` next to the agents' series.
 public final class GatewayCounters: Sendable {
     private let accepted = Atomic<UInt64>(0)
+    private let clamped = Atomic<UInt64>(0)
+    private let httpRefused = Atomic<UInt64>(0)
+    let dropped = Mutex<[SampleDropReason: UInt64]>([:])
     // Errors are rare next to samples: one lock is cheaper to read than it is worth avoiding.
     let errors = Mutex<[PeerErrorReason: UInt64]>([:])
 
@@ -43,6 +54,23 @@ public final class GatewayCounters: Sendable {
         errors.withLock { $0[reason, default: 0] += 1 }
     }
 
+    func sampleEvent(_ event: SampleEvent) {
+        switch event {
+        case .clampedTimestamp: clamped.wrappingAdd(1, ordering: .relaxed)
+        case .dropped(let reason): dropped.withLock { $0[reason, default: 0] += 1 }
+        }
+    }
+
+    func httpConnectionRefused() {
+        httpRefused.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    public var timestampsClamped: UInt64 { clamped.load(ordering: .relaxed) }
+
+    public func samplesDropped(_ reason: SampleDropReason) -> UInt64 {
+        dropped.withLock { $0[reason, default: 0] }
+    }
+
     public var connectionsAccepted: UInt64 { accepted.load(ordering: .relaxed) }
 }
 
@@ -50,6 +78,7 @@ extension GatewayCounters {
     /// The counters as families for `/metrics`.
     func families() -> [MetricFamily] {
         let errors = errors.withLock { $0 }
+        let dropped = dropped.withLock { $0 }
         return [
             MetricFamily(
                 name: "monitord_connections_accepted_total",
@@ -64,6 +93,27 @@ extension GatewayCounters {
                 samples: PeerErrorReason.allCases.map { reason in
                     MetricSample(Double(errors[reason, default: 0]), labels: ["reason": reason.rawValue])
                 }
+            ),
+            MetricFamily(
+                name: "monitord_samples_dropped_total",
+                help: "Samples from agents not stored, by reason (duplicate: already held; superseded: the agent "
+                    + "had connected again elsewhere).",
+                type: .counter,
+                samples: SampleDropReason.allCases.map { reason in
+                    MetricSample(Double(dropped[reason, default: 0]), labels: ["reason": reason.rawValue])
+                }
+            ),
+            MetricFamily(
+                name: "monitord_sample_timestamps_clamped_total",
+                help: "Samples stamped further ahead than clock-skew-tolerance, kept with their time of arrival.",
+                type: .counter,
+                samples: [MetricSample(Double(timestampsClamped))]
+            ),
+            MetricFamily(
+                name: "monitord_http_connections_refused_total",
+                help: "Connections on the HTTP port answered 503 because max-http-connections were open.",
+                type: .counter,
+                samples: [MetricSample(Double(httpRefused.load(ordering: .relaxed)))]
             ),
         ]
     }

@@ -47,7 +47,9 @@ public final class GatewayService: Service {
     }
 
     public func run() async throws {
-        let configuration = state.configuration
+        // Descriptors first: the limits below must fit in what the process may open.
+        let budget = DescriptorBudget.raiseToHardLimit()
+        let configuration = effective(state.configuration, budget: budget)
         // A certificate or key that does not load stops the start with its file named.
         state.apply(
             configuration, tlsContext: try TLSContexts.server(configuration), httpGuard: try httpGuard(configuration))
@@ -79,7 +81,7 @@ public final class GatewayService: Service {
                 group.addTask { await writer.run() }
             }
         } reload: { group in
-            await reload(agents: &agents, metrics: &metrics, group: &group)
+            await reload(agents: &agents, metrics: &metrics, group: &group, budget: budget)
         } stop: {
             state.logger.notice("stopping: closing listeners and connections")
             agents.close()
@@ -158,10 +160,31 @@ public final class GatewayService: Service {
         return try httpGuardLoader(path)
     }
 
+    /// `configuration` fitted to the descriptor budget, with a warning logged for everything the
+    /// operator should know before trusting it.
+    private func effective(_ configuration: GatewayConfiguration, budget: DescriptorBudget) -> GatewayConfiguration {
+        let (fitted, warnings) = budget.fit(configuration)
+        for warning in warnings { state.logger.warning("\(warning)") }
+        if fitted.allowLegacyAgents, configuration.tokens != nil || configuration.tlsCertificate != nil {
+            let text =
+                "tokens or TLS are configured, but allow-legacy-agents = yes still lets report-format peers in "
+                + "without either (up to \(configuration.anonymousAgentQuota) of them: max-anonymous-agents); "
+                + "set allow-legacy-agents = no once no report-format agent is left"
+            state.logger.warning("\(text)")
+        }
+        if let tokensFile = configuration.tokensFile,
+            let warning = SecretFileAccess.warning(for: tokensFile, key: "tokens-file")
+        {
+            state.logger.warning("\(warning)")
+        }
+        return fitted
+    }
+
     private func reload(
         agents: inout AgentListener,
         metrics: inout HTTPPort,
-        group: inout TaskGroup<Void>
+        group: inout TaskGroup<Void>,
+        budget: DescriptorBudget
     ) async {
         guard
             let ((loaded, tlsContext, httpGuard), path) = DaemonControl.reloadedConfiguration(
@@ -182,7 +205,17 @@ public final class GatewayService: Service {
         if new.remoteWrite != old.remoteWrite {
             state.logger.warning("[remote-write] changes take effect at the next restart")
         }
+        new = effective(new, budget: budget)
         state.apply(new, tlsContext: tlsContext, httpGuard: httpGuard)
         state.logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
+        // A token removed or changed in the file takes effect now, not at the agent's next reconnect.
+        if let tokens = new.tokens {
+            let revoked = state.live.revoke(notAcceptedBy: tokens)
+            if !revoked.isEmpty {
+                // One line, however many: each close is also counted and logged (throttled) as token_revoked.
+                let names = revoked.prefix(10).joined(separator: ", ") + (revoked.count > 10 ? ", ..." : "")
+                state.logger.notice("disconnected \(revoked.count) agent(s) whose token was revoked: \(names)")
+            }
+        }
     }
 }

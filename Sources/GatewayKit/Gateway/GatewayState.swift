@@ -9,7 +9,13 @@ final class GatewayState: Sendable {
     let store: AgentStore
     let counters = GatewayCounters()
     let limiter = ConnectionLimiter()
-    private let refusalLog = LogThrottle()
+    /// Open connections on the HTTP port (only the total is limited there).
+    let httpLimiter = ConnectionLimiter()
+    let live = LiveConnections()
+    private let refusalLog = LogThrottle<PeerErrorReason>()
+    /// Connects and disconnects: a peer churning connections must not flood the journal either.
+    private let connectionLog = LogThrottle<String>(limit: 20, window: .seconds(10))
+    private let sampleLog = LogThrottle<SampleEvent>()
     let logger: Logger
     let clock: any WallClock
     /// Forwarding to `[remote-write]`'s receiver, fixed at start (a reload does not add, remove or change it).
@@ -27,7 +33,9 @@ final class GatewayState: Sendable {
         forwarder: (any SampleForwarder)? = nil
     ) {
         self.tls = Mutex(tlsContext)
-        self.store = AgentStore(agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter)
+        self.store = AgentStore(
+            agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter,
+            forgetAnonymousAfter: configuration.forgetAnonymousAfter)
         self.current = Mutex(configuration)
         self.logger = logger
         self.clock = clock
@@ -49,6 +57,33 @@ final class GatewayState: Sendable {
         logger.notice("refused peer: \(text)", metadata: metadata)
     }
 
+    /// Logs an agent's connect or disconnect (`event`), at most 20 lines of each every 10 s; the next line
+    /// logged says how many were held back.
+    func logConnection(_ event: String, metadata: Logger.Metadata) {
+        guard case .log(let suppressed) = connectionLog.check(event) else { return }
+        var metadata = metadata
+        if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
+        logger.info("\(event)", metadata: metadata)
+    }
+
+    /// Counts a sample not kept as sent and logs it (throttled; routine duplicates are only counted).
+    func sampleEvent(_ event: SampleEvent, agent: String) {
+        counters.sampleEvent(event)
+        let text: String
+        switch event {
+        case .dropped(.duplicate): return
+        case .dropped(.superseded): text = "sample dropped: its connection was superseded by a newer one"
+        case .clampedTimestamp:
+            text =
+                "sample timestamp ahead of the gateway's clock beyond clock-skew-tolerance: "
+                + "stored with its time of arrival"
+        }
+        guard case .log(let suppressed) = sampleLog.check(event) else { return }
+        var metadata: Logger.Metadata = ["agent": "\(agent)"]
+        if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
+        logger.notice("\(text)", metadata: metadata)
+    }
+
     /// The TLS context new connections use; replaced on reload, so renewed certificates apply
     /// without a restart.
     var tlsContext: NIOSSLContext? {
@@ -66,6 +101,8 @@ final class GatewayState: Sendable {
         current.withLock { $0 = configuration }
         tls.withLock { $0 = tlsContext }
         webGuard.withLock { $0 = httpGuard }
-        store.reconfigure(agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter)
+        store.reconfigure(
+            agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter,
+            forgetAnonymousAfter: configuration.forgetAnonymousAfter)
     }
 }

@@ -40,6 +40,7 @@ struct HTTPPort: Sendable {
                     )
                 }
             }
+        try await AcceptBackoff.shorten(on: server.channel)
         return HTTPPort(server: server, state: state)
     }
 
@@ -54,6 +55,35 @@ struct HTTPPort: Sendable {
     }
 
     private func handle(_ connection: Connection) async {
+        let configuration = state.configuration
+        // The HTTP port has its own share of descriptors: past it, a connection gets a 503 at once, so
+        // floods of idle HTTP clients cannot take the descriptors agents and scrapes need.
+        guard
+            state.httpLimiter.admit(
+                "", maximumTotal: configuration.maxHTTPConnections, maximumPerAddress: .max) == nil
+        else {
+            state.counters.httpConnectionRefused()
+            try? await connection.executeThenClose { _, outbound in
+                let text = "too many HTTP connections (max-http-connections = \(configuration.maxHTTPConnections))\n"
+                var headers = HTTPHeaders()
+                headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+                headers.add(name: "Content-Length", value: "\(text.utf8.count)")
+                headers.add(name: "Connection", value: "close")
+                headers.add(name: "Retry-After", value: "1")
+                try await outbound.write(
+                    .head(HTTPResponseHead(version: .http1_1, status: .serviceUnavailable, headers: headers)))
+                try await outbound.write(.body(.byteBuffer(ByteBuffer(string: text))))
+                try await outbound.write(.end(nil))
+            }
+            return
+        }
+        defer { state.httpLimiter.release("") }
+        // Each request must arrive whole within http-request-timeout of the connection's start or of the
+        // previous response; the idle timer alone is reset by every byte a trickling client sends.
+        let channel = connection.channel
+        let timeout = TimeAmount(configuration.httpRequestTimeout)
+        var deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        defer { deadline.cancel() }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var request: HTTPRequestHead?
@@ -68,15 +98,18 @@ struct HTTPPort: Sendable {
                     case .end:
                         guard let head = request else { continue }
                         request = nil
+                        // The request is whole: its response is not cut by the deadline, however slow the reader.
+                        deadline.cancel()
                         let response = await guarded(head)
                         try await outbound.write(.head(response.head))
                         if head.method != .HEAD, response.body.readableBytes > 0 {
                             try await outbound.write(.body(.byteBuffer(response.body)))
                         }
                         try await outbound.write(.end(nil))
+                        deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
                         if !head.isKeepAlive {
                             // Flush, then FIN; the client's close ends the inbound stream (or
-                            // the idle timeout does, for a client that never closes).
+                            // the deadline does, for a client that never closes).
                             outbound.finish()
                             closing = true
                         }

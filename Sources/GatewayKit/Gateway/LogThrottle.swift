@@ -1,8 +1,9 @@
 import Synchronization
 
-/// Lets through at most `limit` log lines per reason in each `window`, and says how many it held
-/// back when the next window opens, so that a flood of bad peers cannot flood the journal.
-final class LogThrottle: Sendable {
+/// Lets through at most `limit` log lines per key (a refusal reason, an event) in each `window`, and
+/// says how many it held back when the next window opens, so that a flood of bad or churning peers
+/// cannot flood the journal.
+final class LogThrottle<Key: Hashable & Sendable>: Sendable {
     private struct Window {
         var start: ContinuousClock.Instant
         var logged = 0
@@ -11,7 +12,7 @@ final class LogThrottle: Sendable {
 
     private let limit: Int
     private let window: Duration
-    private let windows = Mutex<[PeerErrorReason: Window]>([:])
+    private let windows = Mutex<[Key: Window]>([:])
 
     init(limit: Int = 10, window: Duration = .seconds(10)) {
         self.limit = limit
@@ -24,7 +25,7 @@ final class LogThrottle: Sendable {
         case suppress
     }
 
-    func check(_ reason: PeerErrorReason, now: ContinuousClock.Instant = .now) -> Verdict {
+    func check(_ reason: Key, now: ContinuousClock.Instant = .now) -> Verdict {
         windows.withLock { windows in
             var current = windows[reason] ?? Window(start: now)
             var suppressedBefore = 0

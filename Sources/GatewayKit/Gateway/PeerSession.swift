@@ -27,6 +27,8 @@ struct PeerSession {
     private(set) var connection: AgentConnection?
     /// Highest sequence to acknowledge once the current read is processed (acks are cumulative).
     private(set) var pendingAck: UInt64?
+    /// The token the agent presented in its hello, so that a reload revoking it can close the connection.
+    private(set) var presentedToken: String?
 
     /// Samples accepted since ``takeSampleCount()`` was last called: what the connection's pacing charges.
     private var samplesTaken = 0
@@ -34,45 +36,61 @@ struct PeerSession {
     let store: AgentStore
     let remoteAddress: String
     let allowLegacyAgents: Bool
-    let maximumAgents: Int
+    let quota: AgentQuota
     /// When set, a native agent must present the token written for its name.
     let tokens: AgentTokens?
     /// Whether native agents must come over TLS (the gateway has a certificate), and whether this one did.
     let requireTLS: Bool
     /// Known once the peer's first bytes have arrived (the transport is decided by them).
     var isTLS: Bool
+    /// How far ahead of the gateway's clock a sample's `ts` may be; beyond it the sample is stamped with the
+    /// time of arrival instead, so that one bad clock cannot hold up what the agent sends after it.
+    let clockSkewTolerance: Double
     /// Called with every sample the store accepted as new (sample, agent, now): remote write's feed.
     let onNewSample: (@Sendable (Sample, String, Double) -> Void)?
+    /// Called for every sample not kept as sent (dropped, or its timestamp clamped), to count and log it.
+    let onSampleEvent: (@Sendable (SampleEvent, String) -> Void)?
 
     init(
         store: AgentStore,
         remoteAddress: String,
         allowLegacyAgents: Bool,
         maximumAgents: Int = .max,
+        maximumAnonymousAgents: Int = .max,
         tokens: AgentTokens? = nil,
         requireTLS: Bool = false,
         isTLS: Bool = false,
-        onNewSample: (@Sendable (Sample, String, Double) -> Void)? = nil
+        clockSkewTolerance: Duration = .seconds(60),
+        onNewSample: (@Sendable (Sample, String, Double) -> Void)? = nil,
+        onSampleEvent: (@Sendable (SampleEvent, String) -> Void)? = nil
     ) {
         self.store = store
         self.remoteAddress = remoteAddress
         self.allowLegacyAgents = allowLegacyAgents
-        self.maximumAgents = maximumAgents
+        self.quota = AgentQuota(maximumAgents: maximumAgents, maximumAnonymous: maximumAnonymousAgents)
         self.tokens = tokens
         self.requireTLS = requireTLS
         self.isTLS = isTLS
+        self.clockSkewTolerance = clockSkewTolerance.inSeconds
         self.onNewSample = onNewSample
+        self.onSampleEvent = onSampleEvent
     }
 
-    /// Whether one more agent fits. Checked before the store learns the name, so two simultaneous
-    /// newcomers can overshoot by one each: the bound is on memory, and that slack is constant.
-    private func admits(_ agent: String?) -> Bool {
-        if let agent, store.isKnown(agent) { return true }
-        return store.agentCount < maximumAgents
-    }
-
-    private var fullMessage: String {
-        "the gateway holds its maximum of \(maximumAgents) agents (max-agents)"
+    private func refusal(_ refusal: AgentRefusal, dialect: AgentDialect) -> Action {
+        switch (refusal, dialect) {
+        case (.tooManyAgents, _):
+            .refuse(.tooManyAgents, "the gateway holds its maximum of \(quota.maximumAgents) agents (max-agents)")
+        case (.tooManyAnonymous, .legacy):
+            .refuse(
+                .tooManyAnonymousAgents,
+                "the gateway holds its maximum of \(quota.maximumAnonymous) report-format agents (max-anonymous-agents)"
+            )
+        case (.tooManyAnonymous, .native):
+            .refuse(
+                .tooManyAnonymousAgents,
+                "the gateway holds its maximum of \(quota.maximumAnonymous) agents that have not delivered a sample "
+                    + "yet (max-anonymous-agents)")
+        }
     }
 
     /// The agent's label once the peer has identified itself.
@@ -100,16 +118,16 @@ struct PeerSession {
             if let tokens, !tokens.verify(agent: hello.agent, token: hello.token) {
                 return .refuse(.unauthenticated, "agent \(hello.agent): missing or wrong token")
             }
-            guard admits(hello.agent) else { return .refuse(.tooManyAgents, fullMessage) }
+            let connection: AgentConnection
+            do {
+                connection = try store.admit(
+                    agent: hello.agent, session: hello.session, dialect: .native, remoteAddress: remoteAddress,
+                    usesTLS: isTLS, quota: quota, now: now)
+            } catch {
+                return refusal(error, dialect: .native)
+            }
             identity = .native(agent: hello.agent, session: hello.session)
-            let connection = store.connected(
-                agent: hello.agent,
-                session: hello.session,
-                dialect: .native,
-                remoteAddress: remoteAddress,
-                usesTLS: isTLS,
-                now: now
-            )
+            presentedToken = hello.token
             self.connection = connection
             return .reply(.welcome(protocolVersion: ProtocolCodec.version, lastSequence: connection.lastSequence))
 
@@ -120,23 +138,20 @@ struct PeerSession {
             guard allowLegacyAgents else {
                 return .refuse(.legacyRefused, "the report's format is disabled here (allow-legacy-agents = no)")
             }
-            guard admits(nil) else { return .refuse(.tooManyAgents, fullMessage) }
             let agent = store.nextLegacyName()
+            do {
+                connection = try store.admit(
+                    agent: agent, session: nil, dialect: .legacy, remoteAddress: remoteAddress, quota: quota, now: now)
+            } catch {
+                return refusal(error, dialect: .legacy)
+            }
             identity = .legacy(agent: agent)
-            connection = store.connected(
-                agent: agent,
-                session: nil,
-                dialect: .legacy,
-                remoteAddress: remoteAddress,
-                now: now
-            )
-            record(sample, agent: agent, session: nil, now: now)
-            return .none
+            return record(sample, agent: agent, session: nil, now: now)
 
         case (.native(let agent, let session), .native(.sample(let sample))):
-            record(sample, agent: agent, session: session, now: now)
-            pendingAck = max(pendingAck ?? 0, sample.sequence)
-            return .none
+            let action = record(sample, agent: agent, session: session, now: now)
+            if action == .none { pendingAck = max(pendingAck ?? 0, sample.sequence) }
+            return action
 
         case (.native, .native(.hello)):
             return .refuse(.invalidMessage, "a second hello on the same connection")
@@ -145,19 +160,35 @@ struct PeerSession {
             return .refuse(.invalidMessage, "a report-format object after a native hello")
 
         case (.legacy(let agent), .legacy(let sample)):
-            record(sample, agent: agent, session: nil, now: now)
-            return .none
+            return record(sample, agent: agent, session: nil, now: now)
 
         case (.legacy, .native):
             return .refuse(.invalidMessage, "a native message from a peer speaking the report's format")
         }
     }
 
-    private mutating func record(_ sample: Sample, agent: String, session: String?, now: Double) {
-        samplesTaken += 1
-        if store.record(sample, agent: agent, session: session, now: now) {
-            onNewSample?(sample, agent, now)
+    /// Stores a sample and says whether the connection may go on: a connection whose agent has connected
+    /// again elsewhere is closed, and what it sent is neither kept, forwarded nor acknowledged.
+    private mutating func record(_ sample: Sample, agent: String, session: String?, now: Double) -> Action {
+        var sample = sample
+        if let timestamp = sample.timestamp, timestamp > now + clockSkewTolerance {
+            sample.timestamp = now
+            onSampleEvent?(.clampedTimestamp, agent)
         }
+        switch store.record(sample, agent: agent, session: session, connection: connection?.id, now: now) {
+        case .new:
+            samplesTaken += 1
+            onNewSample?(sample, agent, now)
+        case .duplicate:
+            samplesTaken += 1
+            onSampleEvent?(.dropped(.duplicate), agent)
+        case .superseded:
+            onSampleEvent?(.dropped(.superseded), agent)
+            pendingAck = nil
+            return .refuse(
+                .superseded, "agent \(agent) connected again on another connection: the newest connection wins")
+        }
+        return .none
     }
 
     /// Tells the store the connection ended (once; later calls do nothing).

@@ -109,18 +109,19 @@ enum StatusPageScript {
 
           function render() {
             if (agents === null) return;
-            var rows = {};
+            // Maps, not plain objects: an agent may be called "__proto__", "constructor" or "toString".
+            var rows = new Map();
             var existing = body.querySelectorAll("tr[data-agent]");
-            for (var i = 0; i < existing.length; i++) rows[existing[i].getAttribute("data-agent")] = existing[i];
-            var sorted = agents.slice().sort(compare), keep = {};
+            for (var i = 0; i < existing.length; i++) rows.set(existing[i].getAttribute("data-agent"), existing[i]);
+            var sorted = agents.slice().sort(compare), keep = new Set();
             for (var j = 0; j < sorted.length; j++) {
-              var agent = sorted[j], row = rows[agent.name] || newRow(agent);
-              keep[agent.name] = true;
+              var agent = sorted[j], row = rows.get(agent.name) || newRow(agent);
+              keep.add(agent.name);
               updateRow(row, agent);
               // appendChild moves an existing row: same DOM nodes, new order, one repaint.
               if (body.lastElementChild !== row) body.appendChild(row);
             }
-            for (var name in rows) if (!keep[name]) body.removeChild(rows[name]);
+            rows.forEach(function (row, name) { if (!keep.has(name)) body.removeChild(row); });
             emptyRow.hidden = sorted.length > 0;
           }
 

@@ -11,12 +11,30 @@ struct AgentRecord {
     var disconnectedAt: Double?
     /// The session whose numbering `highestSequence` refers to; `nil` for peers that number nothing.
     var session: String?
-    var highestSequence: UInt64 = 0
+    /// The highest sequence held of `session`; `nil` until the session's first sample, so that a
+    /// welcome never claims a sample the gateway does not hold (sequences start at 1).
+    var highestSequence: UInt64?
     var lastSeen: Double?
     var latest: Sample?
     var samplesReceived: UInt64 = 0
 
     var isConnected: Bool { connection != nil }
+
+    /// How far the record is tied to a real agent. Anonymous records (a report-format peer: no name, no
+    /// token, a new record on every connection; or an agent that has not delivered a single sample) have
+    /// their own, smaller quotas and a short memory, so that they cannot crowd out the fleet.
+    enum Standing: Hashable {
+        case reportFormat
+        case undelivered
+        case proven
+    }
+
+    var standing: Standing {
+        if dialect == .legacy { return .reportFormat }
+        return samplesReceived == 0 ? .undelivered : .proven
+    }
+
+    var isAnonymous: Bool { standing != .proven }
 
     /// Connected, and its last sample or (re)connection is younger than `agentTimeout`: a just
     /// connected agent is up until its first sample is late.
@@ -40,7 +58,7 @@ struct AgentRecord {
         if session == self.session { return highestSequence }
         // A new session (the agent restarted): its numbering starts afresh, the old one can no longer be compared.
         self.session = session
-        self.highestSequence = 0
+        self.highestSequence = nil
         return nil
     }
 
@@ -54,7 +72,7 @@ struct AgentRecord {
     mutating func record(_ sample: Sample, session: String?, now: Double) -> Bool {
         let inCurrentSession = session != nil && session == self.session
         if inCurrentSession {
-            guard sample.sequence > highestSequence else { return false }
+            if let highestSequence, sample.sequence <= highestSequence { return false }
             highestSequence = sample.sequence
         }
         samplesReceived &+= 1

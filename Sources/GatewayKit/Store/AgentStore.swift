@@ -13,30 +13,67 @@ import Synchronization
 ///   it goes down if that first sample does not arrive in time.
 /// - *forgotten*: disconnected, and neither a sample nor the disconnection happened within `forgetAfter`; the agent
 ///   disappears from every family, including the self-metrics. A connected agent is never forgotten: closing idle
-///   connections is the gateway's job.
+///   connections is the gateway's job. Anonymous records (report-format peers, whose name no later connection can
+///   take up again, and agents that never delivered a sample) are forgotten after the shorter
+///   `forgetAnonymousAfter`.
 public final class AgentStore: Sendable {
     private struct Limits {
         var agentTimeout: Double
         var forgetAfter: Double
+        /// For records that no connection can take up again: anonymous ones (see ``AgentRecord/isAnonymous``).
+        var forgetAnonymousAfter: Double
     }
 
     private struct State {
         var limits: Limits
         var agents: [String: AgentRecord] = [:]
+        /// How many of `agents` are report-format and undelivered records, kept in step with every change so
+        /// that admission costs O(1).
+        var anonymous: [AgentRecord.Standing: Int] = [:]
         var lastLegacyNumber: UInt64 = 0
         var lastConnectionID: UInt64 = 0
+
+        /// Changes (or creates) one record and keeps `anonymousCount` in step.
+        mutating func modify<Result>(
+            _ name: String, creating make: @autoclosure () -> AgentRecord, _ change: (inout AgentRecord) -> Result
+        ) -> Result {
+            let before = agents[name]?.standing ?? .proven
+            let result = change(&agents[name, default: make()])
+            let after = agents[name]?.standing ?? .proven
+            if before != after {
+                if before != .proven { anonymous[before, default: 0] -= 1 }
+                if after != .proven { anonymous[after, default: 0] += 1 }
+            }
+            return result
+        }
+
+        mutating func remove(_ name: String) {
+            guard let record = agents.removeValue(forKey: name) else { return }
+            if record.isAnonymous { anonymous[record.standing, default: 0] -= 1 }
+        }
     }
 
     private let state: Mutex<State>
 
-    public init(agentTimeout: Duration, forgetAfter: Duration) {
-        state = Mutex(State(limits: Limits(agentTimeout: agentTimeout.inSeconds, forgetAfter: forgetAfter.inSeconds)))
+    public init(agentTimeout: Duration, forgetAfter: Duration, forgetAnonymousAfter: Duration? = nil) {
+        state = Mutex(
+            State(
+                limits: Self.limits(
+                    agentTimeout: agentTimeout, forgetAfter: forgetAfter, anonymous: forgetAnonymousAfter)))
     }
 
     /// Applies a reloaded configuration; agents keep their state and are judged by the new limits from now on.
-    public func reconfigure(agentTimeout: Duration, forgetAfter: Duration) {
-        let limits = Limits(agentTimeout: agentTimeout.inSeconds, forgetAfter: forgetAfter.inSeconds)
+    public func reconfigure(agentTimeout: Duration, forgetAfter: Duration, forgetAnonymousAfter: Duration? = nil) {
+        let limits = Self.limits(agentTimeout: agentTimeout, forgetAfter: forgetAfter, anonymous: forgetAnonymousAfter)
         state.withLock { $0.limits = limits }
+    }
+
+    /// An anonymous record is kept at least until it is down (`agentTimeout`) and at most as long as any other.
+    private static func limits(agentTimeout: Duration, forgetAfter: Duration, anonymous: Duration?) -> Limits {
+        let timeout = agentTimeout.inSeconds
+        let forget = forgetAfter.inSeconds
+        let short = anonymous.map { min(max($0.inSeconds, timeout), forget) } ?? forget
+        return Limits(agentTimeout: timeout, forgetAfter: forget, forgetAnonymousAfter: short)
     }
 
     /// Allocates the label for a peer speaking the report's format: `agent_<n>`, n from 1 in order of connection,
@@ -49,29 +86,63 @@ public final class AgentStore: Sendable {
         return "agent_\(number)"
     }
 
-    /// Records that a connection announced itself (native hello, or a legacy peer's first object).
-    ///
-    /// A reconnecting agent keeps its series and counters; the new connection replaces any older one, whose
-    /// late close is then ignored.
+    /// Records that a connection announced itself (native hello, or a legacy peer's first object), without bounds.
     public func connected(
         agent: String, session: String?, dialect: AgentDialect, remoteAddress: String, usesTLS: Bool = false,
         now: Double
     ) -> AgentConnection {
         state.withLock { state in
-            state.lastConnectionID += 1
-            let id = ConnectionID(rawValue: state.lastConnectionID)
-            let lastSequence = state.agents[agent, default: AgentRecord(dialect: dialect, remoteAddress: remoteAddress)]
-                .connect(
-                    id, session: session, dialect: dialect, remoteAddress: remoteAddress, usesTLS: usesTLS, now: now)
-            return AgentConnection(id: id, lastSequence: lastSequence)
+            Self.connect(
+                &state, agent: agent, session: session, dialect: dialect, remoteAddress: remoteAddress,
+                usesTLS: usesTLS, now: now)
         }
+    }
+
+    /// Records that a connection announced itself, if the quota lets a new agent in.
+    ///
+    /// A known agent is always let back in, whatever the quota says, so a full gateway never locks out its own
+    /// fleet. The check and the insertion happen under one lock: concurrent newcomers cannot overshoot.
+    /// A reconnecting agent keeps its series and counters; the new connection replaces any older one, which is
+    /// returned as ``AgentConnection/superseded`` (newest wins) and whose samples are no longer kept.
+    public func admit(
+        agent: String, session: String?, dialect: AgentDialect, remoteAddress: String, usesTLS: Bool = false,
+        quota: AgentQuota, now: Double
+    ) throws(AgentRefusal) -> AgentConnection {
+        try state.withLock { (state) throws(AgentRefusal) -> AgentConnection in
+            if state.agents[agent] == nil {
+                guard state.agents.count < quota.maximumAgents else { throw .tooManyAgents }
+                // Every new record starts anonymous: report-format, or native with nothing delivered yet. The
+                // two are counted apart, so that a flood of report-format peers cannot keep new agents out.
+                let standing: AgentRecord.Standing = dialect == .legacy ? .reportFormat : .undelivered
+                guard state.anonymous[standing, default: 0] < quota.maximumAnonymous else { throw .tooManyAnonymous }
+            }
+            return Self.connect(
+                &state, agent: agent, session: session, dialect: dialect, remoteAddress: remoteAddress,
+                usesTLS: usesTLS, now: now)
+        }
+    }
+
+    private static func connect(
+        _ state: inout State, agent: String, session: String?, dialect: AgentDialect, remoteAddress: String,
+        usesTLS: Bool, now: Double
+    ) -> AgentConnection {
+        state.lastConnectionID += 1
+        let id = ConnectionID(rawValue: state.lastConnectionID)
+        let previous = state.agents[agent]?.connection
+        let lastSequence = state.modify(agent, creating: AgentRecord(dialect: dialect, remoteAddress: remoteAddress)) {
+            $0.connect(id, session: session, dialect: dialect, remoteAddress: remoteAddress, usesTLS: usesTLS, now: now)
+        }
+        return AgentConnection(id: id, lastSequence: lastSequence, superseded: previous)
     }
 
     /// Records that a connection closed. Ignored when the agent has connected again since (`connection` is no longer
     /// its current one), so a slow-to-notice close of a dead socket cannot mark a live agent down.
     public func disconnected(agent: String, connection: ConnectionID, now: Double) {
         state.withLock { state in
-            state.agents[agent]?.disconnect(connection, now: now)
+            guard state.agents[agent] != nil else { return }
+            state.modify(agent, creating: AgentRecord(dialect: .native, remoteAddress: "")) {
+                $0.disconnect(connection, now: now)
+            }
         }
     }
 
@@ -82,26 +153,36 @@ public final class AgentStore: Sendable {
     /// format) are always new. An agent not announced through ``connected(agent:session:dialect:remoteAddress:now:)``
     /// is recorded anyway, as disconnected, so that no accepted sample is lost to a caller's ordering mistake.
     public func record(_ sample: Sample, agent: String, session: String?, now: Double) -> Bool {
+        record(sample, agent: agent, session: session, connection: nil, now: now) == .new
+    }
+
+    /// Records a sample that came on `connection`: not kept if that connection has been superseded.
+    public func record(_ sample: Sample, agent: String, session: String?, connection: ConnectionID?, now: Double)
+        -> RecordOutcome
+    {
         state.withLock { state in
+            if let connection, state.agents[agent]?.connection != connection { return .superseded }
             // The default is an autoclosure: built only for an unannounced agent.
-            state.agents[
+            let new = state.modify(
                 agent,
-                default: AgentRecord(dialect: session == nil ? .legacy : .native, remoteAddress: "", session: session)
-            ].record(sample, session: session, now: now)
+                creating: AgentRecord(dialect: session == nil ? .legacy : .native, remoteAddress: "", session: session)
+            ) { $0.record(sample, session: session, now: now) }
+            return new ? .new : .duplicate
         }
     }
 
-    /// Forgets disconnected agents that have been silent longer than `forgetAfter`, and returns their names (sorted)
-    /// so the caller can log them.
+    /// Forgets disconnected agents that have been silent longer than `forgetAfter` (anonymous ones: longer than
+    /// `forgetAnonymousAfter`), and returns their names (sorted) so the caller can log them.
     public func expire(now: Double) -> [String] {
         let forgotten = state.withLock { state in
-            let forgetAfter = state.limits.forgetAfter
+            let limits = state.limits
             var names: [String] = []
             for (name, record) in state.agents where !record.isConnected {
                 let lastActivity = max(record.lastSeen ?? -Double.infinity, record.disconnectedAt ?? -Double.infinity)
+                let forgetAfter = record.isAnonymous ? limits.forgetAnonymousAfter : limits.forgetAfter
                 if !(now - lastActivity <= forgetAfter) { names.append(name) }
             }
-            for name in names { state.agents.removeValue(forKey: name) }
+            for name in names { state.remove(name) }
             return names
         }
         return forgotten.sorted()
@@ -142,6 +223,16 @@ public final class AgentStore: Sendable {
     /// The number of agents currently known (connected, or not yet forgotten).
     public var agentCount: Int {
         state.withLock { $0.agents.count }
+    }
+
+    /// The number of anonymous records (report-format peers, agents that have delivered nothing yet).
+    public var anonymousCount: Int {
+        state.withLock { $0.anonymous.values.reduce(0, +) }
+    }
+
+    /// The agent's current connection, if it is connected.
+    func currentConnection(of agent: String) -> ConnectionID? {
+        state.withLock { $0.agents[agent]?.connection }
     }
 
     private static func snapshot(of record: AgentRecord, named name: String, limits: Limits, now: Double)

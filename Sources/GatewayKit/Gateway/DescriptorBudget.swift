@@ -1,0 +1,68 @@
+import MonitorConfig
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Shares the process's file descriptors between the agent port, the HTTP port and monitord's own
+/// needs, so that the configured limits, not `EMFILE`, decide who is refused.
+///
+/// A refusal needs a descriptor too: the gateway accepts a connection beyond `max-connections` only to
+/// send it an error line. If the limits allowed more connections than there are descriptors, `accept`
+/// itself would fail, NIO would pause accepting, and both ports would go silent together. So the
+/// agent connections are capped at what is left after the HTTP port's `max-http-connections` and a
+/// reserve for everything else (event loops, the journal, /proc, remote write, refusals in flight).
+struct DescriptorBudget: Equatable {
+    /// Descriptors kept back for the process itself and for connections being refused at the moment.
+    static let reserve = 128
+
+    /// The soft `RLIMIT_NOFILE` in force.
+    var limit: Int
+
+    /// Raises the soft descriptor limit to the hard one (as far as the kernel lets us) and returns the result.
+    static func raiseToHardLimit() -> DescriptorBudget {
+        var limits = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits) == 0 else {
+            return DescriptorBudget(limit: 1024)
+        }
+        if limits.rlim_cur < limits.rlim_max {
+            var raised = limits
+            raised.rlim_cur = limits.rlim_max
+            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 {
+                limits = raised
+            } else {
+                // The hard limit may be above the kernel's nr_open; a lower raise is still worth having.
+                raised.rlim_cur = min(limits.rlim_max, 1 << 20)
+                if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limits = raised }
+            }
+        }
+        // RLIM_INFINITY is all ones: clamping makes it Int.max, which is what "no limit" means here.
+        return DescriptorBudget(limit: Int(clamping: limits.rlim_cur))
+    }
+
+    /// `configuration` with its connection limits lowered to what the descriptors allow, and a warning
+    /// for each limit that had to be lowered.
+    func fit(_ configuration: GatewayConfiguration) -> (GatewayConfiguration, warnings: [String]) {
+        var fitted = configuration
+        var warnings: [String] = []
+        // The HTTP port gets at most a quarter of what is left after the reserve, and at least one connection.
+        let afterReserve = max(limit - Self.reserve, 2)
+        let http = min(configuration.maxHTTPConnections, max(afterReserve / 4, 1))
+        if http < configuration.maxHTTPConnections {
+            warnings.append(
+                "max-http-connections lowered from \(configuration.maxHTTPConnections) to \(http): "
+                    + "the open-file limit (descriptors, RLIMIT_NOFILE) is \(limit); raise LimitNOFILE= in the unit")
+            fitted.maxHTTPConnections = http
+        }
+        let agents = max(afterReserve - http, 1)
+        if agents < configuration.maxConnections {
+            warnings.append(
+                "max-connections lowered from \(configuration.maxConnections) to \(agents): "
+                    + "the open-file limit (descriptors, RLIMIT_NOFILE) is \(limit), of which \(Self.reserve) are "
+                    + "reserved and \(http) go to the HTTP port; raise LimitNOFILE= in the unit")
+            fitted.maxConnections = agents
+        }
+        fitted.maxConnectionsPerAddress = min(fitted.maxConnectionsPerAddress, fitted.maxConnections)
+        return (fitted, warnings)
+    }
+}
