@@ -211,6 +211,8 @@ struct FaultTests {
             let boundKiB = 128 * 1024
             print(
                 "FIGURE attack mix: monitord RSS \(rssBefore) KiB before, peak \(rssPeak) KiB (bound \(boundKiB) KiB)")
+            // -1 means /proc could not be read: that must fail, not pass as a small RSS.
+            #expect(rssBefore > 0 && rssPeak > 0, "monitord's /proc/PID/status could not be read")
             #expect(rssPeak < boundKiB)
             #expect(gateway.process.process.isRunning)
         }

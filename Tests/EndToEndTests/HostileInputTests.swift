@@ -40,6 +40,11 @@ struct HostileInputTests {
         ]
     }()
 
+    /// Every refusal the gateway counted, whatever its reason.
+    static func refusals(_ page: MetricsPage) -> Double {
+        page.series.filter { $0.name == "monitord_peer_errors_total" }.reduce(0) { $0 + $1.value }
+    }
+
     @Test("malformed peers are refused and a healthy agent keeps flowing")
     func malformedPeers() async throws {
         try await withGateway { gateway in
@@ -50,16 +55,21 @@ struct HostileInputTests {
                 try gateway.metrics().value("monitord_samples_received_total", agent: "e2e-healthy"))
 
             for (name, payload) in Self.payloads {
+                let refusedBefore = try Self.refusals(gateway.metrics())
                 let socket = try LoopbackSocket(port: gateway.agentPort)
                 try? socket.send(payload)
                 let answer = String(decoding: try socket.receiveAll(limit: 1 << 20), as: UTF8.self)
                 socket.close()
-                // Either an error line with a reason, or (for the report's format) a plain close.
+                // Either an error line with a reason, or (for the report's format, which has no
+                // error message) a plain close; either way the refusal is counted with its reason.
                 #expect(
                     answer.isEmpty || answer.contains(#""type":"error""#),
                     "\(name): unexpected answer \(answer.prefix(200))"
                 )
                 #expect(!answer.contains(#""type":"welcome""#), "\(name) was welcomed")
+                #expect(
+                    await eventually { try Self.refusals(gateway.metrics()) > refusedBefore },
+                    "\(name): the gateway did not count a refusal (answer: \(answer.prefix(200)))")
             }
 
             #expect(
