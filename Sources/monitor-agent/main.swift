@@ -7,36 +7,30 @@ import MonitorModel
     import Glibc
 #endif
 
-/// `monitor-agent`: samples this host and pushes to monitord.
-@main
-struct MonitorAgentMain {
-    static func main() async {
-        switch AgentCommandLine.parse(Array(CommandLine.arguments.dropFirst())) {
-        case .failure(let error):
-            writeToStandardError(
-                "Error: \(error)\nUsage: \(AgentCommandLine.synopsis)\n  See 'monitor-agent --help' for more information.\n")
-            exit(64)
-        case .success(.help):
-            print(AgentCommandLine.help, terminator: "")
-        case .success(.version):
-            print(MonitorVersion.current)
-        case .success(.run(let options)):
-            let launcher = DaemonLauncher<AgentConfiguration>(
-                identifier: "monitor-agent",
-                defaultConfigurationPath: "/etc/monitor/agent.conf"
-            )
-            let status = await launcher.main(
-                explicitPath: options.configPath, checkConfig: options.checkConfig, verbose: options.verbose
-            ) { configuration, path, logger in
-                AgentService(configuration: configuration, configurationPath: path, logger: logger)
-            }
-            if status.code != 0 { exit(status.code) }
-        }
+// `monitor-agent`: samples this host and pushes to monitord.
+
+switch AgentCommandLine.parse(Array(CommandLine.arguments.dropFirst())) {
+case .failure(let error):
+    writeToStandardError(
+        "Error: \(error)\nUsage: \(AgentCommandLine.synopsis)\n  See 'monitor-agent --help' for more information.\n")
+    exit(64)
+case .success(.help):
+    print(AgentCommandLine.help, terminator: "")
+case .success(.version):
+    print(MonitorVersion.current)
+case .success(.run(let options)):
+    let launcher = DaemonLauncher<AgentConfiguration>(
+        identifier: "monitor-agent", defaultConfigurationPath: "/etc/monitor/agent.conf")
+    let status = await launcher.main(
+        explicitPath: options.configPath, checkConfig: options.checkConfig, verbose: options.verbose
+    ) { configuration, path, logger in
+        AgentService(configuration: configuration, configurationPath: path, logger: logger)
     }
+    if status.code != 0 { exit(status.code) }
 }
 
 /// write(2) on fd 2 rather than stdio's `stderr`, a global Swift 6 rightly calls shared mutable state.
-private func writeToStandardError(_ text: String) {
+func writeToStandardError(_ text: String) {
     var bytes = Array(text.utf8)[...]
     while !bytes.isEmpty {
         let written = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
