@@ -28,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 
@@ -501,6 +502,9 @@ def phase_agent(ctx, seconds):
             group.remove()
 
     python_bytes = file_bytes(sys.executable, os.path.join(ROOT, "Tests/report/agent.py"))
+    libpython = os.path.join(sysconfig.get_config_var("LIBDIR") or "", sysconfig.get_config_var("LDLIBRARY") or "")
+    if sysconfig.get_config_var("Py_ENABLE_SHARED") and os.path.isfile(libpython):
+        python_bytes += file_bytes(libpython)
     peers = (
         ("monitor-agent", "monitor-agent (Swift, native protocol)", file_bytes(agent_binary)),
         ("monitor-agent-tls", "monitor-agent, TLS to the gateway", file_bytes(agent_binary)),
@@ -725,7 +729,7 @@ def tables(results):
                 "over the whole life (start-up included) from `wait4`'s rusage at exit. Memory from "
                 "`/proc/PID/status` at the end of the window: VmRSS = RssAnon + RssFile (+ RssShmem). Threads: "
                 "distinct thread ids seen during the window (at the end). Binary: the executable on disk (agent.py: "
-                "the Python interpreter + the script; collectd: the daemon + its five plugins; shared libraries not "
+                "the Python interpreter, libpython if shared, and the script; collectd: the daemon + its five plugins; shared libraries not "
                 "counted).", "",
                 "| peer | samples | CPU per sample (ms) | whole life (ms) | ctx switches per sample | threads | "
                 "VmRSS (MiB) | RssAnon | RssFile | binary (MiB) | CPU × monitor-agent | VmRSS × monitor-agent |",
