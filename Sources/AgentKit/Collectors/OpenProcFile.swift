@@ -72,7 +72,8 @@ final class OpenProcFile: Sendable {
             }
             if got < state.buffer.count { return got }
             guard state.buffer.count <= limit else {
-                throw CollectorError(file: path, message: "file is larger than \(limit >> 20) MiB")
+                let size = limit % (1 << 20) == 0 ? "\(limit >> 20) MiB" : "\(limit) bytes"
+                throw CollectorError(file: path, message: "file is larger than \(size)")
             }
             let larger = UnsafeMutableRawBufferPointer.allocate(
                 byteCount: min(state.buffer.count * 2, limit + 1), alignment: 1)
