@@ -27,7 +27,7 @@ import Testing
         try handle.write(contentsOf: Data("cpu 5 6 7 8 9\n".utf8))
         try handle.close()
         #expect(try contents(file) == "cpu 5 6 7 8 9\n")
-        #expect(try file.withContents { try CPUTimes.parse(procStat: $0) }.iowait == 9)
+        #expect(try file.withContents { text throws(CollectorError) in try CPUTimes.parse(procStat: text) }.iowait == 9)
     }
 
     @Test("a file larger than the buffer (as /proc/stat of a large machine) is read whole")
