@@ -65,7 +65,6 @@ let package = Package(
                 "MonitorProtocol",
                 "MonitorSystem",
                 "MonitorConfig",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -160,15 +159,11 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // No swift-argument-parser: it would bring FoundationEssentials and the Regex runtime into the
+        // agent (see Sources/monitor-agent/AgentCommandLine.swift).
         .executableTarget(
             name: "monitor-agent",
-            dependencies: [
-                "MonitorModel",
-                "MonitorConfig",
-                "DaemonKit",
-                "AgentKit",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            dependencies: ["MonitorModel", "MonitorConfig", "DaemonKit", "AgentKit"],
             swiftSettings: strictSwift
         ),
         .target(

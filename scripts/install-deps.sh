@@ -2,15 +2,15 @@
 # Installs what building and testing monitord needs on a Debian bookworm machine with Swift at
 # /opt/swift: Debian's packages (libsystemd, libsnappy and libcrypt for the daemons; Prometheus for promtool,
 # a real scrape and an https remote-write receiver; VictoriaMetrics as a second remote-write receiver; the packaging and container tools; headless chromium and a font for the status page
-# test; scdoc and mandoc to build and lint the man pages; node exporter and Pushgateway as
-# benchmark peers), psutil for the report's Python agent and prometheus_client for the report's
+# test; scdoc and mandoc to build and lint the man pages; node exporter, Pushgateway and collectd as
+# benchmark peers, openssl and binutils for the benchmark's TLS agent and stripping), psutil for the report's Python agent and prometheus_client for the report's
 # Python server and its OpenMetrics parser. Idempotent: does nothing when everything is already there.
 set -euo pipefail
 
 packages=(libsystemd-dev libsnappy-dev libcrypt-dev pkg-config prometheus victoria-metrics curl procps iproute2
           debhelper lintian dpkg-dev systemd-container debootstrap zstd
           chromium fonts-dejavu-core scdoc mandoc
-          prometheus-node-exporter prometheus-pushgateway)
+          prometheus-node-exporter prometheus-pushgateway collectd-core openssl binutils make)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -21,7 +21,7 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
     # Debian starts the packaged Prometheus, node exporter and Pushgateway on install (when
     # systemd runs); the tests and benchmarks run their own instances on their own ports.
-    for service in prometheus prometheus-node-exporter prometheus-pushgateway victoria-metrics; do
+    for service in prometheus prometheus-node-exporter prometheus-pushgateway victoria-metrics collectd; do
         $sudo systemctl disable --now "$service" 2>/dev/null || true
     done
     pkill -x prometheus 2>/dev/null || true

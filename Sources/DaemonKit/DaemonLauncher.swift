@@ -128,7 +128,7 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
     }
 }
 
-/// The launcher's verdict as a process exit status; ``DaemonOptions`` ends the command with it.
+/// The launcher's verdict as a process exit status; the `main`s end the process with it.
 public struct ExitStatus: Error, Sendable, Equatable {
     public var code: Int32
     public init(code: Int32) { self.code = code }

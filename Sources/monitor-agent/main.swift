@@ -1,31 +1,40 @@
 import AgentKit
-import ArgumentParser
 import DaemonKit
 import MonitorConfig
 import MonitorModel
 
-/// `monitor-agent`: samples this host and pushes to monitord.
-@main
-struct MonitorAgentCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "monitor-agent",
-        abstract: "Sample RAM, CPU and interrupts of this host and push them to monitord.",
-        discussion: """
-            Every interval (default 5 s) the agent samples RAM use, CPU use over the CPU window \
-            (default 4 s), interrupts since boot and its own RSS, and sends them to the first reachable \
-            server. While no server is reachable it buffers samples and delivers them later. \
-            Configuration: monitor-agent.conf(5). SIGHUP reloads the configuration, SIGTERM stops.
-            """,
-        version: MonitorVersion.current
-    )
+#if canImport(Glibc)
+    import Glibc
+#endif
 
-    @OptionGroup var options: DaemonOptions
+// `monitor-agent`: samples this host and pushes to monitord.
 
-    func run() async throws {
-        let launcher = DaemonLauncher<AgentConfiguration>(
-            identifier: "monitor-agent", defaultConfigurationPath: "/etc/monitor/agent.conf")
-        try await options.run(launcher) { configuration, path, logger in
-            AgentService(configuration: configuration, configurationPath: path, logger: logger)
-        }
+switch AgentCommandLine.parse(Array(CommandLine.arguments.dropFirst())) {
+case .failure(let error):
+    writeToStandardError(
+        "Error: \(error)\nUsage: \(AgentCommandLine.synopsis)\n  See 'monitor-agent --help' for more information.\n")
+    exit(64)
+case .success(.help):
+    print(AgentCommandLine.help, terminator: "")
+case .success(.version):
+    print(MonitorVersion.current)
+case .success(.run(let options)):
+    let launcher = DaemonLauncher<AgentConfiguration>(
+        identifier: "monitor-agent", defaultConfigurationPath: "/etc/monitor/agent.conf")
+    let status = await launcher.main(
+        explicitPath: options.configPath, checkConfig: options.checkConfig, verbose: options.verbose
+    ) { configuration, path, logger in
+        AgentService(configuration: configuration, configurationPath: path, logger: logger)
+    }
+    if status.code != 0 { exit(status.code) }
+}
+
+/// write(2) on fd 2 rather than stdio's `stderr`, a global Swift 6 rightly calls shared mutable state.
+func writeToStandardError(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        guard written > 0 else { return }
+        bytes = bytes.dropFirst(written)
     }
 }

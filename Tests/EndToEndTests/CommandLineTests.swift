@@ -28,6 +28,24 @@ struct CommandLineTests {
         }
     }
 
+    @Test("a bad command line: exit 64 (EX_USAGE), the mistake named and the usage shown", arguments: binaries)
+    func usageErrors(binary: String, section: String) async throws {
+        for (arguments, mistake) in [
+            (["--no-such-option"], "'--no-such-option'"), (["--config"], "--config"), (["stray"], "'stray'"),
+        ] {
+            let (status, output) = try await run(binary, arguments)
+            #expect(status == 64, "\(arguments): \(output)")
+            #expect(output.contains(mistake), "\(arguments): \(output)")
+            #expect(output.contains("Usage: \(binary)"), "\(arguments): \(output)")
+        }
+        // --config=PATH is the same as --config PATH.
+        let dir = try makeTemporaryDirectory()
+        try "[\(section == "agent" ? "agent" : "monitord")]\n".write(
+            toFile: dir + "/c.conf", atomically: true, encoding: .utf8)
+        let (status, _) = try await run(binary, ["--config=\(dir)/c.conf", "--check-config"])
+        #expect(status == 0)
+    }
+
     @Test("--check-config: 0 for a valid file, 78 and file:line for a broken one", arguments: binaries)
     func checkConfig(binary: String, section: String) async throws {
         let dir = try makeTemporaryDirectory()

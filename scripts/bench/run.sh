@@ -37,22 +37,27 @@ while (($#)); do
     esac
 done
 
-for tool in prometheus-node-exporter prometheus-pushgateway ss curl; do
+for tool in prometheus-node-exporter prometheus-pushgateway collectd openssl strip make ss curl; do
     command -v "$tool" >/dev/null || { echo "missing $tool: run bash scripts/install-deps.sh" >&2; exit 1; }
 done
 python3 -c 'import prometheus_client, psutil' || { echo "missing Python modules: run bash scripts/install-deps.sh" >&2; exit 1; }
 
 products=(monitord monitor-agent monitor-loadgen)
+strip_agent=""
 if ((debug)); then
     for product in "${products[@]}"; do swift build --product "$product"; done
     bin=$(swift build --show-bin-path)
     label="debug build"
 else
+    # As debian/rules builds the package (release, static Swift runtime, its linker flags); the
+    # agent is measured stripped as dh_strip ships it (bench.py --strip).
+    read -ra flags <<<"$(make -s -f debian/rules print-swift-build-flags)"
     for product in "${products[@]}"; do
-        swift build -c release --scratch-path .build-release --product "$product"
+        swift build "${flags[@]}" --scratch-path .build-release --product "$product"
     done
-    bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
-    label="release build"
+    bin=$(swift build "${flags[@]}" --scratch-path .build-release --show-bin-path)
+    label="release build as debian/rules builds it, agent stripped"
+    strip_agent=--strip
 fi
 
 # 10,000 agents need 10,000 descriptors in monitor-loadgen and as many in each server.
@@ -62,8 +67,8 @@ if [[ $soak != 0 ]]; then
     exec python3 scripts/bench/bench.py --bin "$bin" --soak-minutes "$soak" --json "${BENCH_JSON:-/tmp/monitord-soak.json}"
 fi
 if ((smoke)); then
-    exec python3 scripts/bench/bench.py --bin "$bin" --smoke \
+    exec python3 scripts/bench/bench.py --bin "$bin" --smoke $strip_agent \
         --label "$label, \`bash scripts/bench/run.sh --smoke$( ((debug)) && echo ' --debug')\`"
 fi
-exec python3 scripts/bench/bench.py --bin "$bin" --write-doc docs/performance.md \
+exec python3 scripts/bench/bench.py --bin "$bin" $strip_agent --write-doc docs/performance.md \
     --json "${BENCH_JSON:-/tmp/monitord-bench.json}" --label "$label, \`bash scripts/bench/run.sh\`"

@@ -4,7 +4,7 @@ public import MonitorConfig
 public import MonitorModel
 public import MonitorSystem
 public import NIOCore
-public import NIOPosix
+import NIOPosix
 public import ServiceLifecycle
 import UnixSignals
 
@@ -22,7 +22,8 @@ public final class AgentService: Service {
     private let configurationPath: String?
     private let logger: Logger
     private let notifier: SystemdNotifier
-    private let eventLoopGroup: any EventLoopGroup
+    /// Where all of the agent's work runs: its tasks, its timers and its connection.
+    private let executor: EventLoopExecutor
     private let collector: SystemCollector
     private let clock: any WallClock
     private let hostName: String
@@ -32,7 +33,7 @@ public final class AgentService: Service {
         configurationPath: String?,
         logger: Logger,
         notifier: SystemdNotifier = SystemdNotifier(),
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        eventLoopGroup: (any EventLoopGroup)? = nil,
         collector: SystemCollector = SystemCollector(),
         clock: any WallClock = SystemWallClock()
     ) {
@@ -40,13 +41,22 @@ public final class AgentService: Service {
         self.configurationPath = configurationPath
         self.logger = logger
         self.notifier = notifier
-        self.eventLoopGroup = eventLoopGroup
+        // One thread is all an agent needs; NIO's shared group would start one per core. It lives
+        // as long as the process.
+        self.executor = EventLoopExecutor((eventLoopGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)).next())
         self.collector = collector
         self.clock = clock
         self.hostName = currentHostName()
     }
 
     public func run() async throws {
+        // Every task the agent starts runs on its event loop (see EventLoopExecutor).
+        try await withTaskExecutorPreference(executor) {
+            try await runOnEventLoop()
+        }
+    }
+
+    private func runOnEventLoop() async throws {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let configuration = state.configuration
         let name = configuration.resolvedName(hostName: hostName)
@@ -69,8 +79,8 @@ public final class AgentService: Service {
         )
         notifier.ready(status: statusLine())
 
-        let sampler = Sampler(state: state, collector: collector, clock: clock, logger: logger)
-        let uplink = Uplink(state: state, eventLoopGroup: eventLoopGroup, logger: logger, hostName: hostName)
+        let sampler = Sampler(state: state, collector: collector, clock: clock, logger: logger, executor: executor)
+        let uplink = Uplink(state: state, executor: executor, logger: logger, hostName: hostName)
         await DaemonControl.run(hangups: hangups, notifier: notifier, status: statusLine) { group in
             group.addTask { await sampler.run() }
             group.addTask { await uplink.run() }
@@ -100,7 +110,7 @@ public final class AgentService: Service {
             }
             guard buffered > 0 else { break }
             guard connected || connecting || ContinuousClock.now - start < .milliseconds(500) else { break }
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await executor.sleep(for: .milliseconds(20))
         }
         // The account an operator (and the fault tests) can check: every sample taken in this run
         // is delivered, dropped because the buffer was full, or still held at exit (and, with a
@@ -118,7 +128,7 @@ public final class AgentService: Service {
         }
     }
 
-    /// STATUS= and the watchdog from one loop, after a round trip through the event loop.
+    /// STATUS= and the watchdog from one loop, on the agent's event loop.
     ///
     /// It wakes only as often as its duties need — the watchdog's half period, a spool flush
     /// every second when `spool-fsync` is a duration, STATUS every few seconds under systemd —
@@ -131,11 +141,13 @@ public final class AgentService: Service {
         guard let period = duties.min() else { return }
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: period)
+                // On the event loop's timer: a watchdog ping proves that the loop doing the
+                // agent's work still turns.
+                try await executor.sleep(for: period)
             } catch {
                 return
             }
-            guard await notifier.watchdog(afterRoundTripThrough: eventLoopGroup) else { continue }
+            notifier.watchdog()
             state.syncSpoolIfDue()
             notifier.status(statusLine())
         }

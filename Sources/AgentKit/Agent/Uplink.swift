@@ -15,7 +15,7 @@ struct Uplink: Sendable {
     typealias Connection = NIOAsyncChannel<MessageBatch<GatewayMessage>, ByteBuffer>
 
     let state: AgentState
-    let eventLoopGroup: any EventLoopGroup
+    let executor: EventLoopExecutor
     let logger: Logger
     let hostName: String
 
@@ -76,7 +76,7 @@ struct Uplink: Sendable {
                 return shared.reconnectRequested
             }
             if reconnect { return }
-            try await Task.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
+            try await executor.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
         }
     }
 
@@ -89,7 +89,8 @@ struct Uplink: Sendable {
         let silence = TimeAmount(max(interval * 3, .seconds(2)))
         // SNI carries names only; for an address, the certificate is checked against the address.
         let sniName = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
-        return try await ClientBootstrap(group: eventLoopGroup)
+        // On the agent's own loop: the connection's reads and writes then need no thread hop.
+        return try await ClientBootstrap(group: executor.eventLoop)
             .connectTimeout(.seconds(5))
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .connect(host: server.host, port: server.port) { channel in

@@ -34,29 +34,66 @@ public struct CPUTimes: Sendable, Equatable {
         self.guestNice = guestNice
     }
 
-    var fields: [UInt64] { [user, nice, system, idle, iowait, irq, softirq, steal, guest, guestNice] }
-
     /// Reads the first line whose first word is `cpu`. At least the four columns of Linux 2.4 are required;
     /// columns beyond the ten known ones are ignored, as psutil does.
     public static func parse(procStat: String) throws(CollectorError) -> CPUTimes {
-        guard let words = procStatLine(named: "cpu", in: procStat) else {
+        try ProcText.withBytes(of: procStat) { text throws(CollectorError) in try parse(procStat: text) }
+    }
+
+    static func parse(procStat text: ProcText) throws(CollectorError) -> CPUTimes {
+        guard var line = text.line(named: "cpu") else {
             throw CollectorError(file: "/proc/stat", message: "no aggregate \"cpu\" line")
         }
-        var values: [UInt64] = []
-        for word in words.dropFirst().prefix(10) {
-            guard let value = UInt64(word) else {
-                throw CollectorError(file: "/proc/stat", message: "\"cpu\" line has a bad value \(quoted(word))")
+        var times = CPUTimes()
+        var columns = 0
+        while columns < 10, let word = line.nextWord() {
+            guard let value = ProcText.decimal(word) else {
+                throw CollectorError(
+                    file: "/proc/stat", message: "\"cpu\" line has a bad value \(quoted(ProcText.text(word)))")
             }
-            values.append(value)
+            times[column: columns] = value
+            columns += 1
         }
-        guard values.count >= 4 else {
+        guard columns >= 4 else {
             throw CollectorError(
-                file: "/proc/stat", message: "\"cpu\" line has \(values.count) columns, expected at least 4")
+                file: "/proc/stat", message: "\"cpu\" line has \(columns) columns, expected at least 4")
         }
-        values += repeatElement(0, count: 10 - values.count)
-        return CPUTimes(
-            user: values[0], nice: values[1], system: values[2], idle: values[3], iowait: values[4],
-            irq: values[5], softirq: values[6], steal: values[7], guest: values[8], guestNice: values[9])
+        return times
+    }
+
+    /// The columns in the kernel's order.
+    var fields: [UInt64] { (0..<10).map { self[column: $0] } }
+
+    /// One column, in the kernel's order.
+    private subscript(column index: Int) -> UInt64 {
+        get {
+            switch index {
+            case 0: user
+            case 1: nice
+            case 2: system
+            case 3: idle
+            case 4: iowait
+            case 5: irq
+            case 6: softirq
+            case 7: steal
+            case 8: guest
+            default: guestNice
+            }
+        }
+        set {
+            switch index {
+            case 0: user = newValue
+            case 1: nice = newValue
+            case 2: system = newValue
+            case 3: idle = newValue
+            case 4: iowait = newValue
+            case 5: irq = newValue
+            case 6: softirq = newValue
+            case 7: steal = newValue
+            case 8: guest = newValue
+            default: guestNice = newValue
+            }
+        }
     }
 
     /// CPU utilisation between `earlier` and now, in percent, with psutil's `cpu_percent(interval)`
@@ -64,30 +101,24 @@ public struct CPUTimes: Sendable, Equatable {
     /// total is their sum minus guest and guest_nice (already inside user and nice); busy is the total minus
     /// idle and iowait. Clamped to 0...100 and rounded like Python's `round(x, 1)`; 0 when no tick elapsed.
     public func busyPercent(since earlier: CPUTimes) -> Double {
-        let deltas = zip(fields, earlier.fields).map { now, then in now >= then ? Double(now - then) : 0 }
-        let delta = CPUTimes.Deltas(deltas)
-        let total = deltas.reduce(0, +) - delta.guest - delta.guestNice
-        let busy = total - delta.idle - delta.iowait
+        var total = 0.0
+        var deltas = (idle: 0.0, iowait: 0.0, guest: 0.0, guestNice: 0.0)
+        for column in 0..<10 {
+            let now = self[column: column]
+            let then = earlier[column: column]
+            let delta = now >= then ? Double(now - then) : 0
+            total += delta
+            switch column {
+            case 3: deltas.idle = delta
+            case 4: deltas.iowait = delta
+            case 8: deltas.guest = delta
+            case 9: deltas.guestNice = delta
+            default: break
+            }
+        }
+        total = total - deltas.guest - deltas.guestNice
+        let busy = total - deltas.idle - deltas.iowait
         guard total > 0 else { return 0 }
         return roundedToOneDecimal(min(max(busy / total * 100, 0), 100))
     }
-
-    private struct Deltas {
-        var idle: Double, iowait: Double, guest: Double, guestNice: Double
-        init(_ values: [Double]) {
-            idle = values[3]
-            iowait = values[4]
-            guest = values[8]
-            guestNice = values[9]
-        }
-    }
-}
-
-/// The words of the first `/proc/stat` line whose first word is `name`.
-func procStatLine(named name: String, in procStat: String) -> [Substring]? {
-    for line in procStat.split(separator: "\n") {
-        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        if words.first == Substring(name) { return words }
-    }
-    return nil
 }

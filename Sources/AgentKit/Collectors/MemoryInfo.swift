@@ -26,31 +26,64 @@ public struct MemoryInfo: Sendable, Equatable {
     public static func parse(
         _ meminfo: String, zoneinfo: String? = nil, pageSize: Int = 4096
     ) throws(CollectorError) -> MemoryInfo {
-        var fields: [Substring: UInt64] = [:]
-        for line in meminfo.split(separator: "\n") {
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard words.count >= 2, words[0].hasSuffix(":") else { continue }
-            let name = words[0].dropLast()
-            guard
-                ["MemTotal", "MemFree", "MemAvailable", "Cached", "Active(file)", "Inactive(file)", "SReclaimable"]
-                    .contains(name)
-            else { continue }
-            guard let kibibytes = UInt64(words[1]), kibibytes <= UInt64.max / 1024 else {
-                throw CollectorError(file: "/proc/meminfo", message: "\(name) has a bad value \(quoted(words[1]))")
-            }
-            fields[name] = kibibytes * 1024
+        try ProcText.withBytes(of: meminfo) { text throws(CollectorError) in
+            try parse(text, zoneinfo: { zoneinfo }, pageSize: pageSize)
         }
-        guard let total = fields["MemTotal"] else {
+    }
+
+    /// The fields of `/proc/meminfo` psutil uses, in bytes.
+    struct Fields {
+        var total: UInt64?, free: UInt64?, available: UInt64?, cached: UInt64?
+        var activeFile: UInt64?, inactiveFile: UInt64?, slabReclaimable: UInt64?
+
+        /// Sets the field named `name` (without its colon); false if psutil does not use it.
+        mutating func set(_ name: ProcText.Word, to value: @autoclosure () throws(CollectorError) -> UInt64)
+            throws(CollectorError) -> Bool
+        {
+            if ProcText.word(name, equals: "MemTotal") {
+                total = try value()
+            } else if ProcText.word(name, equals: "MemFree") {
+                free = try value()
+            } else if ProcText.word(name, equals: "MemAvailable") {
+                available = try value()
+            } else if ProcText.word(name, equals: "Cached") {
+                cached = try value()
+            } else if ProcText.word(name, equals: "Active(file)") {
+                activeFile = try value()
+            } else if ProcText.word(name, equals: "Inactive(file)") {
+                inactiveFile = try value()
+            } else if ProcText.word(name, equals: "SReclaimable") {
+                slabReclaimable = try value()
+            } else {
+                return false
+            }
+            return true
+        }
+    }
+
+    /// As ``parse(_:zoneinfo:pageSize:)``, over the file's bytes; `zoneinfo` is asked for only
+    /// when the estimate needs it (kernels without a usable `MemAvailable`).
+    static func parse(
+        _ text: ProcText, zoneinfo: () -> String?, pageSize: Int
+    ) throws(CollectorError) -> MemoryInfo {
+        var fields = Fields()
+        try text.forEachLine { line throws(CollectorError) in
+            guard let name = line.nextWord(), name.last == UInt8(ascii: ":"), let word = line.nextWord() else {
+                return
+            }
+            _ = try fields.set(name.dropLast(), to: try kibibytesAsBytes(word, name: name.dropLast()))
+        }
+        guard let total = fields.total else {
             throw CollectorError(file: "/proc/meminfo", message: "MemTotal is missing")
         }
-        guard let free = fields["MemFree"] else {
+        guard let free = fields.free else {
             throw CollectorError(file: "/proc/meminfo", message: "MemFree is missing")
         }
         var available: Double
-        if let reported = fields["MemAvailable"], reported != 0 {
+        if let reported = fields.available, reported != 0 {
             available = Double(reported)
         } else {
-            available = estimatedAvailable(fields, free: free, zoneinfo: zoneinfo, pageSize: pageSize)
+            available = estimatedAvailable(fields, free: free, zoneinfo: zoneinfo(), pageSize: pageSize)
         }
         if available < 0 {
             available = 0
@@ -60,13 +93,22 @@ public struct MemoryInfo: Sendable, Equatable {
         return MemoryInfo(totalBytes: total, availableBytes: UInt64(available))
     }
 
+    private static func kibibytesAsBytes(_ word: ProcText.Word, name: ProcText.Word) throws(CollectorError) -> UInt64 {
+        guard let kibibytes = ProcText.decimal(word), kibibytes <= UInt64.max / 1024 else {
+            throw CollectorError(
+                file: "/proc/meminfo",
+                message: "\(ProcText.text(name)) has a bad value \(quoted(ProcText.text(word)))")
+        }
+        return kibibytes * 1024
+    }
+
     /// psutil's `calculate_avail_vmem`, which reimplements the kernel's own `MemAvailable` estimate.
     private static func estimatedAvailable(
-        _ fields: [Substring: UInt64], free: UInt64, zoneinfo: String?, pageSize: Int
+        _ fields: Fields, free: UInt64, zoneinfo: String?, pageSize: Int
     ) -> Double {
-        let fallback = Double(free) + Double(fields["Cached"] ?? 0)
-        guard let activeFile = fields["Active(file)"], let inactiveFile = fields["Inactive(file)"],
-            let slabReclaimable = fields["SReclaimable"], let zoneinfo
+        let fallback = Double(free) + Double(fields.cached ?? 0)
+        guard let activeFile = fields.activeFile, let inactiveFile = fields.inactiveFile,
+            let slabReclaimable = fields.slabReclaimable, let zoneinfo
         else { return fallback }
         var lowPages = 0.0
         for line in zoneinfo.split(separator: "\n") {

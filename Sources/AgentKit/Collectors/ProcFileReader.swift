@@ -16,7 +16,7 @@ public struct ProcFileReader: Sendable {
 
     /// The whole file `root/relativePath`, read until end of file.
     public func read(_ relativePath: String) throws(CollectorError) -> String {
-        let path = root.hasSuffix("/") ? root + relativePath : root + "/" + relativePath
+        let path = path(relativePath)
         let bytes: [UInt8]
         do {
             bytes = try BoundedFile.read(path: path, limit: Self.maximumFileBytes)
@@ -30,5 +30,10 @@ public struct ProcFileReader: Sendable {
             throw CollectorError(file: path, message: "file is not valid UTF-8")
         }
         return text
+    }
+
+    /// The path of `relativePath` under the root.
+    func path(_ relativePath: String) -> String {
+        root.hasSuffix("/") ? root + relativePath : root + "/" + relativePath
     }
 }

@@ -10,54 +10,83 @@ public import MonitorModel
 ///
 /// The report's agent blocked 4 s inside `cpu_percent(4)`. Here the caller keeps the CPU counters taken at
 /// the start of the window and hands them back at its end, so the agent's event loop stays responsive.
+/// The three files read every sample stay open (``OpenProcFile``) and are parsed in place.
 public struct SystemCollector: Sendable {
-    public var reader: ProcFileReader
+    public var reader: ProcFileReader {
+        didSet { files = OpenFiles(reader) }
+    }
+    private var files: OpenFiles
+
+    /// `/proc/stat`, `/proc/meminfo` and `/proc/self/statm` under the reader's root.
+    private final class OpenFiles: Sendable {
+        let stat: OpenProcFile
+        let meminfo: OpenProcFile
+        let statm: OpenProcFile
+
+        init(_ reader: ProcFileReader) {
+            stat = OpenProcFile(path: reader.path("stat"))
+            meminfo = OpenProcFile(path: reader.path("meminfo"))
+            statm = OpenProcFile(path: reader.path("self/statm"))
+        }
+    }
 
     public init(reader: ProcFileReader = ProcFileReader()) {
         self.reader = reader
+        self.files = OpenFiles(reader)
     }
 
     public func cpuTimes() throws(CollectorError) -> CPUTimes {
-        try CPUTimes.parse(procStat: reader.read("stat"))
+        try files.stat.withContents { text throws(CollectorError) in try CPUTimes.parse(procStat: text) }
     }
 
     public func memory() throws(CollectorError) -> MemoryInfo {
-        let meminfo = try reader.read("meminfo")
-        // zoneinfo is only needed on kernels without a usable MemAvailable; do not read it otherwise.
-        let needsEstimate = !meminfo.split(separator: "\n").contains { line in
-            line.hasPrefix("MemAvailable:") && !line.split(separator: " ").dropFirst().starts(with: ["0"])
+        try files.meminfo.withContents { text throws(CollectorError) in
+            // zoneinfo is only needed on kernels without a usable MemAvailable; it is not read otherwise.
+            try MemoryInfo.parse(text, zoneinfo: { try? reader.read("zoneinfo") }, pageSize: Self.pageSize)
         }
-        let zoneinfo = needsEstimate ? try? reader.read("zoneinfo") : nil
-        return try MemoryInfo.parse(meminfo, zoneinfo: zoneinfo, pageSize: Self.pageSize)
     }
 
     public func interrupts() throws(CollectorError) -> UInt64 {
-        try parseInterrupts(procStat: reader.read("stat"))
+        try files.stat.withContents { text throws(CollectorError) in try parseInterrupts(procStat: text) }
     }
 
     /// Resident memory of this process.
     public func residentBytes() throws(CollectorError) -> UInt64 {
-        try parseResidentBytes(statm: reader.read("self/statm"), pageSize: Self.pageSize)
+        try files.statm.withContents { text throws(CollectorError) in
+            try parseResidentBytes(statm: text, pageSize: Self.pageSize)
+        }
     }
 
     /// Builds a Sample from a CPU window that ended now: `cpuStart` was taken cpu-window ago by the caller.
     public func sample(sequence: UInt64, timestamp: Double, cpuStart: CPUTimes) throws(CollectorError) -> Sample {
-        let procStat = try reader.read("stat")
-        let cpuEnd = try CPUTimes.parse(procStat: procStat)
-        let interrupts = try parseInterrupts(procStat: procStat)
+        var sample = try sampleAndCPUTimes(timestamp: timestamp, cpuStart: cpuStart).sample
+        sample.sequence = sequence
+        return sample
+    }
+
+    /// A sample (numbered 0) over the CPU window from `cpuStart` to now, and the CPU counters of
+    /// now, which start the next window when windows follow each other.
+    func sampleAndCPUTimes(timestamp: Double, cpuStart: CPUTimes) throws(CollectorError) -> (
+        sample: Sample, cpuEnd: CPUTimes
+    ) {
+        let (cpuEnd, interrupts) = try files.stat.withContents { text throws(CollectorError) in
+            (try CPUTimes.parse(procStat: text), try parseInterrupts(procStat: text))
+        }
         let memory = try memory()
         let resident = try residentBytes()
-        return Sample(
-            sequence: sequence,
+        let sample = Sample(
+            sequence: 0,
             timestamp: timestamp,
             ramUsagePercent: memory.usedPercent,
             cpuUsagePercent: cpuEnd.busyPercent(since: cpuStart),
             processRAMGigabytes: Double(resident) / Double(1 << 30),
             cpuInterrupts: interrupts)
+        return (sample, cpuEnd)
     }
 
-    static var pageSize: Int {
+    /// The page size, asked once: `sysconf` is a libc call, and it cannot change.
+    static let pageSize: Int = {
         let size = sysconf(Int32(_SC_PAGESIZE))
         return size > 0 ? size : 4096
-    }
+    }()
 }

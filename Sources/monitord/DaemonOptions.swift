@@ -1,25 +1,26 @@
-public import ArgumentParser
-public import Logging
-public import ServiceLifecycle
+import ArgumentParser
+import DaemonKit
+import Logging
+import ServiceLifecycle
 
-/// The command-line options both daemons take, and running the launcher with them.
+/// monitord's command-line options, and running the launcher with them.
 ///
-/// Each `main` declares its name, help text and service; the options and what they do are the same
-/// for both, so they are written once here (`@OptionGroup var options: DaemonOptions`).
-public struct DaemonOptions: ParsableArguments, Sendable {
+/// monitor-agent takes the same options but parses them by hand (AgentCommandLine): this type
+/// needs swift-argument-parser, which would bring FoundationEssentials into the agent.
+struct DaemonOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: ArgumentHelp("Configuration file.", valueName: "path"))
-    public var config: String?
+    var config: String?
 
     @Flag(name: .long, help: "Validate the configuration and exit: 0 when valid, 78 otherwise.")
-    public var checkConfig = false
+    var checkConfig = false
 
     @Flag(name: .long, help: "With --check-config, print the effective configuration, defaults filled in.")
-    public var verbose = false
+    var verbose = false
 
-    public init() {}
+    init() {}
 
     /// Runs `launcher` as these options say; a non-zero exit status ends the command with it.
-    public func run<Configuration>(
+    func run<Configuration>(
         _ launcher: DaemonLauncher<Configuration>,
         makeService: (Configuration, String?, Logger) -> any Service
     ) async throws {

@@ -1,0 +1,97 @@
+/// Lines and words of a `/proc` text file, read in place from its bytes.
+///
+/// The agent parses `/proc/stat`, `/proc/meminfo` and `/proc/self/statm` every sample; doing it
+/// over the bytes it read, without splitting into `String`s and arrays, keeps a sample free of
+/// heap allocations. Words are separated by spaces and tabs, lines by `\n`, as the kernel writes
+/// them.
+struct ProcText {
+    typealias Word = Slice<UnsafeRawBufferPointer>
+
+    let bytes: UnsafeRawBufferPointer
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    /// The lines, each as a cursor over its words.
+    func forEachLine(_ body: (inout ProcLine) throws(CollectorError) -> Void) throws(CollectorError) {
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            var line = ProcLine(bytes: bytes, position: start, end: end)
+            try body(&line)
+            start = end + 1
+        }
+    }
+
+    /// The first line whose first word is `name`, positioned after that word.
+    func line(named name: StaticString) -> ProcLine? {
+        var found: ProcLine?
+        var start = 0
+        while start < bytes.count, found == nil {
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            var line = ProcLine(bytes: bytes, position: start, end: end)
+            if let first = line.nextWord(), Self.word(first, equals: name) { found = line }
+            start = end + 1
+        }
+        return found
+    }
+
+    static func word(_ word: Word, equals name: StaticString) -> Bool {
+        guard word.count == name.utf8CodeUnitCount else { return false }
+        let expected = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        return word.elementsEqual(expected)
+    }
+
+    /// A decimal number of ASCII digits only; `nil` if empty, anything else, or above `UInt64.max`.
+    static func decimal(_ word: Word) -> UInt64? {
+        guard !word.isEmpty else { return nil }
+        var value: UInt64 = 0
+        for byte in word {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
+        }
+        return value
+    }
+
+    /// The word as text, for error messages only.
+    static func text(_ word: Word) -> String {
+        String(decoding: word, as: UTF8.self)
+    }
+
+    /// Runs `body` over the UTF-8 of `text`, for the `String` forms of the parsers.
+    static func withBytes<Result>(
+        of text: String, _ body: (ProcText) throws(CollectorError) -> Result
+    ) throws(CollectorError) -> Result {
+        var text = text
+        let result = text.withUTF8 { buffer in
+            Swift.Result { () throws(CollectorError) in try body(ProcText(UnsafeRawBufferPointer(buffer))) }
+        }
+        return try result.get()
+    }
+}
+
+/// One line of a ``ProcText``: its words, one at a time.
+struct ProcLine {
+    let bytes: UnsafeRawBufferPointer
+    var position: Int
+    let end: Int
+
+    /// The next word of the line, or `nil` at its end.
+    mutating func nextWord() -> ProcText.Word? {
+        while position < end, Self.isBlank(bytes[position]) { position += 1 }
+        guard position < end else { return nil }
+        let start = position
+        while position < end, !Self.isBlank(bytes[position]) { position += 1 }
+        return bytes[start..<position]
+    }
+
+    private static func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+    }
+}
