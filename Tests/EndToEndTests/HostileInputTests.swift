@@ -170,6 +170,39 @@ struct HostileInputTests {
     }
 }
 
+extension HostileInputTests {
+    /// The audit's crash: connections held open at the HTTP cap, then one more with a whole request.
+    /// NIOHTTP1 traps when a response is written before a request; the 503 must not go through it.
+    @Test("HTTP: beyond max-http-connections a client gets a 503 and the gateway lives on")
+    func httpConnectionCap() async throws {
+        try await withGateway(extraConfiguration: "agent-timeout = 3s\nmax-http-connections = 8\n") { gateway in
+            var held: [LoopbackSocket] = []
+            defer { for socket in held { socket.close() } }
+            for index in 0..<8 {
+                let socket = try LoopbackSocket(port: gateway.metricsPort)
+                // Half of them idle, half with a request line and no end of headers.
+                if index.isMultiple(of: 2) { try socket.send(Array("GET /metrics HTTP/1.1\r\n".utf8)) }
+                held.append(socket)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            for _ in 0..<3 {
+                let extra = try LoopbackSocket(port: gateway.metricsPort)
+                try? extra.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                let answer = String(decoding: try extra.receiveAll(limit: 1 << 16), as: UTF8.self)
+                extra.close()
+                #expect(answer.hasPrefix("HTTP/1.1 503"), "beyond the cap: \(answer.prefix(200))")
+                #expect(answer.contains("max-http-connections = 8"))
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(gateway.process.process.isRunning, "monitord died: \(gateway.process.output)")
+            for socket in held { socket.close() }
+            held = []
+            #expect(await eventually { try HTTPClient.get(port: gateway.metricsPort, path: "/metrics").status == 200 })
+            #expect(gateway.process.process.isRunning, "monitord died: \(gateway.process.output)")
+        }
+    }
+}
+
 /// A small deterministic generator (SplitMix64), so the random payload is the same every run.
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64

@@ -14,7 +14,14 @@ import NIOPosix
 struct HTTPPort: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
-    let server: NIOAsyncChannel<Connection, Never>
+    /// What accepting a connection made of it: an HTTP connection to serve, or one that was
+    /// answered 503 already (beyond `max-http-connections`).
+    enum Admission: Sendable {
+        case admitted(Connection)
+        case refused
+    }
+
+    let server: NIOAsyncChannel<Admission, Never>
     let state: GatewayState
 
     var localAddress: SocketAddress? { server.channel.localAddress }
@@ -27,17 +34,32 @@ struct HTTPPort: Sendable {
             .bind(host: address.host, port: address.port) { channel in
                 // Read per connection, so that a reloaded web config file applies to new connections.
                 let httpGuard = state.httpGuard
+                let maximum = state.configuration.maxHTTPConnections
                 return channel.eventLoop.makeCompletedFuture {
-                    try httpGuard?.secure(channel.pipeline.syncOperations)
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
-                    try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    // Half-closure lets a "Connection: close" response end with a FIN after the
-                    // last byte is written, instead of a close that drops what is still queued.
-                    return try Connection(
-                        wrappingChannelSynchronously: channel,
-                        configuration: .init(isOutboundHalfClosureEnabled: true)
-                    )
+                    let pipeline = channel.pipeline.syncOperations
+                    try httpGuard?.secure(pipeline)
+                    // The HTTP port has its own share of descriptors: past it, a connection gets a 503
+                    // at once, so floods of idle HTTP clients cannot take what agents and scrapes need.
+                    guard state.httpLimiter.admit("", maximumTotal: maximum, maximumPerAddress: .max) == nil else {
+                        state.counters.httpConnectionRefused()
+                        try pipeline.addHandler(ServiceUnavailableResponder(maximum: maximum))
+                        return Admission.refused
+                    }
+                    do {
+                        try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
+                        try pipeline.addHandler(CloseOnIdleHandler())
+                        try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                        // Half-closure lets a "Connection: close" response end with a FIN after the
+                        // last byte is written, instead of a close that drops what is still queued.
+                        return Admission.admitted(
+                            try Connection(
+                                wrappingChannelSynchronously: channel,
+                                configuration: .init(isOutboundHalfClosureEnabled: true)
+                            ))
+                    } catch {
+                        state.httpLimiter.release("")
+                        throw error
+                    }
                 }
             }
         try await AcceptBackoff.shorten(on: server.channel)
@@ -54,29 +76,9 @@ struct HTTPPort: Sendable {
         }
     }
 
-    private func handle(_ connection: Connection) async {
+    private func handle(_ admission: Admission) async {
+        guard case .admitted(let connection) = admission else { return }
         let configuration = state.configuration
-        // The HTTP port has its own share of descriptors: past it, a connection gets a 503 at once, so
-        // floods of idle HTTP clients cannot take the descriptors agents and scrapes need.
-        guard
-            state.httpLimiter.admit(
-                "", maximumTotal: configuration.maxHTTPConnections, maximumPerAddress: .max) == nil
-        else {
-            state.counters.httpConnectionRefused()
-            try? await connection.executeThenClose { _, outbound in
-                let text = "too many HTTP connections (max-http-connections = \(configuration.maxHTTPConnections))\n"
-                var headers = HTTPHeaders()
-                headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-                headers.add(name: "Content-Length", value: "\(text.utf8.count)")
-                headers.add(name: "Connection", value: "close")
-                headers.add(name: "Retry-After", value: "1")
-                try await outbound.write(
-                    .head(HTTPResponseHead(version: .http1_1, status: .serviceUnavailable, headers: headers)))
-                try await outbound.write(.body(.byteBuffer(ByteBuffer(string: text))))
-                try await outbound.write(.end(nil))
-            }
-            return
-        }
         defer { state.httpLimiter.release("") }
         // Each request must arrive whole within http-request-timeout of the connection's start or of the
         // previous response; the idle timer alone is reset by every byte a trickling client sends.
