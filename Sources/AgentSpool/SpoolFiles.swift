@@ -1,3 +1,5 @@
+import MonitorSystem
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -7,7 +9,8 @@ public struct SpoolError: Error, CustomStringConvertible {
     public var description: String
 
     init(_ path: String, _ operation: String, errno code: Int32 = errno) {
-        description = "\(path): \(operation) failed: \(String(cString: strerror(code)))"
+        let reason = operation == "open" ? RegularFile.describe(code) : BoundedFile.systemMessage(code)
+        description = "\(path): \(operation) failed: \(reason)"
     }
 
     init(_ path: String, refused reason: String) {
@@ -60,7 +63,7 @@ enum SpoolFiles {
 
     /// At most `limit` bytes from the start of the file.
     static func readFile(_ path: String, limit: Int = .max) throws(SpoolError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        let descriptor = RegularFile.open(path, O_RDONLY | O_NOFOLLOW)
         guard descriptor >= 0 else { throw SpoolError(path, "open") }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
@@ -79,7 +82,7 @@ enum SpoolFiles {
     }
 
     static func openForAppend(_ path: String) throws(SpoolError) -> Int32 {
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
+        let descriptor = RegularFile.open(path, O_WRONLY | O_APPEND | O_NOFOLLOW)
         guard descriptor >= 0 else { throw SpoolError(path, "open") }
         return descriptor
     }
@@ -113,7 +116,7 @@ enum SpoolFiles {
     static func replace(_ path: String, with bytes: [UInt8], durable: Bool) throws(SpoolError) {
         let temporary = path + ".tmp"
         // O_NOFOLLOW: a link planted under the temporary name must not redirect the write elsewhere.
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        let descriptor = RegularFile.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o640)
         guard descriptor >= 0 else { throw SpoolError(temporary, "open") }
         do {
             try writeAll(descriptor, bytes, path: temporary)
@@ -132,7 +135,7 @@ enum SpoolFiles {
     }
 
     static func truncateFile(_ path: String, to size: Int) throws(SpoolError) {
-        let descriptor = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+        let descriptor = RegularFile.open(path, O_WRONLY | O_NOFOLLOW)
         guard descriptor >= 0 else { throw SpoolError(path, "open") }
         defer { close(descriptor) }
         guard ftruncate(descriptor, off_t(size)) == 0 else { throw SpoolError(path, "truncate") }

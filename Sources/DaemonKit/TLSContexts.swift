@@ -1,4 +1,5 @@
 public import MonitorConfig
+import MonitorSystem
 public import NIOSSL
 
 /// Builds the TLS contexts of both daemons from their configuration, with errors that name the
@@ -62,9 +63,21 @@ public enum TLSContexts {
         return try context(tls)
     }
 
+    /// The file's bytes, read by us rather than by BoringSSL: bounded, and refused unless it is a
+    /// regular file (a named pipe would block the daemon at start, in `--check-config` and on reload).
+    private static func pemFile(_ path: String) throws -> [UInt8] {
+        do {
+            return try BoundedFile.read(path: path, limit: 1 << 20)
+        } catch .tooLarge {
+            throw Failure(description: "larger than 1 MiB; not a PEM file")
+        } catch .system(let reason) {
+            throw Failure(description: reason)
+        }
+    }
+
     private static func certificates(_ path: String, key: String) throws(Failure) -> [NIOSSLCertificate] {
         do {
-            let certificates = try NIOSSLCertificate.fromPEMFile(path)
+            let certificates = try NIOSSLCertificate.fromPEMBytes(try pemFile(path))
             guard !certificates.isEmpty else { throw Failure(description: "no certificate in the file") }
             return certificates
         } catch {
@@ -74,7 +87,7 @@ public enum TLSContexts {
 
     private static func privateKey(_ path: String, key: String) throws(Failure) -> NIOSSLPrivateKey {
         do {
-            return try NIOSSLPrivateKey(file: path, format: .pem)
+            return try NIOSSLPrivateKey(bytes: try pemFile(path), format: .pem)
         } catch {
             throw Failure(description: "\(key) \(path): cannot load the PEM private key: \(error)")
         }

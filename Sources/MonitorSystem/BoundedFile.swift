@@ -18,8 +18,8 @@ package enum BoundedFile {
     }
 
     package static func read(path: String, limit: Int) throws(Failure) -> [UInt8] {
-        let descriptor = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
-        guard descriptor >= 0 else { throw .system(systemMessage(errno)) }
+        let descriptor = RegularFile.open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw .system(RegularFile.describe(errno)) }
         defer { _ = close(descriptor) }
         var bytes: [UInt8] = []
         let chunk = 64 * 1024

@@ -30,6 +30,13 @@ struct MonitordCommand: AsyncParsableCommand {
             validate: { configuration, configurationPath throws(ConfigurationError) in
                 // The web config file is read here too, so that --check-config refuses a broken one.
                 if let path = configuration.webConfigFile { _ = try WebConfigGuard.loader(path) }
+                // The agent port's TLS files are loaded as at start, so that a file that is not one
+                // (a pipe, a device) or does not parse is refused here and not at the next restart.
+                do {
+                    _ = try TLSContexts.server(configuration)
+                } catch {
+                    throw ConfigurationError(file: configurationPath, line: nil, message: "\(error)")
+                }
                 // And the remote-write TLS files are parsed as the writer will (key fits certificate).
                 if let remoteWrite = configuration.remoteWrite {
                     do {
