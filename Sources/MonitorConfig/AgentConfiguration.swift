@@ -85,7 +85,13 @@ public struct AgentConfiguration: Sendable, Equatable {
             case "interval": configuration.interval = try values.duration(entry, atLeast: minimumInterval)
             case "cpu-window": configuration.cpuWindow = try values.duration(entry)
             case "buffer-samples": configuration.bufferCapacity = try values.integer(entry, in: bufferCapacityRange)
-            case "token": configuration.token = entry.value.isEmpty ? nil : entry.value
+            case "token":
+                // The hello carries 1 to 256 bytes (docs/protocol.md): a longer token would be refused by
+                // every gateway at every connection, so it is refused here, where the operator looks.
+                guard entry.value.utf8.count <= 256 else {
+                    throw values.failure(entry, "at most 256 bytes (found \(entry.value.utf8.count))")
+                }
+                configuration.token = entry.value.isEmpty ? nil : entry.value
             case "tls": configuration.tls = try values.boolean(entry)
             case "tls-ca-file": configuration.tlsCAFile = entry.value.isEmpty ? nil : entry.value
             case "tls-server-name": configuration.tlsServerName = entry.value.isEmpty ? nil : entry.value

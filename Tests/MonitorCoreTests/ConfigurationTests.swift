@@ -336,6 +336,19 @@ import Testing
         }
     }
 
+    /// The audit: a 300-byte token passed --check-config, then every gateway refused every hello.
+    @Test func tokenLongerThanTheProtocolAllowsIsRefusedWithItsLine() throws {
+        let long = String(repeating: "t", count: 257)
+        #expect(
+            throws: ConfigurationError(
+                file: "agent.conf", line: 2, message: "token: at most 256 bytes (found 257)")
+        ) {
+            try AgentConfiguration.parse("[agent]\ntoken = \(long)\n", file: "agent.conf")
+        }
+        let longest = String(repeating: "t", count: 256)
+        #expect(try AgentConfiguration.parse("[agent]\ntoken = \(longest)\n", file: "agent.conf").token == longest)
+    }
+
     @Test func directoryIsUnreadable() {
         #expect(throws: ConfigurationError(file: "/tmp", line: nil, message: "cannot read: not a regular file")) {
             try AgentConfiguration.load(path: "/tmp")
