@@ -137,9 +137,16 @@ struct AgentConversationTests {
     func numberingAfterLostTail() throws {
         let fixture = SpoolFixture()
         defer { fixture.remove() }
+        do {
+            // A new spool has no tail to lose: nothing the gateway says above its numbering is believed.
+            let first = try spooledState(capacity: 100, fixture: fixture, fsync: .never)
+            #expect(first.shared.withLock { $0.tailAllowance } == 0)
+            first.append(spoolSample(0))
+            first.append(spoolSample(0))
+            _ = first.closeSpool()
+        }
+        // Restarted on the same spool, which may have lost an unsynced tail.
         let state = try spooledState(capacity: 100, fixture: fixture, fsync: .never)
-        state.append(spoolSample(0))
-        state.append(spoolSample(0))
         let allowance = state.shared.withLock { $0.tailAllowance }
         #expect(allowance == UInt64((64 << 20) / SpoolFormat.sampleRecordBytes))
         state.acknowledge(upTo: 5, numberAfter: 5)

@@ -84,7 +84,9 @@ final class AgentState: Sendable {
             // The spool's numbers stop at 2^63 (SpoolFormat.maximumSequence): this cannot overflow.
             shared.nextSequence = recovery.highestSequence + 1
             shared.spooled = true
-            if configuration.spoolFsync != .always {
+            // Only a spool that held a session before this start can have lost a tail to a power
+            // loss; a new one has nothing the gateway could know better (the audit's lying last_seq).
+            if configuration.spoolFsync != .always, recovery.resumed {
                 shared.tailAllowance = UInt64(configuration.spoolMaxBytes / SpoolFormat.sampleRecordBytes)
             }
             shared.buffer.noteSpooledOnly(recovery.notKeptRanges, count: recovery.notKept)

@@ -154,6 +154,9 @@ struct Uplink: Sendable {
                 let resumeAfter: UInt64
                 switch judge(first) {
                 case .welcomed(let acknowledged, let numberAfter):
+                    // The lost tail is settled by the first welcome after the start: from then on this
+                    // agent's own numbering is the truth, and a later welcome beyond it is a lie.
+                    state.shared.withLock { $0.tailAllowance = 0 }
                     resumeAfter = acknowledged
                     state.acknowledge(upTo: acknowledged, numberAfter: numberAfter)
                     if let numberAfter {
