@@ -35,30 +35,31 @@ public enum TLSContexts {
     /// The agent's client context, or nil when `tls = no`.
     public static func client(_ configuration: AgentConfiguration) throws(Failure) -> NIOSSLContext? {
         guard configuration.tls else { return nil }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.minimumTLSVersion = .tlsv12
-        if let caFile = configuration.tlsCAFile {
-            tls.trustRoots = .certificates(try certificates(caFile, key: "tls-ca-file"))
-        }
-        if let certificatePath = configuration.tlsCertificate, let keyPath = configuration.tlsKey {
-            tls.certificateChain = try certificates(certificatePath, key: "tls-certificate").map { .certificate($0) }
-            tls.privateKey = .privateKey(try privateKey(keyPath, key: "tls-key"))
-        }
-        return try context(tls)
+        return try clientContext(
+            caFile: configuration.tlsCAFile, certificate: configuration.tlsCertificate, key: configuration.tlsKey)
     }
 
     /// The remote-write client context for an `https://` url, or nil for `http://`. Verifies the
     /// receiver against `tls-ca-file` (or the system's store), and presents `tls-certificate` if set.
     public static func remoteWriteClient(_ configuration: RemoteWriteConfiguration) throws(Failure) -> NIOSSLContext? {
         guard configuration.url.scheme == .https else { return nil }
+        return try clientContext(
+            caFile: configuration.tlsCAFile, certificate: configuration.tlsCertificate, key: configuration.tlsKey)
+    }
+
+    /// A client context (the agent's and remote write's): TLS 1.2 or later, verifying the server
+    /// against `caFile` (or the system's store), presenting `certificate` and `key` when both are set.
+    private static func clientContext(caFile: String?, certificate: String?, key: String?) throws(Failure)
+        -> NIOSSLContext
+    {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
-        if let caFile = configuration.tlsCAFile {
+        if let caFile {
             tls.trustRoots = .certificates(try certificates(caFile, key: "tls-ca-file"))
         }
-        if let certificatePath = configuration.tlsCertificate, let keyPath = configuration.tlsKey {
-            tls.certificateChain = try certificates(certificatePath, key: "tls-certificate").map { .certificate($0) }
-            tls.privateKey = .privateKey(try privateKey(keyPath, key: "tls-key"))
+        if let certificate, let key {
+            tls.certificateChain = try certificates(certificate, key: "tls-certificate").map { .certificate($0) }
+            tls.privateKey = .privateKey(try privateKey(key, key: "tls-key"))
         }
         return try context(tls)
     }

@@ -1,3 +1,5 @@
+import MonitorSystem
+
 /// Lines and words of a `/proc` text file, read in place from its bytes.
 ///
 /// The agent parses `/proc/stat`, `/proc/meminfo` and `/proc/self/statm` every sample; doing it
@@ -47,16 +49,7 @@ struct ProcText {
 
     /// A decimal number of ASCII digits only; `nil` if empty, anything else, or above `UInt64.max`.
     static func decimal(_ word: Word) -> UInt64? {
-        guard !word.isEmpty else { return nil }
-        var value: UInt64 = 0
-        for byte in word {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2 else { return nil }
-            value = sum
-        }
-        return value
+        ASCIIDecimal.parse(word)
     }
 
     /// The word as text, for error messages only.
