@@ -64,6 +64,113 @@ struct AdmissionTests {
         }
     }
 
+    @Test("a flood of hellos that never deliver cannot lock out new agents once its connections are closed")
+    func helloFloodDoesNotLockOutNewAgents() async throws {
+        try await withGateway(
+            extraConfiguration: "max-agents = 400\nmax-anonymous-agents = 10\nagent-timeout = 30s\n"
+        ) { gateway in
+            func hello(_ name: String) throws -> (HostilePeer, String?) {
+                let peer = try HostilePeer(port: gateway.agentPort)
+                try peer.send(line: HostileMessages.hello(agent: "\"\(name)\""))
+                return (peer, peer.nextLine(timeout: 5))
+            }
+            // Held open, hellos without a sample fill the quota: the newcomer is refused...
+            var held: [HostilePeer] = []
+            for index in 0..<10 {
+                let (peer, answer) = try hello("junk-\(index)")
+                held.append(peer)
+                #expect(answer?.contains("welcome") == true, "junk-\(index) got \(String(describing: answer))")
+            }
+            let (early, refusal) = try hello("web-00")
+            early.close()
+            #expect(refusal?.contains("max-anonymous-agents") == true, "\(String(describing: refusal))")
+            // ...until they close: a record that never delivered is forgotten with its connection.
+            held.forEach { $0.close() }
+            held = []
+            let readmitted = await eventually(timeout: 5) {
+                let (peer, answer) = try hello("web-01")
+                peer.close()
+                return answer?.contains("welcome") == true
+            }
+            #expect(readmitted, "a new agent is still refused after the flood closed")
+            // Closed and re-flooded many times over: the fleet's new members still get in.
+            for round in 0..<5 {
+                for index in 0..<10 {
+                    let (peer, _) = try hello("junk-\(round)-\(index)")
+                    peer.close()
+                }
+            }
+            let admitted = await eventually(timeout: 5) {
+                let (peer, answer) = try hello("web-02")
+                defer { peer.close() }
+                guard answer?.contains("welcome") == true else { return false }
+                try peer.send(line: HostileMessages.sample(seq: "1"))
+                return peer.nextLine(timeout: 5)?.contains("ack") == true
+            }
+            #expect(admitted, "web-02 refused after closed floods")
+            let page = try gateway.metrics()
+            #expect(page.agents(exporting: "monitord_agent_up").filter { $0.hasPrefix("junk") }.isEmpty)
+            #expect(page.value("monitord_agent_up", agent: "web-02") != nil)
+        }
+    }
+
+    @Test("a token revoked by SIGHUP leaves no connection presenting it, whatever hellos race the reload")
+    func revocationRacesConcurrentHellos() async throws {
+        raiseOpenFileLimit(to: 16384)
+        let directory = try makeTemporaryDirectory()
+        let tokens = directory + "/tokens"
+        func token(_ round: Int) -> String { "round-\(round)-token-0123456789abcdef" }
+        try "racer \(token(0))\n".write(toFile: tokens, atomically: true, encoding: .utf8)
+        chmod(tokens, 0o600)
+        try await withGateway(
+            extraConfiguration: "agent-timeout = 30s\ntokens-file = \(tokens)\nallow-legacy-agents = no\n"
+        ) { gateway in
+            var opened = 0
+            var survivors: [String] = []
+            for round in 0..<4 {
+                let race = Race()
+                let presented = token(round)
+                let port = gateway.agentPort
+                let racers = DispatchGroup()
+                for racer in 0..<3 {
+                    // Threads, not tasks: the sockets block, and the test's cooperative pool is small.
+                    DispatchQueue.global().async(group: racers) {
+                        var index = 0
+                        while !race.stopped {
+                            guard let peer = try? HostilePeer(port: port) else { continue }
+                            let session = String(format: "%08x%08x", racer + round * 16, index)
+                            try? peer.send(
+                                line: HostileMessages.hello(
+                                    agent: "\"racer\"", session: "\"\(session)\"", extra: #","token":"\#(presented)""#))
+                            race.add(peer)
+                            index += 1
+                        }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(400))
+                try "racer \(token(round + 1))\n".write(toFile: tokens, atomically: true, encoding: .utf8)
+                gateway.process.signal(SIGHUP)
+                try await Task.sleep(for: .milliseconds(300))
+                race.stop()
+                await withCheckedContinuation { done in racers.notify(queue: .global()) { done.resume() } }
+                try await Task.sleep(for: .milliseconds(1500))
+                let all = race.peers
+                opened += all.count
+                for peer in all {
+                    defer { peer.close() }
+                    guard (try? peer.send(line: HostileMessages.sample(seq: "1"))) != nil else { continue }
+                    guard peer.waitForClose(timeout: 0.3) == .hung else { continue }
+                    if peer.everything.contains(where: { $0.contains("\"ack\"") }) {
+                        survivors.append("round \(round): \(peer.everything)")
+                    }
+                }
+            }
+            print("FIGURE revocation race: \(opened) connections presenting a token revoked under them")
+            #expect(opened > 1000, "too few racing connections to mean anything: \(opened)")
+            #expect(survivors.isEmpty, "\(survivors.count) acknowledged after revocation: \(survivors.prefix(3))")
+        }
+    }
+
     @Test("a token removed from tokens-file disconnects its agent on reload; the file's mode is checked")
     func revokedTokenDisconnects() async throws {
         let directory = try makeTemporaryDirectory()
@@ -97,4 +204,16 @@ struct AdmissionTests {
             #expect(keeper.nextLine(timeout: 5)?.contains(#""ack","seq":1"#) == true, "the kept agent was disturbed")
         }
     }
+}
+
+/// The connections racing a reload, opened from several threads.
+private final class Race: @unchecked Sendable {
+    private let lock = NSLock()
+    private var isStopped = false
+    private var opened: [HostilePeer] = []
+
+    var stopped: Bool { lock.withLock { isStopped } }
+    var peers: [HostilePeer] { lock.withLock { opened } }
+    func stop() { lock.withLock { isStopped = true } }
+    func add(_ peer: HostilePeer) { lock.withLock { opened.append(peer) } }
 }

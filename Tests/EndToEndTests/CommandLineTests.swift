@@ -73,6 +73,30 @@ struct CommandLineTests {
         #expect(missingOutput.contains("absent.conf"))
     }
 
+    @Test(
+        "listen and metrics-listen on one address (or a wildcard and the same port) are refused, naming both keys",
+        arguments: [
+            ("127.0.0.1:45598", "127.0.0.1:45598"), ("0.0.0.0:45598", "127.0.0.1:45598"),
+            ("127.0.0.1:45598", "[::]:45598"), ("[::1]:45598", "[::]:45598"),
+        ])
+    func listenAndMetricsListenCollide(listen: String, metricsListen: String) async throws {
+        let dir = try makeTemporaryDirectory()
+        let file = dir + "/m.conf"
+        try "[monitord]\nlisten = \(listen)\nmetrics-listen = \(metricsListen)\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        for arguments in [["--config", file, "--check-config"], ["--config", file]] {
+            let (status, output) = try await run("monitord", arguments)
+            #expect(status == 78, "\(arguments): \(output)")
+            #expect(output.contains("\(file):3:"), "\(output)")
+            #expect(output.contains("listen") && output.contains("metrics-listen"), "\(output)")
+            #expect(output.contains("same address"), "\(output)")
+        }
+        // Different ports, or an IPv4 address beside a different IPv4 address, are fine.
+        try "[monitord]\nlisten = 127.0.0.1:45598\nmetrics-listen = 127.0.0.2:45598\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        #expect(try await run("monitord", ["--config", file, "--check-config"]).0 == 0)
+    }
+
     @Test("--check-config --verbose prints the effective configuration with defaults", arguments: binaries)
     func verbose(binary: String, section: String) async throws {
         let dir = try makeTemporaryDirectory()

@@ -401,6 +401,44 @@ struct HostileAgentTests {
         #expect(tally.value.hangs == 0)
     }
 
+    @Test("whitespace between objects is not progress: a peer sending only blanks is closed as silent")
+    func whitespaceIsNotProgress() async throws {
+        // The connection is closed at twice agent-timeout without a complete object.
+        try await withGateway(extraConfiguration: "agent-timeout = 1s\nforget-after = 30s\nhello-timeout = 2s\n") {
+            gateway in
+            for dialect in ["native", "report"] {
+                let peer = try HostilePeer(port: gateway.agentPort)
+                defer { peer.close() }
+                if dialect == "native" {
+                    try peer.send(line: HostileMessages.hello(agent: "\"blanks\""))
+                    #expect(peer.nextLine(timeout: 5)?.contains("welcome") == true)
+                    try peer.send(line: HostileMessages.sample(seq: "1"))
+                    #expect(peer.nextLine(timeout: 5)?.contains("ack") == true)
+                } else {
+                    try peer.send(line: HostileMessages.report())
+                }
+                let start = Date()
+                // A blank, a newline or a tab every 200 ms, for up to 12 s.
+                let blanks: [UInt8] = [32, 10, 9, 13]
+                var index = 0
+                var ending = HostilePeer.Ending.hung
+                while Date().timeIntervalSince(start) < 12 {
+                    guard (try? peer.send([blanks[index % blanks.count]])) != nil else { break }
+                    index += 1
+                    ending = peer.waitForClose(timeout: 0.2)
+                    if ending == .closed { break }
+                }
+                let held = Date().timeIntervalSince(start)
+                #expect(ending == .closed && held < 5, "\(dialect): blanks held the connection \(held) s")
+                if dialect == "native" {
+                    #expect(
+                        peer.everything.contains { $0.contains("silent") }, "\(dialect): \(peer.everything)")
+                }
+            }
+            #expect(try gateway.metrics().value("monitord_agent_up", agent: "blanks") == 0)
+        }
+    }
+
     @Test(
         "descriptor exhaustion from one address: the healthy agent flows, a new agent and a scrape are answered")
     func descriptorExhaustion() async throws {

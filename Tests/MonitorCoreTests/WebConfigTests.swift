@@ -36,6 +36,16 @@ import Testing
         #expect(failure("http_server_config:\n  headers:\n    X-Powered-By: me\n")?.hasPrefix("web.yml:3:") == true)
     }
 
+    @Test func aUserGivenTwiceIsRefusedWithTheLineOfTheRepeat() {
+        let hash = Self.scrapeSecretHash
+        let message = failure("basic_auth_users:\n  u: \(hash)\n  v: \(hash)\n  u: \(hash)\n")
+        #expect(message?.hasPrefix("web.yml:4: ") == true, "\(message ?? "accepted")")
+        #expect(message?.contains("u") == true && message?.contains("twice") == true, "\(message ?? "accepted")")
+        // Nested too: a header given twice names its line.
+        let header = failure("http_server_config:\n  headers:\n    X-A: b\n    X-A: c\n")
+        #expect(header?.hasPrefix("web.yml:4: ") == true, "\(header ?? "accepted")")
+    }
+
     @Test func wrongHashFormatsAreRefused() {
         let apr1 = failure("basic_auth_users:\n  prometheus: $apr1$abc$0123456789012345678901\n")
         #expect(
