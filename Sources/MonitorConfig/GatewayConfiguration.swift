@@ -141,6 +141,15 @@ public struct GatewayConfiguration: Sendable, Equatable {
             default: break  // The schema has already refused unknown keys.
             }
         }
+        if configuration.listen.overlaps(configuration.metricsListen) {
+            // Blame the key the operator wrote last; if only one was written, that one.
+            let culprit = [lines["listen"], lines["metrics-listen"]].compactMap { $0 }.max { $0.line < $1.line }
+            throw ConfigurationError(
+                file: file, line: culprit?.line,
+                message:
+                    "listen (\(configuration.listen)) and metrics-listen (\(configuration.metricsListen)) are the same "
+                    + "address: the agent port and the metrics port need a port each")
+        }
         if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
             let entry = lines["tls-certificate"] ?? lines["tls-key"]
             throw ConfigurationError(

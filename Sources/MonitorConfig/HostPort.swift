@@ -40,6 +40,17 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
         return HostPort(host: String(host), port: port)
     }
 
+    /// Whether binding both would collide: the same port (not 0, which asks for any free one) on the same
+    /// host, or on hosts a wildcard covers (`0.0.0.0` covers every IPv4 address, `::` every address, as
+    /// Linux binds it dual-stack by default). Host names are compared as written, not resolved.
+    public func overlaps(_ other: HostPort) -> Bool {
+        guard port == other.port, port != 0 else { return false }
+        let (mine, theirs) = (host.lowercased(), other.host.lowercased())
+        if mine == theirs || mine == "::" || theirs == "::" { return true }
+        let isIPv4 = { (host: String) in host.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber } }
+        return (mine == "0.0.0.0" && isIPv4(theirs)) || (theirs == "0.0.0.0" && isIPv4(mine))
+    }
+
     private static func isHostScalar(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar {
         case "a"..."z", "A"..."Z", "0"..."9", ".", "-", "_", ":", "%": true

@@ -54,12 +54,34 @@ struct YAMLDocument {
             .composer(let context, let problem, let mark, _):
             let where_ = context.map { " \($0.text)" } ?? ""
             return ConfigurationError(file: file, line: mark.line, message: "not valid YAML: \(problem)\(where_)")
-        case .duplicatedKeysInMapping(let duplicates, _):
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let line = duplicates.first.flatMap { Self.lineOfRepeat(of: $0, after: context.mark, in: context.text) }
             return ConfigurationError(
-                file: file, line: nil, message: "key given twice: \(duplicates.joined(separator: ", "))")
+                file: file, line: line ?? context.mark.line,
+                message: "key given twice: \(duplicates.joined(separator: ", "))")
         default:
             return ConfigurationError(file: file, line: nil, message: "not valid YAML: \(error)")
         }
+    }
+
+    /// The line where `key`, first written at `first` (Yams reports only that one), is written again in the
+    /// same mapping: the next line at the same column starting with the key and a colon. Nil if not found
+    /// (a quoted or flow-style key), and the caller names the first line instead.
+    static func lineOfRepeat(of key: String, after first: Mark, in text: String) -> Int? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let column = first.column - 1
+        guard first.line >= 1, column >= 0 else { return nil }
+        for index in first.line..<lines.count {
+            let line = lines[index]
+            guard line.count > column else { continue }
+            let start = line.index(line.startIndex, offsetBy: column)
+            guard line[..<start].allSatisfy({ $0 == " " }) else { continue }
+            let rest = line[start...]
+            if rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":") {
+                return index + 1
+            }
+        }
+        return nil
     }
 
     func error(_ node: Node?, _ message: String) -> ConfigurationError {

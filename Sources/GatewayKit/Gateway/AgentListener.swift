@@ -43,10 +43,12 @@ struct AgentListener: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             TLSSniffer(context: tlsContext, transport: transport))
                     }
+                    // The idle timer sits behind the framing, so only what the decoder delivers (objects, or a
+                    // message begun, which then has its own deadline) is progress: whitespace between objects is not.
                     try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(JSONMessageDecoder(maximumObjectBytes: maximumMessageBytes)),
                         IdleStateHandler(readTimeout: idleTimeout),
                         CloseOnIdleHandler(),
-                        ByteToMessageHandler(JSONMessageDecoder(maximumObjectBytes: maximumMessageBytes)),
                     ])
                     return (try Connection(wrappingChannelSynchronously: channel), transport)
                 }
@@ -155,7 +157,21 @@ struct AgentListener: Sendable {
                     session.isTLS = transport.isTLS
                     for object in batch.messages {
                         let wasAnonymous = session.agentName == nil
-                        switch session.receive(object, now: state.clock.now()) {
+                        let action = session.receive(object, now: state.clock.now())
+                        // Registered before the welcome goes out, so that a token revoked meanwhile gets no welcome.
+                        if wasAnonymous, let agent = session.agentName {
+                            helloDeadline.cancel()
+                            guard identify(agent, session: session, channel: channel, remote: remote) else {
+                                let text = LiveConnections.revocation(of: agent)
+                                try await refuse(.tokenRevoked, text, outbound: outbound, session: session, remote: remote)
+                                return
+                            }
+                            if case .native = session.identity {
+                                state.limiter.identified(sourceAddress)
+                                identified = true
+                            }
+                        }
+                        switch action {
                         case .none:
                             break
                         case .reply(let message):
@@ -163,14 +179,6 @@ struct AgentListener: Sendable {
                         case .refuse(let reason, let text):
                             try await refuse(reason, text, outbound: outbound, session: session, remote: remote)
                             return
-                        }
-                        if wasAnonymous, let agent = session.agentName {
-                            helloDeadline.cancel()
-                            identify(agent, session: session, channel: channel, remote: remote)
-                            if case .native = session.identity {
-                                state.limiter.identified(sourceAddress)
-                                identified = true
-                            }
                         }
                     }
                     if let error = batch.error {
@@ -221,7 +229,8 @@ struct AgentListener: Sendable {
 
     /// The peer has just identified itself: log it, make the connection closable from outside (native
     /// agents: takeover, token revocation), and close the agent's older connection, which the newest one replaces.
-    private func identify(_ agent: String, session: PeerSession, channel: any Channel, remote: String) {
+    /// False when a reload revoked the token it presented after its hello was checked.
+    private func identify(_ agent: String, session: PeerSession, channel: any Channel, remote: String) -> Bool {
         let dialect: String
         switch session.identity {
         case .legacy: dialect = "legacy"
@@ -229,8 +238,9 @@ struct AgentListener: Sendable {
         }
         state.logConnection(
             "agent connected", metadata: ["agent": "\(agent)", "remote": "\(remote)", "dialect": "\(dialect)"])
-        guard case .native = session.identity, let connection = session.connection else { return }
-        state.live.register(connection.id, agent: agent, token: session.presentedToken) { [state] reason, text in
+        guard case .native = session.identity, let connection = session.connection else { return true }
+        let registered = state.live.register(connection.id, agent: agent, token: session.presentedToken) {
+            [state] reason, text in
             state.refused(reason, text, remote: remote, agent: agent)
             Self.closeWithError(channel, text)
         }
@@ -238,6 +248,7 @@ struct AgentListener: Sendable {
             state.live.close(
                 older, .superseded, "agent \(agent) connected again from \(remote): the newest connection wins")
         }
+        return registered
     }
 
     private func refuse(

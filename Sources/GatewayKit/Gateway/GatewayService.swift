@@ -209,13 +209,12 @@ public final class GatewayService: Service {
         state.apply(new, tlsContext: tlsContext, httpGuard: httpGuard)
         state.logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
         // A token removed or changed in the file takes effect now, not at the agent's next reconnect.
-        if let tokens = new.tokens {
-            let revoked = state.live.revoke(notAcceptedBy: tokens)
-            if !revoked.isEmpty {
-                // One line, however many: each close is also counted and logged (throttled) as token_revoked.
-                let names = revoked.prefix(10).joined(separator: ", ") + (revoked.count > 10 ? ", ..." : "")
-                state.logger.notice("disconnected \(revoked.count) agent(s) whose token was revoked: \(names)")
-            }
+        // Hellos racing this are settled by the live set: see ``LiveConnections``.
+        let revoked = state.live.replaceTokens(with: new.tokens)
+        if !revoked.isEmpty {
+            // One line, however many: each close is also counted and logged (throttled) as token_revoked.
+            let names = revoked.prefix(10).joined(separator: ", ") + (revoked.count > 10 ? ", ..." : "")
+            state.logger.notice("disconnected \(revoked.count) agent(s) whose token was revoked: \(names)")
         }
     }
 }

@@ -11,7 +11,7 @@ final class GatewayState: Sendable {
     let limiter = ConnectionLimiter()
     /// Open connections on the HTTP port (only the total is limited there).
     let httpLimiter = ConnectionLimiter()
-    let live = LiveConnections()
+    let live: LiveConnections
     private let refusalLog = LogThrottle<PeerErrorReason>()
     /// Connects and disconnects: a peer churning connections must not flood the journal either.
     private let connectionLog = LogThrottle<String>(limit: 20, window: .seconds(10))
@@ -37,6 +37,7 @@ final class GatewayState: Sendable {
             agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter,
             forgetAnonymousAfter: configuration.forgetAnonymousAfter)
         self.current = Mutex(configuration)
+        self.live = LiveConnections(tokens: configuration.tokens)
         self.logger = logger
         self.clock = clock
         self.forwarder = forwarder

@@ -13,9 +13,9 @@ import Synchronization
 ///   it goes down if that first sample does not arrive in time.
 /// - *forgotten*: disconnected, and neither a sample nor the disconnection happened within `forgetAfter`; the agent
 ///   disappears from every family, including the self-metrics. A connected agent is never forgotten: closing idle
-///   connections is the gateway's job. Anonymous records (report-format peers, whose name no later connection can
-///   take up again, and agents that never delivered a sample) are forgotten after the shorter
-///   `forgetAnonymousAfter`.
+///   connections is the gateway's job. Report-format records, whose name no later connection can take up again,
+///   are forgotten after the shorter `forgetAnonymousAfter`; a native agent that never delivered a sample is
+///   forgotten as soon as its connection closes.
 public final class AgentStore: Sendable {
     private struct Limits {
         var agentTimeout: Double
@@ -137,9 +137,17 @@ public final class AgentStore: Sendable {
 
     /// Records that a connection closed. Ignored when the agent has connected again since (`connection` is no longer
     /// its current one), so a slow-to-notice close of a dead socket cannot mark a live agent down.
+    ///
+    /// A native agent that never delivered a sample is forgotten with its connection: it holds nothing a later
+    /// connection could continue, and keeping it would let hellos that never deliver fill `max-anonymous-agents`
+    /// from one host and lock the fleet's new members out. The undelivered quota so counts live connections only.
     public func disconnected(agent: String, connection: ConnectionID, now: Double) {
         state.withLock { state in
-            guard state.agents[agent] != nil else { return }
+            guard let record = state.agents[agent] else { return }
+            if record.connection == connection, record.standing == .undelivered {
+                state.remove(agent)
+                return
+            }
             state.modify(agent, creating: AgentRecord(dialect: .native, remoteAddress: "")) {
                 $0.disconnect(connection, now: now)
             }
