@@ -163,7 +163,8 @@ struct AgentListener: Sendable {
                             helloDeadline.cancel()
                             guard identify(agent, session: session, channel: channel, remote: remote) else {
                                 let text = LiveConnections.revocation(of: agent)
-                                try await refuse(.tokenRevoked, text, outbound: outbound, session: session, remote: remote)
+                                try await refuse(
+                                    .tokenRevoked, text, outbound: outbound, session: session, remote: remote)
                                 return
                             }
                             if case .native = session.identity {
