@@ -80,8 +80,8 @@ package final class SampleSpool {
     private var active: Int32 = -1
     private var unsynced = false
     private var lastSync = ContinuousClock.now
-    /// The last write error reported, so that a full disk is logged once, not every interval.
-    private var failure: String?
+    /// When write errors are logged: once when they start, once when they have cleared.
+    private var failureLog = SpoolFailureLog()
     /// The segment last read back for the writer, decoded.
     private var readCache: (name: String, bytes: Int, samples: [Sample])?
 
@@ -145,7 +145,11 @@ package final class SampleSpool {
         let watermarkPath = directory + "/" + SpoolWatermark.fileName
         let watermarkBytes = try? SpoolFiles.readFile(watermarkPath, limit: 128)
         let watermark = watermarkBytes.flatMap(SpoolWatermark.parse)
-        if let watermarkBytes, watermark == nil {
+        if let watermarkBytes, watermark == nil, let claimed = SpoolWatermark.sequenceAboveCeiling(watermarkBytes) {
+            logger.error(
+                "spool: \(watermarkPath): acknowledgement \(claimed) is above 2^63, the most a spool numbers: the file is corrupt; ignored, unacknowledged samples are replayed",
+                metadata: ["file": "\(watermarkPath)"])
+        } else if let watermarkBytes, watermark == nil {
             // Replaying a few samples the gateway holds costs nothing: it recognises them.
             logger.warning(
                 "spool: \(watermarkPath): not one line \"<session> <sequence up to 2^63>\"; ignored, unacknowledged samples are replayed",
@@ -217,7 +221,10 @@ package final class SampleSpool {
             kept.removeFirst(kept.count - keep)
         }
         try spool.deleteAcknowledgedSegments(keepingNewest: false)
-        try spool.rotate(firstSequence: spool.highestSequence + 1)
+        // At the ceiling no segment can follow: the agent starts a new session before its next sample.
+        if spool.highestSequence < SpoolFormat.maximumSequence {
+            try spool.rotate(firstSequence: spool.highestSequence + 1)
+        }
         let recovery = Recovery(
             session: session, resumed: !headers.isEmpty || watermark != nil, acknowledged: acknowledged,
             highestSequence: spool.highestSequence, unacknowledged: kept, notKept: notKept,
@@ -231,6 +238,10 @@ package final class SampleSpool {
     package func append(_ sample: Sample) {
         guard sample.sequence > highestSequence else {
             logger.error("spool: sample \(sample.sequence) is not above \(highestSequence); not spooled")
+            return
+        }
+        guard sample.sequence <= SpoolFormat.maximumSequence else {
+            logger.error("spool: sample \(sample.sequence) is above 2^63, the most a spool numbers; not spooled")
             return
         }
         let record = SpoolFormat.record(sample)
@@ -265,9 +276,8 @@ package final class SampleSpool {
             case .every(let period) where ContinuousClock.now - lastSync >= period: try sync()
             default: break
             }
-            if failure != nil {
-                logger.notice("spool: writing again")
-                failure = nil
+            if case .recovered(let failures)? = failureLog.succeeded(now: .now) {
+                logger.notice("spool: writing again, after \(failures) failed writes")
             }
         } catch {
             report(error)
@@ -276,8 +286,10 @@ package final class SampleSpool {
 
     /// Records that the gateway holds every sample up to `sequence`: moves the watermark and
     /// deletes the segments it now covers entirely.
-    package func acknowledge(upTo sequence: UInt64) {
-        guard sequence > acknowledged else { return }
+    /// `session`, when given, is the session the acknowledgement belongs to: one of a session the spool
+    /// has left (``startNewSession(_:)``) says nothing about the current numbering and is ignored.
+    package func acknowledge(upTo sequence: UInt64, session: String? = nil) {
+        guard sequence > acknowledged, session == nil || session == self.session else { return }
         // The agent checks acks against what it sent; a number no spool can hold is refused here too,
         // so that the watermark can never make the next start number past 2^63.
         guard sequence <= SpoolFormat.maximumSequence else {
@@ -291,11 +303,38 @@ package final class SampleSpool {
         do throws(SpoolError) {
             try SpoolFiles.replace(
                 directory + "/" + SpoolWatermark.fileName,
-                with: SpoolWatermark(session: session, sequence: sequence).encoded, durable: false)
+                with: SpoolWatermark(session: self.session, sequence: sequence).encoded, durable: false)
             try deleteAcknowledgedSegments(keepingNewest: true)
         } catch {
             report(error)
         }
+    }
+
+    /// Replaces the spool's session with `newSession`, numbered from 1: for numbering that would pass
+    /// 2^63 (``SpoolFormat/maximumSequence``). Every segment and the watermark belong to the old session
+    /// and are deleted; returns how many of their samples were never acknowledged (lost with it).
+    @discardableResult
+    package func startNewSession(_ newSession: String) -> Int {
+        let lost = segments.reduce(0) { $0 + undelivered(in: $1) }
+        close()
+        let old = session
+        do throws(SpoolError) {
+            for segment in segments { try SpoolFiles.removeFile(directory + "/" + segment.name) }
+            segments = []
+            try SpoolFiles.removeFile(directory + "/" + SpoolWatermark.fileName)
+        } catch {
+            report(error)
+        }
+        segments = []
+        readCache = nil
+        session = newSession
+        acknowledged = 0
+        highestSequence = 0
+        logger.notice(
+            "spool: session \(old) has numbered up to 2^63, the most a spool numbers: new session \(newSession), numbering from 1; \(lost) samples of the old session not delivered",
+            metadata: ["dropped": "\(lost)"])
+        do throws(SpoolError) { try rotate(firstSequence: 1) } catch { report(error) }
+        return lost
     }
 
     /// The spooled samples numbered after `sequence` and at most `last`, in order, at most `limit`
@@ -434,10 +473,12 @@ package final class SampleSpool {
         return min(segment.records, Int(clamping: last - acknowledged))
     }
 
+    /// Failed writes and reads since the agent started (each logged or not, see ``SpoolFailureLog``).
+    package var failedWrites: UInt64 { failureLog.failedWrites }
+
     private func report(_ error: SpoolError) {
-        let text = error.description
-        guard text != failure else { return }
-        failure = text
-        logger.error("spool: \(text); samples are kept in memory only until this clears")
+        guard case .failing(let text)? = failureLog.failed(error.description, now: .now) else { return }
+        logger.error(
+            "spool: \(text); samples are kept in memory only until writing works again (said once, not per sample)")
     }
 }

@@ -24,4 +24,17 @@ struct SpoolWatermark: Equatable {
         else { return nil }
         return SpoolWatermark(session: String(decoding: fields[0], as: UTF8.self).lowercased(), sequence: sequence)
     }
+
+    /// The number a well-formed line claims when it is above 2^63 (no spool numbers that far, so the
+    /// file is corrupt or forged), to say so plainly; nil for any other content.
+    static func sequenceAboveCeiling(_ bytes: [UInt8]) -> String? {
+        guard bytes.last == UInt8(ascii: "\n") else { return nil }
+        let fields = bytes.dropLast().split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        guard fields.count == 2, SpoolFormat.isSession(fields[0]), (1...40).contains(fields[1].count),
+            fields[1].allSatisfy({ (0x30...0x39).contains($0) })
+        else { return nil }
+        let digits = String(decoding: fields[1], as: UTF8.self)
+        if let sequence = UInt64(digits), sequence <= SpoolFormat.maximumSequence { return nil }
+        return digits
+    }
 }

@@ -112,4 +112,56 @@ struct SpoolTests {
         #expect(lost == 0, "agent: \(restarted.process.output)")
         await second.stop()
     }
+
+    @Test(
+        "a watermark planted just below 2^63: numbers never pass it, a new session follows, nothing deduplicated away")
+    func numberingCeiling() async throws {
+        let name = "e2e-ceiling"
+        let spool = try makeTemporaryDirectory() + "/spool"
+        let configuration = "spool-directory = \(spool)\n"
+        let gateway = try await GatewayProcess.start()
+        defer { Task { await gateway.stop() } }
+        // A first run makes the spool and its session; its watermark is then rewritten to 2^63 - 2.
+        let first = try AgentProcess.start(
+            name: name, gatewayPort: gateway.agentPort, extraConfiguration: configuration)
+        defer { first.process.signal(SIGKILL) }
+        #expect(
+            await eventually { try gateway.metrics().value("monitord_samples_received_total", agent: name) ?? 0 >= 2 })
+        await first.stop()
+        let session = try #require(SpoolLine(first.process.output)).session
+        try "\(session) 9223372036854775806\n".write(toFile: spool + "/acked", atomically: true, encoding: .utf8)
+        let before = try #require(try gateway.metrics().value("monitord_samples_received_total", agent: name))
+
+        var taken = 0
+        var sessions: [String] = []
+        for run in 0..<3 {
+            let agent = try AgentProcess.start(
+                name: name, gatewayPort: gateway.agentPort, extraConfiguration: configuration)
+            defer { agent.process.signal(SIGKILL) }
+            #expect(await eventually { SpoolLine(agent.process.output) != nil }, "\(agent.process.output)")
+            try await Task.sleep(for: .seconds(2))
+            await agent.stop()
+            let output = agent.process.output
+            let account = try #require(
+                output.firstMatch(of: /stopping: every sample delivered; (\d+) samples taken/), "run \(run): \(output)")
+            taken += Int(account.1) ?? 0
+            sessions.append(try #require(SpoolLine(output)).session)
+            #expect(!output.contains("above 2^63"), "run \(run): \(output)")
+            if run == 0 {
+                #expect(
+                    output.contains("new session") && output.contains("2^63"),
+                    "run 0 said nothing of the ceiling: \(output)")
+                let last = try #require(SpoolTests.lastSequence(output), "\(output)")
+                #expect(last < 1000, "run 0 still numbers near the ceiling: \(last)")
+            }
+        }
+        #expect(sessions[0] == session && sessions[1] != session && sessions[2] == sessions[1], "\(sessions)")
+        // Every sample taken was received as new: none was taken for a duplicate.
+        var received = 0.0
+        #expect(
+            await eventually {
+                received = try gateway.metrics().value("monitord_samples_received_total", agent: name) ?? 0
+                return received == before + Double(taken)
+            }, "taken \(taken), received \(received - before)")
+    }
 }

@@ -83,6 +83,40 @@ struct SpoolAgentTests {
         #expect(second.closeSpool() == (undelivered: 7, lastSequence: 9))
     }
 
+    @Test(
+        "numbering that would pass 2^63 starts a new spool session from 1, logged; the old session's acks are ignored")
+    func newSessionAtTheCeiling() throws {
+        var configuration = AgentConfiguration()
+        let fixture = SpoolFixture()
+        defer { fixture.remove() }
+        try FileManager.default.createDirectory(
+            atPath: fixture.directory, withIntermediateDirectories: true)
+        try Data("\(spoolSession) 9223372036854775806\n".utf8).write(
+            to: URL(fileURLWithPath: fixture.directory + "/acked"))
+        configuration.spoolDirectory = fixture.directory
+        let state = AgentState(configuration: configuration, session: "dddddddddddddddd")
+        let recovery = try state.openSpool(logger: fixture.log.logger)
+        #expect(recovery.session == spoolSession && state.session == spoolSession)
+        for _ in 1...5 { state.append(spoolSample(0), logger: fixture.log.logger) }
+        let top = UInt64(1) << 63
+        let newSession = state.session
+        #expect(newSession != spoolSession)
+        // 2^63 - 1 and 2^63 were taken in the old session and dropped with it; 1...3 in the new one.
+        #expect(state.shared.withLock { $0.buffer.samples(after: 0, limit: 10).map(\.sequence) } == [1, 2, 3])
+        #expect(state.shared.withLock { $0.buffer.droppedCount } == 2)
+        #expect(state.shared.withLock { $0.reconnectRequested })
+        // A late ack from the old session's connection acknowledges nothing of the new one.
+        state.acknowledge(upTo: top, session: spoolSession)
+        #expect(state.bufferedCount == 3)
+        #expect(
+            fixture.log.messages.contains { $0.contains("2^63") && $0.contains("new session \(newSession)") },
+            "\(fixture.log.messages)")
+        #expect(state.closeSpool() == (undelivered: 3, lastSequence: 3))
+        let again = AgentState(configuration: configuration, session: "eeeeeeeeeeeeeeee")
+        let resumed = try again.openSpool(logger: fixture.log.logger)
+        #expect(resumed.session == newSession && resumed.highestSequence == 3 && resumed.undelivered == 3)
+    }
+
     @Test("a gateway that holds numbers the spool lost moves the numbering past them")
     func numberingJumpsPastTheGateway() throws {
         var configuration = AgentConfiguration()

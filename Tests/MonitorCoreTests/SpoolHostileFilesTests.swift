@@ -44,16 +44,54 @@ struct SpoolHostileFilesTests {
         spool.close()
     }
 
-    @Test("a watermark of exactly 2^63 is believed, and the spool numbers on without overflow")
+    @Test("a watermark of exactly 2^63 is believed, and the spool makes no segment beyond it")
     func watermarkAtTheCeiling() throws {
         let fixture = SpoolFixture()
         defer { fixture.remove() }
         try write(Array("\(spoolSession) 9223372036854775808\n".utf8), to: fixture.path("acked"))
         let (spool, recovery) = try fixture.open()
         #expect(recovery.highestSequence == 1 << 63)
+        // A number past the ceiling is refused, not spooled.
+        spool.append(spoolSample((1 << 63) + 1))
         spool.close()
-        // And again: the fresh segment starts at 2^63 + 1.
+        #expect(fixture.segments.isEmpty, "\(fixture.segments)")
+        #expect(fixture.log.messages.contains { $0.contains("above 2^63") }, "\(fixture.log.messages)")
         #expect(try fixture.open().1.highestSequence == 1 << 63)
+    }
+
+    @Test("a watermark above 2^63 is refused as corrupt, with a line saying so")
+    func watermarkAboveTheCeilingIsCorrupt() throws {
+        let fixture = SpoolFixture()
+        defer { fixture.remove() }
+        try write(Array("\(spoolSession) 9223372036854775809\n".utf8), to: fixture.path("acked"))
+        let (spool, recovery) = try fixture.open()
+        spool.close()
+        #expect(recovery.acknowledged == 0)
+        #expect(
+            fixture.log.messages.contains {
+                $0.contains("9223372036854775809") && $0.contains("above 2^63") && $0.contains("corrupt")
+            }, "\(fixture.log.messages)")
+    }
+
+    @Test("a new session replaces a spool at its ceiling: old segments and watermark go, numbering starts at 1")
+    func newSessionAtTheCeiling() throws {
+        let fixture = SpoolFixture()
+        defer { fixture.remove() }
+        let top = UInt64(1) << 63
+        try write(segment((top - 2)...top), to: fixture.path(SampleSpool.segmentName(top - 2)))
+        let (spool, recovery) = try fixture.open()
+        #expect(recovery.highestSequence == top && recovery.unacknowledged.count == 3)
+        let discarded = spool.startNewSession("00000000aaaaaaaa")
+        #expect(discarded == 3)
+        spool.append(spoolSample(1))
+        spool.append(spoolSample(2))
+        spool.acknowledge(upTo: top, session: spoolSession)  // of the old session: ignored
+        spool.close()
+        #expect(fixture.segments == [SampleSpool.segmentName(1)], "\(fixture.segments)")
+        let (reopened, again) = try fixture.open()
+        reopened.close()
+        #expect(again.session == "00000000aaaaaaaa" && again.highestSequence == 2 && again.acknowledged == 0)
+        #expect(fixture.log.messages.contains { $0.contains("new session") }, "\(fixture.log.messages)")
     }
 
     @Test("a segment claiming numbers above 2^63 is refused, whatever its checksums say")
@@ -68,7 +106,6 @@ struct SpoolHostileFilesTests {
         let (spool, recovery) = try fixture.open()
         #expect(recovery.highestSequence == top)
         #expect(recovery.unacknowledged.map(\.sequence) == [1, 2, top - 1, top])
-        spool.append(spoolSample(top + 1))
         spool.close()
         #expect(!fixture.segments.contains(SampleSpool.segmentName(UInt64.max)))
     }

@@ -99,6 +99,8 @@ struct StorePropertyTests {
                     if model[name]?.connection == connection.id {
                         model[name]?.connection = nil
                         model[name]?.lastActivity = now
+                        // An agent that never delivered is forgotten with its connection (the hello flood).
+                        if model[name]?.samples == 0 { model[name] = nil }
                     }
                 default:
                     let forgotten = Set(store.expire(now: now))

@@ -132,8 +132,20 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
         store.disconnected(agent: "a", connection: old.id, now: 2)
         let afterOld = try #require(agent(store, "a", now: 2))
         #expect(afterOld.connected && afterOld.up)
+        #expect(store.record(makeSample(1), agent: "a", session: "s", now: 2))
         store.disconnected(agent: "a", connection: new.id, now: 3)
         #expect(try #require(agent(store, "a", now: 3)).connected == false)
+    }
+
+    @Test func agentThatNeverDeliveredIsForgottenWithItsConnection() {
+        let store = makeStore()
+        let first = store.connected(agent: "a", session: "s", dialect: .native, remoteAddress: "x", now: 0)
+        let second = store.connected(agent: "a", session: "s", dialect: .native, remoteAddress: "x", now: 1)
+        // The replaced connection's close changes nothing; the current one's forgets the record.
+        store.disconnected(agent: "a", connection: first.id, now: 2)
+        #expect(store.isKnown("a") && store.anonymousCount == 1)
+        store.disconnected(agent: "a", connection: second.id, now: 3)
+        #expect(!store.isKnown("a") && store.anonymousCount == 0 && store.agentCount == 0)
     }
 
     @Test func disconnectOfUnknownAgentIsHarmless() {

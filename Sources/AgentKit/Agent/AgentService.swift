@@ -118,9 +118,11 @@ public final class AgentService: Service {
         let (taken, delivered, dropped) = state.shared.withLock {
             ($0.takenCount, $0.acknowledgedCount, $0.buffer.droppedCount)
         }
+        let failedWrites = state.spool.withLock { $0?.failedWrites ?? 0 }
         let (left, last) = state.closeSpool()
-        let account =
+        var account =
             "\(taken) samples taken, \(delivered) delivered, \(dropped) dropped, \(left) not delivered (last sequence \(last))"
+        if failedWrites > 0 { account += "; \(failedWrites) spool writes failed" }
         if left > 0 {
             logger.warning("stopping: \(account)")
         } else {
@@ -154,7 +156,8 @@ public final class AgentService: Service {
     }
 
     private func statusLine() -> String {
-        state.shared.withLock { shared in
+        let failedWrites = state.spool.withLock { $0?.failedWrites ?? 0 }
+        return state.shared.withLock { shared in
             let dropped = shared.buffer.droppedCount
             var line: String
             if let server = shared.connectedServer {
@@ -163,6 +166,7 @@ public final class AgentService: Service {
                 line = "waiting for a server, \(shared.buffer.count) buffered"
             }
             if dropped > 0 { line += ", \(dropped) dropped" }
+            if failedWrites > 0 { line += ", \(failedWrites) spool writes failed" }
             return line
         }
     }

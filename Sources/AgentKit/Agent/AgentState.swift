@@ -114,16 +114,33 @@ final class AgentState: Sendable {
 
     /// Numbers a new sample, stores it (on disk first, with a spool) and wakes the writer.
     /// Called by the sampler only, so appends never overlap.
+    ///
+    /// A spool's numbers never pass 2^63 (``SpoolFormat/maximumSequence``): when the next would, the
+    /// agent starts a new session numbered from 1 (see ``startNewSession(_:)``) rather than number on
+    /// past what the spool can hold or repeat numbers the gateway would take for duplicates.
     func append(_ sample: Sample, logger: Logger? = nil) {
         var sample = sample
+        var newSession: (session: String, channel: (any Channel)?)?
         let numbered = shared.withLock { shared -> Bool in
             // A stopping agent takes no more samples: what it has is what it tries to deliver.
-            guard !shared.stopping, let sequence = shared.nextSequence else { return false }
+            guard !shared.stopping, var sequence = shared.nextSequence else { return false }
+            if shared.spooled, sequence > SpoolFormat.maximumSequence {
+                newSession = Self.startNewSession(&shared)
+                sequence = 1
+            }
             shared.takenCount += 1
             sample.sequence = sequence
             let (next, overflow) = sequence.addingReportingOverflow(1)
             shared.nextSequence = overflow ? nil : next
             return true
+        }
+        if let newSession {
+            _ = spool.withLock { $0?.startNewSession(newSession.session) }
+            // The open connection announced the old session: a new hello is needed.
+            newSession.channel?.close(promise: nil)
+            logger?.warning(
+                "sequence numbers reached 2^63, the most a spool numbers: new session \(newSession.session), numbering from 1"
+            )
         }
         guard numbered else {
             if shared.withLock({ $0.nextSequence == nil }) {
@@ -139,11 +156,26 @@ final class AgentState: Sendable {
         }
     }
 
+    /// Ends the current numbering for a new session (the caller numbers from 1): what is undelivered
+    /// is dropped and counted (a gateway cannot relate the old numbers to the new session), and the
+    /// connection, which announced the old session, is to be closed so that the next hello announces the new one.
+    private static func startNewSession(_ shared: inout Shared) -> (session: String, channel: (any Channel)?) {
+        let session = makeSessionIdentifier()
+        shared.session = session
+        shared.buffer.discardAll()
+        shared.tailAllowance = 0
+        shared.conversation = nil
+        shared.reconnectRequested = true
+        return (session, shared.channel)
+    }
+
     /// Applies what the gateway confirmed (a welcome's `last_seq` or an ack, already judged by
     /// ``GatewayConversation``): forgets those samples, and numbers on after `numberAfter` when
-    /// the gateway holds numbers a spool lost.
-    func acknowledge(upTo sequence: UInt64, numberAfter: UInt64? = nil) {
-        shared.withLock { shared in
+    /// the gateway holds numbers a spool lost. `session` is the session the connection announced:
+    /// a confirmation for a session the agent has since left is ignored.
+    func acknowledge(upTo sequence: UInt64, numberAfter: UInt64? = nil, session: String? = nil) {
+        let current = shared.withLock { shared -> Bool in
+            guard session == nil || session == shared.session else { return false }
             shared.acknowledgedCount += UInt64(shared.buffer.acknowledge(upTo: sequence))
             if let numberAfter, numberAfter >= shared.highestNumbered {
                 // Buffered samples numbered up to there were taken for duplicates and are forgotten
@@ -151,9 +183,10 @@ final class AgentState: Sendable {
                 let (next, overflow) = numberAfter.addingReportingOverflow(1)
                 shared.nextSequence = overflow ? nil : next
             }
+            return true
         }
-        guard sequence > 0 else { return }
-        spool.withLock { $0?.acknowledge(upTo: sequence) }
+        guard current, sequence > 0 else { return }
+        spool.withLock { $0?.acknowledge(upTo: sequence, session: session) }
     }
 
     /// Undelivered samples after `sequence`, in order, at most `limit`: from disk first when the

@@ -130,6 +130,15 @@ struct SampleBuffer {
         return ArraySlice(samples[start..<end])
     }
 
+    /// Drops every undelivered sample, in memory and on disk only, counting them as dropped: for a
+    /// numbering that ends (a spool at its ceiling starts a new session the gateway cannot relate them to).
+    mutating func discardAll() {
+        droppedCount += UInt64(count)
+        samples.removeAll()
+        spooledOnly.removeAll()
+        spooledOnlyCount = 0
+    }
+
     /// Counts samples dropped before they reached the buffer (older than what a spool could hand over).
     mutating func countDropped(_ count: Int) {
         droppedCount += UInt64(count)

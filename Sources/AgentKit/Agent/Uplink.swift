@@ -118,6 +118,9 @@ struct Uplink: Sendable {
         let channel = connection.channel
         let configuration = state.configuration
         let name = configuration.resolvedName(hostName: hostName)
+        // What this connection confirms belongs to the session its hello announced (the agent may start
+        // a new one meanwhile, at the spool's numbering ceiling).
+        let session = state.session
         state.shared.withLock { shared in
             shared.channel = channel
             shared.conversation = GatewayConversation(tailAllowance: shared.tailAllowance)
@@ -138,7 +141,7 @@ struct Uplink: Sendable {
                     protocolVersion: ProtocolCodec.version,
                     agent: name,
                     agentVersion: MonitorVersion.current,
-                    session: state.session,
+                    session: session,
                     token: configuration.token
                 )
                 try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.hello(hello))))
@@ -158,7 +161,7 @@ struct Uplink: Sendable {
                     // agent's own numbering is the truth, and a later welcome beyond it is a lie.
                     state.shared.withLock { $0.tailAllowance = 0 }
                     resumeAfter = acknowledged
-                    state.acknowledge(upTo: acknowledged, numberAfter: numberAfter)
+                    state.acknowledge(upTo: acknowledged, numberAfter: numberAfter, session: session)
                     if let numberAfter {
                         logger.warning(
                             "the gateway holds sequence numbers up to \(numberAfter), beyond this agent's (its spool lost its tail): numbering on from there"
@@ -197,7 +200,7 @@ struct Uplink: Sendable {
                     while let message = try await messages.next() {
                         switch judge(message) {
                         case .acknowledged(let sequence):
-                            state.acknowledge(upTo: sequence)
+                            state.acknowledge(upTo: sequence, session: session)
                             delivered.store(true, ordering: .relaxed)
                         case .refused(let reason):
                             throw UplinkError.refused(reason)
