@@ -61,8 +61,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// The anonymous quota in force, for each of the two kinds: `maxAnonymousAgents`, but never more than a
     /// quarter of `maxAgents`, so that the fleet keeps at least half of the slots whatever the keys say.
     public var anonymousAgentQuota: Int { min(maxAnonymousAgents, max(maxAgents / 4, 1)) }
-    /// Anonymous records (see `maxAnonymousAgents`) are forgotten this long after they disconnected, instead
-    /// of `forgetAfter`: no later connection can take them up again. Key `forget-anonymous-after`.
+    /// Report-format records are forgotten this long after they disconnected, instead of `forgetAfter`: no
+    /// later connection can take them up again. (Agents that never delivered a sample are forgotten as soon as
+    /// they disconnect.) Key `forget-anonymous-after`.
     public var forgetAnonymousAfter: Duration = .seconds(300)
     /// How far a sample's `ts` may be ahead of the gateway's clock; a later one is kept with its time of
     /// arrival instead (and counted), so one bad clock cannot stop forwarding. Key `clock-skew-tolerance`.
