@@ -79,10 +79,12 @@ public final class AgentService: Service {
         )
         notifier.ready(status: statusLine())
 
-        let sampler = Sampler(state: state, collector: collector, clock: clock, logger: logger, executor: executor)
+        let sampler = Sampler(
+            state: state, collector: collector, clock: clock, logger: logger, eventLoop: executor.eventLoop)
         let uplink = Uplink(state: state, executor: executor, logger: logger, hostName: hostName)
+        sampler.start()
+        defer { sampler.stop() }
         await DaemonControl.run(hangups: hangups, notifier: notifier, status: statusLine) { group in
-            group.addTask { await sampler.run() }
             group.addTask { await uplink.run() }
             group.addTask { await self.housekeeping() }
         } reload: { _ in

@@ -20,8 +20,9 @@ final class AgentState: Sendable {
         /// Set on SIGTERM: sampling ends, delivery of what is held goes on for a bounded time.
         var stopping = false
         var acknowledgedCount: UInt64 = 0
-        /// Wakes the connection's writer when a sample arrives; one per live connection.
-        var wakeWriter: AsyncStream<Void>.Continuation?
+        /// Has the open connection write what it has not sent yet (see ``UplinkHandler``); set
+        /// while a connection is open. Called on the event loop, outside the lock.
+        var wakeWriter: (@Sendable () -> Void)?
         /// The server the agent is connected to, if any (for STATUS= and logs).
         var connectedServer: HostPort?
         /// Set while the uplink dials or waits for a welcome, so that a stopping agent waits for it.
@@ -150,10 +151,11 @@ final class AgentState: Sendable {
         }
         // Written before the writer can see it: whatever reaches the gateway is in the spool.
         spool.withLock { $0?.append(sample) }
-        shared.withLock { shared in
+        let wakeWriter = shared.withLock { shared in
             shared.buffer.append(sample)
-            shared.wakeWriter?.yield()
+            return shared.wakeWriter
         }
+        wakeWriter?()
     }
 
     /// Ends the current numbering for a new session (the caller numbers from 1): what is undelivered

@@ -6,23 +6,17 @@ import MonitorProtocol
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
 
-/// The agent's side of the wire: finds a reachable gateway, says hello, replays what is
-/// buffered, streams new samples and forgets what the gateway acknowledges.
+/// The agent's side of the wire: finds a reachable gateway and keeps a connection to it, with
+/// backoff between attempts and failover along the configured servers. What happens on a
+/// connection (hello, replay, samples, acks) is ``UplinkHandler``'s, on the agent's event loop;
+/// this loop only learns how each connection ended.
 struct Uplink: Sendable {
-    /// Carries the gateway's messages, decoded in the pipeline.
-    typealias Connection = NIOAsyncChannel<MessageBatch<GatewayMessage>, ByteBuffer>
-
     let state: AgentState
     let executor: EventLoopExecutor
     let logger: Logger
     let hostName: String
 
-    /// Samples written per batch: large enough to replay a day's buffer quickly, small enough
-    /// that acks keep flowing while it happens.
-    private static let batchSize = 512
-    private static let welcomeTimeout = TimeAmount.seconds(10)
     /// The gateway's messages are a few dozen bytes; anything this long is not one.
     private static let maximumGatewayMessageBytes = 64 * 1024
 
@@ -35,10 +29,9 @@ struct Uplink: Sendable {
                 guard !Task.isCancelled else { return }
                 state.shared.withLock { $0.connecting = true }
                 do {
-                    let connection = try await connect(to: server)
                     // Only a gateway that took a sample resets the backoff: one that welcomes and
                     // then refuses (or lies) is retried ever more slowly, like an unreachable one.
-                    let delivered = try await converse(over: connection, with: server)
+                    let delivered = try await converse(with: server, configuration: configuration)
                     if delivered { backoff.reset() }
                     break
                 } catch is CancellationError {
@@ -80,7 +73,9 @@ struct Uplink: Sendable {
         }
     }
 
-    private func connect(to server: HostPort) async throws -> Connection {
+    /// Connects to `server` and waits for the connection to end. Returns whether the gateway
+    /// acknowledged a sample on it; throws when it ended before a welcome.
+    private func converse(with server: HostPort, configuration: AgentConfiguration) async throws -> Bool {
         let (tlsContext, serverName, interval) = state.shared.withLock { shared in
             (shared.tlsContext, shared.configuration.tlsServerName ?? server.host, shared.configuration.interval)
         }
@@ -89,178 +84,56 @@ struct Uplink: Sendable {
         let silence = TimeAmount(max(interval * 3, .seconds(2)))
         // SNI carries names only; for an address, the certificate is checked against the address.
         let sniName = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
-        // On the agent's own loop: the connection's reads and writes then need no thread hop.
-        return try await ClientBootstrap(group: executor.eventLoop)
-            .connectTimeout(.seconds(5))
-            .channelOption(.socketOption(.so_keepalive), value: 1)
-            .connect(host: server.host, port: server.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tlsContext {
-                        try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(context: tlsContext, serverHostname: sniName))
-                    }
-                    try channel.pipeline.syncOperations.addHandlers([
-                        IdleStateHandler(readTimeout: silence), CloseOnIdleHandler(),
-                        ByteToMessageHandler(
-                            JSONMessageDecoder(
-                                maximumObjectBytes: Self.maximumGatewayMessageBytes,
-                                decode: ProtocolCodec.decodeGatewayMessage)),
-                    ])
-                    return try Connection(wrappingChannelSynchronously: channel)
-                }
-            }
-    }
-
-    /// Runs one connection to its end. Returns whether the gateway acknowledged a sample on it (a
-    /// working session, as opposed to a port that accepted and hung up, or a gateway that welcomes
-    /// and then refuses). Throws when it ends before a welcome.
-    private func converse(over connection: Connection, with server: HostPort) async throws -> Bool {
-        let channel = connection.channel
-        let configuration = state.configuration
-        let name = configuration.resolvedName(hostName: hostName)
-        // What this connection confirms belongs to the session its hello announced (the agent may start
-        // a new one meanwhile, at the spool's numbering ceiling).
-        let session = state.session
-        state.shared.withLock { shared in
-            shared.channel = channel
-            shared.conversation = GatewayConversation(tailAllowance: shared.tailAllowance)
-        }
-        defer {
-            state.shared.withLock { shared in
-                shared.channel = nil
-                shared.conversation = nil
-            }
-        }
-
-        var welcomed = false
-        let delivered = Synchronization.Atomic<Bool>(false)
-        var ending = "closed by the server"
+        let hello = Hello(
+            protocolVersion: ProtocolCodec.version,
+            agent: configuration.resolvedName(hostName: hostName),
+            agentVersion: MonitorVersion.current,
+            session: state.session,
+            token: configuration.token
+        )
+        let outcome = executor.eventLoop.makePromise(of: UplinkHandler.Outcome.self)
+        let (state, logger) = (state, logger)
+        let channel: any Channel
         do {
-            try await connection.executeThenClose { inbound, outbound in
-                let hello = Hello(
-                    protocolVersion: ProtocolCodec.version,
-                    agent: name,
-                    agentVersion: MonitorVersion.current,
-                    session: session,
-                    token: configuration.token
-                )
-                try await outbound.write(ByteBuffer(bytes: ProtocolCodec.encode(.hello(hello))))
-                // A gateway that accepts but never answers is given up on, like a silent agent is.
-                let deadline = channel.eventLoop.scheduleTask(in: Self.welcomeTimeout) {
-                    channel.close(promise: nil)
-                }
-                var messages = MessageReader(inbound)
-                guard let first = try await messages.next() else {
-                    throw UplinkError.closedBeforeWelcome
-                }
-                deadline.cancel()
-                let resumeAfter: UInt64
-                switch judge(first) {
-                case .welcomed(let acknowledged, let numberAfter):
-                    // The lost tail is settled by the first welcome after the start: from then on this
-                    // agent's own numbering is the truth, and a later welcome beyond it is a lie.
-                    state.shared.withLock { $0.tailAllowance = 0 }
-                    resumeAfter = acknowledged
-                    state.acknowledge(upTo: acknowledged, numberAfter: numberAfter, session: session)
-                    if let numberAfter {
-                        logger.warning(
-                            "the gateway holds sequence numbers up to \(numberAfter), beyond this agent's (its spool lost its tail): numbering on from there"
-                        )
-                    }
-                case .refused(let reason):
-                    throw UplinkError.refused(reason)
-                case .protocolError(let reason):
-                    throw UplinkError.protocolError(reason)
-                case .acknowledged:
-                    // The conversation never acknowledges before a welcome.
-                    throw UplinkError.protocolError("an ack instead of a welcome")
-                }
-                welcomed = true
-                // On a fallback server, leave after failback-after to try the first one again;
-                // the session and its numbering go along, so the move costs no sample.
-                if server != configuration.servers.first {
-                    let failback = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.failbackAfter)) {
-                        [logger] in
-                        logger.notice("failing back: trying \(configuration.servers[0]) again")
-                        channel.close(promise: nil)
-                    }
-                    channel.closeFuture.whenComplete { _ in failback.cancel() }
-                }
-                state.shared.withLock { shared in
-                    shared.connectedServer = server
-                    shared.connecting = false
-                }
-                logger.notice(
-                    "connected to \(server) as \(name)",
-                    metadata: ["server": "\(server)", "agent": "\(name)", "buffered": "\(state.bufferedCount)"]
-                )
-
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await writeSamples(to: outbound, after: resumeAfter) }
-                    while let message = try await messages.next() {
-                        switch judge(message) {
-                        case .acknowledged(let sequence):
-                            state.acknowledge(upTo: sequence, session: session)
-                            delivered.store(true, ordering: .relaxed)
-                        case .refused(let reason):
-                            throw UplinkError.refused(reason)
-                        case .protocolError(let reason):
-                            throw UplinkError.protocolError(reason)
-                        case .welcomed:
-                            throw UplinkError.protocolError("a second welcome on the same connection")
+            // On the agent's own loop: the connection's reads and writes then need no thread hop.
+            channel = try await ClientBootstrap(group: executor.eventLoop)
+                .connectTimeout(.seconds(5))
+                .channelOption(.socketOption(.so_keepalive), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let tlsContext {
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(context: tlsContext, serverHostname: sniName))
                         }
+                        try channel.pipeline.syncOperations.addHandlers([
+                            IdleStateHandler(readTimeout: silence), CloseOnIdleHandler(),
+                            ByteToMessageHandler(
+                                JSONMessageDecoder(
+                                    maximumObjectBytes: Self.maximumGatewayMessageBytes,
+                                    decode: ProtocolCodec.decodeGatewayMessage)),
+                            UplinkHandler(
+                                state: state, logger: logger, server: server, hello: hello,
+                                configuration: configuration, outcome: outcome),
+                        ])
                     }
-                    group.cancelAll()
                 }
-            }
-        } catch is CancellationError {
-            throw CancellationError()
+                .connect(host: server.host, port: server.port)
+                .get()
         } catch {
-            if !welcomed { throw error }
-            ending = "\(error)"
+            // The handler may never have been added; a promise must not be left unfulfilled.
+            outcome.fail(error)
+            throw error
         }
-        if welcomed, !Task.isCancelled {
-            logger.warning("lost connection to \(server): \(ending)", metadata: ["buffered": "\(state.bufferedCount)"])
+        let ended = try await withTaskCancellationHandler {
+            try await outcome.futureResult.get()
+        } onCancel: {
+            channel.close(promise: nil)
         }
-        return delivered.load(ordering: .relaxed)
-    }
-
-    /// The conversation's verdict on a message from the gateway.
-    private func judge(_ message: GatewayMessage) -> GatewayConversation.Verdict {
-        state.shared.withLock { shared in
-            guard var conversation = shared.conversation else {
-                return .protocolError("message outside a conversation")
-            }
-            defer { shared.conversation = conversation }
-            return conversation.receive(message, highestNumbered: shared.highestNumbered)
-        }
-    }
-
-    /// Writes everything buffered after `sequence`, then each new sample as it is taken.
-    private func writeSamples(to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, after sequence: UInt64)
-        async throws
-    {
-        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        state.shared.withLock { $0.wakeWriter = wake }
-        defer { state.shared.withLock { $0.wakeWriter = nil } }
-        var wakeIterator = wakes.makeAsyncIterator()
-        var sent = sequence
-        var line = ByteBuffer()
-        while !Task.isCancelled {
-            let batch = state.samples(after: sent, limit: Self.batchSize)
-            guard let last = batch.last else {
-                guard await wakeIterator.next() != nil else { return }
-                continue
-            }
-            line.clear()
-            for sample in batch {
-                line.writeBytes(ProtocolCodec.encode(.sample(sample)))
-            }
-            // Before the write: the gateway may ack these as soon as they leave.
-            state.shared.withLock { $0.conversation?.willSend(upTo: last.sequence) }
-            try await outbound.write(line)
-            sent = last.sequence
-        }
+        if Task.isCancelled { throw CancellationError() }
+        guard ended.welcomed else { throw ended.error ?? UplinkError.closedBeforeWelcome }
+        let ending = ended.error.map { "\($0)" } ?? "closed by the server"
+        logger.warning("lost connection to \(server): \(ending)", metadata: ["buffered": "\(state.bufferedCount)"])
+        return ended.delivered
     }
 }
 

@@ -1,0 +1,233 @@
+import DaemonKit
+import Logging
+import MonitorConfig
+import MonitorModel
+import MonitorProtocol
+import NIOCore
+
+/// One connection to a gateway, in its pipeline on the agent's event loop: says hello, replays
+/// what is buffered, writes each new sample as the sampler takes it and forgets what the gateway
+/// acknowledges.
+///
+/// A handler rather than a task reading an `NIOAsyncChannel`: the sampler's timer fires on the
+/// same loop and calls ``writeBuffered()`` directly, and an ack is applied in ``channelRead``, so
+/// a sample costs no task switch, no async-sequence step and no wake-up of another thread. What
+/// the connection came to (``Outcome``) is handed to the uplink's reconnect loop once, when it ends.
+final class UplinkHandler: ChannelInboundHandler {
+    typealias InboundIn = MessageBatch<GatewayMessage>
+    typealias OutboundOut = ByteBuffer
+
+    /// How a connection ended, for the reconnect loop.
+    struct Outcome: Sendable {
+        /// Whether the gateway welcomed the agent.
+        var welcomed: Bool
+        /// Whether it acknowledged a sample (a working session, as opposed to a port that accepted
+        /// and hung up, or a gateway that welcomes and then refuses).
+        var delivered: Bool
+        /// What ended it, if not the gateway closing the connection.
+        var error: (any Error)?
+    }
+
+    /// Samples written per write: large enough to replay a day's buffer quickly, small enough that
+    /// acks keep flowing while it happens.
+    static let batchSize = 512
+    static let welcomeTimeout = TimeAmount.seconds(10)
+
+    private let state: AgentState
+    private let logger: Logger
+    private let server: HostPort
+    private let hello: Hello
+    private let configuration: AgentConfiguration
+    private let outcome: EventLoopPromise<Outcome>
+
+    private var context: ChannelHandlerContext?
+    private var begun = false
+    private var welcomed = false
+    private var delivered = false
+    private var ending: (any Error)?
+    /// The highest sequence written on this connection (or the welcome's `last_seq`).
+    private var sent: UInt64 = 0
+    /// Reused for every write: once the socket took a write, the buffer's storage is ours again
+    /// and clearing it allocates nothing.
+    private var line = ByteBuffer()
+    private var welcomeDeadline: Scheduled<Void>?
+    private var failback: Scheduled<Void>?
+
+    init(
+        state: AgentState, logger: Logger, server: HostPort, hello: Hello, configuration: AgentConfiguration,
+        outcome: EventLoopPromise<Outcome>
+    ) {
+        self.state = state
+        self.logger = logger
+        self.server = server
+        self.hello = hello
+        self.configuration = configuration
+        self.outcome = outcome
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        line = context.channel.allocator.buffer(capacity: 256)
+        if context.channel.isActive { begin(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        begin(context: context)
+        context.fireChannelActive()
+    }
+
+    /// Says hello and starts the conversation; a gateway that accepts but never answers is given
+    /// up on, like a silent agent is.
+    private func begin(context: ChannelHandlerContext) {
+        guard !begun else { return }
+        begun = true
+        let channel = context.channel
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        state.shared.withLock { shared in
+            shared.channel = channel
+            shared.conversation = GatewayConversation(tailAllowance: shared.tailAllowance)
+            // The sampler calls this on the loop right after it stored a sample.
+            shared.wakeWriter = {
+                if eventLoop.inEventLoop {
+                    bound.value.writeBuffered()
+                } else {
+                    eventLoop.execute { bound.value.writeBuffered() }
+                }
+            }
+        }
+        line.clear()
+        line.writeBytes(ProtocolCodec.encode(.hello(hello)))
+        context.writeAndFlush(wrapOutboundOut(line), promise: nil)
+        welcomeDeadline = context.eventLoop.scheduleTask(in: Self.welcomeTimeout) {
+            channel.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let batch = unwrapInboundIn(data)
+        for message in batch.messages {
+            guard ending == nil else { return }
+            receive(message, context: context)
+        }
+        if let error = batch.error { end(error, context: context) }
+    }
+
+    /// Applies one message of the gateway, as ``GatewayConversation`` judges it.
+    private func receive(_ message: GatewayMessage, context: ChannelHandlerContext) {
+        let verdict = state.shared.withLock { shared -> GatewayConversation.Verdict in
+            guard var conversation = shared.conversation else {
+                return .protocolError("message outside a conversation")
+            }
+            defer { shared.conversation = conversation }
+            return conversation.receive(message, highestNumbered: shared.highestNumbered)
+        }
+        switch verdict {
+        case .welcomed(let acknowledged, let numberAfter):
+            welcome(acknowledged: acknowledged, numberAfter: numberAfter, context: context)
+        case .acknowledged(let sequence):
+            // What this connection confirms belongs to the session its hello announced (the agent
+            // may start a new one meanwhile, at the spool's numbering ceiling).
+            state.acknowledge(upTo: sequence, session: hello.session)
+            delivered = true
+        case .refused(let reason):
+            end(UplinkError.refused(reason), context: context)
+        case .protocolError(let reason):
+            end(UplinkError.protocolError(reason), context: context)
+        }
+    }
+
+    private func welcome(acknowledged: UInt64, numberAfter: UInt64?, context: ChannelHandlerContext) {
+        welcomeDeadline?.cancel()
+        welcomeDeadline = nil
+        // The lost tail is settled by the first welcome after the start: from then on this agent's
+        // own numbering is the truth, and a later welcome beyond it is a lie.
+        state.shared.withLock { $0.tailAllowance = 0 }
+        state.acknowledge(upTo: acknowledged, numberAfter: numberAfter, session: hello.session)
+        if let numberAfter {
+            logger.warning(
+                "the gateway holds sequence numbers up to \(numberAfter), beyond this agent's (its spool lost its tail): numbering on from there"
+            )
+        }
+        welcomed = true
+        sent = acknowledged
+        // On a fallback server, leave after failback-after to try the first one again; the
+        // session and its numbering go along, so the move costs no sample.
+        if server != configuration.servers.first {
+            let channel = context.channel
+            let (logger, first) = (logger, configuration.servers[0])
+            failback = context.eventLoop.scheduleTask(in: TimeAmount(configuration.failbackAfter)) {
+                logger.notice("failing back: trying \(first) again")
+                channel.close(promise: nil)
+            }
+        }
+        let server = server
+        state.shared.withLock { shared in
+            shared.connectedServer = server
+            shared.connecting = false
+        }
+        logger.notice(
+            "connected to \(server) as \(hello.agent)",
+            metadata: ["server": "\(server)", "agent": "\(hello.agent)", "buffered": "\(state.bufferedCount)"]
+        )
+        writeBuffered()
+    }
+
+    /// Writes everything buffered after what this connection has sent, as far as the socket takes
+    /// it now; the rest follows when it becomes writable again.
+    func writeBuffered() {
+        guard welcomed, ending == nil, let context else { return }
+        while context.channel.isWritable {
+            let batch = state.samples(after: sent, limit: Self.batchSize)
+            guard let last = batch.last else { return }
+            line.clear()
+            for sample in batch {
+                line.writeBytes(ProtocolCodec.encode(.sample(sample)))
+            }
+            // Before the write: the gateway may ack these as soon as they leave.
+            state.shared.withLock { $0.conversation?.willSend(upTo: last.sequence) }
+            sent = last.sequence
+            context.writeAndFlush(wrapOutboundOut(line), promise: nil)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        writeBuffered()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        end(error, context: context)
+    }
+
+    /// Ends the connection for `error` (the first reason given is the one reported).
+    private func end(_ error: any Error, context: ChannelHandlerContext) {
+        if ending == nil { ending = error }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        finish()
+    }
+
+    /// Leaves the agent's state as it was before the connection and reports how it went.
+    private func finish() {
+        guard context != nil else { return }
+        context = nil
+        welcomeDeadline?.cancel()
+        failback?.cancel()
+        if begun {
+            state.shared.withLock { shared in
+                shared.channel = nil
+                shared.conversation = nil
+                shared.wakeWriter = nil
+            }
+        }
+        outcome.succeed(Outcome(welcomed: welcomed, delivered: delivered, error: ending))
+    }
+}
