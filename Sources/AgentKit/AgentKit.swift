@@ -5,5 +5,7 @@
 // spool and to systemd.
 //
 // What it may depend on: the layers below (MonitorModel, MonitorProtocol, MonitorSystem,
-// MonitorConfig, AgentSpool, DaemonKit), NIOCore, NIOPosix, NIOSSL, swift-log and
-// swift-service-lifecycle. Never on GatewayKit, NIOHTTP1 or remote write: the agent links only this.
+// MonitorConfig, AgentSpool, DaemonKit), NIOCore, NIOPosix, NIOSSL and swift-log. Never on
+// GatewayKit, NIOHTTP1, remote write or swift-service-lifecycle (its Dispatch-based signals and
+// async-algorithms cost the agent memory and wake-ups; SignalPipe does the agent's signals): the
+// agent links only this.

@@ -1,59 +1,52 @@
 package import Logging
 package import MonitorSystem
 package import NIOCore
-import ServiceLifecycle
-package import UnixSignals
 
 /// The skeleton both daemons run in: their work as child tasks, a reload for each SIGHUP, and on
 /// graceful shutdown (SIGTERM, SIGINT) a stop step before the work is cancelled.
 ///
 /// Reloads and the shutdown arrive through one stream of events handled by one loop, so a reload
-/// never runs concurrently with another reload or with stopping.
+/// never runs concurrently with another reload or with stopping. Where the events come from is
+/// the daemon's: monitord takes them from swift-service-lifecycle, the agent from its own signal
+/// handler (``SignalPipe``), so that the agent links no Dispatch-based signal machinery.
 package enum DaemonControl {
-    private enum Event: Sendable {
+    package enum Event: Sendable {
+        /// SIGHUP.
         case reload
+        /// SIGTERM or SIGINT.
         case shutdown
     }
 
-    /// Runs until graceful shutdown.
+    /// Runs until a shutdown event, or until `events` ends.
     ///
     /// - Parameters:
-    ///   - hangups: SIGHUP, trapped by the caller before it announced readiness (from then on a
-    ///     reload must never kill the daemon).
+    ///   - events: reloads and the shutdown; SIGHUP must be trapped before the daemon announced
+    ///     readiness (from then on a reload must never kill the daemon).
     ///   - notifier: told `RELOADING=1` around each reload and `READY=1` with `status()` after it,
     ///     and `STOPPING=1` before `stop`.
     ///   - start: adds the daemon's work to the task group.
     ///   - reload: applies a new configuration; may add tasks (a listener moved to a new port).
     ///   - stop: what the daemon does before its tasks are cancelled (close listeners, drain).
     package static func run(
-        hangups: UnixSignalsSequence,
+        events: AsyncStream<Event>,
         notifier: SystemdNotifier,
         status: () -> String,
         start: (inout TaskGroup<Void>) -> Void,
         reload: (inout TaskGroup<Void>) async -> Void,
         stop: () async -> Void
     ) async {
-        let (events, control) = AsyncStream.makeStream(of: Event.self)
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                start(&group)
-                group.addTask {
-                    for await _ in hangups { control.yield(.reload) }
-                }
-                for await event in events {
-                    guard case .reload = event else { break }
-                    notifier.reloading()
-                    await reload(&group)
-                    notifier.ready(status: status())
-                }
-                notifier.stopping()
-                await stop()
-                group.cancelAll()
+        await withTaskGroup(of: Void.self) { group in
+            start(&group)
+            for await event in events {
+                guard case .reload = event else { break }
+                notifier.reloading()
+                await reload(&group)
+                notifier.ready(status: status())
             }
-        } onGracefulShutdown: {
-            control.yield(.shutdown)
+            notifier.stopping()
+            await stop()
+            group.cancelAll()
         }
-        control.finish()
     }
 
     /// Reads the configuration again with `load`, or says why not and returns `nil`: a file that

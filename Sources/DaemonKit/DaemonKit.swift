@@ -6,6 +6,7 @@
 // closing idle connections.
 //
 // What it may depend on: MonitorModel, MonitorProtocol, MonitorSystem, MonitorConfig, NIOCore,
-// NIOSSL, swift-log and swift-service-lifecycle. Never on AgentKit or GatewayKit, which build on
+// NIOSSL and swift-log. Not on swift-service-lifecycle, which only monitord uses (the agent links
+// this module and must not carry it). Never on AgentKit or GatewayKit, which build on
 // it, nor on swift-argument-parser, which brings FoundationEssentials: monitord's options live
 // in its own target (DaemonOptions.swift), the agent parses its five by hand.

@@ -1,8 +1,6 @@
 public import Logging
 public import MonitorConfig
 import MonitorSystem
-public import ServiceLifecycle
-import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -84,12 +82,16 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
     }
 
     /// Everything `main` does after parsing the command line: `--check-config`, or load the
-    /// configuration and run the service built from it. Returns the process's exit status.
+    /// configuration, set up logging and run the daemon with `run` until it stops. Returns the
+    /// process's exit status.
+    ///
+    /// How the daemon runs and hears signals is `run`'s: monitord in a swift-service-lifecycle
+    /// service group, the agent on its own event loop without it (docs/performance.md).
     public func main(
         explicitPath: String?,
         checkConfig: Bool,
         verbose: Bool,
-        makeService: (Configuration, String?, Logger) -> any Service
+        run: (Configuration, String?, Logger) async throws -> Void
     ) async -> ExitStatus {
         if checkConfig {
             return checkConfiguration(explicitPath: explicitPath, verbose: verbose)
@@ -98,32 +100,16 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
         case .failure(let status):
             return status
         case .success(let (configuration, path)):
-            return await run(configuration: configuration) { logger in makeService(configuration, path, logger) }
-        }
-    }
-
-    /// Runs the daemon until SIGTERM/SIGINT. Returns the process's exit status.
-    public func run(
-        configuration: Configuration,
-        makeService: (Logger) -> any Service
-    ) async -> ExitStatus {
-        LogBackend.bootstrap(
-            identifier: identifier, level: Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info)
-        let logger = Logger(label: identifier)
-        let service = makeService(logger)
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: service)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
-        do {
-            try await group.run()
-            return ExitStatus(code: 0)
-        } catch {
-            logger.critical("\(identifier) cannot run: \(error)")
-            return ExitStatus(code: 1)
+            LogBackend.bootstrap(
+                identifier: identifier, level: Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info)
+            let logger = Logger(label: identifier)
+            do {
+                try await run(configuration, path, logger)
+                return ExitStatus(code: 0)
+            } catch {
+                logger.critical("\(identifier) cannot run: \(error)")
+                return ExitStatus(code: 1)
+            }
         }
     }
 }

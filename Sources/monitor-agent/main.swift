@@ -24,7 +24,7 @@ case .success(.run(let options)):
     let status = await launcher.main(
         explicitPath: options.configPath, checkConfig: options.checkConfig, verbose: options.verbose
     ) { configuration, path, logger in
-        AgentService(configuration: configuration, configurationPath: path, logger: logger)
+        try await AgentService(configuration: configuration, configurationPath: path, logger: logger).run()
     }
     if status.code != 0 { exit(status.code) }
 }

@@ -24,8 +24,15 @@ struct DaemonOptions: ParsableArguments, Sendable {
         _ launcher: DaemonLauncher<Configuration>,
         makeService: (Configuration, String?, Logger) -> any Service
     ) async throws {
-        let status = await launcher.main(
-            explicitPath: config, checkConfig: checkConfig, verbose: verbose, makeService: makeService)
+        let status = await launcher.main(explicitPath: config, checkConfig: checkConfig, verbose: verbose) {
+            configuration, path, logger in
+            let service = makeService(configuration, path, logger)
+            // SIGTERM and SIGINT stop monitord gracefully (GatewayService's DaemonControl.run).
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
         if status.code != 0 { throw ExitCode(status.code) }
     }
 }

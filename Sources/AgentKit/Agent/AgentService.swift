@@ -5,8 +5,6 @@ public import MonitorModel
 public import MonitorSystem
 public import NIOCore
 import NIOPosix
-public import ServiceLifecycle
-import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -14,7 +12,7 @@ import UnixSignals
 
 /// The `monitor-agent` daemon: samples on a schedule, delivers over the uplink, reloads on
 /// SIGHUP, and on SIGTERM delivers what it still holds (within a bound) before it exits.
-public final class AgentService: Service {
+public final class AgentService: Sendable {
     /// How long a stopping agent keeps trying to deliver its buffer to a connected gateway.
     public static let drainTimeout = Duration.seconds(5)
 
@@ -57,7 +55,13 @@ public final class AgentService: Service {
     }
 
     private func runOnEventLoop() async throws {
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        // Signals from here on, SIGHUP before readiness: from then on a reload must never kill us.
+        let (events, control) = AsyncStream.makeStream(of: DaemonControl.Event.self)
+        defer { control.finish() }
+        // Never closed: the handler stays installed until the process exits.
+        _ = try await SignalPipe.open(on: executor.eventLoop) { signal in
+            control.yield(signal == SIGHUP ? .reload : .shutdown)
+        }
         let configuration = state.configuration
         let name = configuration.resolvedName(hostName: hostName)
         // Fail early and clearly if /proc cannot be read (e.g. a too strict sandbox), or if the
@@ -84,7 +88,7 @@ public final class AgentService: Service {
         let uplink = Uplink(state: state, executor: executor, logger: logger, hostName: hostName)
         sampler.start()
         defer { sampler.stop() }
-        await DaemonControl.run(hangups: hangups, notifier: notifier, status: statusLine) { group in
+        await DaemonControl.run(events: events, notifier: notifier, status: statusLine) { group in
             group.addTask { await uplink.run() }
             group.addTask { await self.housekeeping() }
         } reload: { _ in
