@@ -177,8 +177,12 @@ connect_logged() {
 }
 check "journalctl -u monitord -o json has AGENT=$host with native fields" poll 20 connect_logged
 
+# What a user sees: ps's RSS, and the unit's cgroup memory that `systemctl status` shows as
+# "Memory:" (page cache charged to the unit included, so it differs from RSS; issue 13).
 for unit in monitord monitor-agent; do
     pid=$(main_pid "$unit") && echo "info: $unit RSS at idle: $(inside "ps -o rss= -p $pid" | tr -d ' ') KiB"
+    echo "info: $unit systemctl status: $(inside "systemctl status --no-pager $unit" | grep -E '^ +Memory:' | sed 's/^ *//')"
+    echo "info: $unit MemoryCurrent: $(unit_property "$unit" MemoryCurrent) bytes"
 done
 
 # --- reload ---------------------------------------------------------------------------------
