@@ -49,7 +49,7 @@ struct ProcText {
 
     /// A decimal number of ASCII digits only; `nil` if empty, anything else, or above `UInt64.max`.
     static func decimal(_ word: Word) -> UInt64? {
-        ASCIIDecimal.parse(word)
+        ASCIIDecimal.parse(buffer: UnsafeRawBufferPointer(rebasing: word))
     }
 
     /// The word as text, for error messages only.
