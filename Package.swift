@@ -58,6 +58,16 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The gateway's write-ahead log (acknowledge = durable): the spool's framing and file
+        // operations from MonitorSystem, fsync on a thread of NIOPosix's pool.
+        .target(
+            name: "GatewayWAL",
+            dependencies: [
+                "MonitorModel", "MonitorSystem", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "DaemonKit",
             dependencies: [
@@ -90,6 +100,7 @@ let package = Package(
         .target(
             name: "GatewayKit",
             dependencies: [
+                "GatewayWAL",
                 "MonitorModel",
                 "MonitorProtocol",
                 "MonitorSystem",
@@ -205,6 +216,7 @@ let package = Package(
                 "DaemonKit",
                 "AgentKit",
                 "GatewayKit",
+                "GatewayWAL",
                 "MonitorRemoteWrite",
                 "MonitorWebConfig",
                 "CSnappy",

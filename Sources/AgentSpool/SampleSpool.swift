@@ -1,6 +1,7 @@
 package import Logging
 package import MonitorConfig
 package import MonitorModel
+import MonitorSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -107,10 +108,10 @@ package final class SampleSpool {
         directory: String, maximumBytes: Int, fsyncPolicy: SpoolFsyncPolicy, keep: Int, logger: Logger,
         newSession: () -> String
     ) throws(SpoolError) -> (SampleSpool, Recovery) {
-        try SpoolFiles.makeDirectory(directory)
-        let names = try SpoolFiles.list(directory)
+        try DurableFiles.makeDirectory(directory, role: "spool directory", daemon: "agent")
+        let names = try DurableFiles.list(directory)
         for name in names where name.hasSuffix(".tmp") {
-            try SpoolFiles.removeFile(directory + "/" + name)
+            try DurableFiles.removeFile(directory + "/" + name)
         }
 
         // Headers first: the newest segment's session is the spool's; others cannot be replayed.
@@ -122,10 +123,10 @@ package final class SampleSpool {
             let prefix: [UInt8]
             do throws(SpoolError) {
                 // Not following links: a link here was not written by the agent.
-                prefix = try SpoolFiles.readFile(path, limit: SpoolFormat.maximumHeaderBytes)
+                prefix = try DurableFiles.readFile(path, limit: SpoolFormat.maximumHeaderBytes)
             } catch {
                 logger.warning("spool: \(error); file deleted", metadata: ["file": "\(path)"])
-                try SpoolFiles.removeFile(path)
+                try DurableFiles.removeFile(path)
                 continue
             }
             do throws(SpoolHeaderError) {
@@ -139,11 +140,11 @@ package final class SampleSpool {
                 headers.append((name, header.session, header.firstSequence))
             } catch {
                 logger.warning("spool: \(path): \(error); file deleted", metadata: ["file": "\(path)"])
-                try SpoolFiles.removeFile(path)
+                try DurableFiles.removeFile(path)
             }
         }
         let watermarkPath = directory + "/" + SpoolWatermark.fileName
-        let watermarkBytes = try? SpoolFiles.readFile(watermarkPath, limit: 128)
+        let watermarkBytes = try? DurableFiles.readFile(watermarkPath, limit: 128)
         let watermark = watermarkBytes.flatMap(SpoolWatermark.parse)
         if let watermarkBytes, watermark == nil, let claimed = SpoolWatermark.sequenceAboveCeiling(watermarkBytes) {
             logger.error(
@@ -183,10 +184,10 @@ package final class SampleSpool {
                 logger.warning(
                     "spool: \(path) belongs to session \(header.session), not the spool's \(session); file deleted",
                     metadata: ["file": "\(path)"])
-                try SpoolFiles.removeFile(path)
+                try DurableFiles.removeFile(path)
                 continue
             }
-            let bytes = try SpoolFiles.readFile(path)
+            let bytes = try DurableFiles.readFile(path)
             guard let contents = try? SpoolSegmentReader.read(bytes[...]) else {
                 // The header read fine a moment ago; the file changed under us. Leave it for the next start.
                 continue
@@ -195,7 +196,7 @@ package final class SampleSpool {
                 logger.warning(
                     "spool: \(path): \(damage); truncated there, \(bytes.count - contents.validBytes) bytes discarded",
                     metadata: ["file": "\(path)", "offset": "\(damage.offset)"])
-                try SpoolFiles.truncateFile(path, to: contents.validBytes)
+                try DurableFiles.truncateFile(path, to: contents.validBytes)
             }
             spool.highestSequence = max(spool.highestSequence, header.first - 1)
             var segment = Segment(
@@ -256,7 +257,7 @@ package final class SampleSpool {
             let index = segments.count - 1
             let path = directory + "/" + segments[index].name
             do throws(SpoolError) {
-                try SpoolFiles.writeAll(active, record, path: path)
+                try DurableFiles.writeAll(active, record, path: path)
             } catch {
                 // Never leave a partial record in the middle of a segment: cut back to the last good
                 // one, or stop using this segment if even that fails.
@@ -301,7 +302,7 @@ package final class SampleSpool {
         // those samples: number on from there, so that new samples are not taken for duplicates.
         highestSequence = max(highestSequence, sequence)
         do throws(SpoolError) {
-            try SpoolFiles.replace(
+            try DurableFiles.replace(
                 directory + "/" + SpoolWatermark.fileName,
                 with: SpoolWatermark(session: self.session, sequence: sequence).encoded, durable: false)
             try deleteAcknowledgedSegments(keepingNewest: true)
@@ -319,9 +320,9 @@ package final class SampleSpool {
         close()
         let old = session
         do throws(SpoolError) {
-            for segment in segments { try SpoolFiles.removeFile(directory + "/" + segment.name) }
+            for segment in segments { try DurableFiles.removeFile(directory + "/" + segment.name) }
             segments = []
-            try SpoolFiles.removeFile(directory + "/" + SpoolWatermark.fileName)
+            try DurableFiles.removeFile(directory + "/" + SpoolWatermark.fileName)
         } catch {
             report(error)
         }
@@ -368,7 +369,7 @@ package final class SampleSpool {
         }
         let path = directory + "/" + segment.name
         do throws(SpoolError) {
-            let bytes = try SpoolFiles.readFile(path, limit: segment.bytes)
+            let bytes = try DurableFiles.readFile(path, limit: segment.bytes)
             let samples = (try? SpoolSegmentReader.read(bytes[...]))?.samples ?? []
             readCache = (segment.name, segment.bytes, samples)
             return samples
@@ -413,7 +414,7 @@ package final class SampleSpool {
 
     private func sync() throws(SpoolError) {
         guard active >= 0 else { return }
-        try SpoolFiles.sync(active, path: directory + "/" + (segments.last?.name ?? ""))
+        try DurableFiles.sync(active, path: directory + "/" + (segments.last?.name ?? ""))
         unsynced = false
         lastSync = .now
     }
@@ -426,9 +427,9 @@ package final class SampleSpool {
         let path = directory + "/" + name
         let durable = fsyncPolicy != .never
         let header = SpoolFormat.header(session: session, firstSequence: firstSequence)
-        try SpoolFiles.replace(path, with: header, durable: durable)
-        if durable { try SpoolFiles.syncDirectory(directory) }
-        let descriptor = try SpoolFiles.openForAppend(path)
+        try DurableFiles.replace(path, with: header, durable: durable)
+        if durable { try DurableFiles.syncDirectory(directory) }
+        let descriptor = try DurableFiles.openForAppend(path)
         close()
         active = descriptor
         // A rotation retried after a failed write may replace an empty segment of the same name.
@@ -448,7 +449,7 @@ package final class SampleSpool {
             logger.warning(
                 "spool: over spool-max-size (\(ByteSize.render(maximumBytes))), deleted \(oldest.name) with \(lost) samples not delivered",
                 metadata: ["file": "\(path)", "dropped": "\(droppedCount)"])
-            do throws(SpoolError) { try SpoolFiles.removeFile(path) } catch { report(error) }
+            do throws(SpoolError) { try DurableFiles.removeFile(path) } catch { report(error) }
         }
     }
 
@@ -462,7 +463,7 @@ package final class SampleSpool {
                 index += 1
                 continue
             }
-            try SpoolFiles.removeFile(directory + "/" + segments[index].name)
+            try DurableFiles.removeFile(directory + "/" + segments[index].name)
             segments.remove(at: index)
         }
     }

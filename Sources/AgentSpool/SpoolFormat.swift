@@ -1,4 +1,5 @@
 import MonitorModel
+import MonitorSystem
 
 /// The on-disk layout of spool segments, written and read without any I/O so that the reader can be
 /// fuzzed on its own.
@@ -18,7 +19,7 @@ package enum SpoolFormat {
     static let version: UInt8 = 1
     static let sampleKind: UInt8 = 1
     static let samplePayloadBytes = 49
-    static let recordOverhead = 8
+    static let recordOverhead = ChecksummedRecord.overhead
     package static let sampleRecordBytes = recordOverhead + samplePayloadBytes
     /// Header bytes before the session: magic, version, session length.
     static let headerPrefixBytes = magic.count + 2
@@ -42,21 +43,20 @@ package enum SpoolFormat {
         return bytes
     }
 
-    /// One record holding `sample`.
+    /// One record holding `sample`, in the framing of ``ChecksummedRecord``.
     static func record(_ sample: Sample) -> [UInt8] {
+        var payload: [UInt8] = []
+        payload.reserveCapacity(samplePayloadBytes)
+        payload.append(sampleKind)
+        appendLittleEndian(sample.sequence, to: &payload)
+        appendLittleEndian((sample.timestamp ?? 0).bitPattern, to: &payload)
+        appendLittleEndian(sample.ramUsagePercent.bitPattern, to: &payload)
+        appendLittleEndian(sample.cpuUsagePercent.bitPattern, to: &payload)
+        appendLittleEndian(sample.processRAMGigabytes.bitPattern, to: &payload)
+        appendLittleEndian(sample.cpuInterrupts, to: &payload)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(sampleRecordBytes)
-        appendLittleEndian(UInt32(samplePayloadBytes), to: &bytes)
-        appendLittleEndian(UInt32(0), to: &bytes)  // checksum, filled in below
-        bytes.append(sampleKind)
-        appendLittleEndian(sample.sequence, to: &bytes)
-        appendLittleEndian((sample.timestamp ?? 0).bitPattern, to: &bytes)
-        appendLittleEndian(sample.ramUsagePercent.bitPattern, to: &bytes)
-        appendLittleEndian(sample.cpuUsagePercent.bitPattern, to: &bytes)
-        appendLittleEndian(sample.processRAMGigabytes.bitPattern, to: &bytes)
-        appendLittleEndian(sample.cpuInterrupts, to: &bytes)
-        let checksum = CRC32C.checksum(bytes[8...], continuing: CRC32C.checksum(bytes[0..<4]))
-        bytes.withUnsafeMutableBytes { $0.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self) }
+        ChecksummedRecord.append(payload, to: &bytes)
         return bytes
     }
 
@@ -69,14 +69,10 @@ package enum SpoolFormat {
     }
 
     static func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        LittleEndian.append(value, to: &bytes)
     }
 
     static func readLittleEndian<T: FixedWidthInteger>(_: T.Type, from bytes: ArraySlice<UInt8>, at offset: Int) -> T {
-        var value: T = 0
-        for index in 0..<MemoryLayout<T>.size {
-            value |= T(truncatingIfNeeded: bytes[bytes.startIndex + offset + index]) << (8 * index)
-        }
-        return value
+        LittleEndian.read(T.self, from: bytes, at: offset)
     }
 }

@@ -1,4 +1,5 @@
 import MonitorModel
+import MonitorSystem
 
 /// What a segment file holds, as far as it can be trusted.
 struct SpoolSegmentContents: Equatable {
@@ -86,43 +87,30 @@ enum SpoolSegmentReader {
             session: header.session, firstSequence: header.firstSequence, samples: [], validBytes: header.size)
         var offset = header.size
         var previous = header.firstSequence - 1
-        while offset < bytes.count {
-            let remaining = bytes.count - offset
-            guard remaining >= SpoolFormat.recordOverhead else {
-                contents.damage = .torn(offset: offset)
-                break
-            }
-            let length = Int(SpoolFormat.readLittleEndian(UInt32.self, from: bytes, at: offset))
-            guard length == SpoolFormat.samplePayloadBytes else {
-                // A length we never write: the length itself is damaged (zeros where a power loss
-                // left allocated but unwritten blocks, say), so the next record's start is unknown.
-                contents.damage = .corrupt(offset: offset, reason: "payload length \(length), expected 49")
-                break
-            }
-            guard remaining >= SpoolFormat.sampleRecordBytes else {
-                contents.damage = .torn(offset: offset)
-                break
-            }
-            let start = bytes.startIndex + offset
-            let stored = SpoolFormat.readLittleEndian(UInt32.self, from: bytes, at: offset + 4)
-            let payload = bytes[(start + 8)..<(start + SpoolFormat.sampleRecordBytes)]
-            let computed = CRC32C.checksum(payload, continuing: CRC32C.checksum(bytes[start..<(start + 4)]))
-            guard computed == stored else {
-                contents.damage = .corrupt(offset: offset, reason: "checksum mismatch")
-                break
-            }
-            switch decodeSample(payload, after: previous) {
-            case .success(let sample):
-                contents.samples.append(sample)
-                previous = sample.sequence
-                offset += SpoolFormat.sampleRecordBytes
-                contents.validBytes = offset
-            case .failure(let reason):
-                contents.damage = .corrupt(offset: offset, reason: reason.description)
+        let length = SpoolFormat.samplePayloadBytes
+        while true {
+            switch ChecksummedRecord.read(bytes, at: offset, lengths: length...length) {
+            case .end:
                 return contents
+            case .torn:
+                contents.damage = .torn(offset: offset)
+                return contents
+            case .corrupt(let reason):
+                contents.damage = .corrupt(offset: offset, reason: reason)
+                return contents
+            case .record(let payload, let next):
+                switch decodeSample(payload, after: previous) {
+                case .success(let sample):
+                    contents.samples.append(sample)
+                    previous = sample.sequence
+                    offset = next
+                    contents.validBytes = offset
+                case .failure(let reason):
+                    contents.damage = .corrupt(offset: offset, reason: reason.description)
+                    return contents
+                }
             }
         }
-        return contents
     }
 
     private static func decodeSample(_ payload: ArraySlice<UInt8>, after previous: UInt64) -> Result<

@@ -2,6 +2,7 @@ import Testing
 
 @testable import AgentSpool
 @testable import MonitorModel
+@testable import MonitorSystem
 
 /// Samples as the agent takes them, with values that exercise every field of a record.
 func spoolSample(_ sequence: UInt64) -> Sample {

@@ -1,0 +1,19 @@
+public import MonitorModel
+
+/// One sample as the gateway took it from a native agent: what a restart needs to rebuild the
+/// store (latest values, the last sequence of each agent session, the counters).
+public struct WALRecord: Sendable, Equatable {
+    public var agent: String
+    public var session: String
+    /// Unix time at which the gateway accepted it: replayed as the store's `now`, so that a
+    /// restored agent is exactly as fresh as it was.
+    public var arrival: Double
+    public var sample: Sample
+
+    public init(agent: String, session: String, arrival: Double, sample: Sample) {
+        self.agent = agent
+        self.session = session
+        self.arrival = arrival
+        self.sample = sample
+    }
+}

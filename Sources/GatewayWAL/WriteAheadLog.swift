@@ -1,0 +1,398 @@
+public import Logging
+import MonitorModel
+public import MonitorSystem
+import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The gateway's write-ahead log: every sample a native agent delivered, in append-only segment
+/// files, so that what the gateway acknowledged survives a `kill -9` (and, with `wal-fsync =
+/// always`, a power cut).
+///
+/// Layout of the directory (`wal-directory`):
+/// - `wal-<number of its first record, 20 digits>.log`: segments in the format of ``WALFormat``.
+///   Only the newest is appended to; it is rotated at ``segmentBytes``.
+/// - `*.tmp`: a segment header being written; removed on open.
+///
+/// Appending is a `write(2)` under a lock: once ``append(_:)`` returns, a killed gateway loses
+/// nothing of it (the kernel holds the bytes). Group commit: ``waitDurable(upTo:)`` waits for an
+/// `fsync(2)`, run on a thread of its own; one fsync covers every record appended before it
+/// started, so many connections waiting at once cost one disk flush, not one each.
+///
+/// Bound: beyond ``maximumBytes`` the oldest segment is deleted before the next write, its records
+/// counted in ``Statistics/droppedRecords`` and logged.
+///
+/// Damage: opening reads every segment once. A torn or corrupt record is reported once with file
+/// and offset and the file is cut there; a segment whose header is unreadable is reported and
+/// deleted; a file that is not a regular file is reported and left alone. Opening never traps.
+///
+/// Failures: a failed write is cut back to the last whole record and thrown to the caller, who
+/// then must not acknowledge; the log stays usable (a full disk may clear). A failed fsync is
+/// final: after it the kernel may have dropped the pages and a later fsync could succeed without
+/// them, so every later append and wait fails until the gateway is restarted.
+public final class WriteAheadLog: Sendable {
+    /// When appended records are flushed to stable storage (`wal-fsync`).
+    public enum SyncPolicy: Sendable, Equatable {
+        /// Group commit: ``waitDurable(upTo:)`` returns once an fsync covered the records.
+        case always
+        /// At most this often; ``waitDurable(upTo:)`` returns at once (a kill loses nothing, a
+        /// power cut up to one period).
+        case every(Duration)
+    }
+
+    /// What `/metrics` shows of the log.
+    public struct Statistics: Sendable, Equatable {
+        public var bytes: Int
+        public var segments: Int
+        /// Records deleted to stay within the bound, since the gateway started.
+        public var droppedRecords: UInt64
+        public var fsyncs: UInt64
+        public var fsyncSeconds: Double
+        /// Records appended since the gateway started.
+        public var appendedRecords: UInt64
+    }
+
+    /// What opening the log found.
+    public struct Recovery: Sendable, Equatable {
+        public var records: Int
+        public var segments: Int
+        /// Damaged segments reported (and cut or deleted).
+        public var damaged: Int
+    }
+
+    struct Segment {
+        var name: String
+        var firstRecord: UInt64
+        var records: Int
+        var bytes: Int
+    }
+
+    private struct State {
+        var segments: [Segment] = []
+        var active: Int32 = -1
+        /// The number of the last record appended (0: none yet, ever).
+        var lastAppended: UInt64 = 0
+        /// The number of the last record an fsync covered.
+        var lastDurable: UInt64 = 0
+        /// Descriptors of segments rotated away whose data no fsync has covered yet: the syncer's.
+        var retired: [Int32] = []
+        var directoryChanged = false
+        var syncing = false
+        var waiters: [(upTo: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+        /// Set by a failed fsync; final.
+        var broken: FileOperationError?
+        /// The last write failure logged, so that a full disk is logged once, not per batch.
+        var writeFailure: String?
+        var statistics = Statistics(
+            bytes: 0, segments: 0, droppedRecords: 0, fsyncs: 0, fsyncSeconds: 0, appendedRecords: 0)
+
+        var totalBytes: Int { segments.reduce(0) { $0 + $1.bytes } }
+    }
+
+    static let maximumSegmentBytes = 64 << 20
+
+    public let directory: String
+    public let maximumBytes: Int
+    public let policy: SyncPolicy
+    /// Rotation size: a sixteenth of the bound (within 64 KiB...64 MiB), so that the bound costs
+    /// at most a sixteenth of the history when it deletes a segment.
+    let segmentBytes: Int
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let syncThread: NIOThreadPool
+
+    private init(directory: String, maximumBytes: Int, policy: SyncPolicy, logger: Logger) {
+        self.directory = directory
+        self.maximumBytes = maximumBytes
+        self.policy = policy
+        self.segmentBytes = min(Self.maximumSegmentBytes, max(64 << 10, maximumBytes / 16))
+        self.logger = logger
+        self.state = Mutex(State())
+        self.syncThread = NIOThreadPool(numberOfThreads: 1)
+    }
+
+    /// Opens (creating if needed) the log in `directory`, checks and repairs its segments, hands
+    /// every intact record to `replay` in the order written, and starts a new segment for this run.
+    public static func open(
+        directory: String, maximumBytes: Int, policy: SyncPolicy, logger: Logger,
+        replay: (WALRecord) -> Void
+    ) throws(FileOperationError) -> (WriteAheadLog, Recovery) {
+        try DurableFiles.makeDirectory(directory, role: "write-ahead log directory", daemon: "gateway")
+        let log = WriteAheadLog(directory: directory, maximumBytes: maximumBytes, policy: policy, logger: logger)
+        var recovery = Recovery(records: 0, segments: 0, damaged: 0)
+        let names = try DurableFiles.list(directory)
+        for name in names where name.hasSuffix(".tmp") {
+            try DurableFiles.removeFile(directory + "/" + name)
+        }
+        var segments: [Segment] = []
+        var nextRecord: UInt64 = 1
+        let numbered = names.compactMap { name in WALFormat.segmentNumber(name).map { (name, $0) } }
+        for (name, number) in numbered.sorted(by: { $0.1 < $1.1 }) {
+            let path = directory + "/" + name
+            let bytes: [UInt8]
+            do throws(FileOperationError) {
+                // A file longer than any segment is read only as far as a segment goes: the rest
+                // is then a torn record and cut, never an allocation a planted file chooses.
+                bytes = try DurableFiles.readFile(path, limit: maximumSegmentBytes)
+            } catch {
+                logger.warning("write-ahead log: \(error); left alone", metadata: ["file": "\(path)"])
+                recovery.damaged += 1
+                continue
+            }
+            let contents: WALSegmentContents
+            do throws(WALSegmentReader.HeaderError) {
+                contents = try WALSegmentReader.read(bytes[...])
+                guard contents.firstRecord == number else {
+                    throw WALSegmentReader.HeaderError(
+                        description: "its header starts at record \(contents.firstRecord), not at its name's")
+                }
+            } catch {
+                logger.warning("write-ahead log: \(path): \(error); file deleted", metadata: ["file": "\(path)"])
+                recovery.damaged += 1
+                try DurableFiles.removeFile(path)
+                continue
+            }
+            if let damage = contents.damage {
+                logger.warning(
+                    "write-ahead log: \(path): \(damage); cut there, \(bytes.count - contents.validBytes) bytes discarded",
+                    metadata: ["file": "\(path)"])
+                recovery.damaged += 1
+                try DurableFiles.truncateFile(path, to: contents.validBytes)
+            }
+            for record in contents.records { replay(record) }
+            recovery.records += contents.records.count
+            recovery.segments += 1
+            segments.append(
+                Segment(name: name, firstRecord: number, records: contents.records.count, bytes: contents.validBytes))
+            // Checked: a forged header near 2^63 must not wrap the numbering.
+            let (end, overflow) = number.addingReportingOverflow(UInt64(contents.records.count))
+            nextRecord = max(nextRecord, overflow ? WALFormat.maximumNumber : end)
+        }
+        guard nextRecord < WALFormat.maximumNumber else {
+            throw FileOperationError(
+                directory, refused: "record numbers in the write-ahead log reach 2^63; move it away")
+        }
+        log.syncThread.start()
+        try log.state.withLock { (state) throws(FileOperationError) in
+            state.segments = segments
+            state.lastAppended = nextRecord - 1
+            state.lastDurable = nextRecord - 1
+            try log.rotate(&state)
+        }
+        return (log, recovery)
+    }
+
+    /// Writes `records` at the end of the log and returns the number of the last, for
+    /// ``waitDurable(upTo:)``. Once it returns, a killed gateway loses none of them.
+    public func append(_ records: [WALRecord]) throws(FileOperationError) -> UInt64 {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(records.count * 128)
+        for record in records { WALFormat.append(record, to: &bytes) }
+        return try state.withLock { (state) throws(FileOperationError) -> UInt64 in
+            if let broken = state.broken { throw broken }
+            guard !records.isEmpty else { return state.lastAppended }
+            do throws(FileOperationError) {
+                let last = state.segments.count - 1
+                if state.active < 0
+                    || (state.segments[last].bytes + bytes.count > segmentBytes && state.segments[last].records > 0)
+                {
+                    try rotate(&state)
+                }
+                dropOldestSegments(&state, toFit: bytes.count)
+                let index = state.segments.count - 1
+                let path = directory + "/" + state.segments[index].name
+                do throws(FileOperationError) {
+                    try DurableFiles.writeAll(state.active, bytes, path: path)
+                } catch {
+                    // Never leave part of a batch in the middle of a segment: cut back to the last
+                    // whole record, or stop using this segment if even that fails.
+                    if ftruncate(state.active, off_t(state.segments[index].bytes)) != 0 {
+                        // Retired, not closed: the records before the failure still need their fsync.
+                        state.retired.append(state.active)
+                        state.active = -1
+                    }
+                    throw error
+                }
+                state.segments[index].bytes += bytes.count
+                state.segments[index].records += records.count
+                state.lastAppended += UInt64(records.count)
+                state.statistics.appendedRecords += UInt64(records.count)
+                if state.writeFailure != nil {
+                    logger.notice("write-ahead log: writing again")
+                    state.writeFailure = nil
+                }
+                return state.lastAppended
+            } catch {
+                if state.writeFailure != error.description {
+                    state.writeFailure = error.description
+                    logger.error("write-ahead log: \(error); samples are not acknowledged until this clears")
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Returns once record `number` is as durable as the policy asks: with `always`, after an fsync
+    /// that covered it (started by this call if none is running); with a period, at once.
+    public func waitDurable(upTo number: UInt64) async throws {
+        guard policy == .always else {
+            if let broken = state.withLock({ $0.broken }) { throw broken }
+            return
+        }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let outcome = state.withLock { state -> (ready: Result<Void, FileOperationError>?, start: Bool) in
+                if let broken = state.broken { return (.failure(broken), false) }
+                if state.lastDurable >= number { return (.success(()), false) }
+                state.waiters.append((number, continuation))
+                let start = !state.syncing
+                state.syncing = true
+                return (nil, start)
+            }
+            if let ready = outcome.ready { continuation.resume(with: ready) }
+            if outcome.start { syncThread.submit { [self] _ in syncRounds() } }
+        }
+    }
+
+    /// Starts an fsync of what was appended, unless one is running or nothing is new: the periodic
+    /// policy's clock (see ``run()``) and the last act of a graceful stop.
+    public func requestSync() {
+        let start = state.withLock { state in
+            guard !state.syncing, state.broken == nil,
+                state.lastAppended > state.lastDurable || state.directoryChanged
+            else { return false }
+            state.syncing = true
+            return true
+        }
+        if start { syncThread.submit { [self] _ in syncRounds() } }
+    }
+
+    /// With a periodic policy, fsyncs at most once per period until cancelled; with `always`, the
+    /// waiters drive the fsyncs and this returns at once.
+    public func run() async {
+        guard case .every(let period) = policy else { return }
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: period) } catch { break }
+            requestSync()
+        }
+    }
+
+    /// Flushes and closes the log (a graceful stop): what was appended is on disk afterwards.
+    public func close() async {
+        let descriptors = state.withLock { state in
+            var descriptors = state.retired
+            if state.active >= 0 { descriptors.append(state.active) }
+            state.retired = []
+            state.active = -1
+            return descriptors
+        }
+        for descriptor in descriptors {
+            _ = fsync(descriptor)
+            Glibc.close(descriptor)
+        }
+        try? await syncThread.shutdownGracefully()
+    }
+
+    /// The number of the last record appended: what a welcome waits for before it promises a last_seq.
+    public var lastAppended: UInt64 { state.withLock { $0.lastAppended } }
+
+    public var statistics: Statistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.bytes = state.totalBytes
+            statistics.segments = state.segments.count
+            return statistics
+        }
+    }
+
+    /// The fsync loop, on the sync thread: one fsync per round covers everything appended before
+    /// the round began; rounds go on while someone waits for a later record.
+    private func syncRounds() {
+        while true {
+            let (target, descriptor, retired, directoryChanged) = state.withLock {
+                state -> (UInt64, Int32, [Int32], Bool) in
+                // A duplicate, so that a rotation or a close on another thread cannot close (and the
+                // kernel reuse) the descriptor while it is being synced.
+                let descriptor = state.active >= 0 ? dup(state.active) : -1
+                let taken = (state.lastAppended, descriptor, state.retired, state.directoryChanged)
+                state.retired = []
+                state.directoryChanged = false
+                return taken
+            }
+            let started = ContinuousClock.now
+            var failure: FileOperationError?
+            for file in retired + (descriptor >= 0 ? [descriptor] : []) {
+                if failure == nil, fsync(file) != 0 { failure = FileOperationError(directory, "fsync") }
+                Glibc.close(file)
+            }
+            if failure == nil, directoryChanged {
+                do throws(FileOperationError) { try DurableFiles.syncDirectory(directory) } catch { failure = error }
+            }
+            let seconds = (ContinuousClock.now - started).inSeconds
+            typealias Waiters = [CheckedContinuation<Void, any Error>]
+            let (ready, failed, again) = state.withLock { state -> (Waiters, Waiters, Bool) in
+                state.statistics.fsyncs += 1
+                state.statistics.fsyncSeconds += seconds
+                if let failure {
+                    if state.broken == nil {
+                        logger.critical(
+                            "write-ahead log: \(failure); nothing more is acknowledged as durable until monitord is restarted"
+                        )
+                    }
+                    state.broken = failure
+                    let all = state.waiters.map(\.continuation)
+                    state.waiters = []
+                    state.syncing = false
+                    return ([], all, false)
+                }
+                state.lastDurable = max(state.lastDurable, target)
+                let ready = state.waiters.filter { $0.upTo <= target }.map(\.continuation)
+                state.waiters.removeAll { $0.upTo <= target }
+                let again = !state.waiters.isEmpty
+                if !again { state.syncing = false }
+                return (ready, [], again)
+            }
+            for waiter in ready { waiter.resume() }
+            for waiter in failed { waiter.resume(throwing: failure!) }
+            guard again else { return }
+        }
+    }
+
+    /// Starts a new segment whose first record is the next to be appended. Its header is written to
+    /// a temporary file, synced and renamed into place: a crash mid-rotation leaves no new segment
+    /// or an empty one, both harmless on the next open.
+    private func rotate(_ state: inout State) throws(FileOperationError) {
+        let first = state.lastAppended + 1
+        let name = WALFormat.segmentName(first)
+        let path = directory + "/" + name
+        let header = WALFormat.header(firstRecord: first)
+        try DurableFiles.replace(path, with: header, durable: true)
+        let descriptor = try DurableFiles.openForAppend(path)
+        if state.active >= 0 { state.retired.append(state.active) }
+        state.active = descriptor
+        state.directoryChanged = true
+        // A rotation retried after a failed write may replace an empty segment of the same name.
+        if state.segments.last?.name == name { state.segments.removeLast() }
+        state.segments.append(Segment(name: name, firstRecord: first, records: 0, bytes: header.count))
+    }
+
+    private func dropOldestSegments(_ state: inout State, toFit bytes: Int) {
+        var total = state.totalBytes
+        while total + bytes > maximumBytes, state.segments.count > 1 {
+            let oldest = state.segments.removeFirst()
+            total -= oldest.bytes
+            state.statistics.droppedRecords += UInt64(oldest.records)
+            let path = directory + "/" + oldest.name
+            logger.warning(
+                "write-ahead log: over wal-max-size (\(ByteSize.render(maximumBytes))), deleted \(oldest.name) with \(oldest.records) records",
+                metadata: ["file": "\(path)", "dropped": "\(state.statistics.droppedRecords)"])
+            do throws(FileOperationError) {
+                try DurableFiles.removeFile(path)
+            } catch {
+                logger.error("write-ahead log: \(error)")
+            }
+        }
+    }
+}

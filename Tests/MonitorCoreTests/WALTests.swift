@@ -1,0 +1,351 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import GatewayWAL
+@testable import MonitorModel
+@testable import MonitorSystem
+
+/// A write-ahead log in a fresh temporary directory.
+struct WALFixture {
+    let directory: String
+    let log = LogCapture()
+
+    init(directory: String = NSTemporaryDirectory() + "wal-test-\(UUID().uuidString)/wal") {
+        self.directory = directory
+    }
+
+    func open(
+        maximumBytes: Int = 64 << 20, policy: WriteAheadLog.SyncPolicy = .always
+    ) throws -> (WriteAheadLog, WriteAheadLog.Recovery, [WALRecord]) {
+        try FileManager.default.createDirectory(
+            atPath: (directory as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var replayed: [WALRecord] = []
+        let (wal, recovery) = try WriteAheadLog.open(
+            directory: directory, maximumBytes: maximumBytes, policy: policy, logger: log.logger
+        ) { replayed.append($0) }
+        return (wal, recovery, replayed)
+    }
+
+    var segments: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("wal-") }
+            .sorted()
+    }
+
+    func path(_ name: String) -> String { directory + "/" + name }
+
+    func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path(name)))) }
+
+    func write(_ bytes: [UInt8], to name: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path(name)))
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
+
+    /// Messages logged at warning or above that mention `text`.
+    func reports(_ text: String) -> [String] {
+        log.messages.filter { $0.contains(text) && !$0.hasPrefix("info") && !$0.hasPrefix("notice") }
+    }
+}
+
+func walRecord(_ sequence: UInt64, agent: String = "host-a", session: String = "0123456789abcdef") -> WALRecord {
+    WALRecord(
+        agent: agent, session: session, arrival: 1_700_000_000 + Double(sequence),
+        sample: Sample(
+            sequence: sequence, timestamp: 1_700_000_000 + Double(sequence), ramUsagePercent: 12.5,
+            cpuUsagePercent: Double(sequence % 100), processRAMGigabytes: 0.01, cpuInterrupts: sequence * 7))
+}
+
+@Suite("Gateway write-ahead log: append, group commit, bound and recovery")
+struct WALTests {
+    @Test("records come back in order after a reopen, numbering goes on, each run starts its own segment")
+    func roundTrip() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        let records = (1...50).map { walRecord($0, agent: $0 % 2 == 0 ? "even" : "odd") }
+        do {
+            let (wal, recovery, replayed) = try fixture.open()
+            #expect(recovery.records == 0 && replayed.isEmpty)
+            let last = try wal.append(Array(records[0..<20]))
+            #expect(last == 20)
+            try await wal.waitDurable(upTo: last)
+            #expect(try wal.append(Array(records[20...])) == 50)
+            await wal.close()
+        }
+        let (wal, recovery, replayed) = try fixture.open()
+        #expect(replayed == records)
+        #expect(recovery.records == 50 && recovery.damaged == 0)
+        #expect(try wal.append([walRecord(51)]) == 51)
+        #expect(fixture.segments == [WALFormat.segmentName(1), WALFormat.segmentName(51)])
+        await wal.close()
+    }
+
+    @Test("group commit: a hundred connections waiting at once share far fewer fsyncs, and all return")
+    func groupCommit() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        let (wal, _, _) = try fixture.open()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for connection in 0..<100 {
+                group.addTask {
+                    for round in 0..<5 {
+                        let sequence = UInt64(round + 1)
+                        let last = try wal.append([walRecord(sequence, agent: "agent-\(connection)")])
+                        try await wal.waitDurable(upTo: last)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let statistics = wal.statistics
+        #expect(statistics.appendedRecords == 500)
+        #expect(statistics.fsyncs >= 1 && statistics.fsyncs < 500, "\(statistics)")
+        await wal.close()
+    }
+
+    @Test("a periodic policy acknowledges at once and still fsyncs within the period")
+    func periodicPolicy() async throws {
+        let idle = WALFixture()
+        defer { idle.remove() }
+        let (unsynced, _, _) = try idle.open(policy: .every(.seconds(3600)))
+        try await unsynced.waitDurable(upTo: try unsynced.append([walRecord(1)]))
+        #expect(unsynced.statistics.fsyncs == 0)
+        await unsynced.close()
+
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        let (wal, _, _) = try fixture.open(policy: .every(.milliseconds(50)))
+        let runner = Task { await wal.run() }
+        try await wal.waitDurable(upTo: try wal.append([walRecord(1)]))
+        for _ in 0..<100 where wal.statistics.fsyncs == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(wal.statistics.fsyncs >= 1)
+        runner.cancel()
+        await wal.close()
+    }
+
+    @Test("a tail cut at every byte of the last record is cut back, reported once, and the rest replayed")
+    func tornTail() async throws {
+        let record = walRecord(3)
+        var one: [UInt8] = []
+        WALFormat.append(record, to: &one)
+        for cut in 1..<one.count {
+            let fixture = WALFixture()
+            defer { fixture.remove() }
+            do {
+                let (wal, _, _) = try fixture.open()
+                _ = try wal.append([walRecord(1), walRecord(2), record])
+                await wal.close()
+            }
+            let name = WALFormat.segmentName(1)
+            let full = try fixture.bytes(name)
+            try fixture.write(Array(full.dropLast(cut)), to: name)
+            let (wal, recovery, replayed) = try fixture.open()
+            #expect(replayed == [walRecord(1), walRecord(2)], "cut \(cut)")
+            #expect(recovery.damaged == 1)
+            #expect(fixture.reports("torn record").count == 1, "\(fixture.log.messages)")
+            await wal.close()
+            let again = try fixture.open()
+            #expect(again.2 == [walRecord(1), walRecord(2)] && again.1.damaged == 0)
+            #expect(fixture.reports("torn record").count == 1)
+            await again.0.close()
+        }
+    }
+
+    @Test("every single bit flipped in a segment: no trap, the records before it kept, the damage reported")
+    func bitFlips() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        do {
+            let (wal, _, _) = try fixture.open()
+            _ = try wal.append([walRecord(1), walRecord(2)])
+            await wal.close()
+        }
+        let name = WALFormat.segmentName(1)
+        let original = try fixture.bytes(name)
+        var one: [UInt8] = []
+        WALFormat.append(walRecord(1), to: &one)
+        for index in original.indices {
+            for bit in 0..<8 {
+                var bytes = original
+                bytes[index] ^= 1 << bit
+                let contents = try? WALSegmentReader.read(bytes[...])
+                if index < WALFormat.headerBytes {
+                    #expect(contents == nil, "header byte \(index) bit \(bit)")
+                } else {
+                    let kept = index < WALFormat.headerBytes + one.count ? 0 : 1
+                    #expect(contents?.records == Array([walRecord(1)].prefix(kept)), "byte \(index) bit \(bit)")
+                    #expect(
+                        contents?.damage?.contains("corrupt record") == true
+                            || contents?.damage?.contains("torn") == true)
+                }
+            }
+        }
+        // And through the log: the flipped copy is cut at the damage, reported once.
+        var flipped = original
+        flipped[original.count - 3] ^= 0x10
+        try fixture.write(flipped, to: name)
+        let (wal, recovery, replayed) = try fixture.open()
+        #expect(replayed == [walRecord(1)] && recovery.damaged == 1)
+        #expect(fixture.reports("checksum mismatch").count == 1, "\(fixture.log.messages)")
+        await wal.close()
+    }
+
+    @Test(
+        "a length field of any size is believed only within a record's sizes",
+        arguments: [UInt32.max, 1 << 31, 0, 67, 188, 65536])
+    func hugeLength(length: UInt32) throws {
+        var bytes = WALFormat.header(firstRecord: 1)
+        var record: [UInt8] = []
+        WALFormat.append(walRecord(1), to: &record)
+        withUnsafeBytes(of: length.littleEndian) { record.replaceSubrange(0..<4, with: $0) }
+        bytes += record
+        let contents = try WALSegmentReader.read(bytes[...])
+        #expect(contents.records.isEmpty && contents.validBytes == WALFormat.headerBytes)
+        #expect(contents.damage?.contains("payload length \(length), outside 68...187") == true, "\(contents)")
+    }
+
+    @Test("a record that passes its checksum but holds what no agent could send is corrupt")
+    func checksummedNonsense() throws {
+        var bad = walRecord(1)
+        bad.agent = "bad name"
+        var record: [UInt8] = []
+        // Encoded by hand around the precondition: the checksum is right, the name is not.
+        var payload: [UInt8] = [1]
+        withUnsafeBytes(of: bad.arrival.bitPattern.littleEndian) { payload += $0 }
+        payload += [UInt8(bad.agent.utf8.count)] + Array(bad.agent.utf8)
+        payload += [16] + Array(bad.session.utf8)
+        for value in [1, 1, 1, 1, 1, 1] as [UInt64] { withUnsafeBytes(of: value.littleEndian) { payload += $0 } }
+        ChecksummedRecord.append(payload, to: &record)
+        let contents = try WALSegmentReader.read((WALFormat.header(firstRecord: 1) + record)[...])
+        #expect(contents.records.isEmpty)
+        #expect(contents.damage?.contains("agent name has characters not allowed") == true, "\(contents)")
+        for payload in [[UInt8](), [2], [1, 0, 0]] + (0..<64).map({ [UInt8](repeating: UInt8($0), count: 100) }) {
+            // Never a trap, whatever the payload.
+            _ = WALSegmentReader.decode(payload[...])
+        }
+    }
+
+    @Test("a FIFO, a directory and a link in place of segments: reported, left alone, the log opens without hanging")
+    func notRegularFiles() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        do {
+            let (wal, _, _) = try fixture.open()
+            _ = try wal.append([walRecord(1)])
+            await wal.close()
+        }
+        #expect(mkfifo(fixture.path(WALFormat.segmentName(1000)), 0o600) == 0)
+        try FileManager.default.createDirectory(
+            atPath: fixture.path(WALFormat.segmentName(2000)), withIntermediateDirectories: false)
+        #expect(symlink("/etc/passwd", fixture.path(WALFormat.segmentName(3000))) == 0)
+        let (wal, recovery, replayed) = try fixture.open()
+        #expect(replayed == [walRecord(1)])
+        #expect(recovery.damaged == 3)
+        #expect(fixture.reports("left alone").count == 3, "\(fixture.log.messages)")
+        #expect(try wal.append([walRecord(2)]) >= 2)
+        await wal.close()
+    }
+
+    @Test("a segment whose header is not one is reported and deleted; random files never trap the reader")
+    func garbageSegments() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        await (try fixture.open()).0.close()
+        try fixture.write(Array("MONSPOOL not a log".utf8), to: WALFormat.segmentName(7))
+        var header = WALFormat.header(firstRecord: 8)
+        try fixture.write(header, to: WALFormat.segmentName(9))  // named after another number
+        header[9] ^= 1
+        try fixture.write(header, to: WALFormat.segmentName(10))  // checksum broken
+        let (wal, recovery, _) = try fixture.open()
+        #expect(recovery.damaged == 3)
+        #expect(fixture.reports("file deleted").count == 3, "\(fixture.log.messages)")
+        await wal.close()
+        var generator = SystemRandomNumberGenerator()
+        for size in [0, 1, 19, 20, 21, 100, 5000] {
+            for _ in 0..<50 {
+                var bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                if size > 20, Bool.random() { bytes.replaceSubrange(0..<20, with: WALFormat.header(firstRecord: 1)) }
+                _ = try? WALSegmentReader.read(bytes[...])
+            }
+        }
+    }
+
+    @Test("beyond wal-max-size the oldest segments go, counted and logged, and the log stays within it")
+    func bound() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        let maximum = 1 << 20
+        let (wal, _, _) = try fixture.open(maximumBytes: maximum, policy: .every(.seconds(60)))
+        var sequence: UInt64 = 0
+        for _ in 0..<300 {
+            let batch = (0..<100).map { _ in
+                sequence += 1
+                return walRecord(sequence)
+            }
+            _ = try wal.append(batch)
+            #expect(wal.statistics.bytes <= maximum)
+        }
+        let statistics = wal.statistics
+        #expect(statistics.droppedRecords > 0)
+        #expect(fixture.reports("over wal-max-size").count > 0)
+        await wal.close()
+        let (reopened, recovery, replayed) = try fixture.open(maximumBytes: maximum)
+        #expect(UInt64(recovery.records) + statistics.droppedRecords == 30_000)
+        #expect(replayed.last == walRecord(30_000))
+        #expect(replayed.map(\.sample.sequence) == Array(replayed.first!.sample.sequence...30_000))
+        await reopened.close()
+    }
+
+    @Test(
+        "a full disk (a 256 KiB tmpfs): the failed append is refused and cut back, the log writes again once space returns",
+        .enabled(if: geteuid() == 0, "mounting a tmpfs needs root"))
+    func fullDisk() async throws {
+        let mountPoint = NSTemporaryDirectory() + "wal-full-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        func run(_ arguments: [String]) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/" + arguments[0])
+            process.arguments = Array(arguments.dropFirst())
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        try #require(try run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint]) == 0)
+        defer {
+            _ = try? run(["umount", mountPoint])
+            try? FileManager.default.removeItem(atPath: mountPoint)
+        }
+        let fixture = WALFixture(directory: mountPoint + "/wal")
+        let ballast = mountPoint + "/ballast"
+        try Data(count: 150 << 10).write(to: URL(fileURLWithPath: ballast))
+        let (wal, _, _) = try fixture.open(maximumBytes: 1 << 20)
+        var accepted: [WALRecord] = []
+        var failure: (any Error)?
+        var sequence: UInt64 = 0
+        while failure == nil, sequence < 100_000 {
+            let batch = (0..<50).map { _ in
+                sequence += 1
+                return walRecord(sequence)
+            }
+            do {
+                let last = try wal.append(batch)
+                try await wal.waitDurable(upTo: last)
+                accepted += batch
+            } catch {
+                failure = error
+            }
+        }
+        #expect("\(failure.map { "\($0)" } ?? "none")".contains("No space left on device"))
+        #expect(fixture.reports("No space left on device").count == 1)
+        try FileManager.default.removeItem(atPath: ballast)
+        let last = try wal.append([walRecord(sequence + 1)])
+        try await wal.waitDurable(upTo: last)
+        accepted.append(walRecord(sequence + 1))
+        #expect(fixture.log.messages.contains { $0.contains("writing again") })
+        await wal.close()
+        let (reopened, recovery, replayed) = try fixture.open(maximumBytes: 1 << 20)
+        #expect(replayed == accepted, "no partial batch was left behind")
+        #expect(recovery.damaged == 0)
+        await reopened.close()
+    }
+}
