@@ -15,7 +15,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 "max-samples-per-second", "tokens-file", "tls-certificate", "tls-key", "tls-client-ca-file",
                 "log-level", "web-config-file",
                 "log-level", "max-anonymous-agents", "forget-anonymous-after", "clock-skew-tolerance",
-                "max-http-connections", "http-request-timeout",
+                "max-http-connections", "http-request-timeout", "acknowledge", "wal-directory", "wal-fsync",
+                "wal-max-size",
             ]
         ),
         (RemoteWriteConfiguration.section, RemoteWriteConfiguration.keys),
@@ -95,6 +96,17 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// TLS and basic auth of the HTTP port, in the exporter-toolkit format node_exporter reads with
     /// `--web.config.file`. Key `web-config-file` (empty: plain HTTP, no authentication).
     public var webConfigFile: String?
+    /// When an agent's sample is acknowledged. Key `acknowledge`.
+    public var acknowledge = AcknowledgeMode.received
+    /// The write-ahead log's directory; required by `durable`. Key `wal-directory` (empty: no log).
+    public var walDirectory: String?
+    /// How often the log is fsynced: `nil` for `always` (group commit before every ack), else at most
+    /// once per this period. Key `wal-fsync`.
+    public var walFsyncPeriod: Duration?
+    /// The most bytes the log's segments may take; beyond it the oldest records go. Key `wal-max-size`.
+    public var walMaxBytes = 1 << 30
+    /// Range of `wal-max-size`: below 1 MiB a log holds too little to be worth it.
+    public static let walSizeRange = (1 << 20)...(1 << 40)
     /// Forwarding to a remote-write receiver; `nil` (no `[remote-write]` section) forwards nothing.
     public var remoteWrite: RemoteWriteConfiguration?
 
@@ -139,6 +151,26 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 configuration.maxHTTPConnections = try values.integer(entry, in: httpConnectionRange)
             case "http-request-timeout":
                 configuration.httpRequestTimeout = try values.duration(entry, atLeast: .milliseconds(100))
+            case "acknowledge":
+                guard let mode = AcknowledgeMode(rawValue: entry.value) else {
+                    throw values.failure(entry, "\(quoted(entry.value)) is not received, durable or forwarded")
+                }
+                configuration.acknowledge = mode
+            case "wal-directory":
+                guard entry.value.isEmpty || entry.value.hasPrefix("/") else {
+                    throw values.failure(entry, "\(quoted(entry.value)) is not an absolute path (or empty for no log)")
+                }
+                configuration.walDirectory = entry.value.isEmpty ? nil : entry.value
+            case "wal-fsync":
+                if entry.value == "always" {
+                    configuration.walFsyncPeriod = nil
+                } else {
+                    guard let period = parseDuration(entry.value), period > .zero else {
+                        throw values.failure(entry, "\(quoted(entry.value)) is not always or a duration (e.g. 100ms)")
+                    }
+                    configuration.walFsyncPeriod = period
+                }
+            case "wal-max-size": configuration.walMaxBytes = try values.size(entry, in: walSizeRange)
             default: break  // The schema has already refused unknown keys.
             }
         }
@@ -162,6 +194,17 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 message:
                     "tls-client-ca-file needs tls-certificate and tls-key: client certificates are checked only over TLS"
             )
+        }
+        if configuration.acknowledge == .durable, configuration.walDirectory == nil {
+            throw ConfigurationError(
+                file: file, line: lines["acknowledge"]?.line,
+                message: "acknowledge = durable needs wal-directory: the write-ahead log is what makes a sample durable"
+            )
+        }
+        if configuration.acknowledge == .forwarded {
+            throw ConfigurationError(
+                file: file, line: lines["acknowledge"]?.line,
+                message: "acknowledge = forwarded is not available in this version of monitord (use durable)")
         }
         configuration.remoteWrite = try RemoteWriteConfiguration.parse(
             document.entries(in: RemoteWriteConfiguration.section), file: file)
@@ -213,6 +256,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
         clock-skew-tolerance = \(renderDuration(clockSkewTolerance))
         max-http-connections = \(maxHTTPConnections)
         http-request-timeout = \(renderDuration(httpRequestTimeout))
+        acknowledge = \(acknowledge.rawValue)
+        wal-directory =\(walDirectory.map { " " + $0 } ?? "")
+        wal-fsync = \(walFsyncPeriod.map(renderDuration) ?? "always")
+        wal-max-size = \(ByteSize.render(walMaxBytes))
 
         """ + (remoteWrite.map { "\n" + $0.rendered() } ?? "")
     }

@@ -1,4 +1,5 @@
 import DaemonKit
+import GatewayWAL
 import Logging
 import MonitorConfig
 import MonitorModel
@@ -124,6 +125,9 @@ struct AgentListener: Sendable {
             onNewSample: forwardingSink,
             onSampleEvent: sampleEventSink
         )
+        let wal = state.wal
+        let durable = wal != nil && configuration.acknowledge == .durable
+        session.collectsRecords = wal != nil
         // The hello deadline runs on the channel's event loop, independent of whether the
         // peer sends anything at all: a peer trickling bytes that never form a hello is closed too.
         let helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.helloTimeout)) {
@@ -176,12 +180,16 @@ struct AgentListener: Sendable {
                         case .none:
                             break
                         case .reply(let message):
+                            // The welcome's last_seq must not promise more than the log holds on disk.
+                            if durable, let wal { try await wal.waitDurable(upTo: wal.lastAppended) }
                             try await outbound.write(channel.allocator.buffer(bytes: ProtocolCodec.encode(message)))
                         case .refuse(let reason, let text):
+                            try await log(session.takeNewRecords(), to: wal, durable: durable)
                             try await refuse(reason, text, outbound: outbound, session: session, remote: remote)
                             return
                         }
                     }
+                    try await log(session.takeNewRecords(), to: wal, durable: durable)
                     if let error = batch.error {
                         try await refuse(.framing, "\(error)", outbound: outbound, session: session, remote: remote)
                         return
@@ -225,6 +233,20 @@ struct AgentListener: Sendable {
         } catch {
             // Resets and half-closed sockets are routine for agents; the disconnect is logged above.
             state.logger.debug("agent connection ended", metadata: ["remote": "\(remote)", "error": "\(error)"])
+        }
+    }
+
+    /// Writes a batch's new native samples to the write-ahead log; with `acknowledge = durable`, returns
+    /// only once they are as durable as `wal-fsync` asks, so that the ack sent next means what it says.
+    private func log(_ records: [WALRecord], to wal: WriteAheadLog?, durable: Bool) async throws {
+        guard let wal, !records.isEmpty else { return }
+        do {
+            let last = try wal.append(records)
+            if durable { try await wal.waitDurable(upTo: last) }
+        } catch {
+            // The connection ends unacknowledged (the log has said why); the agent keeps its samples.
+            if durable { state.store.forgetSequence(of: records[0].agent) }
+            throw error
         }
     }
 

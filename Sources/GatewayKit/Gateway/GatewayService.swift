@@ -1,4 +1,5 @@
 import DaemonKit
+import GatewayWAL
 public import Logging
 public import MonitorConfig
 public import MonitorModel
@@ -54,6 +55,9 @@ public final class GatewayService: Service {
         state.apply(
             configuration, tlsContext: try TLSContexts.server(configuration), httpGuard: try httpGuard(configuration))
         try state.forwarder?.checkSetup()
+        // The log is replayed into the store before the agent port opens: the first welcome already
+        // carries the right last_seq.
+        if let directory = configuration.walDirectory { try openLog(directory, configuration) }
         // Trap SIGHUP before announcing readiness: from then on a reload must never kill us.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         var agents = try await AgentListener.bind(configuration.listen, state: state, group: eventLoopGroup)
@@ -80,6 +84,9 @@ public final class GatewayService: Service {
             if let writer = state.forwarder {
                 group.addTask { await writer.run() }
             }
+            if let wal = state.wal {
+                group.addTask { await wal.run() }
+            }
         } reload: { group in
             await reload(agents: &agents, metrics: &metrics, group: &group, budget: budget)
         } stop: {
@@ -87,6 +94,20 @@ public final class GatewayService: Service {
             agents.close()
             metrics.close()
         }
+        await state.wal?.close()
+    }
+
+    private func openLog(_ directory: String, _ configuration: GatewayConfiguration) throws {
+        let started = ContinuousClock.now
+        let (wal, recovery) = try WriteAheadLog.open(
+            directory: directory, maximumBytes: configuration.walMaxBytes,
+            policy: configuration.walFsyncPeriod.map { WriteAheadLog.SyncPolicy.every($0) } ?? .always,
+            logger: state.logger
+        ) { record in state.store.restore(record) }
+        state.wal = wal
+        state.logger.notice(
+            "write-ahead log \(directory): restored \(recovery.records) samples of \(state.store.agentCount) agents from \(recovery.segments) segments in \(ContinuousClock.now - started)",
+            metadata: ["acknowledge": "\(configuration.acknowledge.rawValue)", "damaged": "\(recovery.damaged)"])
     }
 
     /// Expiry, STATUS= and the watchdog, from one loop: if this loop stalls, systemd stops
@@ -201,6 +222,13 @@ public final class GatewayService: Service {
             &metrics, from: old.metricsListen, to: new.metricsListen, port: "metrics port", group: &group)
         if new.logLevel != old.logLevel {
             state.logger.warning("log-level changes take effect at the next restart")
+        }
+        if (new.acknowledge, new.walDirectory, new.walFsyncPeriod, new.walMaxBytes)
+            != (old.acknowledge, old.walDirectory, old.walFsyncPeriod, old.walMaxBytes)
+        {
+            state.logger.warning("acknowledge and wal-* changes take effect at the next restart")
+            (new.acknowledge, new.walDirectory, new.walFsyncPeriod, new.walMaxBytes) =
+                (old.acknowledge, old.walDirectory, old.walFsyncPeriod, old.walMaxBytes)
         }
         if new.remoteWrite != old.remoteWrite {
             state.logger.warning("[remote-write] changes take effect at the next restart")

@@ -1,3 +1,4 @@
+import GatewayWAL
 import Logging
 import MonitorConfig
 import MonitorModel
@@ -21,6 +22,13 @@ final class GatewayState: Sendable {
     /// Forwarding to `[remote-write]`'s receiver, fixed at start (a reload does not add, remove or change it).
     /// Remote write, when configured: gets every sample the store accepted as new.
     let forwarder: (any SampleForwarder)?
+    /// The write-ahead log, once opened (when `wal-directory` is set): every new native sample goes
+    /// into it before its ack, which waits for it with `acknowledge = durable`.
+    var wal: WriteAheadLog? {
+        get { log.withLock { $0 } }
+        set { log.withLock { $0 = newValue } }
+    }
+    private let log = Mutex<WriteAheadLog?>(nil)
     private let current: Mutex<GatewayConfiguration>
     private let tls: Mutex<NIOSSLContext?>
     private let webGuard: Mutex<(any HTTPPortGuard)?> = Mutex(nil)

@@ -1,4 +1,5 @@
 import DaemonKit
+import GatewayWAL
 import Logging
 import MonitorConfig
 import NIOCore
@@ -162,7 +163,7 @@ struct HTTPPort: Sendable {
         let body = MetricsPage.render(
             store: state.store.snapshot(now: state.clock.now()),
             process: ProcessMetrics.current(),
-            extra: state.counters.families() + (state.forwarder?.families() ?? []),
+            extra: state.counters.families() + (state.forwarder?.families() ?? []) + (state.wal?.families() ?? []),
             format: format
         )
         var headers = HTTPHeaders()

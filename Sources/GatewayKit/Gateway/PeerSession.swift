@@ -1,3 +1,4 @@
+import GatewayWAL
 import MonitorConfig
 import MonitorModel
 import MonitorProtocol
@@ -29,6 +30,10 @@ struct PeerSession {
     private(set) var pendingAck: UInt64?
     /// The token the agent presented in its hello, so that a reload revoking it can close the connection.
     private(set) var presentedToken: String?
+
+    /// Whether new native samples are collected for the write-ahead log (see ``takeNewRecords()``).
+    var collectsRecords = false
+    private var newRecords: [WALRecord] = []
 
     /// Samples accepted since ``takeSampleCount()`` was last called: what the connection's pacing charges.
     private var samplesTaken = 0
@@ -179,6 +184,9 @@ struct PeerSession {
         case .new:
             samplesTaken += 1
             onNewSample?(sample, agent, now)
+            if collectsRecords, let session {
+                newRecords.append(WALRecord(agent: agent, session: session, arrival: now, sample: sample))
+            }
         case .duplicate:
             samplesTaken += 1
             onSampleEvent?(.dropped(.duplicate), agent)
@@ -202,6 +210,12 @@ struct PeerSession {
     mutating func takeSampleCount() -> Int {
         defer { samplesTaken = 0 }
         return samplesTaken
+    }
+
+    /// The native samples stored as new since the last call, for the write-ahead log; clears them.
+    mutating func takeNewRecords() -> [WALRecord] {
+        defer { newRecords.removeAll(keepingCapacity: true) }
+        return newRecords
     }
 
     /// The ack to send after a batch of objects, if any; clears it.

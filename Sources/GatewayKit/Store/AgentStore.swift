@@ -238,6 +238,17 @@ public final class AgentStore: Sendable {
         state.withLock { $0.anonymous.values.reduce(0, +) }
     }
 
+    /// The session whose numbering the store holds for `agent`.
+    func session(of agent: String) -> String? {
+        state.withLock { $0.agents[agent]?.session }
+    }
+
+    /// Forgets the highest sequence held of the agent's session: what the write-ahead log could not
+    /// take must not be promised by the next welcome, so that the agent sends it again (as new).
+    func forgetSequence(of agent: String) {
+        state.withLock { $0.agents[agent]?.highestSequence = nil }
+    }
+
     /// The agent's current connection, if it is connected.
     func currentConnection(of agent: String) -> ConnectionID? {
         state.withLock { $0.agents[agent]?.connection }

@@ -1,0 +1,39 @@
+import Testing
+
+@testable import GatewayKit
+@testable import GatewayWAL
+@testable import MonitorModel
+
+/// A gateway restarted with a write-ahead log rebuilds its store from it before the agent port
+/// opens: the welcome of a reconnecting agent carries its last sequence, `/metrics` its values.
+@Suite("Store restored from the write-ahead log")
+struct StoreRestoreTests {
+    @Test("the newest session's last sequence, the latest values and every sample counted, the agent disconnected")
+    func restore() throws {
+        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
+        let old = "aaaaaaaaaaaaaaaa"
+        let new = "bbbbbbbbbbbbbbbb"
+        for sequence in 1...5 as ClosedRange<UInt64> {
+            store.restore(walRecord(sequence, agent: "web-1", session: old))
+        }
+        for sequence in 1...3 as ClosedRange<UInt64> {
+            store.restore(walRecord(sequence, agent: "web-1", session: new))
+        }
+        store.restore(walRecord(9, agent: "db-1", session: old))
+        let now = walRecord(9).arrival + 1
+        let snapshot = store.snapshot(now: now)
+        #expect(snapshot.map(\.name) == ["db-1", "web-1"])
+        #expect(snapshot.allSatisfy { !$0.connected && $0.fresh })
+        #expect(snapshot[1].samplesReceived == 8 && snapshot[1].latest == walRecord(3, session: new).sample)
+        let quota = AgentQuota(maximumAgents: 10, maximumAnonymous: 10)
+        let resumed = try store.admit(
+            agent: "web-1", session: new, dialect: .native, remoteAddress: "r", quota: quota, now: now)
+        #expect(resumed.lastSequence == 3)
+        let restarted = try store.admit(
+            agent: "db-1", session: new, dialect: .native, remoteAddress: "r", quota: quota, now: now)
+        #expect(restarted.lastSequence == nil)
+        // What the log failed to take is no longer promised: the agent resends it.
+        store.forgetSequence(of: "web-1")
+        #expect(store.record(walRecord(2).sample, agent: "web-1", session: new, now: now))
+    }
+}
