@@ -48,8 +48,11 @@ struct ConfigurationDurabilityTests {
         #expect(
             gatewayError("wal-fsync = 0s\n") == "m.conf:2: wal-fsync: \"0s\" is not always or a duration (e.g. 100ms)")
         #expect(
-            gatewayError("wal-max-size = 1023KiB\n") == "m.conf:2: wal-max-size: 1023KiB is out of range (1MiB...1024GiB)")
-        #expect(gatewayError("wal-max-size = 1025GiB\n") == "m.conf:2: wal-max-size: 1025GiB is out of range (1MiB...1024GiB)")
+            gatewayError("wal-max-size = 1023KiB\n")
+                == "m.conf:2: wal-max-size: 1023KiB is out of range (1MiB...1024GiB)")
+        #expect(
+            gatewayError("wal-max-size = 1025GiB\n")
+                == "m.conf:2: wal-max-size: 1025GiB is out of range (1MiB...1024GiB)")
         #expect(
             gatewayError("log-level = info\nacknowledge = durable\n")
                 == "m.conf:3: acknowledge = durable needs wal-directory: the write-ahead log is what makes a sample durable"
