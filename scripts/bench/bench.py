@@ -10,7 +10,10 @@ Phases (figures in docs/performance.md):
           (per scrape, all default collectors and a minimal set), at one sample/scrape per second;
   ingest  monitor-loadgen as fast as possible with 1, 100, 1,000 (10,000) agents;
   hold    N agents at 1 s held by monitord, by the report's server.py and (the same series
-          pushed) by prometheus-pushgateway: CPU, RSS, /metrics latency and size.
+          pushed) by prometheus-pushgateway: CPU, RSS, /metrics latency and size;
+  durability (opt-in, --phases durability) 100 agents as fast as possible against monitord with
+          acknowledge = received, durable + wal-fsync = always, durable + 100ms: samples/s
+          acknowledged, ack latency, samples per fsync (group commit).
 
 Exit status: 1 when a component fails (a process dies, an agent delivers nothing, a page lacks
 the series, the load generator reports errors against monitord); a missed performance target
@@ -180,17 +183,17 @@ def metrics_timing(port, runs):
 # ---------------------------------------------------------------- components
 
 
-def monitord_config(workdir, name, agent_port, metrics_port):
+def monitord_config(workdir, name, agent_port, metrics_port, extra=""):
     path = os.path.join(workdir, name + ".conf")
     with open(path, "w") as f:
         f.write(f"[monitord]\nlisten = 127.0.0.1:{agent_port}\nmetrics-listen = 127.0.0.1:{metrics_port}\n"
-                "agent-timeout = 60s\nforget-after = 1h\nlog-level = warning\n")
+                "agent-timeout = 60s\nforget-after = 1h\nlog-level = warning\n" + extra)
     return path
 
 
-def start_monitord(ctx, name):
+def start_monitord(ctx, name, extra=""):
     agent_port, metrics_port = free_port(), free_port()
-    config = monitord_config(ctx.workdir, name, agent_port, metrics_port)
+    config = monitord_config(ctx.workdir, name, agent_port, metrics_port, extra)
     process = ctx.processes.start(name, [ctx.bin("monitord"), "--config", config])
     wait_http(metrics_port, process, ctx.processes)
     return process, agent_port, metrics_port
@@ -563,6 +566,46 @@ def phase_ingest(ctx, levels, seconds):
     return rows
 
 
+# Issue 12: what `acknowledge = durable` costs. The write-ahead log lives in the bench's work
+# directory (a real disk, not tmpfs: /tmp here is on the root file system).
+DURABILITY_MODES = [
+    ("received (no log)", None),
+    ("durable, wal-fsync = always", "always"),
+    ("durable, wal-fsync = 100ms", "100ms"),
+]
+
+
+def metric_total(port, name):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/metrics")
+    body = connection.getresponse().read().decode()
+    connection.close()
+    match = re.search(rf"^{name} ([0-9.e+]+)$", body, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def phase_durability(ctx, agents, seconds):
+    rows = []
+    for index, (mode, fsync) in enumerate(DURABILITY_MODES):
+        name = f"monitord-durability-{index}"
+        extra = ""
+        if fsync:
+            extra = (f"acknowledge = durable\nwal-directory = {os.path.join(ctx.workdir, name + '-wal')}\n"
+                     f"wal-fsync = {fsync}\n")
+        gateway, agent_port, metrics_port = start_monitord(ctx, name, extra)
+        ramp = "1s" if agents <= 100 else "3s"
+        code, result, stderr = run_loadgen(ctx, agent_port, agents, "0", f"{seconds}s", ramp)
+        ctx.processes.check_alive(gateway)
+        fsyncs = metric_total(metrics_port, "monitord_wal_fsyncs_total")
+        ctx.processes.stop(gateway)
+        if code != 0 or result is None:
+            raise ComponentFailure(f"monitor-loadgen against {mode} failed ({code}): {result}\n{stderr}")
+        rows.append({"mode": mode, "agents": agents, "samples_per_second": result["samples_per_second"],
+                     "p50_us": result["latency_p50_us"], "p99_us": result["latency_p99_us"],
+                     "acked": result["samples_acknowledged"], "fsyncs": fsyncs})
+    return rows
+
+
 def hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, dialect, window, metric_runs, strict):
     """N agents at 1 s held by `server`: CPU over `window` s, RSS, /metrics latency and size."""
     ramp = max(2, agents // 800)
@@ -753,6 +796,17 @@ def tables(results):
                        f"{row['p99_us'] / 1000:.2f} | {row['max_us'] / 1000:.2f} | {row['cpu_us_per_sample']:.1f} | "
                        f"{mib(row['rss_kib'])} |")
         out.append("")
+    durability = results.get("durability", [])
+    if durability:
+        out += [f"### Gateway: ingest by acknowledge mode ({durability[0]['agents']:,} agents, 32 unacknowledged "
+                "samples each)", "",
+                "| acknowledge | samples/s acknowledged | send→ack p50 (ms) | p99 (ms) | fsyncs | samples per fsync |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for row in durability:
+            per_fsync = f"{row['acked'] / row['fsyncs']:,.0f}" if row["fsyncs"] else "–"
+            out.append(f"| {row['mode']} | {row['samples_per_second']:,.0f} | {row['p50_us'] / 1000:.2f} | "
+                       f"{row['p99_us'] / 1000:.2f} | {row['fsyncs']:,.0f} | {per_fsync} |")
+        out.append("")
     hold = results.get("hold", [])
     if hold:
         out += ["### Gateway: holding N agents at one sample per second each", "",
@@ -804,6 +858,13 @@ def targets(results):
         if row["agents"] == max(r["agents"] for r in results["ingest"]):
             best = max(r["samples_per_second"] for r in results["ingest"])
             check("≥ 100,000 samples/s ingest burst", best >= 100_000, f"best {best:,.0f} samples/s")
+    durability = {row["mode"]: row for row in results.get("durability", [])}
+    if "received (no log)" in durability and "durable, wal-fsync = always" in durability:
+        received = durability["received (no log)"]["samples_per_second"]
+        durable = durability["durable, wal-fsync = always"]["samples_per_second"]
+        check("durable + wal-fsync = always within 2× of received", durable * 2 >= received,
+              f"{durable:,.0f} vs {received:,.0f} samples/s")
+        check("durable + wal-fsync = always ≥ 100,000 samples/s", durable >= 100_000, f"{durable:,.0f} samples/s")
     hold = results.get("hold", [])
     largest = max((row["agents"] for name, row in hold if name == "monitord"), default=0)
     for name, row in hold:
@@ -877,7 +938,8 @@ def main():
                         help="measure monitor-agent stripped as the package ships it (release builds)")
     parser.add_argument("--agent", help="measure this monitor-agent binary instead of the one in --bin "
                         "(e.g. an earlier build, for a before/after comparison)")
-    parser.add_argument("--phases", default="agent,ingest,hold")
+    parser.add_argument("--phases", default="agent,ingest,hold",
+                        help="comma-separated: agent, ingest, hold, durability (acknowledge modes; opt-in)")
     parser.add_argument("--agent-seconds", type=int)
     parser.add_argument("--soak-minutes", type=float, help="run only the soak: 1,000 agents for this long")
     parser.add_argument("--write-doc", help="replace the measured section of this markdown file")
@@ -912,6 +974,9 @@ def main():
             levels = [1, 100, 1000] if smoke else [1, 100, 1000, 10000]
             print(f"[bench] ingest phase: {levels}", flush=True)
             results["ingest"] = phase_ingest(ctx, levels, 3 if smoke else 15)
+        if "durability" in phases:
+            print("[bench] durability phase: 100 agents per acknowledge mode", flush=True)
+            results["durability"] = phase_durability(ctx, 100, 3 if smoke else 15)
         if "hold" in phases:
             levels = [1000] if smoke else [1000, 10000]
             print(f"[bench] hold phase: {levels}", flush=True)
