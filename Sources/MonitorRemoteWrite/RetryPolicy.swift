@@ -1,3 +1,4 @@
+import DaemonKit
 import MonitorConfig
 
 /// What to do after one attempt to deliver a batch, and how long to wait before the next.
@@ -12,14 +13,11 @@ struct RetryPolicy: Sendable, Equatable {
         case reject(String)
     }
 
-    /// Seconds before the first retry.
-    var minBackoff: Double
-    /// Seconds at most between retries.
-    var maxBackoff: Double
+    /// The waits between retries: `min-backoff` doubling up to `max-backoff`.
+    var backoff: Backoff
 
     init(minBackoff: Double, maxBackoff: Double) {
-        self.minBackoff = minBackoff
-        self.maxBackoff = max(minBackoff, maxBackoff)
+        backoff = Backoff(initial: minBackoff, cap: maxBackoff)
     }
 
     init(configuration: RemoteWriteConfiguration) {
@@ -36,13 +34,9 @@ struct RetryPolicy: Sendable, Equatable {
         }
     }
 
-    /// The wait before retry number `attempt` (0 for the first retry): the exponential step
-    /// `minBackoff * 2^attempt`, capped at `maxBackoff`, then "equal jitter": half of it fixed and half
-    /// random, so that gateways that failed together do not retry in lock step, yet never hammer the
-    /// receiver with near-zero waits. `random` is uniform in 0..<1.
+    /// The wait, in seconds, before retry number `attempt` (0 for the first retry); see ``Backoff``.
+    /// `random` is uniform in 0..<1.
     func delay(attempt: Int, random: Double) -> Double {
-        let exponent = Double(min(max(attempt, 0), 62))
-        let step = min(maxBackoff, minBackoff * (exponent < 62 ? Double(1 << Int(exponent)) : .infinity))
-        return step / 2 + step / 2 * min(max(random, 0), 1)
+        backoff.delay(attempt: attempt, random: random)
     }
 }

@@ -50,21 +50,3 @@ struct SampleBufferTests {
         #expect(buffer.droppedCount == 5)
     }
 }
-
-@Suite("Reconnect backoff")
-struct BackoffTests {
-    @Test("grows exponentially with jitter in [d/2, d], capped at 30 s, and resets")
-    func schedule() {
-        var backoff = Backoff()
-        var ceiling = Backoff.initial
-        for _ in 0..<20 {
-            let delay = backoff.next().inSeconds
-            #expect(
-                delay >= ceiling / 2 - 0.001 && delay <= ceiling + 0.001,
-                "\(delay) not within [\(ceiling / 2), \(ceiling)]")
-            ceiling = min(ceiling * 2, Backoff.cap)
-        }
-        backoff.reset()
-        #expect(backoff.next().inSeconds <= Backoff.initial + 0.001)
-    }
-}

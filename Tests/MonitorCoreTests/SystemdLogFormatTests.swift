@@ -71,7 +71,8 @@ import Testing
         var ends: [Int32] = [0, 0]
         try #require(pipe(&ends) == 0)
         defer { close(ends[0]) }
-        var handler = StderrLogHandler(identifier: "monitord", logLevel: .info, fileDescriptor: ends[1])
+        var handler = DaemonLogHandler(
+            identifier: "monitord", backend: .stderr, logLevel: .info, fileDescriptor: ends[1])
         handler.metadata = ["component": "gateway", "agent": "overridden"]
         let logger = Logger(label: "test") { _ in handler }
         let before = Self.realtimeSeconds()

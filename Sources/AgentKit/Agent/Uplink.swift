@@ -152,25 +152,6 @@ enum UplinkError: Error, CustomStringConvertible {
     }
 }
 
-/// Exponential backoff with jitter, capped: 0.5 s, 1 s, 2 s, 4 s, 4 s, ..., each drawn from
-/// [d/2, d] so that a fleet of agents does not reconnect in lockstep after a gateway restart.
-/// The cap keeps delivery within about 5 s of a gateway's return after any outage; it is low
-/// because an attempt costs a gateway little (a refused connect, or a TLS handshake), and the
-/// jitter spreads a fleet's attempts over 2 s.
-struct Backoff {
-    static let initial = 0.5
-    static let cap = 4.0
-    private var attempt = 0
-
-    mutating func reset() { attempt = 0 }
-
-    mutating func next() -> Duration {
-        let ceiling = min(Self.cap, Self.initial * Double(1 << min(attempt, 16)))
-        attempt += 1
-        return .milliseconds(Int64(Double.random(in: ceiling / 2...ceiling) * 1000))
-    }
-}
-
 func formatSeconds(_ duration: Duration) -> String {
     "\((duration.inSeconds * 10).rounded() / 10) s"
 }

@@ -6,11 +6,6 @@ public struct MemoryInfo: Sendable, Equatable {
     /// Memory available for new work without swapping (the kernel's `MemAvailable`).
     public var availableBytes: UInt64
 
-    public init(totalBytes: UInt64, availableBytes: UInt64) {
-        self.totalBytes = totalBytes
-        self.availableBytes = availableBytes
-    }
-
     /// psutil `virtual_memory().percent`: `(total - available) / total * 100`, rounded to one decimal the
     /// way Python's `round` does, so the report's dashboards see the same numbers as with the Python agent.
     public var usedPercent: Double {
@@ -36,27 +31,20 @@ public struct MemoryInfo: Sendable, Equatable {
         var total: UInt64?, free: UInt64?, available: UInt64?, cached: UInt64?
         var activeFile: UInt64?, inactiveFile: UInt64?, slabReclaimable: UInt64?
 
+        /// The `/proc/meminfo` name of each field.
+        static let names: [(name: StaticString, field: WritableKeyPath<Fields, UInt64?>)] = [
+            ("MemTotal", \.total), ("MemFree", \.free), ("MemAvailable", \.available), ("Cached", \.cached),
+            ("Active(file)", \.activeFile), ("Inactive(file)", \.inactiveFile), ("SReclaimable", \.slabReclaimable),
+        ]
+
         /// Sets the field named `name` (without its colon); false if psutil does not use it.
         mutating func set(_ name: ProcText.Word, to value: @autoclosure () throws(CollectorError) -> UInt64)
             throws(CollectorError) -> Bool
         {
-            if ProcText.word(name, equals: "MemTotal") {
-                total = try value()
-            } else if ProcText.word(name, equals: "MemFree") {
-                free = try value()
-            } else if ProcText.word(name, equals: "MemAvailable") {
-                available = try value()
-            } else if ProcText.word(name, equals: "Cached") {
-                cached = try value()
-            } else if ProcText.word(name, equals: "Active(file)") {
-                activeFile = try value()
-            } else if ProcText.word(name, equals: "Inactive(file)") {
-                inactiveFile = try value()
-            } else if ProcText.word(name, equals: "SReclaimable") {
-                slabReclaimable = try value()
-            } else {
+            guard let field = Self.names.first(where: { ProcText.word(name, equals: $0.name) })?.field else {
                 return false
             }
+            self[keyPath: field] = try value()
             return true
         }
     }

@@ -9,21 +9,12 @@ public enum Escaping {
     /// `&`, `<`, `>`, `"` and `'` become character references; NUL (which HTML parsers replace anyway) becomes
     /// U+FFFD. Everything else, non-ASCII included, is kept as is: the page is UTF-8.
     public static func html(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            case "\0": result += "\u{FFFD}"
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
+        escaping(text) { htmlReferences[$0] }
     }
+
+    private static let htmlReferences: [Unicode.Scalar: String] = [
+        "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;", "\0": "\u{FFFD}",
+    ]
 
     /// A JSON string literal, quotes included (RFC 8259).
     ///
@@ -31,28 +22,32 @@ public enum Escaping {
     /// `\u` escapes, so the text stays inert even if it is ever embedded in an HTML `<script>` or read by an old
     /// JavaScript parser. Non-ASCII is kept as UTF-8.
     public static func jsonString(_ text: String) -> String {
-        var result = "\""
+        let body = escaping(text) { scalar in
+            if let short = jsonShortEscapes[scalar] { return short }
+            let needsEscape = scalar.value < 0x20 || scalar.value == 0x7F || htmlSensitive.contains(scalar)
+            return needsEscape ? unicodeEscape(scalar.value) : nil
+        }
+        return "\"" + body + "\""
+    }
+
+    private static let jsonShortEscapes: [Unicode.Scalar: String] = [
+        "\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\u{08}": "\\b", "\u{0C}": "\\f",
+    ]
+
+    /// Kept out of JSON strings as `\u` escapes, for the HTML and old-JavaScript reasons above.
+    private static let htmlSensitive: Set<Unicode.Scalar> = ["<", ">", "&", "'", "\u{2028}", "\u{2029}"]
+
+    /// `text` with each scalar that `replacement` maps replaced by its replacement, and the rest kept.
+    private static func escaping(_ text: String, _ replacement: (Unicode.Scalar) -> String?) -> String {
+        var result = ""
         result.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            case "<", ">", "&", "'", "\u{2028}", "\u{2029}":
-                result += unicodeEscape(scalar.value)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    result += unicodeEscape(scalar.value)
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
+            if let replaced = replacement(scalar) {
+                result += replaced
+            } else {
+                result.unicodeScalars.append(scalar)
             }
         }
-        result += "\""
         return result
     }
 

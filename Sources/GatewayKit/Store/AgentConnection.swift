@@ -15,12 +15,6 @@ public struct AgentConnection: Hashable, Sendable {
     /// The agent's previous connection, still open when this one announced the same name: the newest
     /// connection wins, and the caller closes this one with an error line.
     public let superseded: ConnectionID?
-
-    init(id: ConnectionID, lastSequence: UInt64?, superseded: ConnectionID? = nil) {
-        self.id = id
-        self.lastSequence = lastSequence
-        self.superseded = superseded
-    }
 }
 
 /// The bounds on what the store keeps, checked atomically with the insertion of a new agent, so that
@@ -31,11 +25,6 @@ public struct AgentQuota: Sendable, Equatable {
     /// Of these, records of report-format peers, and apart from them records of agents that have not
     /// delivered a sample yet (`max-anonymous-agents` each): the fleet keeps the rest.
     public var maximumAnonymous: Int
-
-    public init(maximumAgents: Int, maximumAnonymous: Int) {
-        self.maximumAgents = maximumAgents
-        self.maximumAnonymous = maximumAnonymous
-    }
 
     public static let unlimited = AgentQuota(maximumAgents: .max, maximumAnonymous: .max)
 }

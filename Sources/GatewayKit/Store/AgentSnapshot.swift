@@ -9,7 +9,7 @@ public struct AgentSnapshot: Sendable, Hashable {
     /// The peer address of the agent's most recent connection, for status pages and logs.
     public var remoteAddress: String
     /// Whether the agent's connection came over TLS.
-    public var usesTLS: Bool
+    public var usesTLS: Bool = false
     /// Whether the agent's most recent connection is still open.
     public var connected: Bool
     /// Unix time at which the most recent connection announced itself.
@@ -24,30 +24,4 @@ public struct AgentSnapshot: Sendable, Hashable {
     public var up: Bool
     /// Whether ``latest`` is recent enough to be exported as the agent's current values.
     public var fresh: Bool
-
-    public init(
-        name: String,
-        dialect: AgentDialect,
-        remoteAddress: String,
-        usesTLS: Bool = false,
-        connected: Bool,
-        connectedSince: Double?,
-        lastSeen: Double?,
-        latest: Sample?,
-        samplesReceived: UInt64,
-        up: Bool,
-        fresh: Bool
-    ) {
-        self.name = name
-        self.dialect = dialect
-        self.remoteAddress = remoteAddress
-        self.usesTLS = usesTLS
-        self.connected = connected
-        self.connectedSince = connectedSince
-        self.lastSeen = lastSeen
-        self.latest = latest
-        self.samplesReceived = samplesReceived
-        self.up = up
-        self.fresh = fresh
-    }
 }

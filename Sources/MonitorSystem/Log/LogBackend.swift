@@ -6,9 +6,9 @@ public import Logging
 
 /// Chooses where the daemons' logs go and installs it as swift-log's global handler.
 public enum LogBackend: Sendable, Equatable {
-    /// Native journal entries (``JournalLogHandler``).
+    /// Native journal entries (``JournalEntry``).
     case journal
-    /// Readable lines on stderr (``StderrLogHandler``).
+    /// Readable lines on stderr (``LogLineFormat``).
     case stderr
 
     /// The journal exactly when stderr is already a journal stream, i.e. when systemd started us
@@ -37,12 +37,7 @@ public enum LogBackend: Sendable, Equatable {
     /// - Note: swift-log allows one bootstrap per process; call this first thing in `main`.
     public static func bootstrap(identifier: String, level: Logger.Level, backend: LogBackend? = nil) {
         let chosen = backend ?? detect()
-        LoggingSystem.bootstrap { _ in
-            switch chosen {
-            case .journal: JournalLogHandler(identifier: identifier, logLevel: level)
-            case .stderr: StderrLogHandler(identifier: identifier, logLevel: level)
-            }
-        }
+        LoggingSystem.bootstrap { _ in DaemonLogHandler(identifier: identifier, backend: chosen, logLevel: level) }
     }
 
     /// `$JOURNAL_STREAM` is `<st_dev>:<st_ino>` in decimal.
