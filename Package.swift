@@ -141,6 +141,7 @@ let package = Package(
         .target(
             name: "MonitorWebConfig",
             dependencies: [
+                "MonitorSystem",
                 "MonitorConfig",
                 "GatewayKit",
                 "CCrypt",

@@ -1,6 +1,6 @@
 // AgentKit: everything `monitor-agent` runs.
 //
-// What it holds: the /proc collectors, the sampler, the in-memory sample buffer, the uplink to
+// What it holds: the /proc collectors (parsers over MonitorSystem's reader), the sampler, the in-memory sample buffer, the uplink to
 // the gateways (failover, replay, acknowledgements) and `AgentService`, which ties them to the
 // spool and to systemd.
 //

@@ -1,4 +1,5 @@
 import MonitorModel
+import MonitorSystem
 
 /// What `monitor-agent` reads from `/etc/monitor/agent.conf`, section `[agent]`.
 ///
@@ -134,13 +135,13 @@ public struct AgentConfiguration: Sendable, Equatable {
         let name = entry.value
         if name.isEmpty { return name }
         if AgentName.isReserved(name) {
-            throw values.failure(entry, "\(quoted(name)) is reserved for agents speaking the report's format")
+            throw values.failure(entry, "\(name.quoted) is reserved for agents speaking the report's format")
         }
         guard name.unicodeScalars.count <= AgentName.maximumLength else {
-            throw values.failure(entry, "\(quoted(name)) is longer than \(AgentName.maximumLength) characters")
+            throw values.failure(entry, "\(name.quoted) is longer than \(AgentName.maximumLength) characters")
         }
         guard AgentName.hasOnlyAllowedCharacters(name) else {
-            throw values.failure(entry, "\(quoted(name)) may only contain letters, digits, \".\", \"_\" and \"-\"")
+            throw values.failure(entry, "\(name.quoted) may only contain letters, digits, \".\", \"_\" and \"-\"")
         }
         return name
     }
@@ -149,7 +150,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         -> String
     {
         guard entry.value.isEmpty || entry.value.hasPrefix("/") else {
-            throw values.failure(entry, "\(quoted(entry.value)) is not an absolute path (or empty for no spool)")
+            throw values.failure(entry, "\(entry.value.quoted) is not an absolute path (or empty for no spool)")
         }
         return entry.value
     }
@@ -158,7 +159,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         -> SpoolFsyncPolicy
     {
         guard let policy = SpoolFsyncPolicy.parse(entry.value) else {
-            throw values.failure(entry, "\(quoted(entry.value)) is not always, never or a duration (e.g. 1s)")
+            throw values.failure(entry, "\(entry.value.quoted) is not always, never or a duration (e.g. 1s)")
         }
         return policy
     }

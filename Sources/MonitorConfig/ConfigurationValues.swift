@@ -1,4 +1,5 @@
 import MonitorModel
+import MonitorSystem
 
 /// Converts the text of one entry into a typed value, or an error that quotes the value and says what
 /// would be accepted. Shared by both daemons so that the same kind of value is described the same way.
@@ -12,7 +13,7 @@ struct ConfigurationValues {
     func hostPort(_ entry: ConfigurationEntry) throws(ConfigurationError) -> HostPort {
         guard let value = HostPort.parse(entry.value) else {
             throw failure(
-                entry, "\(quoted(entry.value)) is not a host:port (e.g. 0.0.0.0:5578, localhost:5578, [::1]:5578)")
+                entry, "\(entry.value.quoted) is not a host:port (e.g. 0.0.0.0:5578, localhost:5578, [::1]:5578)")
         }
         return value
     }
@@ -28,7 +29,7 @@ struct ConfigurationValues {
             guard let value = HostPort.parse(String(item)) else {
                 throw failure(
                     entry,
-                    "\(quoted(item)) is not a host:port (a comma separated list such as 10.0.0.1:5578, [::1]:5578)")
+                    "\(item.quoted) is not a host:port (a comma separated list such as 10.0.0.1:5578, [::1]:5578)")
             }
             result.append(value)
         }
@@ -38,7 +39,7 @@ struct ConfigurationValues {
     func duration(_ entry: ConfigurationEntry, atLeast minimum: Duration? = nil) throws(ConfigurationError) -> Duration
     {
         guard let value = parseDuration(entry.value) else {
-            throw failure(entry, "\(quoted(entry.value)) is not a duration (use a unit: 500ms, 5s, 2m, 1h)")
+            throw failure(entry, "\(entry.value.quoted) is not a duration (use a unit: 500ms, 5s, 2m, 1h)")
         }
         if let minimum, value < minimum {
             throw failure(entry, "\(entry.value) is too short (at least \(renderDuration(minimum)))")
@@ -48,7 +49,7 @@ struct ConfigurationValues {
 
     func size(_ entry: ConfigurationEntry, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         guard let value = ByteSize.parse(entry.value) else {
-            throw failure(entry, "\(quoted(entry.value)) is not a size (use bytes or a unit: 65536, 64KiB, 1MiB)")
+            throw failure(entry, "\(entry.value.quoted) is not a size (use bytes or a unit: 65536, 64KiB, 1MiB)")
         }
         guard range.contains(value) else {
             throw failure(
@@ -63,7 +64,7 @@ struct ConfigurationValues {
         guard (1...18).contains(entry.value.utf8.count), entry.value.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
             let value = Int(entry.value)
         else {
-            throw failure(entry, "\(quoted(entry.value)) is not a whole number")
+            throw failure(entry, "\(entry.value.quoted) is not a whole number")
         }
         guard range.contains(value) else {
             throw failure(entry, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))")
@@ -76,14 +77,14 @@ struct ConfigurationValues {
         case "yes", "true", "on", "1": return true
         case "no", "false", "off", "0": return false
         default:
-            throw failure(entry, "\(quoted(entry.value)) is not a boolean (use yes/no, true/false, on/off, 1/0)")
+            throw failure(entry, "\(entry.value.quoted) is not a boolean (use yes/no, true/false, on/off, 1/0)")
         }
     }
 
     func logLevel(_ entry: ConfigurationEntry) throws(ConfigurationError) -> LogLevelName {
         guard let value = LogLevelName(rawValue: entry.value) else {
             let names = LogLevelName.allCases.map(\.rawValue).joined(separator: ", ")
-            throw failure(entry, "\(quoted(entry.value)) is not a log level (use \(names))")
+            throw failure(entry, "\(entry.value.quoted) is not a log level (use \(names))")
         }
         return value
     }

@@ -1,3 +1,5 @@
+import MonitorSystem
+
 /// One `key = value` line of a configuration file, kept with its line so that a bad value can be reported there.
 struct ConfigurationEntry: Sendable, Equatable {
     var key: String
@@ -73,12 +75,12 @@ enum INIParser {
             }
             if line.hasPrefix("[") {
                 guard let close = line.firstIndex(of: "]") else {
-                    throw failure("unterminated section header \(quoted(line)): missing \"]\"")
+                    throw failure("unterminated section header \(line.quoted): missing \"]\"")
                 }
                 let name = String(trimmed(line[line.index(after: line.startIndex)..<close]))
                 let rest = trimmed(stripComment(line[line.index(after: close)...]))
                 guard rest.isEmpty else {
-                    throw failure("unexpected text \(quoted(rest)) after section header [\(name)]")
+                    throw failure("unexpected text \(rest.quoted) after section header [\(name)]")
                 }
                 guard !name.isEmpty else {
                     throw failure("empty section name \"[]\"")
@@ -96,25 +98,25 @@ enum INIParser {
             }
             guard let equals = line.firstIndex(of: "=") else {
                 throw failure(
-                    "expected \"key = value\", \"[section]\" or a comment, found \(quoted(line))")
+                    "expected \"key = value\", \"[section]\" or a comment, found \(line.quoted)")
             }
             let key = String(trimmed(line[..<equals]))
             let value = String(trimmed(stripComment(line[line.index(after: equals)...])))
             guard !key.isEmpty else {
-                throw failure("missing key before \"=\" in \(quoted(line))")
+                throw failure("missing key before \"=\" in \(line.quoted)")
             }
             guard let section = current else {
                 let hint = schema.sections.first.map { " (add [\($0.name)] above it)" } ?? ""
-                throw failure("key \(quoted(key)) is outside any section\(hint)")
+                throw failure("key \(key.quoted) is outside any section\(hint)")
             }
             guard section.keys.contains(key) else {
                 throw failure(
-                    "unknown key \(quoted(key)) in section [\(section.name)] (valid keys: \(section.keys.joined(separator: ", ")))"
+                    "unknown key \(key.quoted) in section [\(section.name)] (valid keys: \(section.keys.joined(separator: ", ")))"
                 )
             }
             let qualified = section.name + "\n" + key
             if let first = keyLines[qualified] {
-                throw failure("duplicate key \(quoted(key)) in section [\(section.name)] (first at line \(first))")
+                throw failure("duplicate key \(key.quoted) in section [\(section.name)] (first at line \(first))")
             }
             keyLines[qualified] = lineNumber
             document.entries[section.name, default: []].append(
@@ -147,28 +149,4 @@ enum INIParser {
         else { return text[text.endIndex...] }
         return Substring(scalars[first...last])
     }
-}
-
-/// Quotes user text for an error message, escaping control characters and capping its length so that a
-/// binary file or a very long line cannot flood the journal.
-package func quoted(_ text: some StringProtocol) -> String {
-    var result = "\""
-    var count = 0
-    for scalar in text.unicodeScalars {
-        if count == 60 {
-            result += "..."
-            break
-        }
-        count += 1
-        switch scalar {
-        case "\"": result += "\\\""
-        case "\\": result += "\\\\"
-        case "\t": result += "\\t"
-        case "\r": result += "\\r"
-        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-            result += "\\u{\(String(scalar.value, radix: 16))}"
-        default: result.unicodeScalars.append(scalar)
-        }
-    }
-    return result + "\""
 }

@@ -80,7 +80,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
         var configuration: RemoteWriteConfiguration
         switch RemoteWriteEndpoint.parse(urlEntry.value) {
         case .success(let endpoint): configuration = RemoteWriteConfiguration(url: endpoint)
-        case .failure(let error): throw values.failure(urlEntry, "\(quoted(urlEntry.value)) \(error.message)")
+        case .failure(let error): throw values.failure(urlEntry, "\(urlEntry.value.quoted) \(error.message)")
         }
         for entry in entries {
             switch entry.key {
@@ -108,14 +108,14 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
             case "tls-server-name":
                 guard entry.value.isEmpty || isServerName(entry.value) else {
                     throw values.failure(
-                        entry, "\(quoted(entry.value)) is not a DNS name (letters, digits, \"-\" and \".\")")
+                        entry, "\(entry.value.quoted) is not a DNS name (letters, digits, \"-\" and \".\")")
                 }
                 configuration.tlsServerName = entry.value.isEmpty ? nil : entry.value
             case "tenant-id":
                 guard entry.value.isEmpty || isTenantID(entry.value) else {
                     throw values.failure(
                         entry,
-                        "\(quoted(entry.value)) is not a tenant ID (at most 150 of a-z A-Z 0-9 ! - _ . * ' ( ), not \".\" or \"..\")"
+                        "\(entry.value.quoted) is not a tenant ID (at most 150 of a-z A-Z 0-9 ! - _ . * ' ( ), not \".\" or \"..\")"
                     )
                 }
                 configuration.tenantID = entry.value.isEmpty ? nil : entry.value
@@ -180,13 +180,13 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
             bytes = try BoundedFile.read(path: entry.value, limit: 1 << 20)
         } catch {
             switch error {
-            case .tooLarge: throw values.failure(entry, "\(quoted(entry.value)) is larger than 1 MiB; not a PEM file")
-            case .system(let reason): throw values.failure(entry, "\(quoted(entry.value)): cannot read: \(reason)")
+            case .tooLarge: throw values.failure(entry, "\(entry.value.quoted) is larger than 1 MiB; not a PEM file")
+            case .system(let reason): throw values.failure(entry, "\(entry.value.quoted): cannot read: \(reason)")
             }
         }
         let text = String(decoding: bytes, as: UTF8.self)
         guard text.contains("-----BEGIN "), text.contains(marker) else {
-            throw values.failure(entry, "\(quoted(entry.value)) holds no PEM \(marker.dropLast(5).lowercased())")
+            throw values.failure(entry, "\(entry.value.quoted) holds no PEM \(marker.dropLast(5).lowercased())")
         }
     }
 
@@ -218,14 +218,14 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
         for item in entry.value.split(separator: ",", omittingEmptySubsequences: false) {
             let pair = INIParser.trimmed(item)
             guard let equals = pair.firstIndex(of: "=") else {
-                throw values.failure(entry, "\(quoted(pair)) is not name=value (e.g. job=monitord, region=eu)")
+                throw values.failure(entry, "\(pair.quoted) is not name=value (e.g. job=monitord, region=eu)")
             }
             let name = String(INIParser.trimmed(pair[..<equals]))
             let value = String(INIParser.trimmed(pair[pair.index(after: equals)...]))
             guard isLabelName(name), !name.hasPrefix("__"), name != "agent_number" else {
                 throw values.failure(
                     entry,
-                    "\(quoted(name)) is not a label name monitord may add ([a-zA-Z_][a-zA-Z0-9_]*, not __* nor agent_number)"
+                    "\(name.quoted) is not a label name monitord may add ([a-zA-Z_][a-zA-Z0-9_]*, not __* nor agent_number)"
                 )
             }
             guard !value.isEmpty else { throw values.failure(entry, "label \(name) has an empty value") }
@@ -249,7 +249,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
         do {
             return try readSecret(path: entry.value)
         } catch {
-            throw values.failure(entry, "\(quoted(entry.value)): \(error.message)")
+            throw values.failure(entry, "\(entry.value.quoted): \(error.message)")
         }
     }
 

@@ -1,3 +1,5 @@
+import MonitorSystem
+
 /// Where remote-write requests go: `url` of `[remote-write]`, split into what a connection needs.
 ///
 /// Parsed by hand (no Foundation `URL` in the daemon) and deliberately narrow: a scheme, a host or
@@ -51,7 +53,7 @@ public struct RemoteWriteEndpoint: Sendable, Hashable, CustomStringConvertible {
         }
         let schemeText = text[..<schemeEnd.lowerBound].lowercased()
         guard let scheme = Scheme(rawValue: schemeText) else {
-            return .failure(.init("has scheme \(quoted(schemeText)); only http and https are supported"))
+            return .failure(.init("has scheme \(schemeText.quoted); only http and https are supported"))
         }
         let rest = text[schemeEnd.upperBound...]
         let authority = rest.prefix { $0 != "/" && $0 != "?" }

@@ -1,4 +1,5 @@
 public import MonitorConfig
+import MonitorSystem
 import NIOSSL
 import Yams
 
@@ -57,7 +58,7 @@ public struct WebConfig: Sendable {
         for (user, keyNode, value) in try yaml.mapping(node, "basic_auth_users") {
             guard !user.isEmpty, !user.contains(":") else {
                 throw yaml.error(
-                    keyNode, "user \(quoted(user)): a basic-auth user name must be non-empty and without \":\"")
+                    keyNode, "user \(user.quoted): a basic-auth user name must be non-empty and without \":\"")
             }
             let text = try yaml.string(value, key: user)
             do {
@@ -152,7 +153,7 @@ public struct WebConfig: Sendable {
             guard let value = WebTLSSettings.ClientAuth(rawValue: authText) else {
                 throw yaml.error(
                     values["client_auth_type"]?.value,
-                    "client_auth_type \(quoted(authText)) is not one of \(WebTLSSettings.ClientAuth.allCases.map(\.rawValue).joined(separator: ", "))"
+                    "client_auth_type \(authText.quoted) is not one of \(WebTLSSettings.ClientAuth.allCases.map(\.rawValue).joined(separator: ", "))"
                 )
             }
             clientAuth = value
@@ -207,7 +208,7 @@ public struct WebConfig: Sendable {
         guard let index = WebTLSSettings.versions.firstIndex(where: { $0.name == text }) else {
             throw yaml.error(
                 values[key]?.value,
-                "\(key) \(quoted(text)) is not one of \(WebTLSSettings.versions.map(\.name).joined(separator: ", "))")
+                "\(key) \(text.quoted) is not one of \(WebTLSSettings.versions.map(\.name).joined(separator: ", "))")
         }
         return (text, index)
     }

@@ -1,4 +1,5 @@
 import MonitorConfig
+import MonitorSystem
 import Yams
 
 /// Typed access to a composed YAML node tree, every error a `file:line` ``ConfigurationError`` like the
@@ -129,7 +130,7 @@ struct YAMLDocument {
         switch try string(node, key: key) {
         case "true", "True", "TRUE": return true
         case "false", "False", "FALSE": return false
-        case let other: throw error(node, "\(key) must be true or false, not \(quoted(other))")
+        case let other: throw error(node, "\(key) must be true or false, not \(other.quoted)")
         }
     }
 
@@ -141,9 +142,4 @@ struct YAMLDocument {
         for item in sequence { result.append(try string(item, key: key)) }
         return result
     }
-}
-
-/// `"text"` with control characters made visible, for error messages.
-func quoted(_ text: String) -> String {
-    "\"" + text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : String($0) }.joined() + "\""
 }

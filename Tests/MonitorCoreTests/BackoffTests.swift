@@ -24,7 +24,9 @@ struct BackoffTests {
         for attempt in 0..<20 {
             let ceiling = min(0.5 * Double(1 << attempt), 4)
             let delay = backoff.next().inSeconds
-            #expect(delay >= ceiling / 2 - 0.001 && delay <= ceiling + 0.001, "\(delay) not in [\(ceiling / 2), \(ceiling)]")
+            #expect(
+                delay >= ceiling / 2 - 0.001 && delay <= ceiling + 0.001, "\(delay) not in [\(ceiling / 2), \(ceiling)]"
+            )
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import AgentKit
+@testable import MonitorSystem
 
 /// The collectors against the live `/proc` of the test machine and against temporary directories,
 /// each value compared with one computed here independently (through Foundation) from the same files.
@@ -39,10 +40,10 @@ import Testing
     @Test func readerReportsMissingFilesWithTheirPath() throws {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        #expect(throws: CollectorError(file: root + "/meminfo", message: "cannot read: No such file or directory")) {
+        #expect(throws: ProcFileError(file: root + "/meminfo", message: "cannot read: No such file or directory")) {
             try ProcFileReader(root: root).read("meminfo")
         }
-        #expect(throws: CollectorError(file: root + "/self", message: "cannot read: not a regular file")) {
+        #expect(throws: ProcFileError(file: root + "/self", message: "cannot read: not a regular file")) {
             try ProcFileReader(root: root).read("self")
         }
     }
@@ -51,7 +52,7 @@ import Testing
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         try Data([0x63, 0x70, 0x75, 0xFF]).write(to: URL(fileURLWithPath: root + "/stat"))
-        #expect(throws: CollectorError(file: root + "/stat", message: "file is not valid UTF-8")) {
+        #expect(throws: ProcFileError(file: root + "/stat", message: "file is not valid UTF-8")) {
             try ProcFileReader(root: root).read("stat")
         }
     }
@@ -64,11 +65,11 @@ import Testing
         try Data(repeating: 0x41, count: ProcFileReader.maximumFileBytes + 1).write(
             to: URL(fileURLWithPath: root + "/over"))
         #expect(try ProcFileReader(root: root).read("exact").utf8.count == ProcFileReader.maximumFileBytes)
-        #expect(throws: CollectorError(file: root + "/over", message: "file is larger than 4 MiB")) {
+        #expect(throws: ProcFileError(file: root + "/over", message: "file is larger than 4 MiB")) {
             try ProcFileReader(root: root).read("over")
         }
         // A device never ends: it is refused before a byte is read (as a pipe, which would block).
-        #expect(throws: CollectorError(file: "/dev/zero", message: "cannot read: not a regular file")) {
+        #expect(throws: ProcFileError(file: "/dev/zero", message: "cannot read: not a regular file")) {
             try ProcFileReader(root: "/dev").read("zero")
         }
     }
@@ -118,15 +119,15 @@ import Testing
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let collector = SystemCollector(reader: ProcFileReader(root: root))
-        #expect(throws: CollectorError(file: root + "/stat", message: "cannot read: No such file or directory")) {
+        #expect(throws: ProcFileError(file: root + "/stat", message: "cannot read: No such file or directory")) {
             try collector.sample(sequence: 1, timestamp: 0, cpuStart: CPUTimes())
         }
         try write(CollectorParserTests.procStat, to: root + "/stat")
-        #expect(throws: CollectorError(file: root + "/meminfo", message: "cannot read: No such file or directory")) {
+        #expect(throws: ProcFileError(file: root + "/meminfo", message: "cannot read: No such file or directory")) {
             try collector.sample(sequence: 1, timestamp: 0, cpuStart: CPUTimes())
         }
         try write(CollectorParserTests.meminfo, to: root + "/meminfo")
-        #expect(throws: CollectorError(file: root + "/self/statm", message: "cannot read: No such file or directory")) {
+        #expect(throws: ProcFileError(file: root + "/self/statm", message: "cannot read: No such file or directory")) {
             try collector.sample(sequence: 1, timestamp: 0, cpuStart: CPUTimes())
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import AgentKit
+@testable import MonitorSystem
 
 /// `/proc` formats as real kernels write them, and the ways they can be odd.
 @Suite struct CollectorParserTests {
@@ -77,24 +78,23 @@ import Testing
     }
 
     @Test func badCPULines() {
-        #expect(throws: CollectorError(file: "/proc/stat", message: "no aggregate \"cpu\" line")) {
+        #expect(throws: ProcFileError(file: "/proc/stat", message: "no aggregate \"cpu\" line")) {
             try CPUTimes.parse(procStat: "cpu0 1 2 3 4\nintr 1\n")
         }
-        #expect(throws: CollectorError(file: "/proc/stat", message: "no aggregate \"cpu\" line")) {
+        #expect(throws: ProcFileError(file: "/proc/stat", message: "no aggregate \"cpu\" line")) {
             try CPUTimes.parse(procStat: "")
         }
-        #expect(throws: CollectorError(file: "/proc/stat", message: "\"cpu\" line has 3 columns, expected at least 4"))
-        {
+        #expect(throws: ProcFileError(file: "/proc/stat", message: "\"cpu\" line has 3 columns, expected at least 4")) {
             try CPUTimes.parse(procStat: "cpu 1 2 3\n")
         }
-        #expect(throws: CollectorError(file: "/proc/stat", message: "\"cpu\" line has a bad value \"x\"")) {
+        #expect(throws: ProcFileError(file: "/proc/stat", message: "\"cpu\" line has a bad value \"x\"")) {
             try CPUTimes.parse(procStat: "cpu 1 2 x 4\n")
         }
-        #expect(throws: CollectorError(file: "/proc/stat", message: "\"cpu\" line has a bad value \"-1\"")) {
+        #expect(throws: ProcFileError(file: "/proc/stat", message: "\"cpu\" line has a bad value \"-1\"")) {
             try CPUTimes.parse(procStat: "cpu 1 2 -1 4\n")
         }
         #expect(
-            throws: CollectorError(file: "/proc/stat", message: "\"cpu\" line has a bad value \"18446744073709551616\"")
+            throws: ProcFileError(file: "/proc/stat", message: "\"cpu\" line has a bad value \"18446744073709551616\"")
         ) {
             try CPUTimes.parse(procStat: "cpu 18446744073709551616 2 3 4\n")
         }
@@ -234,22 +234,22 @@ import Testing
     }
 
     @Test func badMeminfo() {
-        #expect(throws: CollectorError(file: "/proc/meminfo", message: "MemTotal is missing")) {
+        #expect(throws: ProcFileError(file: "/proc/meminfo", message: "MemTotal is missing")) {
             try MemoryInfo.parse("MemFree: 1 kB\nMemAvailable: 1 kB\n")
         }
-        #expect(throws: CollectorError(file: "/proc/meminfo", message: "MemFree is missing")) {
+        #expect(throws: ProcFileError(file: "/proc/meminfo", message: "MemFree is missing")) {
             try MemoryInfo.parse("MemTotal: 1 kB\nMemAvailable: 1 kB\n")
         }
-        #expect(throws: CollectorError(file: "/proc/meminfo", message: "MemTotal has a bad value \"lots\"")) {
+        #expect(throws: ProcFileError(file: "/proc/meminfo", message: "MemTotal has a bad value \"lots\"")) {
             try MemoryInfo.parse("MemTotal: lots kB\n")
         }
         #expect(
-            throws: CollectorError(file: "/proc/meminfo", message: "MemAvailable has a bad value \"18014398509481984\"")
+            throws: ProcFileError(file: "/proc/meminfo", message: "MemAvailable has a bad value \"18014398509481984\"")
         ) {
             // 2^54 KiB overflows bytes in 64 bits.
             try MemoryInfo.parse("MemTotal: 1 kB\nMemFree: 1 kB\nMemAvailable: 18014398509481984 kB\n")
         }
-        #expect(throws: CollectorError(file: "/proc/meminfo", message: "MemTotal is missing")) {
+        #expect(throws: ProcFileError(file: "/proc/meminfo", message: "MemTotal is missing")) {
             try MemoryInfo.parse("garbage\n\u{0}\n::\nMemTotal:\n")
         }
     }
@@ -261,13 +261,13 @@ import Testing
     }
 
     @Test func badInterrupts() {
-        #expect(throws: CollectorError(file: "/proc/stat", message: "no \"intr\" line")) {
+        #expect(throws: ProcFileError(file: "/proc/stat", message: "no \"intr\" line")) {
             try parseInterrupts(procStat: "cpu 1 2 3 4\n")
         }
-        #expect(throws: CollectorError(file: "/proc/stat", message: "\"intr\" line has no total")) {
+        #expect(throws: ProcFileError(file: "/proc/stat", message: "\"intr\" line has no total")) {
             try parseInterrupts(procStat: "intr\n")
         }
-        #expect(throws: CollectorError(file: "/proc/stat", message: "\"intr\" line has a bad total \"1.5\"")) {
+        #expect(throws: ProcFileError(file: "/proc/stat", message: "\"intr\" line has a bad total \"1.5\"")) {
             try parseInterrupts(procStat: "intr 1.5 0\n")
         }
     }
@@ -278,17 +278,17 @@ import Testing
     }
 
     @Test func badStatm() {
-        #expect(throws: CollectorError(file: "/proc/self/statm", message: "expected at least 2 fields, found 1")) {
+        #expect(throws: ProcFileError(file: "/proc/self/statm", message: "expected at least 2 fields, found 1")) {
             try parseResidentBytes(statm: "765\n", pageSize: 4096)
         }
-        #expect(throws: CollectorError(file: "/proc/self/statm", message: "bad resident page count \"x\"")) {
+        #expect(throws: ProcFileError(file: "/proc/self/statm", message: "bad resident page count \"x\"")) {
             try parseResidentBytes(statm: "765 x 1", pageSize: 4096)
         }
-        #expect(throws: CollectorError(file: "/proc/self/statm", message: "page size 0 is not positive")) {
+        #expect(throws: ProcFileError(file: "/proc/self/statm", message: "page size 0 is not positive")) {
             try parseResidentBytes(statm: "765 1 1", pageSize: 0)
         }
         #expect(
-            throws: CollectorError(
+            throws: ProcFileError(
                 file: "/proc/self/statm", message: "resident size 18446744073709551615 pages overflows")
         ) {
             try parseResidentBytes(statm: "1 18446744073709551615 1", pageSize: 4096)
@@ -297,7 +297,7 @@ import Testing
 
     @Test func errorDescriptionNamesTheFile() {
         #expect(
-            CollectorError(file: "/proc/stat", message: "no \"intr\" line").description
+            ProcFileError(file: "/proc/stat", message: "no \"intr\" line").description
                 == "/proc/stat: no \"intr\" line")
     }
 }

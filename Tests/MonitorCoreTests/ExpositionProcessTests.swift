@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import GatewayKit
+@testable import MonitorSystem
 
 @Suite struct ExpositionProcessTests {
     @Test func currentFiguresDescribeThisProcess() throws {
@@ -64,12 +65,14 @@ import Testing
             ("12a", nil), ("-1", nil),
         ] as [(String, UInt64?)])
     func unsignedNumbersAreParsedWithoutOverflow(text: String, expected: UInt64?) {
-        #expect(ProcFile.parseUnsigned(Array(text.utf8)) == expected)
+        #expect(ASCIIDecimal.parse(Array(text.utf8)) == expected)
     }
 
-    @Test func missingFilesAndDirectoriesGiveNil() {
-        #expect(ProcFile.read("/nonexistent/monitord-test") == nil)
-        #expect(ProcFile.countEntries(inDirectory: "/nonexistent/monitord-test") == nil)
+    @Test func missingFilesAndDirectoriesAreNamedInTheError() {
+        let proc = ProcFileReader(root: "/nonexistent/monitord-test")
+        #expect(throws: ProcFileError.self) { try proc.bytes("stat") }
+        let error = #expect(throws: ProcFileError.self) { try proc.countEntries(inDirectory: "self/fd") }
+        #expect(error?.file == "/nonexistent/monitord-test/self/fd")
     }
 
     @Test func directoryEntriesAreCounted() throws {
@@ -79,16 +82,7 @@ import Testing
         for name in ["a", "b", "c"] {
             try Data().write(to: directory.appendingPathComponent(name))
         }
-        #expect(ProcFile.countEntries(inDirectory: directory.path) == 3)
-    }
-
-    @Test func fileLargerThanTheBoundIsRefused() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("monitord-\(UUID())")
-        try Data(count: ProcFile.maximumSize + 1).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        #expect(ProcFile.read(file.path) == nil)
-        try Data(count: 5000).write(to: file)
-        #expect(ProcFile.read(file.path)?.count == 5000)
+        #expect(try ProcFileReader(root: directory.path).countEntries(inDirectory: ".") == 3)
     }
 }
 

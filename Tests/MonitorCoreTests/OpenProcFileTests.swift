@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import AgentKit
+@testable import MonitorSystem
 
 /// The agent's kept-open `/proc` files: each read sees the file as it is now, whole.
 @Suite struct OpenProcFileTests {
@@ -27,7 +28,7 @@ import Testing
         try handle.write(contentsOf: Data("cpu 5 6 7 8 9\n".utf8))
         try handle.close()
         #expect(try contents(file) == "cpu 5 6 7 8 9\n")
-        #expect(try file.withContents { text throws(CollectorError) in try CPUTimes.parse(procStat: text) }.iowait == 9)
+        #expect(try file.withContents { text throws(ProcFileError) in try CPUTimes.parse(procStat: text) }.iowait == 9)
     }
 
     @Test("a file larger than the buffer (as /proc/stat of a large machine) is read whole")
@@ -51,7 +52,7 @@ import Testing
             try? FileManager.default.removeItem(atPath: over)
         }
         #expect(try contents(OpenProcFile(path: exact, limit: 10_000)).utf8.count == 10_000)
-        #expect(throws: CollectorError(file: over, message: "file is larger than 10000 bytes")) {
+        #expect(throws: ProcFileError(file: over, message: "file is larger than 10000 bytes")) {
             try contents(OpenProcFile(path: over, limit: 10_000))
         }
     }
@@ -61,7 +62,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID().uuidString)").path
         let file = OpenProcFile(path: path)
         for _ in 0..<2 {
-            #expect(throws: CollectorError(file: path, message: "cannot read: No such file or directory")) {
+            #expect(throws: ProcFileError(file: path, message: "cannot read: No such file or directory")) {
                 try contents(file)
             }
         }

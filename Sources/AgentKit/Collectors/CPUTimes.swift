@@ -1,4 +1,4 @@
-import MonitorConfig
+public import MonitorSystem
 
 /// The system-wide CPU time counters of the aggregate `cpu` line of `/proc/stat`, in clock ticks.
 ///
@@ -36,26 +36,26 @@ public struct CPUTimes: Sendable, Equatable {
 
     /// Reads the first line whose first word is `cpu`. At least the four columns of Linux 2.4 are required;
     /// columns beyond the ten known ones are ignored, as psutil does.
-    public static func parse(procStat: String) throws(CollectorError) -> CPUTimes {
-        try ProcText.withBytes(of: procStat) { text throws(CollectorError) in try parse(procStat: text) }
+    public static func parse(procStat: String) throws(ProcFileError) -> CPUTimes {
+        try ProcText.withBytes(of: procStat) { text throws(ProcFileError) in try parse(procStat: text) }
     }
 
-    static func parse(procStat text: ProcText) throws(CollectorError) -> CPUTimes {
+    static func parse(procStat text: ProcText) throws(ProcFileError) -> CPUTimes {
         guard var line = text.line(named: "cpu") else {
-            throw CollectorError(file: "/proc/stat", message: "no aggregate \"cpu\" line")
+            throw ProcFileError(file: "/proc/stat", message: "no aggregate \"cpu\" line")
         }
         var times = CPUTimes()
         var columns = 0
         while columns < 10, let word = line.nextWord() {
             guard let value = ProcText.decimal(word) else {
-                throw CollectorError(
-                    file: "/proc/stat", message: "\"cpu\" line has a bad value \(quoted(ProcText.text(word)))")
+                throw ProcFileError(
+                    file: "/proc/stat", message: "\"cpu\" line has a bad value \(ProcText.text(word).quoted)")
             }
             times[column: columns] = value
             columns += 1
         }
         guard columns >= 4 else {
-            throw CollectorError(
+            throw ProcFileError(
                 file: "/proc/stat", message: "\"cpu\" line has \(columns) columns, expected at least 4")
         }
         return times

@@ -1,4 +1,4 @@
-import MonitorConfig
+public import MonitorSystem
 
 /// System memory as psutil's `virtual_memory()` reports it, from `/proc/meminfo`.
 public struct MemoryInfo: Sendable, Equatable {
@@ -20,8 +20,8 @@ public struct MemoryInfo: Sendable, Equatable {
     /// `MemFree + Cached` otherwise; an available amount above the total (containers) becomes `MemFree`.
     public static func parse(
         _ meminfo: String, zoneinfo: String? = nil, pageSize: Int = 4096
-    ) throws(CollectorError) -> MemoryInfo {
-        try ProcText.withBytes(of: meminfo) { text throws(CollectorError) in
+    ) throws(ProcFileError) -> MemoryInfo {
+        try ProcText.withBytes(of: meminfo) { text throws(ProcFileError) in
             try parse(text, zoneinfo: { zoneinfo }, pageSize: pageSize)
         }
     }
@@ -38,8 +38,8 @@ public struct MemoryInfo: Sendable, Equatable {
         ]
 
         /// Sets the field named `name` (without its colon); false if psutil does not use it.
-        mutating func set(_ name: ProcText.Word, to value: @autoclosure () throws(CollectorError) -> UInt64)
-            throws(CollectorError) -> Bool
+        mutating func set(_ name: ProcText.Word, to value: @autoclosure () throws(ProcFileError) -> UInt64)
+            throws(ProcFileError) -> Bool
         {
             guard let field = Self.names.first(where: { ProcText.word(name, equals: $0.name) })?.field else {
                 return false
@@ -53,19 +53,19 @@ public struct MemoryInfo: Sendable, Equatable {
     /// when the estimate needs it (kernels without a usable `MemAvailable`).
     static func parse(
         _ text: ProcText, zoneinfo: () -> String?, pageSize: Int
-    ) throws(CollectorError) -> MemoryInfo {
+    ) throws(ProcFileError) -> MemoryInfo {
         var fields = Fields()
-        try text.forEachLine { line throws(CollectorError) in
+        try text.forEachLine { line throws(ProcFileError) in
             guard let name = line.nextWord(), name.last == UInt8(ascii: ":"), let word = line.nextWord() else {
                 return
             }
             _ = try fields.set(name.dropLast(), to: try kibibytesAsBytes(word, name: name.dropLast()))
         }
         guard let total = fields.total else {
-            throw CollectorError(file: "/proc/meminfo", message: "MemTotal is missing")
+            throw ProcFileError(file: "/proc/meminfo", message: "MemTotal is missing")
         }
         guard let free = fields.free else {
-            throw CollectorError(file: "/proc/meminfo", message: "MemFree is missing")
+            throw ProcFileError(file: "/proc/meminfo", message: "MemFree is missing")
         }
         var available: Double
         if let reported = fields.available, reported != 0 {
@@ -81,11 +81,11 @@ public struct MemoryInfo: Sendable, Equatable {
         return MemoryInfo(totalBytes: total, availableBytes: UInt64(available))
     }
 
-    private static func kibibytesAsBytes(_ word: ProcText.Word, name: ProcText.Word) throws(CollectorError) -> UInt64 {
+    private static func kibibytesAsBytes(_ word: ProcText.Word, name: ProcText.Word) throws(ProcFileError) -> UInt64 {
         guard let kibibytes = ProcText.decimal(word), kibibytes <= UInt64.max / 1024 else {
-            throw CollectorError(
+            throw ProcFileError(
                 file: "/proc/meminfo",
-                message: "\(ProcText.text(name)) has a bad value \(quoted(ProcText.text(word)))")
+                message: "\(ProcText.text(name)) has a bad value \(ProcText.text(word).quoted)")
         }
         return kibibytes * 1024
     }

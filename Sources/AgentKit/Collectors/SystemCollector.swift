@@ -1,4 +1,5 @@
 public import MonitorModel
+public import MonitorSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -35,30 +36,30 @@ public struct SystemCollector: Sendable {
         self.files = OpenFiles(reader)
     }
 
-    public func cpuTimes() throws(CollectorError) -> CPUTimes {
-        try files.stat.withContents { text throws(CollectorError) in try CPUTimes.parse(procStat: text) }
+    public func cpuTimes() throws(ProcFileError) -> CPUTimes {
+        try files.stat.withContents { text throws(ProcFileError) in try CPUTimes.parse(procStat: text) }
     }
 
-    public func memory() throws(CollectorError) -> MemoryInfo {
-        try files.meminfo.withContents { text throws(CollectorError) in
+    public func memory() throws(ProcFileError) -> MemoryInfo {
+        try files.meminfo.withContents { text throws(ProcFileError) in
             // zoneinfo is only needed on kernels without a usable MemAvailable; it is not read otherwise.
             try MemoryInfo.parse(text, zoneinfo: { try? reader.read("zoneinfo") }, pageSize: Self.pageSize)
         }
     }
 
-    public func interrupts() throws(CollectorError) -> UInt64 {
-        try files.stat.withContents { text throws(CollectorError) in try parseInterrupts(procStat: text) }
+    public func interrupts() throws(ProcFileError) -> UInt64 {
+        try files.stat.withContents { text throws(ProcFileError) in try parseInterrupts(procStat: text) }
     }
 
     /// Resident memory of this process.
-    public func residentBytes() throws(CollectorError) -> UInt64 {
-        try files.statm.withContents { text throws(CollectorError) in
+    public func residentBytes() throws(ProcFileError) -> UInt64 {
+        try files.statm.withContents { text throws(ProcFileError) in
             try parseResidentBytes(statm: text, pageSize: Self.pageSize)
         }
     }
 
     /// Builds a Sample from a CPU window that ended now: `cpuStart` was taken cpu-window ago by the caller.
-    public func sample(sequence: UInt64, timestamp: Double, cpuStart: CPUTimes) throws(CollectorError) -> Sample {
+    public func sample(sequence: UInt64, timestamp: Double, cpuStart: CPUTimes) throws(ProcFileError) -> Sample {
         var sample = try sampleAndCPUTimes(timestamp: timestamp, cpuStart: cpuStart).sample
         sample.sequence = sequence
         return sample
@@ -66,10 +67,10 @@ public struct SystemCollector: Sendable {
 
     /// A sample (numbered 0) over the CPU window from `cpuStart` to now, and the CPU counters of
     /// now, which start the next window when windows follow each other.
-    func sampleAndCPUTimes(timestamp: Double, cpuStart: CPUTimes) throws(CollectorError) -> (
+    func sampleAndCPUTimes(timestamp: Double, cpuStart: CPUTimes) throws(ProcFileError) -> (
         sample: Sample, cpuEnd: CPUTimes
     ) {
-        let (cpuEnd, interrupts) = try files.stat.withContents { text throws(CollectorError) in
+        let (cpuEnd, interrupts) = try files.stat.withContents { text throws(ProcFileError) in
             (try CPUTimes.parse(procStat: text), try parseInterrupts(procStat: text))
         }
         let memory = try memory()

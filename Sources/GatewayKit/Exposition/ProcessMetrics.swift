@@ -1,3 +1,5 @@
+import MonitorSystem
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -31,9 +33,10 @@ public struct ProcessMetrics: Sendable, Hashable {
     /// case the page simply omits these families rather than exporting zeros.
     public static func current() -> ProcessMetrics? {
         #if os(Linux)
-            guard let stat = ProcFile.read("/proc/self/stat").flatMap(ProcessStat.init(parsing:)),
-                let bootTime = ProcFile.read("/proc/stat").flatMap(ProcessStat.bootTime(inSystemStat:)),
-                let openFDs = ProcFile.countEntries(inDirectory: "/proc/self/fd")
+            let proc = ProcFileReader()
+            guard let stat = (try? proc.bytes("self/stat")).flatMap(ProcessStat.init(parsing:)),
+                let bootTime = (try? proc.bytes("stat")).flatMap(ProcessStat.bootTime(inSystemStat:)),
+                let openFDs = try? proc.countEntries(inDirectory: "self/fd")
             else { return nil }
             let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
             let pageSize = UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 0))

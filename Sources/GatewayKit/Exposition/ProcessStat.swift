@@ -1,3 +1,5 @@
+import MonitorSystem
+
 /// The fields of `/proc/self/stat` (see proc(5)) that the `process_*` families need.
 struct ProcessStat: Hashable {
     var userTicks: UInt64
@@ -16,7 +18,7 @@ struct ProcessStat: Hashable {
         func field(_ number: Int) -> UInt64? {
             let index = number - 3
             guard fields.indices.contains(index) else { return nil }
-            return ProcFile.parseUnsigned(fields[index])
+            return ASCIIDecimal.parse(fields[index])
         }
         guard let userTicks = field(14), let systemTicks = field(15), let startTicks = field(22),
             let virtualBytes = field(23), let residentPages = field(24)
@@ -29,11 +31,11 @@ struct ProcessStat: Hashable {
     }
 
     /// The `btime` line of `/proc/stat`: boot time in Unix seconds, which process start ticks are relative to.
+    /// Scanned like the agent's `cpu` and `intr` lines (``ProcText``).
     static func bootTime(inSystemStat bytes: [UInt8]) -> UInt64? {
-        let prefix = Array("btime ".utf8)
-        for line in bytes.split(separator: UInt8(ascii: "\n")) where line.starts(with: prefix) {
-            return ProcFile.parseUnsigned(line.dropFirst(prefix.count))
+        bytes.withUnsafeBytes { raw in
+            guard var line = ProcText(raw).line(named: "btime"), let word = line.nextWord() else { return nil }
+            return ProcText.decimal(word)
         }
-        return nil
     }
 }

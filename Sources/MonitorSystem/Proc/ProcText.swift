@@ -1,22 +1,21 @@
-import MonitorSystem
-
 /// Lines and words of a `/proc` text file, read in place from its bytes.
 ///
-/// The agent parses `/proc/stat`, `/proc/meminfo` and `/proc/self/statm` every sample; doing it
+/// The agent parses `/proc/stat`, `/proc/meminfo` and `/proc/self/statm` every sample (and the gateway
+/// `/proc/stat` for each scrape of its `process_*` families); doing it
 /// over the bytes it read, without splitting into `String`s and arrays, keeps a sample free of
 /// heap allocations. Words are separated by spaces and tabs, lines by `\n`, as the kernel writes
 /// them.
-struct ProcText {
-    typealias Word = Slice<UnsafeRawBufferPointer>
+package struct ProcText {
+    package typealias Word = Slice<UnsafeRawBufferPointer>
 
-    let bytes: UnsafeRawBufferPointer
+    package let bytes: UnsafeRawBufferPointer
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    package init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
     /// The lines, each as a cursor over its words.
-    func forEachLine(_ body: (inout ProcLine) throws(CollectorError) -> Void) throws(CollectorError) {
+    package func forEachLine(_ body: (inout ProcLine) throws(ProcFileError) -> Void) throws(ProcFileError) {
         var start = 0
         while start < bytes.count {
             var end = start
@@ -28,7 +27,7 @@ struct ProcText {
     }
 
     /// The first line whose first word is `name`, positioned after that word.
-    func line(named name: StaticString) -> ProcLine? {
+    package func line(named name: StaticString) -> ProcLine? {
         var found: ProcLine?
         var start = 0
         while start < bytes.count, found == nil {
@@ -41,42 +40,42 @@ struct ProcText {
         return found
     }
 
-    static func word(_ word: Word, equals name: StaticString) -> Bool {
+    package static func word(_ word: Word, equals name: StaticString) -> Bool {
         guard word.count == name.utf8CodeUnitCount else { return false }
         let expected = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
         return word.elementsEqual(expected)
     }
 
     /// A decimal number of ASCII digits only; `nil` if empty, anything else, or above `UInt64.max`.
-    static func decimal(_ word: Word) -> UInt64? {
+    package static func decimal(_ word: Word) -> UInt64? {
         ASCIIDecimal.parse(buffer: UnsafeRawBufferPointer(rebasing: word))
     }
 
     /// The word as text, for error messages only.
-    static func text(_ word: Word) -> String {
+    package static func text(_ word: Word) -> String {
         String(decoding: word, as: UTF8.self)
     }
 
     /// Runs `body` over the UTF-8 of `text`, for the `String` forms of the parsers.
-    static func withBytes<Result>(
-        of text: String, _ body: (ProcText) throws(CollectorError) -> Result
-    ) throws(CollectorError) -> Result {
+    package static func withBytes<Result>(
+        of text: String, _ body: (ProcText) throws(ProcFileError) -> Result
+    ) throws(ProcFileError) -> Result {
         var text = text
         let result = text.withUTF8 { buffer in
-            Swift.Result { () throws(CollectorError) in try body(ProcText(UnsafeRawBufferPointer(buffer))) }
+            Swift.Result { () throws(ProcFileError) in try body(ProcText(UnsafeRawBufferPointer(buffer))) }
         }
         return try result.get()
     }
 }
 
 /// One line of a ``ProcText``: its words, one at a time.
-struct ProcLine {
+package struct ProcLine {
     let bytes: UnsafeRawBufferPointer
     var position: Int
     let end: Int
 
     /// The next word of the line, or `nil` at its end.
-    mutating func nextWord() -> ProcText.Word? {
+    package mutating func nextWord() -> ProcText.Word? {
         while position < end, Self.isBlank(bytes[position]) { position += 1 }
         guard position < end else { return nil }
         let start = position

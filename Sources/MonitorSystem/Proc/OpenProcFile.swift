@@ -1,4 +1,3 @@
-import MonitorSystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -15,7 +14,7 @@ import Synchronization
 /// allocations. `/proc` files are generated when read, so a `pread` at offset 0 returns their
 /// current contents. The descriptor is opened on first use (a missing file is reported then,
 /// and again on every later try) and kept until the object goes away.
-final class OpenProcFile: Sendable {
+package final class OpenProcFile: Sendable {
     private struct State: ~Copyable {
         var descriptor: Int32 = -1
         var buffer: UnsafeMutableRawBufferPointer
@@ -26,14 +25,14 @@ final class OpenProcFile: Sendable {
         }
     }
 
-    let path: String
+    package let path: String
     /// The largest size the buffer may grow to; a file larger than this is refused.
-    let limit: Int
+    package let limit: Int
     /// Guards `state`, which the parsers read in place while the lock is held.
     private let lock = Mutex(())
     private nonisolated(unsafe) var state: State
 
-    init(path: String, limit: Int = ProcFileReader.maximumFileBytes) {
+    package init(path: String, limit: Int = ProcFileReader.maximumFileBytes) {
         self.path = path
         self.limit = limit
         // 4 KiB holds /proc/meminfo and /proc/self/statm; /proc/stat of a large machine grows it once.
@@ -41,14 +40,14 @@ final class OpenProcFile: Sendable {
     }
 
     /// Runs `body` over the file's current contents.
-    func withContents<Result: Sendable>(
-        _ body: (ProcText) throws(CollectorError) -> Result
-    ) throws(CollectorError) -> Result {
-        try lock.withLock { _ throws(CollectorError) in
+    package func withContents<Result: Sendable>(
+        _ body: (ProcText) throws(ProcFileError) -> Result
+    ) throws(ProcFileError) -> Result {
+        try lock.withLock { _ throws(ProcFileError) in
             if state.descriptor < 0 {
                 state.descriptor = open(path, O_RDONLY | O_CLOEXEC)
                 guard state.descriptor >= 0 else {
-                    throw CollectorError(file: path, message: "cannot read: \(BoundedFile.systemMessage(errno))")
+                    throw ProcFileError(file: path, message: "cannot read: \(BoundedFile.systemMessage(errno))")
                 }
             }
             let length = try readWhole(&state)
@@ -63,17 +62,17 @@ final class OpenProcFile: Sendable {
     /// kernel generate them again (for `/proc/stat`, summing every CPU's counters) only to return
     /// nothing. A file that fills the buffer is read again from offset 0 into one twice as large,
     /// so that the contents always come from one generation.
-    private func readWhole(_ state: inout State) throws(CollectorError) -> Int {
+    private func readWhole(_ state: inout State) throws(ProcFileError) -> Int {
         while true {
             let got = pread(state.descriptor, state.buffer.baseAddress!, state.buffer.count, 0)
             if got < 0 {
                 if errno == EINTR { continue }
-                throw CollectorError(file: path, message: "cannot read: \(BoundedFile.systemMessage(errno))")
+                throw ProcFileError(file: path, message: "cannot read: \(BoundedFile.systemMessage(errno))")
             }
             if got < state.buffer.count { return got }
             guard state.buffer.count <= limit else {
                 let size = limit % (1 << 20) == 0 ? "\(limit >> 20) MiB" : "\(limit) bytes"
-                throw CollectorError(file: path, message: "file is larger than \(size)")
+                throw ProcFileError(file: path, message: "file is larger than \(size)")
             }
             let larger = UnsafeMutableRawBufferPointer.allocate(
                 byteCount: min(state.buffer.count * 2, limit + 1), alignment: 1)
