@@ -6,17 +6,33 @@ import MonitorSystem
 /// Every key has a default, so an agent on the gateway's host works with an empty file.
 public struct AgentConfiguration: Sendable, Equatable {
     public static let section = "agent"
-    static let schema = ConfigurationSchema(sections: [
-        (
-            section,
-            [
-                "server", "failback-after", "name", "interval", "cpu-window", "buffer-samples", "token", "tls",
-                "tls-ca-file",
-                "tls-server-name", "tls-certificate", "tls-key", "log-level", "spool-directory", "spool-max-size",
-                "spool-fsync",
-            ]
-        )
-    ])
+    /// Every key of the section, in the order `rendered()` writes them; the schema, parse and rendering.
+    static let keys: [ConfigurationKey<AgentConfiguration>] = [
+        ConfigurationKey(
+            "server", read: { $0.servers = try $2.hostPortList($1) },
+            value: { $0.servers.map(\.description).joined(separator: ", ") }),
+        .duration("failback-after", \.failbackAfter, atLeast: .seconds(1)),
+        ConfigurationKey("name", read: { $0.name = try validatedName($1, values: $2) }, value: \.name),
+        .duration("interval", \.interval, atLeast: minimumInterval),
+        .duration("cpu-window", \.cpuWindow),
+        .integer("buffer-samples", \.bufferCapacity, in: bufferCapacityRange),
+        ConfigurationKey(
+            "token", read: { $0.token = try validatedToken($1, values: $2) },
+            line: { $0.token.map { "# token = (set, \($0.utf8.count) bytes; not shown)" } ?? "token =" }),
+        .boolean("tls", \.tls),
+        .optionalText("tls-ca-file", \.tlsCAFile),
+        .optionalText("tls-server-name", \.tlsServerName),
+        .optionalText("tls-certificate", \.tlsCertificate),
+        .optionalText("tls-key", \.tlsKey),
+        .logLevel("log-level", \.logLevel),
+        ConfigurationKey(
+            "spool-directory", read: { $0.spoolDirectory = try spoolDirectory($1, values: $2) },
+            value: \.spoolDirectory),
+        .size("spool-max-size", \.spoolMaxBytes, in: spoolSizeRange),
+        ConfigurationKey(
+            "spool-fsync", read: { $0.spoolFsync = try spoolFsync($1, values: $2) }, value: \.spoolFsync.rendered),
+    ]
+    static let schema = ConfigurationSchema(sections: [keys.schema(section: section)])
     /// Shorter intervals would make the agent itself a noticeable load and flood the gateway.
     public static let minimumInterval: Duration = .milliseconds(100)
     public static let bufferCapacityRange = 1...10_000_000
@@ -76,35 +92,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         let document = try INIParser.parse(text, file: file, schema: schema)
         let values = ConfigurationValues(file: file)
         var configuration = AgentConfiguration()
-        var lines: [String: ConfigurationEntry] = [:]
-        for entry in document.entries(in: section) {
-            lines[entry.key] = entry
-            switch entry.key {
-            case "server": configuration.servers = try values.hostPortList(entry)
-            case "name": configuration.name = try validatedName(entry, values: values)
-            case "failback-after": configuration.failbackAfter = try values.duration(entry, atLeast: .seconds(1))
-            case "interval": configuration.interval = try values.duration(entry, atLeast: minimumInterval)
-            case "cpu-window": configuration.cpuWindow = try values.duration(entry)
-            case "buffer-samples": configuration.bufferCapacity = try values.integer(entry, in: bufferCapacityRange)
-            case "token":
-                // The hello carries 1 to 256 bytes (docs/protocol.md): a longer token would be refused by
-                // every gateway at every connection, so it is refused here, where the operator looks.
-                guard entry.value.utf8.count <= 256 else {
-                    throw values.failure(entry, "at most 256 bytes (found \(entry.value.utf8.count))")
-                }
-                configuration.token = entry.value.isEmpty ? nil : entry.value
-            case "tls": configuration.tls = try values.boolean(entry)
-            case "tls-ca-file": configuration.tlsCAFile = entry.value.isEmpty ? nil : entry.value
-            case "tls-server-name": configuration.tlsServerName = entry.value.isEmpty ? nil : entry.value
-            case "tls-certificate": configuration.tlsCertificate = entry.value.isEmpty ? nil : entry.value
-            case "tls-key": configuration.tlsKey = entry.value.isEmpty ? nil : entry.value
-            case "log-level": configuration.logLevel = try values.logLevel(entry)
-            case "spool-directory": configuration.spoolDirectory = try spoolDirectory(entry, values: values)
-            case "spool-max-size": configuration.spoolMaxBytes = try values.size(entry, in: spoolSizeRange)
-            case "spool-fsync": configuration.spoolFsync = try spoolFsync(entry, values: values)
-            default: break  // The schema has already refused unknown keys.
-            }
-        }
+        let lines = try keys.read(document.entries(in: section), into: &configuration, file: file)
         if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
             let entry = lines["tls-certificate"] ?? lines["tls-key"]
             throw ConfigurationError(
@@ -126,6 +114,17 @@ public struct AgentConfiguration: Sendable, Equatable {
                 message: "interval: \(interval) is shorter than cpu-window (\(window)\(origin)); \(reason)")
         }
         return configuration
+    }
+
+    /// The hello carries 1 to 256 bytes (docs/protocol.md): a longer token would be refused by every
+    /// gateway at every connection, so it is refused here, where the operator looks. Empty: none.
+    static func validatedToken(_ entry: ConfigurationEntry, values: ConfigurationValues) throws(ConfigurationError)
+        -> String?
+    {
+        guard entry.value.utf8.count <= 256 else {
+            throw values.failure(entry, "at most 256 bytes (found \(entry.value.utf8.count))")
+        }
+        return entry.value.isEmpty ? nil : entry.value
     }
 
     /// The configured name, checked by the rules of ``AgentName`` (empty: the host name).
@@ -186,26 +185,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// The effective configuration as a file `parse` accepts back, except that a token is never
     /// shown (a line saying it is set takes its place): this text lands in terminals and tickets.
     public func rendered() -> String {
-        """
-        # Effective configuration of monitor-agent (defaults filled in).
-        [\(Self.section)]
-        server = \(servers.map(\.description).joined(separator: ", "))
-        failback-after = \(renderDuration(failbackAfter))
-        name =\(name.isEmpty ? "" : " " + name)
-        interval = \(renderDuration(interval))
-        cpu-window = \(renderDuration(cpuWindow))
-        buffer-samples = \(bufferCapacity)
-        \(token == nil ? "token =" : "# token = (set, \(token!.utf8.count) bytes; not shown)")
-        tls = \(tls ? "yes" : "no")
-        tls-ca-file =\(tlsCAFile.map { " " + $0 } ?? "")
-        tls-server-name =\(tlsServerName.map { " " + $0 } ?? "")
-        tls-certificate =\(tlsCertificate.map { " " + $0 } ?? "")
-        tls-key =\(tlsKey.map { " " + $0 } ?? "")
-        log-level = \(logLevel.rawValue)
-        spool-directory =\(spoolDirectory.isEmpty ? "" : " " + spoolDirectory)
-        spool-max-size = \(ByteSize.render(spoolMaxBytes))
-        spool-fsync = \(spoolFsync.rendered)
-
-        """
+        "# Effective configuration of monitor-agent (defaults filled in).\n"
+            + Self.keys.rendered(self, section: Self.section)
     }
 }

@@ -6,20 +6,62 @@ import MonitorModel
 /// on the report's ports.
 public struct GatewayConfiguration: Sendable, Equatable {
     public static let section = "monitord"
+    /// Every key of the section, in the order `rendered()` writes them; the schema, parse and rendering.
+    static let keys: [ConfigurationKey<GatewayConfiguration>] = [
+        .hostPort("listen", \.listen),
+        .hostPort("metrics-listen", \.metricsListen),
+        .duration("agent-timeout", \.agentTimeout),
+        .duration("forget-after", \.forgetAfter),
+        .duration("hello-timeout", \.helloTimeout),
+        .size("max-message-size", \.maxMessageBytes, in: messageSizeRange),
+        .boolean("allow-legacy-agents", \.allowLegacyAgents),
+        .integer("max-connections", \.maxConnections, in: limitRange),
+        .integer("max-connections-per-address", \.maxConnectionsPerAddress, in: limitRange),
+        .integer("max-agents", \.maxAgents, in: limitRange),
+        .integer("max-samples-per-second", \.maxSamplesPerSecond, in: limitRange),
+        .optionalText("tokens-file", \.tokensFile),
+        .optionalText("tls-certificate", \.tlsCertificate),
+        .optionalText("tls-key", \.tlsKey),
+        .optionalText("tls-client-ca-file", \.tlsClientCAFile),
+        .logLevel("log-level", \.logLevel),
+        .optionalText("web-config-file", \.webConfigFile),
+        .integer("max-anonymous-agents", \.maxAnonymousAgents, in: limitRange),
+        .duration("forget-anonymous-after", \.forgetAnonymousAfter),
+        .duration("clock-skew-tolerance", \.clockSkewTolerance),
+        .integer("max-http-connections", \.maxHTTPConnections, in: httpConnectionRange),
+        .duration("http-request-timeout", \.httpRequestTimeout, atLeast: .milliseconds(100)),
+        ConfigurationKey(
+            "acknowledge",
+            read: { configuration, entry, values throws(ConfigurationError) in
+                guard let mode = AcknowledgeMode(rawValue: entry.value) else {
+                    throw values.failure(entry, "\(entry.value.quoted) is not received, durable or forwarded")
+                }
+                configuration.acknowledge = mode
+            }, value: \.acknowledge.rawValue),
+        ConfigurationKey(
+            "wal-directory",
+            read: { configuration, entry, values throws(ConfigurationError) in
+                guard entry.value.isEmpty || entry.value.hasPrefix("/") else {
+                    throw values.failure(entry, "\(entry.value.quoted) is not an absolute path (or empty for no log)")
+                }
+                configuration.walDirectory = entry.value.isEmpty ? nil : entry.value
+            }, value: { $0.walDirectory ?? "" }),
+        ConfigurationKey(
+            "wal-fsync",
+            read: { configuration, entry, values throws(ConfigurationError) in
+                if entry.value == "always" {
+                    configuration.walFsyncPeriod = nil
+                } else {
+                    guard let period = parseDuration(entry.value), period > .zero else {
+                        throw values.failure(entry, "\(entry.value.quoted) is not always or a duration (e.g. 100ms)")
+                    }
+                    configuration.walFsyncPeriod = period
+                }
+            }, value: { $0.walFsyncPeriod.map(renderDuration) ?? "always" }),
+        .size("wal-max-size", \.walMaxBytes, in: walSizeRange),
+    ]
     static let schema = ConfigurationSchema(sections: [
-        (
-            section,
-            [
-                "listen", "metrics-listen", "agent-timeout", "forget-after", "hello-timeout", "max-message-size",
-                "allow-legacy-agents", "max-connections", "max-connections-per-address", "max-agents",
-                "max-samples-per-second", "tokens-file", "tls-certificate", "tls-key", "tls-client-ca-file",
-                "log-level", "web-config-file",
-                "log-level", "max-anonymous-agents", "forget-anonymous-after", "clock-skew-tolerance",
-                "max-http-connections", "http-request-timeout", "acknowledge", "wal-directory", "wal-fsync",
-                "wal-max-size",
-            ]
-        ),
-        (RemoteWriteConfiguration.section, RemoteWriteConfiguration.keys),
+        keys.schema(section: section), (RemoteWriteConfiguration.section, RemoteWriteConfiguration.keys),
     ])
     /// Bounds of `max-message-size`: below 1 KiB not even a hello fits; above 16 MiB one peer could make
     /// the gateway buffer a lot of memory before the message is rejected.
@@ -120,60 +162,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
 
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> GatewayConfiguration {
         let document = try INIParser.parse(text, file: file, schema: schema)
-        let values = ConfigurationValues(file: file)
         var configuration = GatewayConfiguration()
-        var lines: [String: ConfigurationEntry] = [:]
-        for entry in document.entries(in: section) {
-            lines[entry.key] = entry
-            switch entry.key {
-            case "listen": configuration.listen = try values.hostPort(entry)
-            case "metrics-listen": configuration.metricsListen = try values.hostPort(entry)
-            case "agent-timeout": configuration.agentTimeout = try values.duration(entry)
-            case "forget-after": configuration.forgetAfter = try values.duration(entry)
-            case "hello-timeout": configuration.helloTimeout = try values.duration(entry)
-            case "max-message-size": configuration.maxMessageBytes = try values.size(entry, in: messageSizeRange)
-            case "allow-legacy-agents": configuration.allowLegacyAgents = try values.boolean(entry)
-            case "max-connections": configuration.maxConnections = try values.integer(entry, in: limitRange)
-            case "max-connections-per-address":
-                configuration.maxConnectionsPerAddress = try values.integer(entry, in: limitRange)
-            case "max-agents": configuration.maxAgents = try values.integer(entry, in: limitRange)
-            case "max-samples-per-second": configuration.maxSamplesPerSecond = try values.integer(entry, in: limitRange)
-            case "tokens-file": configuration.tokensFile = entry.value.isEmpty ? nil : entry.value
-            case "tls-certificate": configuration.tlsCertificate = entry.value.isEmpty ? nil : entry.value
-            case "tls-key": configuration.tlsKey = entry.value.isEmpty ? nil : entry.value
-            case "tls-client-ca-file": configuration.tlsClientCAFile = entry.value.isEmpty ? nil : entry.value
-            case "log-level": configuration.logLevel = try values.logLevel(entry)
-            case "web-config-file": configuration.webConfigFile = entry.value.isEmpty ? nil : entry.value
-            case "max-anonymous-agents": configuration.maxAnonymousAgents = try values.integer(entry, in: limitRange)
-            case "forget-anonymous-after": configuration.forgetAnonymousAfter = try values.duration(entry)
-            case "clock-skew-tolerance": configuration.clockSkewTolerance = try values.duration(entry)
-            case "max-http-connections":
-                configuration.maxHTTPConnections = try values.integer(entry, in: httpConnectionRange)
-            case "http-request-timeout":
-                configuration.httpRequestTimeout = try values.duration(entry, atLeast: .milliseconds(100))
-            case "acknowledge":
-                guard let mode = AcknowledgeMode(rawValue: entry.value) else {
-                    throw values.failure(entry, "\(quoted(entry.value)) is not received, durable or forwarded")
-                }
-                configuration.acknowledge = mode
-            case "wal-directory":
-                guard entry.value.isEmpty || entry.value.hasPrefix("/") else {
-                    throw values.failure(entry, "\(quoted(entry.value)) is not an absolute path (or empty for no log)")
-                }
-                configuration.walDirectory = entry.value.isEmpty ? nil : entry.value
-            case "wal-fsync":
-                if entry.value == "always" {
-                    configuration.walFsyncPeriod = nil
-                } else {
-                    guard let period = parseDuration(entry.value), period > .zero else {
-                        throw values.failure(entry, "\(quoted(entry.value)) is not always or a duration (e.g. 100ms)")
-                    }
-                    configuration.walFsyncPeriod = period
-                }
-            case "wal-max-size": configuration.walMaxBytes = try values.size(entry, in: walSizeRange)
-            default: break  // The schema has already refused unknown keys.
-            }
-        }
+        let lines = try keys.read(document.entries(in: section), into: &configuration, file: file)
         if configuration.listen.overlaps(configuration.metricsListen) {
             // Blame the key the operator wrote last; if only one was written, that one.
             let culprit = [lines["listen"], lines["metrics-listen"]].compactMap { $0 }.max { $0.line < $1.line }
@@ -231,36 +221,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// The effective configuration as a file `parse` accepts back, for `--check-config` output and for
     /// logging what a reload changed.
     public func rendered() -> String {
-        """
-        # Effective configuration of monitord (defaults filled in).
-        [\(Self.section)]
-        listen = \(listen)
-        metrics-listen = \(metricsListen)
-        agent-timeout = \(renderDuration(agentTimeout))
-        forget-after = \(renderDuration(forgetAfter))
-        hello-timeout = \(renderDuration(helloTimeout))
-        max-message-size = \(ByteSize.render(maxMessageBytes))
-        allow-legacy-agents = \(allowLegacyAgents ? "yes" : "no")
-        max-connections = \(maxConnections)
-        max-connections-per-address = \(maxConnectionsPerAddress)
-        max-agents = \(maxAgents)
-        max-samples-per-second = \(maxSamplesPerSecond)
-        tokens-file =\(tokensFile.map { " " + $0 } ?? "")
-        tls-certificate =\(tlsCertificate.map { " " + $0 } ?? "")
-        tls-key =\(tlsKey.map { " " + $0 } ?? "")
-        tls-client-ca-file =\(tlsClientCAFile.map { " " + $0 } ?? "")
-        log-level = \(logLevel.rawValue)
-        web-config-file =\(webConfigFile.map { " " + $0 } ?? "")
-        max-anonymous-agents = \(maxAnonymousAgents)
-        forget-anonymous-after = \(renderDuration(forgetAnonymousAfter))
-        clock-skew-tolerance = \(renderDuration(clockSkewTolerance))
-        max-http-connections = \(maxHTTPConnections)
-        http-request-timeout = \(renderDuration(httpRequestTimeout))
-        acknowledge = \(acknowledge.rawValue)
-        wal-directory =\(walDirectory.map { " " + $0 } ?? "")
-        wal-fsync = \(walFsyncPeriod.map(renderDuration) ?? "always")
-        wal-max-size = \(ByteSize.render(walMaxBytes))
-
-        """ + (remoteWrite.map { "\n" + $0.rendered() } ?? "")
+        "# Effective configuration of monitord (defaults filled in).\n"
+            + Self.keys.rendered(self, section: Self.section) + (remoteWrite.map { "\n" + $0.rendered() } ?? "")
     }
 }

@@ -1,0 +1,107 @@
+import MonitorModel
+
+/// One key of a configuration section: its name, how its value is read into the configuration, and how
+/// `rendered()` writes it back.
+///
+/// Each configuration lists its keys once, in a table of these, and that table is the section's schema
+/// (the keys the INI parser accepts, in the order its error message lists them), its parse and its
+/// rendering: a key added, renamed or retyped in one place is so everywhere.
+struct ConfigurationKey<Configuration>: Sendable {
+    typealias Reader =
+        @Sendable (inout Configuration, ConfigurationEntry, ConfigurationValues) throws(ConfigurationError) -> Void
+
+    let name: String
+    /// Sets the configuration's field from the entry, or throws the entry's error.
+    let read: Reader
+    /// The key's line in `rendered()`: `name = value`, or `name =` for an empty value.
+    let line: @Sendable (Configuration) -> String
+
+    /// A key whose rendered line is the usual `name = value`.
+    init(_ name: String, read: @escaping Reader, value: @escaping @Sendable (Configuration) -> String) {
+        self.name = name
+        self.read = read
+        self.line = { configuration in
+            let text = value(configuration)
+            return text.isEmpty ? "\(name) =" : "\(name) = \(text)"
+        }
+    }
+
+    /// A key that renders its own line (a secret shown only as a comment, say).
+    init(_ name: String, read: @escaping Reader, line: @escaping @Sendable (Configuration) -> String) {
+        self.name = name
+        self.read = read
+        self.line = line
+    }
+}
+
+// The kinds of value both daemons share, each read by ``ConfigurationValues`` and written as it reads.
+extension ConfigurationKey {
+    typealias Field<Value> = WritableKeyPath<Configuration, Value> & Sendable
+
+    static func duration(_ name: String, _ field: Field<Duration>, atLeast minimum: Duration? = nil) -> Self {
+        Self(
+            name, read: { $0[keyPath: field] = try $2.duration($1, atLeast: minimum) },
+            value: { renderDuration($0[keyPath: field]) })
+    }
+
+    static func integer(_ name: String, _ field: Field<Int>, in range: ClosedRange<Int>) -> Self {
+        Self(name, read: { $0[keyPath: field] = try $2.integer($1, in: range) }, value: { "\($0[keyPath: field])" })
+    }
+
+    static func size(_ name: String, _ field: Field<Int>, in range: ClosedRange<Int>) -> Self {
+        Self(
+            name, read: { $0[keyPath: field] = try $2.size($1, in: range) },
+            value: { ByteSize.render($0[keyPath: field]) })
+    }
+
+    static func boolean(_ name: String, _ field: Field<Bool>) -> Self {
+        Self(name, read: { $0[keyPath: field] = try $2.boolean($1) }, value: { $0[keyPath: field] ? "yes" : "no" })
+    }
+
+    static func hostPort(_ name: String, _ field: Field<HostPort>) -> Self {
+        Self(name, read: { $0[keyPath: field] = try $2.hostPort($1) }, value: { "\($0[keyPath: field])" })
+    }
+
+    static func logLevel(_ name: String, _ field: Field<LogLevelName>) -> Self {
+        Self(name, read: { $0[keyPath: field] = try $2.logLevel($1) }, value: { $0[keyPath: field].rawValue })
+    }
+
+    /// A file path or name taken as written; empty means none.
+    static func optionalText(_ name: String, _ field: Field<String?>) -> Self {
+        Self(
+            name,
+            read: { configuration, entry, _ in configuration[keyPath: field] = entry.value.isEmpty ? nil : entry.value
+            },
+            value: { $0[keyPath: field] ?? "" })
+    }
+}
+
+extension Array {
+    /// The section's schema entry: its name and the keys of this table.
+    func schema<Configuration>(section: String) -> (String, [String])
+    where Element == ConfigurationKey<Configuration> {
+        (section, map(\.name))
+    }
+
+    /// Reads every entry into `configuration` by its key, and returns the entries by key so that
+    /// checks across keys can point at the line they blame.
+    func read<Configuration>(
+        _ entries: [ConfigurationEntry], into configuration: inout Configuration, file: String
+    ) throws(ConfigurationError) -> [String: ConfigurationEntry] where Element == ConfigurationKey<Configuration> {
+        let values = ConfigurationValues(file: file)
+        var lines: [String: ConfigurationEntry] = [:]
+        for entry in entries {
+            lines[entry.key] = entry
+            // The schema has already refused unknown keys.
+            guard let key = first(where: { $0.name == entry.key }) else { continue }
+            try key.read(&configuration, entry, values)
+        }
+        return lines
+    }
+
+    /// The section as `rendered()` writes it: its header and one line a key, in the table's order.
+    func rendered<Configuration>(_ configuration: Configuration, section: String) -> String
+    where Element == ConfigurationKey<Configuration> {
+        "[\(section)]\n" + map { $0.line(configuration) + "\n" }.joined()
+    }
+}
