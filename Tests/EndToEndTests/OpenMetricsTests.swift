@@ -57,30 +57,11 @@ struct OpenMetricsTests {
         try await withGateway { gateway in
             let agent = try AgentProcess.start(name: "e2e-om-scraped", gatewayPort: gateway.agentPort)
             defer { agent.process.signal(SIGKILL) }
-            let dir = try makeTemporaryDirectory()
-            let port = try freeLoopbackPort()
-            let config = """
-                global:
-                  scrape_interval: 1s
-                scrape_configs:
-                  - job_name: monitord
-                    static_configs:
-                      - targets: ["127.0.0.1:\(gateway.metricsPort)"]
-                """
-            try config.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let prometheus = try RunningProcess(
-                executable: "/usr/bin/prometheus",
-                arguments: [
-                    "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/data",
-                    "--web.listen-address=127.0.0.1:\(port)",
-                ],
-                name: "prometheus")
-            defer { prometheus.signal(SIGKILL) }
-            let ingested = await eventually(timeout: 45, every: .milliseconds(500)) {
-                let response = try HTTPClient.get(port: port, path: "/api/v1/query?query=process_cpu_interrupts_total")
-                return response.body.contains(#""agent_number":"e2e-om-scraped""#)
-            }
-            #expect(ingested, "\(prometheus.output.suffix(2000))")
+            let prometheus = try PrometheusServer.scraping(metricsPort: gateway.metricsPort)
+            let port = prometheus.port
+            defer { prometheus.stop() }
+            let ingested = await prometheus.ingests("process_cpu_interrupts_total", agent: "e2e-om-scraped")
+            #expect(ingested, "\(prometheus.recentOutput)")
             // Only the OpenMetrics parser gives Prometheus a unit: its presence proves the negotiation.
             let unit = await eventually(timeout: 20, every: .milliseconds(500)) {
                 let response = try HTTPClient.get(

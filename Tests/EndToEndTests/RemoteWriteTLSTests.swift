@@ -9,16 +9,13 @@ struct RemoteWriteTLSTests {
     /// A Prometheus receiving remote write over https only, with basic auth and (optionally) client
     /// certificates required, queried with curl the same way.
     final class SecureReceiver: @unchecked Sendable {
-        let process: RunningProcess
-        let port: Int
+        let server: PrometheusServer
+        var process: RunningProcess { server.process }
+        var port: Int { server.port }
         let certificates: SecurityTests.Certificates
 
         init(certificates: SecurityTests.Certificates, requireClientCertificate: Bool) async throws {
             self.certificates = certificates
-            let dir = try makeTemporaryDirectory()
-            port = try freeLoopbackPort()
-            try "global:\n  scrape_interval: 1m\n".write(
-                toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
             let clientAuth =
                 requireClientCertificate
                 ? "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: \(certificates.ca)\n" : ""
@@ -30,15 +27,9 @@ struct RemoteWriteTLSTests {
                 basic_auth_users:
                   writer: \(WebConfigTests.scrapeSecretHash)
                 """
-            try web.write(toFile: dir + "/web.yml", atomically: true, encoding: .utf8)
-            process = try RunningProcess(
-                executable: "/usr/bin/prometheus",
-                arguments: [
-                    "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/data",
-                    "--web.listen-address=127.0.0.1:\(port)", "--web.enable-remote-write-receiver",
-                    "--web.config.file=\(dir)/web.yml",
-                ],
-                name: "prometheus-https")
+            server = try PrometheusServer.receiving(files: ["web.yml": web], name: "prometheus-https") {
+                ["--web.config.file=\($0)/web.yml"]
+            }
             let ready = await eventually(timeout: 30, every: .milliseconds(300)) {
                 try await self.get("/-/ready").status == 200
             }

@@ -6,23 +6,14 @@ import Testing
 struct RemoteWriteTests {
     /// A Prometheus that only receives (no scrape targets), in a temporary directory.
     final class Receiver: @unchecked Sendable {
-        let process: RunningProcess
-        let port: Int
+        let server: PrometheusServer
+        var process: RunningProcess { server.process }
+        var port: Int { server.port }
 
         init() async throws {
-            let dir = try makeTemporaryDirectory()
-            port = try freeLoopbackPort()
-            try "global:\n  scrape_interval: 1m\n".write(
-                toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
-            process = try RunningProcess(
-                executable: "/usr/bin/prometheus",
-                arguments: [
-                    "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/data",
-                    "--web.listen-address=127.0.0.1:\(port)", "--web.enable-remote-write-receiver",
-                ],
-                name: "prometheus"
-            )
-            let port = self.port
+            server = try PrometheusServer.receiving()
+            let port = server.port
+            let process = server.process
             let ready = await eventually(timeout: 30, every: .milliseconds(200)) {
                 try HTTPClient.get(port: port, path: "/-/ready").status == 200
             }

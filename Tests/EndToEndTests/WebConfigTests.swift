@@ -181,12 +181,9 @@ struct WebConfigTests {
             defer { agent.process.signal(SIGKILL) }
             let dir = try makeTemporaryDirectory()
             try "scrape-secret\n".write(toFile: dir + "/password", atomically: true, encoding: .utf8)
-            let port = try freeLoopbackPort()
-            let config = """
-                global:
-                  scrape_interval: 1s
-                scrape_configs:
-                  - job_name: monitord
+            let prometheus = try PrometheusServer.scraping(
+                metricsPort: gateway.metricsPort,
+                jobSettings: """
                     scheme: https
                     tls_config:
                       ca_file: \(certificates.ca)
@@ -194,23 +191,10 @@ struct WebConfigTests {
                     basic_auth:
                       username: prometheus
                       password_file: \(dir)/password
-                    static_configs:
-                      - targets: ["127.0.0.1:\(gateway.metricsPort)"]
-                """
-            try config.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let prometheus = try RunningProcess(
-                executable: "/usr/bin/prometheus",
-                arguments: [
-                    "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/data",
-                    "--web.listen-address=127.0.0.1:\(port)",
-                ],
-                name: "prometheus")
-            defer { prometheus.signal(SIGKILL) }
-            let found = await eventually(timeout: 45, every: .milliseconds(500)) {
-                let response = try HTTPClient.get(port: port, path: "/api/v1/query?query=process_ram_usage_percent")
-                return response.status == 200 && response.body.contains(#""agent_number":"e2e-https-scraped""#)
-            }
-            #expect(found, "not ingested: \(prometheus.output.suffix(2000))")
+                    """)
+            defer { prometheus.stop() }
+            let found = await prometheus.ingests("process_ram_usage_percent", agent: "e2e-https-scraped")
+            #expect(found, "not ingested: \(prometheus.recentOutput)")
         }
     }
 }

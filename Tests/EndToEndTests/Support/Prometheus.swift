@@ -1,0 +1,110 @@
+import Foundation
+
+/// Debian's Prometheus on a free loopback port, in a temporary directory of its own: the scraper of the
+/// exposition tests and the receiver of the remote-write tests, started one way.
+final class PrometheusServer: @unchecked Sendable {
+    let process: RunningProcess
+    let port: Int
+    /// Holds `prometheus.yml`, the TSDB and whatever `files` the caller asked for.
+    let directory: String
+
+    /// Starts Prometheus with `configuration` as its `prometheus.yml`, the `files` (name → contents)
+    /// written beside it first, and `arguments(directory)` added to the usual flags.
+    init(
+        configuration: String, files: [String: String] = [:], name: String = "prometheus",
+        arguments: (_ directory: String) -> [String] = { _ in [] }
+    ) throws {
+        directory = try makeTemporaryDirectory()
+        port = try freeLoopbackPort()
+        try configuration.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+        for (file, contents) in files {
+            try contents.write(toFile: directory + "/" + file, atomically: true, encoding: .utf8)
+        }
+        process = try RunningProcess(
+            executable: "/usr/bin/prometheus",
+            arguments: [
+                "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
+                "--web.listen-address=127.0.0.1:\(port)",
+            ] + arguments(directory),
+            name: name)
+    }
+
+    /// A Prometheus scraping monitord's HTTP port every second as job `monitord`; `jobSettings` are
+    /// further lines of the job (scheme, tls_config, basic_auth), indented as its other keys.
+    static func scraping(metricsPort: Int, jobSettings: String = "", files: [String: String] = [:]) throws
+        -> PrometheusServer
+    {
+        let configuration = """
+            global:
+              scrape_interval: 1s
+            scrape_configs:
+              - job_name: monitord
+            \(jobSettings.split(separator: "\n").map { "    " + $0 + "\n" }.joined())\
+                static_configs:
+                  - targets: ["127.0.0.1:\(metricsPort)"]
+            """
+        return try PrometheusServer(configuration: configuration, files: files)
+    }
+
+    /// A Prometheus that scrapes nothing and receives remote write.
+    static func receiving(
+        files: [String: String] = [:], name: String = "prometheus",
+        arguments: (_ directory: String) -> [String] = { _ in [] }
+    ) throws -> PrometheusServer {
+        try PrometheusServer(configuration: "global:\n  scrape_interval: 1m\n", files: files, name: name) {
+            ["--web.enable-remote-write-receiver"] + arguments($0)
+        }
+    }
+
+    /// Whether an instant query for `family` returns a series labelled `agent_number="agent"`, within `timeout`.
+    func ingests(_ family: String, agent: String, timeout: Double = 45) async -> Bool {
+        let port = port
+        return await eventually(timeout: timeout, every: .milliseconds(500)) {
+            let response = try HTTPClient.get(port: port, path: "/api/v1/query?query=\(family)")
+            return response.status == 200 && response.body.contains(#""agent_number":"\#(agent)""#)
+        }
+    }
+
+    /// The end of its output, for failure messages.
+    var recentOutput: Substring { process.output.suffix(2000) }
+
+    func stop() { process.signal(SIGKILL) }
+}
+
+/// Runs `promtool check metrics` on `body` and returns its complaint lines.
+func runPromtool(on body: String) throws -> [String] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+    process.arguments = ["check", "metrics"]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    input.fileHandleForWriting.write(Data(body.utf8))
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).split(separator: "\n").map {
+        $0.trimmingCharacters(in: .whitespaces)
+    }.filter { !$0.isEmpty }
+}
+
+/// A loopback port free right now (for programs, like Prometheus, that cannot report port 0).
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+        }
+    }
+    guard bound else { throw E2EError("cannot find a free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
