@@ -195,6 +195,9 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // Tests only: the helpers both test targets share (promtool, the /api/v1/agents document, a
+        // seeded generator, temporary directories); Foundation only, nothing of the product.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "LoadGenTests",
             dependencies: [
@@ -221,6 +224,7 @@ let package = Package(
                 "MonitorRemoteWrite",
                 "MonitorWebConfig",
                 "CSnappy",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -230,7 +234,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["monitord", "monitor-agent"]
+            dependencies: ["monitord", "monitor-agent", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

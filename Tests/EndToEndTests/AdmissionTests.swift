@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Who the gateway lets in, and whom it lets go: a fleet behind one NAT, anonymous peers against the

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// SPEC §2's command line: --check-config exit codes and messages, --version, --help.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 4's fault tests, each ending in a figure: outages, partitions and hostile load, with
@@ -207,7 +208,7 @@ struct FaultTests {
                     try gateway.metrics().value("monitord_samples_received_total", agent: "survivor") ?? 0 > start + 10
                 }, "the healthy agent stopped flowing")
             let body = try gateway.metrics().text
-            #expect(try runPromtool(on: body) == [PrometheusTests.acceptedComplaint])
+            #expect(try Promtool.complaints(body) == [Promtool.acceptedComplaint])
             let boundKiB = 128 * 1024
             print(
                 "FIGURE attack mix: monitord RSS \(rssBefore) KiB before, peak \(rssPeak) KiB (bound \(boundKiB) KiB)")

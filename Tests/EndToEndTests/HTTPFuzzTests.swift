@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Mutation fuzzing of the HTTP port, against the live daemon: valid requests mutated by bit
@@ -61,7 +62,7 @@ struct HTTPFuzzTests {
                 "FIGURE HTTP fuzzing: 2000 mutated requests, \(answered) answered, \(closed) closed without an answer")
             let page = try gateway.metrics()
             #expect(page.text.contains("monitord_build_info"))
-            #expect(try runPromtool(on: page.text).allSatisfy { $0 == PrometheusTests.acceptedComplaint })
+            #expect(try Promtool.complaints(page.text).allSatisfy { $0 == Promtool.acceptedComplaint })
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// Hostile AGENTS against the real monitord: scripted peers sending every client message with

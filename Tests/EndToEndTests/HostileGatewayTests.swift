@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The agent against a gateway that lies (issue 11): a ``ScriptedGateway`` plays the gateway, the

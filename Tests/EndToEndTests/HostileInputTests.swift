@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Bad input on the agent and HTTP ports: the peer is refused with a reason, everyone else goes on.
@@ -200,18 +201,5 @@ extension HostileInputTests {
             #expect(await eventually { try HTTPClient.get(port: gateway.metricsPort, path: "/metrics").status == 200 })
             #expect(gateway.process.process.isRunning, "monitord died: \(gateway.process.output)")
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so the random payload is the same every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

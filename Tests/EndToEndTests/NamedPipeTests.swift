@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The audit's hangs: a named pipe where a daemon expects a file blocked `open(2)` until a writer came,
@@ -12,17 +13,11 @@ struct NamedPipeTests {
         return (status, process.output)
     }
 
-    func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "monitord-fifo-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     @Test(
         "monitord --check-config refuses a pipe as tokens-file, tls-certificate or web-config-file",
         arguments: ["tokens-file", "tls-certificate", "web-config-file"])
     func gatewayFiles(key: String) async throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("monitord-fifo")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let pipe = directory + "/pipe"
         #expect(mkfifo(pipe, 0o600) == 0)
@@ -37,7 +32,7 @@ struct NamedPipeTests {
 
     @Test("monitor-agent --check-config refuses a pipe as its configuration file")
     func agentConfiguration() async throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("monitord-fifo")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let pipe = directory + "/agent.conf"
         #expect(mkfifo(pipe, 0o600) == 0)
@@ -49,7 +44,7 @@ struct NamedPipeTests {
     @Test("a pipe planted in the spool is treated as damage: the agent delivers, and stops on SIGTERM")
     func pipeInSpool() async throws {
         try await withGateway { gateway in
-            let spool = try temporaryDirectory()
+            let spool = try makeTemporaryDirectory("monitord-fifo")
             defer { try? FileManager.default.removeItem(atPath: spool) }
             chmod(spool, 0o700)
             #expect(mkfifo(spool + "/seg-00000000000000000001.log", 0o600) == 0)

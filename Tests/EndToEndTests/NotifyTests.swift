@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The daemons' sd_notify traffic, received on a datagram socket of the test's own (no systemd

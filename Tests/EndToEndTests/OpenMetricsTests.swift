@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// OpenMetrics by content negotiation, read by parsers nobody here wrote: prometheus_client's

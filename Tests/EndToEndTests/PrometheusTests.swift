@@ -1,12 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The real Prometheus tools against live output: SPEC's promtool rule and a real scrape.
 @Suite("Prometheus")
 struct PrometheusTests {
-    /// The one complaint SPEC accepts, kept for the report's dashboards.
-    static let acceptedComplaint = #"process_ram_gigabytes use base unit "bytes" instead of "gigabytes""#
-
     @Test("promtool check metrics accepts live output, but for SPEC's one known exception")
     func promtool() async throws {
         try await withGateway { gateway in
@@ -21,8 +19,8 @@ struct PrometheusTests {
                         && page.value("process_ram_usage_percent", agent: "agent_1") != nil
                 })
             let body = try gateway.metrics().text
-            let complaints = try runPromtool(on: body)
-            #expect(complaints == [Self.acceptedComplaint], "promtool said: \(complaints)\n\(body)")
+            let complaints = try Promtool.complaints(body)
+            #expect(complaints == [Promtool.acceptedComplaint], "promtool said: \(complaints)\n\(body)")
         }
     }
 

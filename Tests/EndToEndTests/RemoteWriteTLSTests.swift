@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Remote write to https receivers: Debian's Prometheus behind its own web config file (TLS, client

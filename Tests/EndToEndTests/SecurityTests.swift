@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// TLS, mutual TLS and agent tokens on the agent port, with certificates made by openssl here.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Fault test (b) of issue 4: the agent killed with SIGKILL while the gateway is away, then both

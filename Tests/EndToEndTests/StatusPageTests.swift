@@ -1,32 +1,13 @@
 import Foundation
+import TestSupport
 import Testing
 
-/// The `/api/v1/agents` document, as a script reading it decodes it.
-private struct AgentList: Decodable {
-    struct Counts: Decodable, Equatable {
-        var total, up, late, down: Int
-    }
-    struct Agent: Decodable {
-        var name: String
-        var state: String
-        var dialect: String
-        var transport: String
-        var remoteAddress: String
-        var connected: Bool
-        var lastSeen: Double?
-        var samplesReceived: Int
-    }
-    var now: Double
-    var counts: Counts
-    var agents: [Agent]
-
-    static func fetch(_ gateway: GatewayProcess) throws -> AgentList {
+extension AgentsDocument {
+    static func fetch(_ gateway: GatewayProcess) throws -> AgentsDocument {
         let response = try HTTPClient.get(port: gateway.metricsPort, path: "/api/v1/agents")
         guard response.status == 200 else { throw E2EError("GET /api/v1/agents: \(response.status)") }
-        return try JSONDecoder().decode(AgentList.self, from: Data(response.body.utf8))
+        return try decode(response.body)
     }
-
-    func state(of name: String) -> String? { agents.first { $0.name == name }?.state }
 }
 
 /// Debian's chromium, if installed (scripts/install-deps.sh installs it); `CHROMIUM` overrides the path.
@@ -79,13 +60,13 @@ private func withAgents(_ body: (GatewayProcess) async throws -> Void) async thr
         let db = try AgentProcess.start(name: "e2e-db-01", gatewayPort: gateway.agentPort)
         defer { db.process.signal(SIGKILL) }
         let allSending = await eventually {
-            let list = try AgentList.fetch(gateway)
+            let list = try AgentsDocument.fetch(gateway)
             return list.agents.count == 3 && list.agents.allSatisfy { $0.samplesReceived > 0 }
         }
         #expect(allSending, "gateway: \(gateway.process.output)")
         await db.stop()
         let settled = await eventually {
-            let list = try AgentList.fetch(gateway)
+            let list = try AgentsDocument.fetch(gateway)
             return list.state(of: "e2e-db-01") == "down" && list.state(of: "e2e-web-01") == "up"
                 && list.state(of: "agent_1") == "up"
         }
@@ -100,7 +81,7 @@ struct StatusPageTests {
     @Test("the JSON and the HTML list every agent with its state, protocol and transport")
     func jsonAndHTML() async throws {
         try await withAgents { gateway in
-            let list = try AgentList.fetch(gateway)
+            let list = try AgentsDocument.fetch(gateway)
             #expect(list.counts == .init(total: 3, up: 2, late: 0, down: 1))
             #expect(list.agents.map(\.name) == ["agent_1", "e2e-db-01", "e2e-web-01"])
             #expect(list.agents.first { $0.name == "agent_1" }?.dialect == "legacy")
@@ -186,7 +167,7 @@ struct StatusPageTests {
             let agents = try names.map { try AgentProcess.start(name: $0, gatewayPort: gateway.agentPort) }
             defer { for agent in agents { agent.process.signal(SIGKILL) } }
             let allSending = await eventually {
-                let list = try AgentList.fetch(gateway)
+                let list = try AgentsDocument.fetch(gateway)
                 return list.agents.count == names.count && list.agents.allSatisfy { $0.samplesReceived > 0 }
             }
             #expect(allSending, "gateway: \(gateway.process.output)")

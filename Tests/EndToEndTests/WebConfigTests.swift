@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The HTTP port behind a web config file (exporter-toolkit format): TLS, client certificates and

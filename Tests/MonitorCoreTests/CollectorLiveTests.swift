@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AgentKit
@@ -7,8 +8,9 @@ import Testing
 /// The collectors against the live `/proc` of the test machine and against temporary directories,
 /// each value compared with one computed here independently (through Foundation) from the same files.
 @Suite struct CollectorLiveTests {
+    /// A `/proc`-like root with its `self` directory.
     func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("proc-\(UUID().uuidString)").path
+        let path = try makeTemporaryDirectory("proc")
         try FileManager.default.createDirectory(atPath: path + "/self", withIntermediateDirectories: true)
         return path
     }

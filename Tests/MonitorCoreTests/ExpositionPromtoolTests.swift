@@ -1,33 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import GatewayKit
 @testable import MonitorModel
 
-private let promtool = "/usr/bin/promtool"
-
-/// Runs `promtool check metrics` on a page and returns its exit status and everything it printed.
-private func check(_ page: [UInt8]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: promtool)
-    process.arguments = ["check", "metrics"]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    try input.fileHandleForWriting.write(contentsOf: Data(page))
-    try input.fileHandleForWriting.close()
-    let printed = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: printed, as: UTF8.self))
-}
-
-/// The only lint the SPEC allows: the report's family name keeps its unit for its dashboards.
-private let knownComplaint = #"process_ram_gigabytes use base unit "bytes" instead of "gigabytes""# + "\n"
-
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: promtool), "needs Debian's prometheus package"))
+@Suite(.enabled(if: Promtool.isInstalled, "needs Debian's prometheus package"))
 struct ExpositionPromtoolTests {
     @Test func pageOfSeveralAgentsPassesWithOnlyTheKnownComplaint() throws {
         let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(300))
@@ -46,14 +24,15 @@ struct ExpositionPromtoolTests {
 
         let snapshot = store.snapshot(now: 1000)
         #expect(snapshot.count == 6)
-        let result = try check(MetricsPage.render(store: snapshot, process: ProcessMetrics.current(), extra: [extra]))
-        #expect(result.output == knownComplaint)
+        let result = try Promtool.check(
+            MetricsPage.render(store: snapshot, process: ProcessMetrics.current(), extra: [extra]))
+        #expect(result.output == Promtool.acceptedComplaint + "\n")
         #expect(result.status == 3)
     }
 
     @Test func pageWithoutAgentsPassesCleanly() throws {
         // promtool lints only families that have samples, so the unit complaint needs a fresh agent to appear.
-        let result = try check(MetricsPage.render(store: [], process: nil))
+        let result = try Promtool.check(MetricsPage.render(store: [], process: nil))
         #expect(result.output == "")
         #expect(result.status == 0)
     }
@@ -61,8 +40,8 @@ struct ExpositionPromtoolTests {
     @Test func checkerIsRealAndRejectsABrokenPage() throws {
         // Guards the two tests above against a checker that accepts anything.
         let broken = Array("# TYPE x gauge\nx{agent_number=\"a\" 1\n".utf8)
-        let result = try check(broken)
+        let result = try Promtool.check(broken)
         #expect(result.status != 0)
-        #expect(result.output != knownComplaint)
+        #expect(result.output != Promtool.acceptedComplaint + "\n")
     }
 }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import TestSupport
 import Testing
 
 @testable import MonitorModel
@@ -103,7 +104,7 @@ import Testing
     /// Random finite values in the accepted ranges survive encoding bit for bit, checked both
     /// by our decoder and by Foundation's, so the text is ordinary JSON with full precision.
     @Test func samplesRoundTripBitForBit() throws {
-        var random = ProtocolFixtures.Random(seed: 42)
+        var random = SeededGenerator(seed: 42)
         struct Wire: Decodable {
             var seq: UInt64
             var ts: Double

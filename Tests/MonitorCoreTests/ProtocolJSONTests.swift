@@ -1,4 +1,5 @@
 import FoundationEssentials
+import TestSupport
 import Testing
 
 @testable import MonitorProtocol
@@ -165,7 +166,7 @@ import Testing
     @Test func mutationsThatWeAcceptFoundationAcceptsToo() throws {
         let base = Array(#"{"type":"sample","s":"a\"b\\c\u00e9","seq":42,"ts":1732520000.125,"x":[1,{"y":null}]}"#.utf8)
         let alphabet = Array(#"{}[]":,\u0123456789abcdefe.-+ tnrl"#.utf8) + [0x00, 0x0A, 0x80, 0xC3, 0xA9, 0xFF]
-        var random = ProtocolFixtures.Random(seed: 7)
+        var random = SeededGenerator(seed: 7)
         var accepted = 0
         for _ in 0..<20_000 {
             var text = base

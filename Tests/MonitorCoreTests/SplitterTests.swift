@@ -2,48 +2,6 @@ import Testing
 
 @testable import MonitorProtocol
 
-/// Helpers shared by the splitter and protocol suites; prefixed to stay clear of other suites.
-enum ProtocolFixtures {
-    /// A small deterministic generator (SplitMix64), so randomized tests replay exactly.
-    struct Random: RandomNumberGenerator {
-        private var state: UInt64
-
-        init(seed: UInt64) {
-            state = seed
-        }
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    /// Every object currently complete, or the error that stopped the stream.
-    static func drain(_ splitter: inout JSONObjectSplitter) throws(FramingError) -> [[UInt8]] {
-        var objects: [[UInt8]] = []
-        while let object = try splitter.nextObject() {
-            objects.append(object)
-        }
-        return objects
-    }
-
-    /// Objects with every structure the splitter must see through.
-    static let trickyObjects: [String] = [
-        #"{"currentProccessRAM: ": 0.00927734375, "RAM usage: ": 58.4, "CPU usage: ": 2.8, "CPU interrupts: ": 706148}"#,
-        #"{"s":"}{"}"#,
-        #"{"s":"\"}{\""}"#,
-        #"{"s":"\\"}"#,
-        #"{"s":"\\\"}\\"}"#,
-        #"{"s":"\u007d\u007B\u0022"}"#,
-        #"{"a":[{"b":[]},{"c":{"d":"]"}}],"e":"["}"#,
-        #"{}"#,
-        "{\"é\":\"日本語 😀\"}",
-    ]
-}
-
 @Suite struct SplitterTests {
     typealias Fixtures = ProtocolFixtures
 

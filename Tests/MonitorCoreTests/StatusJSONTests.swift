@@ -1,44 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import GatewayKit
 @testable import MonitorModel
-
-/// The `/api/v1/agents` document as a client decodes it, with Foundation's decoder.
-struct AgentsDocument: Decodable {
-    struct Counts: Decodable, Equatable {
-        var total: Int
-        var up: Int
-        var late: Int
-        var down: Int
-    }
-    struct Agent: Decodable {
-        var name: String
-        var state: String
-        var dialect: String
-        var transport: String
-        var remoteAddress: String
-        var connected: Bool
-        var connectedSince: Double?
-        var lastSeen: Double?
-        var samplesReceived: UInt64
-        var up: Bool
-        var fresh: Bool
-        var latest: Latest?
-    }
-    struct Latest: Decodable {
-        var sequence: UInt64
-        var timestamp: Double?
-        var ramUsagePercent: Double?
-        var cpuUsagePercent: Double?
-        var processRAMGigabytes: Double?
-        var cpuInterrupts: UInt64
-    }
-    var now: Double
-    var version: String
-    var counts: Counts
-    var agents: [Agent]
-}
 
 /// Three agents, one in each state, taken through the real store: up (native, fresh), late (connected, silent past
 /// the timeout), down (a report-format peer that disconnected).

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A `monitor-agent` started from the built binary, sending to a test gateway.
 final class AgentProcess: @unchecked Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// curl, the client operators test their endpoints with, run to completion.
 struct Curl {

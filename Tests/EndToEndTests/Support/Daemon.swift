@@ -97,10 +97,3 @@ enum Products {
 
     static var reportAgent: String { packageRoot + "/Tests/report/agent.py" }
 }
-
-/// A scratch directory for one test's configuration files.
-func makeTemporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "monitord-e2e-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}

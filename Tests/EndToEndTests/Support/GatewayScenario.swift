@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// One thing a hostile gateway does on one connection to the real agent: get the conversation to
 /// `stage`, then play `steps`, then hang up.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Debian's Prometheus on a free loopback port, in a temporary directory of its own: the scraper of the
 /// exposition tests and the receiver of the remote-write tests, started one way.
@@ -69,26 +70,6 @@ final class PrometheusServer: @unchecked Sendable {
     var recentOutput: Substring { process.output.suffix(2000) }
 
     func stop() { process.signal(SIGKILL) }
-}
-
-/// Runs `promtool check metrics` on `body` and returns its complaint lines.
-func runPromtool(on body: String) throws -> [String] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-    process.arguments = ["check", "metrics"]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(body.utf8))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).split(separator: "\n").map {
-        $0.trimmingCharacters(in: .whitespaces)
-    }.filter { !$0.isEmpty }
 }
 
 /// A loopback port free right now (for programs, like Prometheus, that cannot report port 0).
