@@ -160,20 +160,32 @@ struct AgentConversationTests {
         defer { fixture.remove() }
         let state = try spooledState(capacity: 10, fixture: fixture)
         state.append(spoolSample(0))
+        // The spool's lock is held until the reads below are done (or 10 s, so that reads that wait for
+        // it fail the test instead of hanging it); they must finish while it is still held.
         let holding = Atomic<Bool>(false)
+        let readsDone = Atomic<Bool>(false)
+        let readsFinishedUnderTheLock = Atomic<Bool>(false)
         let thread = Thread {
             state.spool.withLock { _ in
                 holding.store(true, ordering: .sequentiallyConsistent)
-                usleep(1_000_000)
+                var waited = 0
+                while !readsDone.load(ordering: .sequentiallyConsistent), waited < 10_000 {
+                    usleep(1000)
+                    waited += 1
+                }
+                readsFinishedUnderTheLock.store(
+                    readsDone.load(ordering: .sequentiallyConsistent), ordering: .sequentiallyConsistent)
             }
+            holding.store(false, ordering: .sequentiallyConsistent)
         }
         thread.start()
         while !holding.load(ordering: .sequentiallyConsistent) { usleep(1000) }
-        let start = ContinuousClock.now
         #expect(state.bufferedCount == 1)
         #expect(state.samples(after: 0, limit: 10).map(\.sequence) == [1])
         _ = state.session
-        #expect(ContinuousClock.now - start < .milliseconds(500))
+        readsDone.store(true, ordering: .sequentiallyConsistent)
+        while holding.load(ordering: .sequentiallyConsistent) { usleep(1000) }
+        #expect(readsFinishedUnderTheLock.load(ordering: .sequentiallyConsistent))
     }
 }
 

@@ -4,7 +4,8 @@ import Testing
 @testable import MonitorModel
 
 @Suite struct ExpositionBenchmarkTests {
-    /// Renders 10,000 fresh agents (snapshot + page) and prints the time; the figure to watch is the release build's.
+    /// Renders 10,000 fresh agents (snapshot + page) and prints the time. No bound on it here: the time that
+    /// matters, `/metrics` with 10,000 agents in the release build, is measured by scripts/bench.
     @Test func renderingTenThousandAgents() {
         let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(300))
         for index in 0..<10_000 {
@@ -28,7 +29,5 @@ import Testing
         let best = bestSnapshot + bestRender
         print("10,000 agents: snapshot \(bestSnapshot) + render \(bestRender) (best of 5), page \(size) bytes")
         #expect(size > 10_000 * 7 * 40)
-        // A debug build is several times slower than release; this bound only catches a pathological regression.
-        #expect(best < .seconds(2))
     }
 }

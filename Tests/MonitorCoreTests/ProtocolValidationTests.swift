@@ -216,7 +216,7 @@ import Testing
 
     @Test(arguments: ["web-01", "a", "A.b_c-9", "agent_", "agent_x", "agent_1a", "agent-1", "Agent_1"])
     func acceptsAgentNames(name: String) throws {
-        try AgentName.validate(name)
+        #expect(throws: Never.self) { try AgentName.validate(name) }
     }
 
     @Test(arguments: ["agent_0", "agent_1", "agent_0042"])

