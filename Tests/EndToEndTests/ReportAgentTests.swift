@@ -24,10 +24,11 @@ struct ReportAgentTests {
 
             let page = try gateway.metrics()
             for agent in ["agent_1", "agent_2"] {
+                // The gateway refuses percentages outside 0...100, so only what it cannot know is checked:
+                // a host uses some memory; the CPU figure is there (any value in range is possible).
                 let ram = try #require(page.value("process_ram_usage_percent", agent: agent))
-                #expect(ram > 0 && ram <= 100)
-                let cpu = try #require(page.value("process_cpu_usage_percent", agent: agent))
-                #expect(cpu >= 0 && cpu <= 100)
+                #expect(ram > 0)
+                _ = try #require(page.value("process_cpu_usage_percent", agent: agent))
                 let rss = try #require(page.value("process_ram_gigabytes", agent: agent))
                 // A Python interpreter with psutil: between 1 MiB and 1 GiB of RSS.
                 #expect(rss > 1.0 / 1024 && rss < 1)
