@@ -18,23 +18,59 @@ target=${1:?$usage}
 seconds=${2:?$usage}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-# The modules each entry point imports, with everything they depend on, bottom up.
 case "$target" in
-    splitter) entry="$root/Fuzz/FuzzSplitter.swift" modules=(MonitorModel MonitorProtocol) ;;
-    codec) entry="$root/Fuzz/FuzzCodec.swift" modules=(MonitorModel MonitorProtocol) ;;
-    spool) entry="$root/Fuzz/FuzzSpool.swift" modules=(Logging MonitorModel MonitorSystem MonitorConfig AgentSpool) ;;
-    config) entry="$root/Fuzz/FuzzConfig.swift" modules=(Logging MonitorModel MonitorSystem MonitorConfig) ;;
+    splitter) entry="$root/Fuzz/FuzzSplitter.swift" ;;
+    codec) entry="$root/Fuzz/FuzzCodec.swift" ;;
+    spool) entry="$root/Fuzz/FuzzSpool.swift" ;;
+    config) entry="$root/Fuzz/FuzzConfig.swift" ;;
     # The agent's handling of sequences of gateway messages (GatewayConversation, in the protocol layer).
-    conversation) entry="$root/Fuzz/FuzzConversation.swift" modules=(MonitorModel MonitorProtocol) ;;
+    conversation) entry="$root/Fuzz/FuzzConversation.swift" ;;
     # Spool recovery over arbitrary segment, watermark and temporary files.
-    spool-recovery)
-        entry="$root/Fuzz/FuzzSpoolRecovery.swift" modules=(Logging MonitorModel MonitorSystem MonitorConfig AgentSpool)
-        ;;
+    spool-recovery) entry="$root/Fuzz/FuzzSpoolRecovery.swift" ;;
     *)
         echo "unknown target '$target' (splitter | codec | spool | config | conversation | spool-recovery)" >&2
         exit 64
         ;;
 esac
+
+# The modules the entry point imports, with everything they depend on, bottom up, read from
+# Package.swift (its own scratch path, so that a build in progress does not hold the lookup up).
+# System libraries are module maps found through -I; of package products only swift-log's Logging
+# is compiled here, and anything else (NIO, say) is refused: the fuzzed layers must not need it.
+mapfile -t modules < <(
+    swift package --package-path "$root" --scratch-path "$root/.build/fuzz/manifest" dump-package |
+        python3 -c '
+import json, re, sys
+targets = {target["name"]: target for target in json.load(sys.stdin)["targets"]}
+order = []
+def visit(name):
+    if name in order:
+        return
+    if name == "Logging":
+        order.append(name)
+        return
+    target = targets.get(name)
+    if target is None:
+        return  # a system module of the platform (Glibc, FoundationEssentials)
+    if target["type"] == "system":
+        return
+    for dependency in target["dependencies"]:
+        if "byName" in dependency:
+            visit(dependency["byName"][0])
+        elif "product" in dependency:
+            product = dependency["product"][0]
+            if product != "Logging":
+                sys.exit(f"{name} needs {product}, which scripts/fuzz.sh does not build")
+            visit(product)
+    order.append(name)
+for line in open(sys.argv[1]):
+    match = re.match(r"\s*(?:@testable\s+)?import\s+(\w+)", line)
+    if match:
+        visit(match.group(1))
+print("\n".join(order))
+' "$entry"
+)
+((${#modules[@]})) || { echo "no modules found for $entry" >&2; exit 1; }
 
 work="$root/.build/fuzz/$target"
 mkdir -p "$work/corpus" "$work/modules"
