@@ -9,15 +9,25 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Every key of the section, in the order `rendered()` writes them; the schema, parse and rendering.
     static let keys: [ConfigurationKey<AgentConfiguration>] = [
         ConfigurationKey(
-            "server", read: { $0.servers = try $2.hostPortList($1) },
+            "server",
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration.servers = try values.hostPortList(entry)
+            },
             value: { $0.servers.map(\.description).joined(separator: ", ") }),
         .duration("failback-after", \.failbackAfter, atLeast: .seconds(1)),
-        ConfigurationKey("name", read: { $0.name = try validatedName($1, values: $2) }, value: \.name),
+        ConfigurationKey(
+            "name",
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration.name = try validatedName(entry, values: values)
+            }, value: \.name),
         .duration("interval", \.interval, atLeast: minimumInterval),
         .duration("cpu-window", \.cpuWindow),
         .integer("buffer-samples", \.bufferCapacity, in: bufferCapacityRange),
         ConfigurationKey(
-            "token", read: { $0.token = try validatedToken($1, values: $2) },
+            "token",
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration.token = try validatedToken(entry, values: values)
+            },
             line: { $0.token.map { "# token = (set, \($0.utf8.count) bytes; not shown)" } ?? "token =" }),
         .boolean("tls", \.tls),
         .optionalText("tls-ca-file", \.tlsCAFile),
@@ -26,11 +36,17 @@ public struct AgentConfiguration: Sendable, Equatable {
         .optionalText("tls-key", \.tlsKey),
         .logLevel("log-level", \.logLevel),
         ConfigurationKey(
-            "spool-directory", read: { $0.spoolDirectory = try spoolDirectory($1, values: $2) },
+            "spool-directory",
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration.spoolDirectory = try spoolDirectory(entry, values: values)
+            },
             value: \.spoolDirectory),
         .size("spool-max-size", \.spoolMaxBytes, in: spoolSizeRange),
         ConfigurationKey(
-            "spool-fsync", read: { $0.spoolFsync = try spoolFsync($1, values: $2) }, value: \.spoolFsync.rendered),
+            "spool-fsync",
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration.spoolFsync = try spoolFsync(entry, values: values)
+            }, value: \.spoolFsync.rendered),
     ]
     static let schema = ConfigurationSchema(sections: [keys.schema(section: section)])
     /// Shorter intervals would make the agent itself a noticeable load and flood the gateway.

@@ -36,41 +36,64 @@ struct ConfigurationKey<Configuration>: Sendable {
 
 // The kinds of value both daemons share, each read by ``ConfigurationValues`` and written as it reads.
 extension ConfigurationKey {
-    typealias Field<Value> = WritableKeyPath<Configuration, Value> & Sendable
+    typealias Field<Value> = any WritableKeyPath<Configuration, Value> & Sendable
 
     static func duration(_ name: String, _ field: Field<Duration>, atLeast minimum: Duration? = nil) -> Self {
         Self(
-            name, read: { $0[keyPath: field] = try $2.duration($1, atLeast: minimum) },
+            name,
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration[keyPath: field] = try values.duration(entry, atLeast: minimum)
+            },
             value: { renderDuration($0[keyPath: field]) })
     }
 
     static func integer(_ name: String, _ field: Field<Int>, in range: ClosedRange<Int>) -> Self {
-        Self(name, read: { $0[keyPath: field] = try $2.integer($1, in: range) }, value: { "\($0[keyPath: field])" })
+        Self(
+            name,
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration[keyPath: field] = try values.integer(entry, in: range)
+            }, value: { "\($0[keyPath: field])" })
     }
 
     static func size(_ name: String, _ field: Field<Int>, in range: ClosedRange<Int>) -> Self {
         Self(
-            name, read: { $0[keyPath: field] = try $2.size($1, in: range) },
+            name,
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration[keyPath: field] = try values.size(entry, in: range)
+            },
             value: { ByteSize.render($0[keyPath: field]) })
     }
 
     static func boolean(_ name: String, _ field: Field<Bool>) -> Self {
-        Self(name, read: { $0[keyPath: field] = try $2.boolean($1) }, value: { $0[keyPath: field] ? "yes" : "no" })
+        Self(
+            name,
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration[keyPath: field] = try values.boolean(entry)
+            }, value: { $0[keyPath: field] ? "yes" : "no" })
     }
 
     static func hostPort(_ name: String, _ field: Field<HostPort>) -> Self {
-        Self(name, read: { $0[keyPath: field] = try $2.hostPort($1) }, value: { "\($0[keyPath: field])" })
+        Self(
+            name,
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration[keyPath: field] = try values.hostPort(entry)
+            }, value: { "\($0[keyPath: field])" })
     }
 
     static func logLevel(_ name: String, _ field: Field<LogLevelName>) -> Self {
-        Self(name, read: { $0[keyPath: field] = try $2.logLevel($1) }, value: { $0[keyPath: field].rawValue })
+        Self(
+            name,
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration[keyPath: field] = try values.logLevel(entry)
+            }, value: { $0[keyPath: field].rawValue })
     }
 
     /// A file path or name taken as written; empty means none.
     static func optionalText(_ name: String, _ field: Field<String?>) -> Self {
         Self(
             name,
-            read: { configuration, entry, _ in configuration[keyPath: field] = entry.value.isEmpty ? nil : entry.value
+            read: { configuration, entry, _ throws(ConfigurationError) in
+                configuration[keyPath: field] = entry.value.isEmpty ? nil : entry.value
             },
             value: { $0[keyPath: field] ?? "" })
     }

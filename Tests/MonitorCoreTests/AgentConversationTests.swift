@@ -185,7 +185,8 @@ struct AgentConversationTests {
         _ = state.session
         readsDone.store(true, ordering: .sequentiallyConsistent)
         while holding.load(ordering: .sequentiallyConsistent) { usleep(1000) }
-        #expect(readsFinishedUnderTheLock.load(ordering: .sequentiallyConsistent))
+        let finishedUnderTheLock = readsFinishedUnderTheLock.load(ordering: .sequentiallyConsistent)
+        #expect(finishedUnderTheLock, "the reads waited for the spool's lock")
     }
 }
 

@@ -26,7 +26,6 @@ import Testing
             bestSnapshot = min(bestSnapshot, clock.measure { agents = store.snapshot(now: 1000) })
             bestRender = min(bestRender, clock.measure { size = MetricsPage.render(store: agents, process: nil).count })
         }
-        let best = bestSnapshot + bestRender
         print("10,000 agents: snapshot \(bestSnapshot) + render \(bestRender) (best of 5), page \(size) bytes")
         #expect(size > 10_000 * 7 * 40)
     }

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import MonitorProtocol
@@ -39,7 +40,7 @@ import Testing
     }
 
     @Test func randomChunkingOfRandomStreams() throws {
-        var random = Fixtures.Random(seed: 0x5578)
+        var random = SeededGenerator(seed: 0x5578)
         for _ in 0..<200 {
             let count = Int.random(in: 1...20, using: &random)
             let objects = (0..<count).map { _ in Fixtures.trickyObjects.randomElement(using: &random)! }

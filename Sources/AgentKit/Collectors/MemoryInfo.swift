@@ -32,7 +32,7 @@ public struct MemoryInfo: Sendable, Equatable {
         var activeFile: UInt64?, inactiveFile: UInt64?, slabReclaimable: UInt64?
 
         /// The `/proc/meminfo` name of each field.
-        static let names: [(name: StaticString, field: WritableKeyPath<Fields, UInt64?>)] = [
+        static let names: [(name: StaticString, field: any WritableKeyPath<Fields, UInt64?> & Sendable)] = [
             ("MemTotal", \.total), ("MemFree", \.free), ("MemAvailable", \.available), ("Cached", \.cached),
             ("Active(file)", \.activeFile), ("Inactive(file)", \.inactiveFile), ("SReclaimable", \.slabReclaimable),
         ]
