@@ -1,4 +1,5 @@
 import MonitorModel
+import MonitorSystem
 
 /// What `monitord` reads from `/etc/monitor/monitord.conf`, section `[monitord]`.
 ///

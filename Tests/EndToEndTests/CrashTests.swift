@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A scripted native agent that keeps its own record of what the gateway acknowledged, and checks
