@@ -223,8 +223,15 @@ package final class SampleSpool {
         }
         try spool.deleteAcknowledgedSegments(keepingNewest: false)
         // At the ceiling no segment can follow: the agent starts a new session before its next sample.
+        // A segment that cannot be started (a full disk, say) must not stop the agent: what the spool
+        // holds is replayed all the same, new samples stay in memory (logged once), and the next
+        // append tries again: delivering the spool may be what frees the space.
         if spool.highestSequence < SpoolFormat.maximumSequence {
-            try spool.rotate(firstSequence: spool.highestSequence + 1)
+            do throws(SpoolError) {
+                try spool.rotate(firstSequence: spool.highestSequence + 1)
+            } catch {
+                spool.report(error)
+            }
         }
         let recovery = Recovery(
             session: session, resumed: !headers.isEmpty || watermark != nil, acknowledged: acknowledged,
@@ -301,11 +308,13 @@ package final class SampleSpool {
         // Above our own numbering only when a power loss lost the spool's tail after the gateway had
         // those samples: number on from there, so that new samples are not taken for duplicates.
         highestSequence = max(highestSequence, sequence)
+        // Segments first: on a full disk the watermark cannot be written until they are gone. Deleting
+        // them before it is safe: the newest segment is kept, and its header carries the numbering on.
+        do throws(SpoolError) { try deleteAcknowledgedSegments(keepingNewest: true) } catch { report(error) }
         do throws(SpoolError) {
             try DurableFiles.replace(
                 directory + "/" + SpoolWatermark.fileName,
                 with: SpoolWatermark(session: self.session, sequence: sequence).encoded, durable: false)
-            try deleteAcknowledgedSegments(keepingNewest: true)
         } catch {
             report(error)
         }

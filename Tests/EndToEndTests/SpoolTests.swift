@@ -165,4 +165,64 @@ struct SpoolTests {
                 return received == before + Double(taken)
             }, "taken \(taken), received \(received - before)")
     }
+    /// Runs a program to its end; returns its exit status.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    @Test("a spool whose filesystem is full: the agent still starts, and what the spool holds is delivered")
+    func fullSpoolFilesystem() async throws {
+        guard getuid() == 0 else {
+            print("SKIP full spool filesystem test: needs root to mount a tmpfs")
+            return
+        }
+        let name = "e2e-full-spool"
+        let spool = try makeTemporaryDirectory() + "/spool"
+        try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: false)
+        // 16 KiB: a few hundred records, filled by the agent itself in a few seconds.
+        try #require(try Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=16k,mode=700", "tmpfs", spool]) == 0)
+        defer { _ = try? Self.run("/bin/umount", ["-l", spool]) }
+        let configuration = "spool-directory = \(spool)\nspool-max-size = 64KiB\n"
+
+        // No gateway: the agent fills the filesystem with its spool, coping in memory.
+        let gone = try await GatewayProcess.start()
+        let port = gone.agentPort
+        await gone.stop()
+        let filling = try AgentProcess.start(
+            name: name, gatewayPort: port, interval: "100ms", cpuWindow: "50ms", extraConfiguration: configuration)
+        defer { filling.process.signal(SIGKILL) }
+        #expect(
+            await eventually(timeout: 60) { filling.process.output.contains("No space left on device") },
+            "agent: \(filling.process.output)")
+        await filling.stop()
+
+        // Restarted on the full filesystem, with a gateway: it must run and deliver the spool.
+        let gateway = try await GatewayProcess.start(agentPort: port)
+        defer { Task { await gateway.stop() } }
+        let restarted = try AgentProcess.start(name: name, gatewayPort: port, extraConfiguration: configuration)
+        defer { restarted.process.signal(SIGKILL) }
+        #expect(await eventually { SpoolLine(restarted.process.output) != nil }, "\(restarted.process.output)")
+        let resumed = try #require(SpoolLine(restarted.process.output), "\(restarted.process.output)")
+        #expect(resumed.resumed && resumed.toDeliver > 50, "\(restarted.process.output)")
+        #expect(
+            await eventually(timeout: 30) {
+                try gateway.metrics().value("monitord_samples_received_total", agent: name) ?? 0
+                    >= Double(resumed.toDeliver + 5)
+            }, "agent: \(restarted.process.output)")
+        #expect(restarted.process.process.isRunning, "\(restarted.process.output)")
+        // Delivering the spool freed its segments: the spool writes again, unasked.
+        #expect(
+            await eventually(timeout: 30) { restarted.process.output.contains("spool: writing again") },
+            "\(restarted.process.output)")
+        // The failure is said once, not per sample.
+        let failures = restarted.process.output.components(separatedBy: "kept in memory only").count - 1
+        #expect(failures <= 1, "\(restarted.process.output)")
+        await restarted.stop()
+    }
 }

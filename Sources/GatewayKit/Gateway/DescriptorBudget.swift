@@ -16,6 +16,9 @@ struct DescriptorBudget: Equatable {
     /// Descriptors kept back for the process itself and for connections being refused at the moment.
     static let reserve = 128
 
+    /// max-connections-per-address is at most max-connections divided by this.
+    static let addressShareDivisor = 4
+
     /// The soft `RLIMIT_NOFILE` in force.
     var limit: Int
 
@@ -62,7 +65,16 @@ struct DescriptorBudget: Equatable {
                     + "reserved and \(http) go to the HTTP port; raise LimitNOFILE= in the unit")
             fitted.maxConnections = agents
         }
-        fitted.maxConnectionsPerAddress = min(fitted.maxConnectionsPerAddress, fitted.maxConnections)
+        // One address may hold at most a quarter of the agent connections, so that a flood of silent
+        // connections from one host always leaves room for the others (audit attack2/03).
+        let perAddress = max(fitted.maxConnections / Self.addressShareDivisor, 1)
+        if perAddress < configuration.maxConnectionsPerAddress {
+            warnings.append(
+                "max-connections-per-address lowered from \(configuration.maxConnectionsPerAddress) to \(perAddress): "
+                    + "a quarter of the effective max-connections (\(fitted.maxConnections)), so that one address "
+                    + "cannot take every connection")
+            fitted.maxConnectionsPerAddress = perAddress
+        }
         return (fitted, warnings)
     }
 }
