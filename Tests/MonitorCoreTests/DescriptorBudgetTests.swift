@@ -27,7 +27,8 @@ struct DescriptorBudgetTests {
         #expect(fitted.maxConnectionsPerAddress >= 1 && fitted.maxConnectionsPerAddress <= fitted.maxConnections)
     }
 
-    @Test("enough descriptors: a per-address limit within a quarter of max-connections is left alone, without a warning")
+    @Test(
+        "enough descriptors: a per-address limit within a quarter of max-connections is left alone, without a warning")
     func untouchedWhenRoomy() {
         var configuration = GatewayConfiguration()
         configuration.maxConnectionsPerAddress = 100
@@ -42,6 +43,7 @@ struct DescriptorBudgetTests {
         configuration.maxConnections = 100
         let (fitted, warnings) = DescriptorBudget(limit: 1 << 20).fit(configuration)
         #expect(fitted.maxConnectionsPerAddress == 25)
-        #expect(warnings.contains { $0.contains("from 2000 to 25") && $0.contains("max-connections (100)") }, "\(warnings)")
+        #expect(
+            warnings.contains { $0.contains("from 2000 to 25") && $0.contains("max-connections (100)") }, "\(warnings)")
     }
 }
