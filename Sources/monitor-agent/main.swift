@@ -9,6 +9,9 @@ import MonitorModel
 
 // `monitor-agent`: samples this host and pushes to monitord.
 
+// Before anything else: a SIGHUP or SIGTERM while starting must not kill the agent (StartupSignals).
+StartupSignals.hold()
+
 switch AgentCommandLine.parse(Array(CommandLine.arguments.dropFirst())) {
 case .failure(let error):
     writeToStandardError(

@@ -23,6 +23,13 @@ struct MonitordCommand: AsyncParsableCommand {
 
     @OptionGroup var options: DaemonOptions
 
+    /// Before anything else, even parsing the command line: a SIGHUP or SIGTERM while starting must
+    /// not kill the gateway (StartupSignals).
+    static func main() async {
+        StartupSignals.hold()
+        await main(nil)
+    }
+
     func run() async throws {
         let launcher = DaemonLauncher<GatewayConfiguration>(
             identifier: "monitord",

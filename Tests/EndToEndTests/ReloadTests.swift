@@ -49,4 +49,45 @@ struct ReloadTests {
                 }, "samples stopped flowing after a refused reload")
         }
     }
+    /// A daemon's configuration file for the startup-signal test: loopback, port 0.
+    static func startupConfiguration(daemon: String) throws -> String {
+        let path = try makeTemporaryDirectory() + "/\(daemon).conf"
+        let text =
+            daemon == "monitord"
+            ? "[monitord]\nlisten = 127.0.0.1:0\nmetrics-listen = 127.0.0.1:0\n"
+            : "[agent]\nserver = 127.0.0.1:9\nname = e2e-early-hup\ninterval = 200ms\ncpu-window = 100ms\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test(
+        "SIGHUP 0, 10, 50 and 100 ms after exec, many times: both daemons keep running; SIGTERM then stops gracefully",
+        arguments: ["monitord", "monitor-agent"])
+    func signalsWhileStarting(daemon: String) async throws {
+        let executable = daemon == "monitord" ? Products.monitord : Products.agent
+        let ready = daemon == "monitord" ? "listening: agents on" : "sampling as"
+        let configuration = try Self.startupConfiguration(daemon: daemon)
+        for delay in [0, 10, 50, 100] {
+            for run in 0..<3 {
+                let process = try RunningProcess(executable: executable, arguments: ["--config", configuration])
+                defer { process.signal(SIGKILL) }
+                if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+                process.signal(SIGHUP)
+                #expect(
+                    await eventually { process.output.contains(ready) || !process.process.isRunning },
+                    "\(daemon), SIGHUP at \(delay) ms, run \(run): \(process.output)")
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(
+                    process.process.isRunning,
+                    "\(daemon) died of a SIGHUP \(delay) ms after exec (run \(run)): \(process.output)")
+                await process.stop()
+            }
+        }
+        // SIGTERM right after exec: a graceful stop (exit 0), not death by the signal (143).
+        let process = try RunningProcess(executable: executable, arguments: ["--config", configuration])
+        defer { process.signal(SIGKILL) }
+        process.signal(SIGTERM)
+        #expect(await process.waitForExit(timeout: 20) == 0, "\(daemon): \(process.output)")
+        #expect(process.process.terminationReason == .exit, "\(daemon): \(process.output)")
+    }
 }

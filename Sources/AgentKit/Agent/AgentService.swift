@@ -62,6 +62,8 @@ public final class AgentService: Sendable {
         _ = try await SignalPipe.open(on: executor.eventLoop) { signal in
             control.yield(signal == SIGHUP ? .reload : .shutdown)
         }
+        // Every handler is in place now: act on a SIGHUP, SIGTERM or SIGINT that came while starting.
+        StartupSignals.replay(logger: logger)
         let configuration = state.configuration
         let name = configuration.resolvedName(hostName: hostName)
         // Fail early and clearly if /proc cannot be read (e.g. a too strict sandbox), or if the

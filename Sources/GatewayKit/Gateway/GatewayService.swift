@@ -60,6 +60,8 @@ public final class GatewayService: Service {
         if let directory = configuration.walDirectory { try openLog(directory, configuration) }
         // Trap SIGHUP before announcing readiness: from then on a reload must never kill us.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
+        // Every handler is in place now: act on a SIGHUP, SIGTERM or SIGINT that came while starting.
+        StartupSignals.replay(logger: state.logger)
         var agents = try await AgentListener.bind(configuration.listen, state: state, group: eventLoopGroup)
         var metrics: HTTPPort
         do {
