@@ -517,4 +517,28 @@ struct HostileAgentTests {
         let result = tally.value
         #expect(result.crashes == 0 && result.hangs == 0)
     }
+    @Test("a backlog sent in one burst, read slowly by the gateway's own rate limit, is not cut off by the message deadline")
+    func pacedBurstKeepsItsConnection() async throws {
+        // 20 samples a second and hello-timeout = 1s: 100 samples take the gateway about 4 s to read.
+        try await withGateway(
+            extraConfiguration: "max-samples-per-second = 20\nhello-timeout = 1s\nagent-timeout = 10s\n"
+        ) { gateway in
+            let peer = try HostilePeer(port: gateway.agentPort)
+            defer { peer.close() }
+            try peer.send(line: HostileMessages.hello(agent: "\"e2e-burst\""))
+            let welcome = try #require(peer.nextLine(timeout: 10))
+            #expect(welcome.contains("welcome"), "\(welcome)")
+            let now = Date().timeIntervalSince1970
+            let burst = (1...100).map { HostileMessages.sample(seq: "\($0)", ts: "\(now - 100 + Double($0))") + "\n" }
+            try peer.send(Array(burst.joined().utf8))
+            var acknowledged = 0
+            var refusal: String?
+            while acknowledged < 100, refusal == nil, let line = peer.nextLine(timeout: 15) {
+                if line.contains("\"error\"") { refusal = line }
+                if let match = line.firstMatch(of: /"seq":(\d+)/), let seq = Int(match.1) { acknowledged = seq }
+            }
+            #expect(refusal == nil, "gateway: \(gateway.process.output)")
+            #expect(acknowledged == 100, "acknowledged \(acknowledged) of 100; gateway: \(gateway.process.output)")
+        }
+    }
 }

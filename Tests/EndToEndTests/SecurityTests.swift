@@ -164,4 +164,28 @@ struct SecurityTests {
             #expect(try gateway.metrics().value("monitord_agent_up", agent: "e2e-doubtful") == nil)
         }
     }
+    @Test("a peer that begins a TLS handshake and stalls is closed at hello-timeout, as a silent plain peer is")
+    func stalledHandshakeBoundByHelloTimeout() async throws {
+        let certificates = try Certificates.make()
+        let gatewayConfiguration = """
+            tls-certificate = \(certificates.serverCertificate)
+            tls-key = \(certificates.serverKey)
+            hello-timeout = 1s
+            agent-timeout = 10s
+            """
+        try await withGateway(extraConfiguration: gatewayConfiguration) { gateway in
+            // The first bytes of a ClientHello record (type 22, TLS 1.0, 512 bytes announced), then nothing.
+            let stalled = try HostilePeer(port: gateway.agentPort)
+            defer { stalled.close() }
+            let plain = try HostilePeer(port: gateway.agentPort)
+            defer { plain.close() }
+            let start = Date()
+            try stalled.send([0x16, 0x03, 0x01, 0x02, 0x00])
+            #expect(plain.waitForClose(timeout: 8) == .closed)
+            // Well before 2 x agent-timeout (20 s), where the idle timer would close it.
+            #expect(stalled.waitForClose(timeout: 8) == .closed, "gateway: \(gateway.process.output)")
+            let elapsed = Date().timeIntervalSince(start)
+            #expect(elapsed < 5, "the stalled handshake was closed after \(elapsed) s")
+        }
+    }
 }

@@ -80,6 +80,9 @@ struct AgentListener: Sendable {
         { [state] event, agent in state.sampleEvent(event, agent: agent) }
     }
 
+    /// How long a connection being closed with an error line is given to take it.
+    private static let closeGrace = TimeAmount.milliseconds(250)
+
     /// Sends an error line and closes `channel`, from any thread: for deadlines and for closing a
     /// connection from outside its task (superseded, token revoked).
     private static func closeWithError(_ channel: any Channel, _ text: String) {
@@ -87,6 +90,10 @@ struct AgentListener: Sendable {
         channel.writeAndFlush(channel.allocator.buffer(bytes: line)).whenComplete { _ in
             channel.close(promise: nil)
         }
+        // A write that cannot complete must not keep the connection: one in the middle of a TLS handshake
+        // (NIOSSL holds it until the handshake ends) or to a peer that reads nothing. Closed shortly
+        // after in any case, so that hello-timeout bounds a stalled handshake too (audit attack2/05).
+        channel.eventLoop.scheduleTask(in: closeGrace) { channel.close(promise: nil) }
     }
 
     private func handle(_ connection: Connection, transport: Transport) async {
@@ -197,12 +204,21 @@ struct AgentListener: Sendable {
                     if let ack = session.takePendingAck() {
                         try await outbound.write(channel.allocator.buffer(bytes: ProtocolCodec.encode(ack)))
                     }
+                    // A completed message ends its deadline; the next one, begun in the same read, gets its own.
+                    if session.agentName != nil, !batch.messages.isEmpty || !batch.inMessage {
+                        messageDeadline?.cancel()
+                        messageDeadline = nil
+                    }
+                    // Over its rate, the connection waits before its next read: TCP slows the sender. That
+                    // wait is the gateway's, not the peer's: no message deadline runs through it, and one
+                    // begun before it starts afresh after it (audit attack2/04).
+                    let wait = pacing.take(session.takeSampleCount(), now: .now)
+                    if wait > .zero {
+                        messageDeadline?.cancel()
+                        messageDeadline = nil
+                        try await Task.sleep(for: wait)
+                    }
                     if session.agentName != nil {
-                        // A completed message ends its deadline; the next one, begun in the same read, gets its own.
-                        if !batch.messages.isEmpty || !batch.inMessage {
-                            messageDeadline?.cancel()
-                            messageDeadline = nil
-                        }
                         if batch.inMessage, messageDeadline == nil {
                             messageDeadline = channel.eventLoop.scheduleTask(
                                 in: TimeAmount(configuration.helloTimeout)
@@ -214,9 +230,6 @@ struct AgentListener: Sendable {
                             }
                         }
                     }
-                    // Over its rate, the connection waits before its next read: TCP slows the sender.
-                    let wait = pacing.take(session.takeSampleCount(), now: .now)
-                    if wait > .zero { try await Task.sleep(for: wait) }
                 }
             }
         } catch let error as NIOSSLError {
