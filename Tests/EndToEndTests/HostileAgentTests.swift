@@ -517,7 +517,10 @@ struct HostileAgentTests {
         let result = tally.value
         #expect(result.crashes == 0 && result.hangs == 0)
     }
-    @Test("a backlog sent in one burst, read slowly by the gateway's own rate limit, is not cut off by the message deadline")
+
+    @Test(
+        "a backlog sent in one burst, read slowly by the gateway's own rate limit, is not cut off by the message deadline"
+    )
     func pacedBurstKeepsItsConnection() async throws {
         // 20 samples a second and hello-timeout = 1s: 100 samples take the gateway about 4 s to read.
         try await withGateway(

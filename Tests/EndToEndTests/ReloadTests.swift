@@ -49,6 +49,7 @@ struct ReloadTests {
                 }, "samples stopped flowing after a refused reload")
         }
     }
+
     /// A daemon's configuration file for the startup-signal test: loopback, port 0.
     static func startupConfiguration(daemon: String) throws -> String {
         let path = try makeTemporaryDirectory() + "/\(daemon).conf"

@@ -164,6 +164,7 @@ struct SecurityTests {
             #expect(try gateway.metrics().value("monitord_agent_up", agent: "e2e-doubtful") == nil)
         }
     }
+
     @Test("a peer that begins a TLS handshake and stalls is closed at hello-timeout, as a silent plain peer is")
     func stalledHandshakeBoundByHelloTimeout() async throws {
         let certificates = try Certificates.make()

@@ -165,6 +165,7 @@ struct SpoolTests {
                 return received == before + Double(taken)
             }, "taken \(taken), received \(received - before)")
     }
+
     /// Runs a program to its end; returns its exit status.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String]) throws -> Int32 {
