@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// SIGHUP: a valid file is applied live (ports moved, timeouts changed), a broken one refused.
