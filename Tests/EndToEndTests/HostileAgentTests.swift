@@ -327,6 +327,39 @@ struct HostileAgentTests {
         #expect(tally.value.hangs == 0)
     }
 
+    @Test("an agent flooding beyond max-samples-per-second is paced by TCP: acks lag its sending, the connection stays")
+    func floodIsPaced() async throws {
+        try await withGateway(extraConfiguration: "max-samples-per-second = 20\nagent-timeout = 30s\n") { gateway in
+            let peer = try HostilePeer(port: gateway.agentPort)
+            defer { peer.close() }
+            try peer.send(line: HostileMessages.hello(agent: "\"flood\""))
+            #expect(peer.nextLine(timeout: 5)?.contains("welcome") == true)
+            // 30 samples every 100 ms for 3 s: 300 samples/s, each burst in a read of its own.
+            var sent: UInt64 = 0
+            for _ in 0..<30 {
+                let burst = (1...30).map { _ -> String in
+                    sent += 1
+                    return HostileMessages.sample(seq: "\(sent)")
+                }
+                try peer.send(Array((burst.joined(separator: "\n") + "\n").utf8))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            func highestAck() -> UInt64 {
+                _ = peer.nextLine(timeout: 0.2)
+                return peer.everything.compactMap { line in
+                    line.firstMatch(of: /"ack","seq":(\d+)/).flatMap { UInt64($0.1) }
+                }.max() ?? 0
+            }
+            // Unpaced, all 900 are acknowledged within milliseconds; at 20 per second about a tenth is.
+            let acked = highestAck()
+            #expect(acked > 0 && acked < sent / 2, "acknowledged \(acked) of \(sent) after 3 s at 20 samples/s")
+            // Paced, not refused: what was sent is read later, and acknowledged.
+            let later = await eventually(timeout: 10) { highestAck() > acked }
+            #expect(later, "no ack after the pause: \(peer.everything.suffix(3))")
+            #expect(!peer.everything.contains { $0.contains("error") }, "refused: \(peer.everything.suffix(3))")
+        }
+    }
+
     @Test("a peer churning connections cannot flood the log; the healthy agent is unaffected")
     func churn() async throws {
         let tally = Tally()

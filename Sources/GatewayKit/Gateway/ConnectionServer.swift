@@ -2,8 +2,9 @@ import Logging
 import NIOCore
 
 /// Accepts connections on `server` and runs `handle` for each as a child task, until the
-/// listener is closed or the task cancelled. Both gateway ports are served this way, so that
-/// closing a listener and cancelling its task tears down every connection in order.
+/// listener is closed or the task cancelled. The HTTP port is served this way, so that closing the
+/// listener and cancelling its task tears down every connection in order (the agent port does the
+/// same with ``OpenChannels``: its connections are channel handlers, not tasks).
 func serveConnections<Connection: Sendable>(
     of server: NIOAsyncChannel<Connection, Never>,
     logger: Logger,

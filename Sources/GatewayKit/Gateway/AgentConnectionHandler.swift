@@ -1,0 +1,327 @@
+import DaemonKit
+import Logging
+import MonitorConfig
+import MonitorModel
+import MonitorProtocol
+import NIOCore
+import NIOSSL
+
+/// One connection on the agent port, run on its channel's event loop: feeds each framed object
+/// to the connection's ``PeerSession`` and carries out what it answers.
+///
+/// Everything happens where the bytes arrive, without a task per connection: a sample costs no
+/// hop to another thread and back. What a read cycle brings (up to several socket reads, each a
+/// batch of objects) is answered with one cumulative ack and one flush, in
+/// ``channelReadComplete(context:)``.
+final class AgentConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = MessageBatch<[UInt8]>
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let state: GatewayState
+    private let configuration: GatewayConfiguration
+    private let transport: Transport
+    private var session: PeerSession
+    private let remote: String
+    private let sourceAddress: String
+    /// Whether the limiter counted this connection (it must then be released once).
+    private var admitted = false
+    private var identified = false
+    /// Set once the connection is being closed by us: nothing it sends afterwards is handled.
+    private var finished = false
+    /// Something was written in this read cycle and waits for the flush at its end.
+    private var unflushed = false
+    private var helloDeadline: Scheduled<Void>?
+    private var messageDeadline: Scheduled<Void>?
+    private var pacing: TokenBucket
+    /// How long the connection still owes for the samples of this read cycle (its pacing debt).
+    private var owed = Duration.zero
+    /// Reading is paused until the pacing debt is paid; `readRequested` holds a read asked for meanwhile.
+    private var paused = false
+    private var readRequested = false
+    private var context: ChannelHandlerContext?
+
+    /// - Parameter remoteAddress: the peer's address, known as soon as the connection is accepted.
+    init(state: GatewayState, configuration: GatewayConfiguration, transport: Transport, remoteAddress: SocketAddress?)
+    {
+        self.state = state
+        self.configuration = configuration
+        self.transport = transport
+        let remote = remoteAddress.map(describe) ?? "unknown"
+        self.remote = remote
+        self.sourceAddress = remoteAddress?.ipAddress ?? remote
+        var forwardingSink: (@Sendable (Sample, String, Double) -> Void)?
+        if let forwarder = state.forwarder {
+            forwardingSink = { sample, agent, now in forwarder.enqueue(sample, agent: agent, now: now) }
+        }
+        let sampleEventSink: @Sendable (SampleEvent, String) -> Void = { [state] event, agent in
+            state.sampleEvent(event, agent: agent)
+        }
+        self.session = PeerSession(
+            store: state.store,
+            remoteAddress: remote,
+            allowLegacyAgents: configuration.allowLegacyAgents,
+            maximumAgents: configuration.maxAgents,
+            maximumAnonymousAgents: configuration.anonymousAgentQuota,
+            tokens: configuration.tokens,
+            requireTLS: state.tlsContext != nil,
+            clockSkewTolerance: configuration.clockSkewTolerance,
+            onNewSample: forwardingSink,
+            onSampleEvent: sampleEventSink
+        )
+        self.pacing = TokenBucket(
+            rate: Double(configuration.maxSamplesPerSecond),
+            burst: Double(configuration.maxSamplesPerSecond),
+            now: .now
+        )
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    /// Admits the connection or refuses it with an error line, and starts the hello deadline.
+    private func start(context: ChannelHandlerContext) {
+        guard !admitted, !finished else { return }
+        state.counters.connectionAccepted()
+        let channel = context.channel
+        if let reason = state.limiter.admit(
+            sourceAddress,
+            maximumTotal: configuration.maxConnections,
+            maximumPerAddress: configuration.maxConnectionsPerAddress
+        ) {
+            let text =
+                reason == .tooManyConnections
+                ? "the gateway has its maximum of \(configuration.maxConnections) connections (max-connections)"
+                : "\(sourceAddress) has its maximum of \(configuration.maxConnectionsPerAddress) connections that have not said hello yet (max-connections-per-address)"
+            state.refused(reason, text, remote: remote, agent: nil)
+            finish(context: context, errorLine: text)
+            return
+        }
+        admitted = true
+        // The hello deadline runs on the channel's event loop, independent of whether the peer sends
+        // anything at all: a peer trickling bytes that never form a hello is closed too.
+        let helloTimeout = configuration.helloTimeout
+        helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(helloTimeout)) {
+            [state, remote] in
+            let text = "no hello within \(renderDuration(helloTimeout))"
+            state.refused(.helloTimeout, text, remote: remote, agent: nil)
+            Self.closeWithError(channel, text)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !finished else { return }
+        let batch = unwrapInboundIn(data)
+        session.isTLS = transport.isTLS
+        // What earlier reads of this cycle brought is acknowledged even if this read ends the connection,
+        // as when every read was answered on its own: only the refused read's samples go unacknowledged.
+        let acknowledgedBefore = session.pendingAck
+        for object in batch.messages {
+            let wasAnonymous = session.agentName == nil
+            let action = session.receive(object, now: state.clock.now())
+            // Registered before the welcome goes out, so that a token revoked meanwhile gets no welcome.
+            if wasAnonymous, let agent = session.agentName {
+                helloDeadline?.cancel()
+                guard identify(agent, channel: context.channel) else {
+                    refuse(
+                        .tokenRevoked, LiveConnections.revocation(of: agent), acknowledging: acknowledgedBefore,
+                        context: context)
+                    return
+                }
+                if case .native = session.identity {
+                    state.limiter.identified(sourceAddress)
+                    identified = true
+                }
+            }
+            switch action {
+            case .none:
+                break
+            case .reply(let message):
+                write(message, context: context)
+            case .refuse(let reason, let text):
+                refuse(reason, text, acknowledging: acknowledgedBefore, context: context)
+                return
+            }
+        }
+        if let error = batch.error {
+            refuse(.framing, "\(error)", acknowledging: acknowledgedBefore, context: context)
+            return
+        }
+        if session.agentName != nil { renewMessageDeadline(after: batch, channel: context.channel) }
+        // Over its rate, the connection stops reading for a while: TCP slows the sender.
+        owed = pacing.take(session.takeSampleCount(), now: .now)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if !finished, case .ack(let sequence)? = session.takePendingAck() {
+            acknowledge(upTo: sequence, context: context)
+        }
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        if !finished, owed > .zero { pause(for: owed, context: context) }
+        context.fireChannelReadComplete()
+    }
+
+    /// Tells the agent that every sample up to `sequence` is kept, so that it may drop them from its
+    /// spool. The one place an ack leaves the gateway: written here, flushed at the end of the read cycle.
+    private func acknowledge(upTo sequence: UInt64, context: ChannelHandlerContext) {
+        write(.ack(sequence: sequence), context: context)
+    }
+
+    private func write(_ message: GatewayMessage, context: ChannelHandlerContext) {
+        context.write(
+            wrapOutboundOut(context.channel.allocator.buffer(bytes: ProtocolCodec.encode(message))), promise: nil)
+        unflushed = true
+    }
+
+    // MARK: Pacing
+
+    /// Holds the connection's reads for `wait`: the kernel's buffer fills and TCP slows the agent down.
+    private func pause(for wait: Duration, context: ChannelHandlerContext) {
+        guard !paused else { return }
+        paused = true
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: TimeAmount(wait)) { handler.value.resume() }
+    }
+
+    private func resume() {
+        paused = false
+        owed = .zero
+        guard readRequested, let context else { return }
+        readRequested = false
+        context.read()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if paused {
+            readRequested = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: Deadlines
+
+    /// After the hello, every message must arrive whole within hello-timeout of its first byte: the idle
+    /// timer alone is reset by every byte, so a peer trickling one byte at a time would hold the
+    /// connection (and its buffer) forever.
+    private func renewMessageDeadline(after batch: MessageBatch<[UInt8]>, channel: any Channel) {
+        // A completed message ends its deadline; the next one, begun in the same read, gets its own.
+        if !batch.messages.isEmpty || !batch.inMessage {
+            messageDeadline?.cancel()
+            messageDeadline = nil
+        }
+        guard batch.inMessage, messageDeadline == nil else { return }
+        let timeout = configuration.helloTimeout
+        messageDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            [state, remote, agent = session.agentName] in
+            let text = "a message not finished within \(renderDuration(timeout)) of its first byte"
+            state.refused(.messageTimeout, text, remote: remote, agent: agent)
+            Self.closeWithError(channel, text)
+        }
+    }
+
+    // MARK: Identification, refusal and the end
+
+    /// The peer has just identified itself: log it, make the connection closable from outside (native
+    /// agents: takeover, token revocation), and close the agent's older connection, which the newest one replaces.
+    /// False when a reload revoked the token it presented after its hello was checked.
+    private func identify(_ agent: String, channel: any Channel) -> Bool {
+        let dialect: String
+        switch session.identity {
+        case .legacy: dialect = "legacy"
+        default: dialect = "native"
+        }
+        state.logConnection(
+            "agent connected", metadata: ["agent": "\(agent)", "remote": "\(remote)", "dialect": "\(dialect)"])
+        guard case .native = session.identity, let connection = session.connection else { return true }
+        let registered = state.live.register(connection.id, agent: agent, token: session.presentedToken) {
+            [state, remote] reason, text in
+            state.refused(reason, text, remote: remote, agent: agent)
+            Self.closeWithError(channel, text)
+        }
+        if let older = connection.superseded {
+            state.live.close(
+                older, .superseded, "agent \(agent) connected again from \(remote): the newest connection wins")
+        }
+        return registered
+    }
+
+    private func refuse(
+        _ reason: PeerErrorReason, _ text: String, acknowledging acknowledged: UInt64?, context: ChannelHandlerContext
+    ) {
+        state.refused(reason, text, remote: remote, agent: session.agentName)
+        if let acknowledged { acknowledge(upTo: acknowledged, context: context) }
+        finish(context: context, errorLine: text)
+    }
+
+    /// Sends the error line (with whatever the cycle wrote before it) and closes once it is out.
+    private func finish(context: ChannelHandlerContext, errorLine text: String) {
+        finished = true
+        unflushed = false
+        let line = context.channel.allocator.buffer(bytes: ProtocolCodec.encode(.error(reason: text)))
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(line)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// Sends an error line and closes `channel`, from any thread: for deadlines and for closing a
+    /// connection from outside its handler (superseded, token revoked).
+    static func closeWithError(_ channel: any Channel, _ text: String) {
+        let line = ProtocolCodec.encode(.error(reason: text))
+        channel.writeAndFlush(channel.allocator.buffer(bytes: line)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !finished {
+            finished = true
+            switch error {
+            case let error as NIOSSLError:
+                state.refused(.tlsHandshake, "TLS failed: \(error)", remote: remote, agent: session.agentName)
+            case let error as BoringSSLError:
+                state.refused(.tlsHandshake, "TLS failed: \(error)", remote: remote, agent: session.agentName)
+            case is IdleTimeoutError:
+                state.refused(
+                    .idleTimeout,
+                    "silent for \(renderDuration(configuration.agentTimeout * 2))",
+                    remote: remote,
+                    agent: session.agentName
+                )
+            default:
+                // Resets and half-closed sockets are routine for agents; the disconnect is logged on close.
+                state.logger.debug("agent connection ended", metadata: ["remote": "\(remote)", "error": "\(error)"])
+            }
+        }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finished = true
+        helloDeadline?.cancel()
+        messageDeadline?.cancel()
+        if let id = session.connection?.id { state.live.unregister(id) }
+        if let agent = session.agentName {
+            session.disconnect(now: state.clock.now())
+            state.logConnection("agent disconnected", metadata: ["agent": "\(agent)", "remote": "\(remote)"])
+        }
+        if admitted {
+            admitted = false
+            state.limiter.release(sourceAddress, identified: identified)
+        }
+        context.fireChannelInactive()
+    }
+}
