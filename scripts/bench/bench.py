@@ -69,6 +69,8 @@ class Processes:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if getattr(process, "cpu_group", None):
+            process.cpu_group.remove()
         if process in self.running:
             self.running.remove(process)
 
@@ -192,11 +194,23 @@ def monitord_config(workdir, name, agent_port, metrics_port, extra=""):
 
 
 def start_monitord(ctx, name, extra=""):
+    """monitord in a cgroup of its own where one can be made, so that its CPU counts every thread
+    (see gateway_cpu_seconds)."""
     agent_port, metrics_port = free_port(), free_port()
     config = monitord_config(ctx.workdir, name, agent_port, metrics_port, extra)
-    process = ctx.processes.start(name, [ctx.bin("monitord"), "--config", config])
+    group = CpuGroup.create(name)
+    process = ctx.processes.start(name, [ctx.bin("monitord"), "--config", config],
+                                  preexec=group.join if group else None)
+    process.cpu_group = group
     wait_http(metrics_port, process, ctx.processes)
     return process, agent_port, metrics_port
+
+
+def gateway_cpu_seconds(process):
+    """CPU time of a server, every thread counted, exited ones included: its cgroup when it has
+    one, else /proc/PID/stat's ticks (which include exited threads too, at 10 ms resolution)."""
+    group = getattr(process, "cpu_group", None)
+    return group.seconds() if group else cpu_seconds(process.pid)
 
 
 def run_loadgen(ctx, agent_port, agents, interval, duration, ramp_up, dialect="native", background=False, name="loadgen"):
@@ -549,11 +563,11 @@ def phase_ingest(ctx, levels, seconds):
     rows = []
     for agents in levels:
         gateway, agent_port, _ = start_monitord(ctx, f"monitord-ingest-{agents}")
-        cpu_before = run_seconds(gateway.pid)
+        cpu_before = gateway_cpu_seconds(gateway)
         ramp = "1s" if agents <= 100 else ("3s" if agents <= 1000 else "12s")
         code, result, stderr = run_loadgen(ctx, agent_port, agents, "0", f"{seconds}s", ramp)
         ctx.processes.check_alive(gateway)
-        cpu = run_seconds(gateway.pid) - cpu_before
+        cpu = gateway_cpu_seconds(gateway) - cpu_before
         rss, hwm = memory_kib(gateway.pid)
         ctx.processes.stop(gateway)
         if code != 0 or result is None:
@@ -620,9 +634,9 @@ def hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, dialect, wi
         time.sleep(settle)
         # Process-wide ticks, not per-thread schedstat: the report's server loses threads (each
         # dies with its connection), and a dead thread's time vanishes from task/*/schedstat.
-        cpu_before, wall_before = cpu_seconds(server.pid), time.monotonic()
+        cpu_before, wall_before = gateway_cpu_seconds(server), time.monotonic()
         time.sleep(window)
-        cpu = (cpu_seconds(server.pid) - cpu_before) / (time.monotonic() - wall_before)
+        cpu = (gateway_cpu_seconds(server) - cpu_before) / (time.monotonic() - wall_before)
         rss, hwm = memory_kib(server.pid)
         median, worst, size, page = metrics_timing(metrics_port, metric_runs)
         series = count_series(page, "process_ram_usage_percent")
