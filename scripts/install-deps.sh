@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing monitord needs on a Debian bookworm machine with Swift at
-# /opt/swift: Debian's packages (libsystemd, libsnappy and libcrypt for the daemons; Prometheus for promtool,
+# /opt/swift: Debian's packages (libsystemd, libsnappy, libcrypt and zlib for the daemons; Prometheus for promtool,
 # a real scrape and an https remote-write receiver; VictoriaMetrics as a second remote-write receiver; the packaging and container tools; headless chromium and a font for the status page
 # test; scdoc and mandoc to build and lint the man pages; node exporter, Pushgateway and collectd as
 # benchmark peers, openssl and binutils for the benchmark's TLS agent and stripping), psutil for the report's Python agent and prometheus_client for the report's
 # Python server and its OpenMetrics parser. Idempotent: does nothing when everything is already there.
 set -euo pipefail
 
-packages=(libsystemd-dev libsnappy-dev libcrypt-dev pkg-config prometheus victoria-metrics curl procps iproute2
+packages=(libsystemd-dev libsnappy-dev libcrypt-dev zlib1g-dev pkg-config prometheus victoria-metrics curl procps iproute2
           debhelper lintian dpkg-dev systemd-container debootstrap zstd
           chromium fonts-dejavu-core scdoc mandoc
           prometheus-node-exporter prometheus-pushgateway collectd-core openssl binutils make)

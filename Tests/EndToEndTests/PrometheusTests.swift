@@ -24,6 +24,38 @@ struct PrometheusTests {
         }
     }
 
+    @Test("Accept-Encoding: gzip gets the same page gzipped, which promtool accepts; HEAD and plain GETs are not")
+    func gzip() async throws {
+        try await withGateway { gateway in
+            let agent = try AgentProcess.start(name: "e2e-gzip", gatewayPort: gateway.agentPort)
+            defer { agent.process.signal(SIGKILL) }
+            #expect(
+                await eventually {
+                    try gateway.metrics().value("process_ram_usage_percent", agent: "e2e-gzip") != nil
+                })
+            let url = "http://127.0.0.1:\(gateway.metricsPort)/metrics"
+            // --compressed asks for gzip and decodes what comes.
+            let zipped = try await Curl.run(["--compressed", url])
+            #expect(zipped.exitCode == 0 && zipped.status == 200)
+            #expect(zipped.headers.lowercased().contains("content-encoding: gzip"), "\(zipped.headers)")
+            #expect(zipped.headers.lowercased().contains("vary: accept-encoding"), "\(zipped.headers)")
+            let complaints = try runPromtool(on: zipped.body)
+            #expect(complaints == [Self.acceptedComplaint], "promtool said: \(complaints)\n\(zipped.body)")
+            // The same series as the plain page (values move between two scrapes: the gateway's own figures).
+            let plain = try await Curl.run([url])
+            #expect(!plain.headers.lowercased().contains("content-encoding"), "\(plain.headers)")
+            func series(_ page: String) -> [Substring] {
+                page.split(separator: "\n").map { $0.split(separator: " ").dropLast().joined(separator: " ")[...] }
+            }
+            #expect(series(zipped.body) == series(plain.body))
+            // A HEAD asking for gzip gets the head alone: a compressed empty body would break the framing.
+            let head = try HTTPClient.exchange(
+                port: gateway.metricsPort,
+                request: "HEAD /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n")
+            #expect(head.status == 200 && head.body.isEmpty && head.headers["content-encoding"] == nil)
+        }
+    }
+
     @Test("a real Prometheus scrapes monitord and its query API returns the four families")
     func prometheusScrapes() async throws {
         try await withGateway { gateway in

@@ -8,8 +8,8 @@ set -euo pipefail
 
 cache_dir=${1:-${MONITORD_TEST_CACHE:-/var/cache/monitord-test}}
 # What the container needs besides the two .debs: systemd, the test's tools, and the run-time
-# libraries the packages depend on that a minimal system lacks (libsnappy for remote write).
-packages=systemd,systemd-sysv,dbus,curl,procps,ca-certificates,libsnappy1v5
+# libraries the packages depend on that a minimal system lacks (libsnappy for remote write, zlib for gzip on /metrics).
+packages=systemd,systemd-sysv,dbus,curl,procps,ca-certificates,libsnappy1v5,zlib1g
 # The cache is keyed by the package list, so a change to it builds a new root.
 tarball="$cache_dir/bookworm-systemd-root-$(printf %s "$packages" | md5sum | cut -c1-8).tar.zst"
 # The Debian archive this machine's apt uses (debootstrap's own default otherwise).

@@ -29,10 +29,64 @@ public enum MetricsPage {
         var writer = PrometheusTextWriter(reservingCapacity: 4096 + agents.count * 640, format: format)
         writeReportFamilies(of: agents, to: &writer)
         writeAgentFamilies(of: agents, to: &writer)
+        writeGatewayFamilies(agents: agents.count, version: version, extra: extra, process: process, to: &writer)
+        return writer.bytes
+    }
+
+    /// The same page as ``render(store:process:extra:version:format:)``, byte for byte, with each
+    /// agent's lines taken from `lines` where the agent has not changed since the previous scrape:
+    /// what `/metrics` serves.
+    public static func render(
+        store agents: [AgentSnapshot],
+        process: ProcessMetrics?,
+        extra: [MetricFamily] = [],
+        version: String = MonitorVersion.current,
+        format: ExpositionFormat = .text,
+        keptIn lines: RenderedAgentLines
+    ) -> [UInt8] {
+        let entries = lines.entries(for: agents)
+        var size = 4096
+        for entry in entries { size += entry.bytes.count + 2 }
+        var writer = PrometheusTextWriter(reservingCapacity: size, format: format)
+        for (index, family) in ReportFamily.allCases.enumerated() {
+            writer.family(family.name, help: family.help, type: family.type)
+            for (agent, entry) in zip(agents, entries) where agent.fresh && agent.latest != nil {
+                writer.append(rendered: entry.report(index))
+            }
+        }
+        writeAgentFamilyHeader(.up, to: &writer)
+        for (agent, entry) in zip(agents, entries) {
+            writer.append(rendered: entry.upPrefix)
+            writer.append(rendered: agent.up ? upValue[...] : downValue[...])
+        }
+        writeAgentFamilyHeader(.lastSeen, to: &writer)
+        for entry in entries { writer.append(rendered: entry.lastSeenLine) }
+        writeAgentFamilyHeader(.samplesReceived, to: &writer)
+        for entry in entries { writer.append(rendered: entry.samplesReceivedLine) }
+        writeGatewayFamilies(agents: agents.count, version: version, extra: extra, process: process, to: &writer)
+        return writer.bytes
+    }
+
+    /// `monitord_agent_up`'s values, each with the line's end, as the page's writer formats them.
+    static let upValue = line(ending: 1)
+    static let downValue = line(ending: 0)
+
+    private static func line(ending value: Double) -> [UInt8] {
+        var bytes: [UInt8] = []
+        PrometheusNumber.append(value, to: &bytes)
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
+    /// What follows the agents: the gateway's own families.
+    private static func writeGatewayFamilies(
+        agents: Int, version: String, extra: [MetricFamily], process: ProcessMetrics?,
+        to writer: inout PrometheusTextWriter
+    ) {
         writer.family(
             "monitord_agents", help: "Number of agents the gateway knows: connected, or not yet forgotten.",
             type: .gauge)
-        writer.sample("monitord_agents", labels: [], value: Double(agents.count))
+        writer.sample("monitord_agents", labels: [], value: Double(agents))
         writer.family(
             "monitord_build_info", help: "Always 1; the version label says which monitord is running.", type: .gauge)
         writer.sample("monitord_build_info", labels: [MetricLabel(name: "version", value: version)], value: 1)
@@ -43,7 +97,6 @@ public enum MetricsPage {
             writeProcessFamilies(process, to: &writer)
         }
         writer.finish()
-        return writer.bytes
     }
 
     /// The four families of the report (``ReportFamily``), for fresh agents only.
@@ -64,28 +117,44 @@ public enum MetricsPage {
 
     /// The gateway's judgement of each agent (SPEC §2 self-metrics), for every agent not yet forgotten.
     private static func writeAgentFamilies(of agents: [AgentSnapshot], to writer: inout PrometheusTextWriter) {
-        writer.family(
-            "monitord_agent_up",
-            help: "1 while the agent is connected and its samples arrive on time, 0 once it is late or disconnected.",
-            type: .gauge)
+        writeAgentFamilyHeader(.up, to: &writer)
         for agent in agents {
             writer.sample("monitord_agent_up", label: agentLabel, agent.name, value: agent.up ? 1 : 0)
         }
-        writer.family(
-            "monitord_agent_last_seen_timestamp_seconds",
-            help: "Unix time of the agent's most recent sample (its own clock, never later than arrival).",
-            type: .gauge)
+        writeAgentFamilyHeader(.lastSeen, to: &writer)
         for agent in agents {
             guard let lastSeen = agent.lastSeen else { continue }
             writer.sample("monitord_agent_last_seen_timestamp_seconds", label: agentLabel, agent.name, value: lastSeen)
         }
-        writer.family(
-            "monitord_samples_received_total",
-            help: "Samples accepted from the agent, replayed ones included, duplicates not.",
-            type: .counter)
+        writeAgentFamilyHeader(.samplesReceived, to: &writer)
         for agent in agents {
             writer.sample(
                 "monitord_samples_received_total", label: agentLabel, agent.name, count: agent.samplesReceived)
+        }
+    }
+
+    private enum AgentFamily {
+        case up, lastSeen, samplesReceived
+    }
+
+    private static func writeAgentFamilyHeader(_ family: AgentFamily, to writer: inout PrometheusTextWriter) {
+        switch family {
+        case .up:
+            writer.family(
+                "monitord_agent_up",
+                help:
+                    "1 while the agent is connected and its samples arrive on time, 0 once it is late or disconnected.",
+                type: .gauge)
+        case .lastSeen:
+            writer.family(
+                "monitord_agent_last_seen_timestamp_seconds",
+                help: "Unix time of the agent's most recent sample (its own clock, never later than arrival).",
+                type: .gauge)
+        case .samplesReceived:
+            writer.family(
+                "monitord_samples_received_total",
+                help: "Samples accepted from the agent, replayed ones included, duplicates not.",
+                type: .counter)
         }
     }
 

@@ -61,6 +61,12 @@ public struct PrometheusTextWriter: Sendable {
         }
     }
 
+    /// Appends lines this writer (or another of the same kind) rendered before: whole sample lines,
+    /// kept between scrapes (``RenderedAgentLines``).
+    mutating func append(rendered lines: ArraySlice<UInt8>) {
+        bytes.append(contentsOf: lines)
+    }
+
     /// Writes one sample with any number of labels.
     public mutating func sample(_ name: String, labels: [MetricLabel], value: Double) {
         append(name)
