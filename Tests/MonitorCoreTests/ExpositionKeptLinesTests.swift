@@ -67,7 +67,9 @@ import Testing
             let fresh = MetricsPage.render(store: agents, process: nil, extra: extra, version: "1.2", format: format)
             let kept = MetricsPage.render(
                 store: agents, process: nil, extra: extra, version: "1.2", format: format, keptIn: lines)
-            #expect(kept == fresh, "scrape \(scrape): \(String(decoding: kept, as: UTF8.self))")
+            #expect(
+                String(decoding: kept, as: UTF8.self) == String(decoding: fresh, as: UTF8.self) && kept == fresh,
+                "scrape \(scrape)")
             #expect(lines.count == agents.count, "forgotten agents must leave the kept lines")
             if kept != fresh { return }
         }

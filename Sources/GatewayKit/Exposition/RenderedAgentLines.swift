@@ -15,7 +15,7 @@ public final class RenderedAgentLines: Sendable {
         var latest: Sample?
         var lastSeen: Double?
         var samplesReceived: UInt64
-        /// The four report families' lines, `monitord_agent_up`'s line without its value,
+        /// The four report families' lines, `monitord_agent_up`'s line (with a value of 1, cut off when used),
         /// `monitord_agent_last_seen_timestamp_seconds`' line (empty before the first sample), and
         /// `monitord_samples_received_total`'s line, one after the other.
         var bytes: [UInt8]
@@ -31,7 +31,8 @@ public final class RenderedAgentLines: Sendable {
         }
 
         func report(_ family: Int) -> ArraySlice<UInt8> { part(family) }
-        var upPrefix: ArraySlice<UInt8> { part(4) }
+        /// The up line as rendered (with a value of 1), less its value: the scrape adds the value.
+        var upPrefix: ArraySlice<UInt8> { part(4).dropLast(MetricsPage.upValue.count) }
         var lastSeenLine: ArraySlice<UInt8> { part(5) }
         var samplesReceivedLine: ArraySlice<UInt8> { part(6) }
     }
@@ -91,9 +92,9 @@ public final class RenderedAgentLines: Sendable {
             }
             ends[index] = UInt32(writer.bytes.count)
         }
-        // The up line is written with a value of 1 and cut before it: the prefix is the line's start.
+        // The up line is written with a value of 1, which ``Entry/upPrefix`` cuts off.
         writer.sample("monitord_agent_up", label: label, agent.name, value: 1)
-        ends[4] = UInt32(writer.bytes.count - MetricsPage.upValue.count)
+        ends[4] = UInt32(writer.bytes.count)
         if let lastSeen = agent.lastSeen {
             writer.sample("monitord_agent_last_seen_timestamp_seconds", label: label, agent.name, value: lastSeen)
         }
