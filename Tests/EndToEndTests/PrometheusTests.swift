@@ -34,8 +34,8 @@ struct PrometheusTests {
                     try gateway.metrics().value("process_ram_usage_percent", agent: "e2e-gzip") != nil
                 })
             let url = "http://127.0.0.1:\(gateway.metricsPort)/metrics"
-            // --compressed asks for gzip and decodes what comes.
-            let zipped = try await Curl.run(["--compressed", url])
+            // Prometheus's header; --compressed decodes what comes (alone, curl would also offer deflate).
+            let zipped = try await Curl.run(["--compressed", "-H", "Accept-Encoding: gzip", url])
             #expect(zipped.exitCode == 0 && zipped.status == 200)
             #expect(zipped.headers.lowercased().contains("content-encoding: gzip"), "\(zipped.headers)")
             #expect(zipped.headers.lowercased().contains("vary: accept-encoding"), "\(zipped.headers)")
