@@ -35,6 +35,9 @@ import Synchronization
 /// them, so every later append and wait fails until the gateway is restarted.
 public final class WriteAheadLog: Sendable {
     /// When appended records are flushed to stable storage (`wal-fsync`).
+    /// Told once records are durable, or why they will not be; called on the sync thread or the caller's.
+    public typealias Completion = @Sendable (Result<Void, FileOperationError>) -> Void
+
     public enum SyncPolicy: Sendable, Equatable {
         /// Group commit: ``waitDurable(upTo:)`` returns once an fsync covered the records.
         case always
@@ -81,7 +84,7 @@ public final class WriteAheadLog: Sendable {
         var retired: [Int32] = []
         var directoryChanged = false
         var syncing = false
-        var waiters: [(upTo: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+        var waiters: [(upTo: UInt64, done: Completion)] = []
         /// Set by a failed fsync; final.
         var broken: FileOperationError?
         /// The last write failure logged, so that a full disk is logged once, not per batch.
@@ -238,22 +241,25 @@ public final class WriteAheadLog: Sendable {
     /// Returns once record `number` is as durable as the policy asks: with `always`, after an fsync
     /// that covered it (started by this call if none is running); with a period, at once.
     public func waitDurable(upTo number: UInt64) async throws {
-        guard policy == .always else {
-            if let broken = state.withLock({ $0.broken }) { throw broken }
-            return
-        }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let outcome = state.withLock { state -> (ready: Result<Void, FileOperationError>?, start: Bool) in
-                if let broken = state.broken { return (.failure(broken), false) }
-                if state.lastDurable >= number { return (.success(()), false) }
-                state.waiters.append((number, continuation))
-                let start = !state.syncing
-                state.syncing = true
-                return (nil, start)
-            }
-            if let ready = outcome.ready { continuation.resume(with: ready) }
-            if outcome.start { syncThread.submit { [self] _ in syncRounds() } }
+            whenDurable(upTo: number) { continuation.resume(with: $0) }
         }
+    }
+
+    /// Calls `done` once record `number` is as durable as the policy asks, as ``waitDurable(upTo:)``
+    /// returns, without a task: for an event loop, which must never wait for an fsync itself. `done`
+    /// runs at once on the caller's thread when nothing is to be waited for, else on the sync thread.
+    public func whenDurable(upTo number: UInt64, _ done: @escaping Completion) {
+        let outcome = state.withLock { state -> (ready: Result<Void, FileOperationError>?, start: Bool) in
+            if let broken = state.broken { return (.failure(broken), false) }
+            if policy != .always || state.lastDurable >= number { return (.success(()), false) }
+            state.waiters.append((number, done))
+            let start = !state.syncing
+            state.syncing = true
+            return (nil, start)
+        }
+        if let ready = outcome.ready { done(ready) }
+        if outcome.start { syncThread.submit { [self] _ in syncRounds() } }
     }
 
     /// Starts an fsync of what was appended, unless one is running or nothing is new: the periodic
@@ -331,7 +337,7 @@ public final class WriteAheadLog: Sendable {
                 do throws(FileOperationError) { try DurableFiles.syncDirectory(directory) } catch { failure = error }
             }
             let seconds = (ContinuousClock.now - started).inSeconds
-            typealias Waiters = [CheckedContinuation<Void, any Error>]
+            typealias Waiters = [Completion]
             let (ready, failed, again) = state.withLock { state -> (Waiters, Waiters, Bool) in
                 state.statistics.fsyncs += 1
                 state.statistics.fsyncSeconds += seconds
@@ -342,20 +348,20 @@ public final class WriteAheadLog: Sendable {
                         )
                     }
                     state.broken = failure
-                    let all = state.waiters.map(\.continuation)
+                    let all = state.waiters.map(\.done)
                     state.waiters = []
                     state.syncing = false
                     return ([], all, false)
                 }
                 state.lastDurable = max(state.lastDurable, target)
-                let ready = state.waiters.filter { $0.upTo <= target }.map(\.continuation)
+                let ready = state.waiters.filter { $0.upTo <= target }.map(\.done)
                 state.waiters.removeAll { $0.upTo <= target }
                 let again = !state.waiters.isEmpty
                 if !again { state.syncing = false }
                 return (ready, [], again)
             }
-            for waiter in ready { waiter.resume() }
-            for waiter in failed { waiter.resume(throwing: failure!) }
+            for waiter in ready { waiter(.success(())) }
+            if let failure { for waiter in failed { waiter(.failure(failure)) } }
             guard again else { return }
         }
     }
