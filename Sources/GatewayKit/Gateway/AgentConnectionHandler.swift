@@ -1,8 +1,10 @@
 import DaemonKit
+import GatewayWAL
 import Logging
 import MonitorConfig
 import MonitorModel
 import MonitorProtocol
+import MonitorSystem
 import NIOCore
 import NIOSSL
 
@@ -13,6 +15,10 @@ import NIOSSL
 /// hop to another thread and back. What a read cycle brings (up to several socket reads, each a
 /// batch of objects) is answered with one cumulative ack and one flush, in
 /// ``channelReadComplete(context:)``.
+///
+/// With a write-ahead log, the cycle's new native samples are written to it before its ack; with
+/// `acknowledge = durable`, what the cycle answers (welcome, ack) is held, and so is the next read,
+/// until the log reports on disk everything written before it (``holdAnswersUntilDurable(context:)``).
 final class AgentConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = MessageBatch<[UInt8]>
     typealias OutboundIn = ByteBuffer
@@ -40,6 +46,15 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     private var paused = false
     private var readRequested = false
     private var context: ChannelHandlerContext?
+    /// The write-ahead log, when `wal-directory` is set, and whether answers wait for it (`acknowledge = durable`).
+    private let wal: WriteAheadLog?
+    private let durable: Bool
+    /// With `durable`: the cycle's answers, in order, until the log has what they promise on disk.
+    private var heldAnswers: [GatewayMessage] = []
+    /// Reading is held while the answers wait for the log.
+    private var awaitingDurability = false
+    /// Samples of this connection were written to the log since the last wait for it.
+    private var loggedSinceWait = false
 
     /// - Parameter remoteAddress: the peer's address, known as soon as the connection is accepted.
     init(state: GatewayState, configuration: GatewayConfiguration, transport: Transport, remoteAddress: SocketAddress?)
@@ -69,11 +84,14 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
             onNewSample: forwardingSink,
             onSampleEvent: sampleEventSink
         )
+        self.wal = state.wal
+        self.durable = state.wal != nil && configuration.acknowledge == .durable
         self.pacing = TokenBucket(
             rate: Double(configuration.maxSamplesPerSecond),
             burst: Double(configuration.maxSamplesPerSecond),
             now: .now
         )
+        session.collectsRecords = state.wal != nil
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -164,14 +182,15 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if !finished, case .ack(let sequence)? = session.takePendingAck() {
-            acknowledge(upTo: sequence, context: context)
+        if !finished, logNewSamples(context: context) {
+            if case .ack(let sequence)? = session.takePendingAck() { acknowledge(upTo: sequence, context: context) }
+            if owed > .zero { pause(for: owed, context: context) }
+            if !heldAnswers.isEmpty { holdAnswersUntilDurable(context: context) }
         }
         if unflushed {
             unflushed = false
             context.flush()
         }
-        if !finished, owed > .zero { pause(for: owed, context: context) }
         context.fireChannelReadComplete()
     }
 
@@ -181,10 +200,97 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         write(.ack(sequence: sequence), context: context)
     }
 
+    /// Writes an answer, or holds it with `acknowledge = durable` (see ``holdAnswersUntilDurable(context:)``).
     private func write(_ message: GatewayMessage, context: ChannelHandlerContext) {
+        if durable {
+            heldAnswers.append(message)
+        } else {
+            send(message, context: context)
+        }
+    }
+
+    private func send(_ message: GatewayMessage, context: ChannelHandlerContext) {
         context.write(
             wrapOutboundOut(context.channel.allocator.buffer(bytes: ProtocolCodec.encode(message))), promise: nil)
         unflushed = true
+    }
+
+    // MARK: The write-ahead log
+
+    /// Writes the native samples the store took as new since the last call to the log, before any ack
+    /// that covers them is written. False when the log could not take them: the connection is then
+    /// ended with an error line and no ack, and the store forgets the agent's last sequence
+    /// (`durable`), so that its next welcome does not promise them and the agent sends them again.
+    private func logNewSamples(context: ChannelHandlerContext?) -> Bool {
+        let records = session.takeNewRecords()
+        guard let wal, !records.isEmpty else { return true }
+        do throws(FileOperationError) {
+            _ = try wal.append(records)
+            loggedSinceWait = true
+            return true
+        } catch {
+            // The log has said why; the agent keeps its samples.
+            logFailed(error, agent: records[0].agent, context: context)
+            return false
+        }
+    }
+
+    private func logFailed(_ error: FileOperationError, agent: String, context: ChannelHandlerContext?) {
+        if durable { state.store.forgetSequence(of: agent) }
+        heldAnswers = []
+        if let context, !finished {
+            finish(context: context, errorLine: "the gateway could not keep the samples: \(error)")
+        }
+    }
+
+    /// With `durable`: holds the next read until everything written to the log so far (this cycle's
+    /// samples, and whatever a welcome's last_seq covers) is as durable as `wal-fsync` asks, then sends
+    /// the held answers. The wait is a callback on the log's sync thread, hopped back to this event
+    /// loop: the loop goes on serving other connections meanwhile.
+    private func holdAnswersUntilDurable(context: ChannelHandlerContext, thenClose errorLine: String? = nil) {
+        guard let wal else { return }
+        let answers = heldAnswers
+        heldAnswers = []
+        awaitingDurability = true
+        let agent = session.agentName
+        let samplesWaitedFor = loggedSinceWait
+        loggedSinceWait = false
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { result in
+            handler.value.durabilityReported(
+                result, answers: answers, agent: agent, samplesWaitedFor: samplesWaitedFor, thenClose: errorLine)
+        }
+        wal.whenDurable(upTo: wal.lastAppended) { result in promise.completeWith(result.mapError { $0 as any Error }) }
+    }
+
+    private func durabilityReported(
+        _ result: Result<Void, any Error>, answers: [GatewayMessage], agent: String?, samplesWaitedFor: Bool,
+        thenClose errorLine: String?
+    ) {
+        awaitingDurability = false
+        guard let context, context.channel.isActive else { return }
+        switch result {
+        case .success:
+            for answer in answers { send(answer, context: context) }
+            if let errorLine {
+                // A refusal waited for the answers before it; the connection ends after them.
+                finish(context: context, errorLine: errorLine)
+            } else if !finished {
+                unflushed = false
+                context.flush()
+                if readRequested, !paused {
+                    readRequested = false
+                    context.read()
+                }
+            }
+        case .failure(let error):
+            // A failed fsync: nothing written is promised. The samples this connection sent go
+            // unacknowledged and its agent's last sequence is forgotten, as when an append fails.
+            if samplesWaitedFor, let agent { state.store.forgetSequence(of: agent) }
+            guard errorLine != nil || !finished else { return }
+            finish(context: context, errorLine: errorLine ?? "the gateway could not keep the samples: \(error)")
+        }
     }
 
     // MARK: Pacing
@@ -200,13 +306,13 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     private func resume() {
         paused = false
         owed = .zero
-        guard readRequested, let context else { return }
+        guard readRequested, !awaitingDurability, let context else { return }
         readRequested = false
         context.read()
     }
 
     func read(context: ChannelHandlerContext) {
-        if paused {
+        if paused || awaitingDurability {
             readRequested = true
         } else {
             context.read()
@@ -264,8 +370,16 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         _ reason: PeerErrorReason, _ text: String, acknowledging acknowledged: UInt64?, context: ChannelHandlerContext
     ) {
         state.refused(reason, text, remote: remote, agent: session.agentName)
+        // The refused read's new samples are in the store: they go into the log too, unacknowledged.
+        guard logNewSamples(context: context) else { return }
         if let acknowledged { acknowledge(upTo: acknowledged, context: context) }
-        finish(context: context, errorLine: text)
+        if heldAnswers.isEmpty {
+            finish(context: context, errorLine: text)
+        } else {
+            // Nothing the peer sends meanwhile is handled; the error line follows the held answers.
+            finished = true
+            holdAnswersUntilDurable(context: context, thenClose: text)
+        }
     }
 
     /// Sends the error line (with whatever the cycle wrote before it) and closes once it is out.
@@ -310,6 +424,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // Samples stored by a read whose cycle did not complete: the store must hold nothing the log does not.
+        _ = logNewSamples(context: nil)
         finished = true
         helloDeadline?.cancel()
         messageDeadline?.cancel()
