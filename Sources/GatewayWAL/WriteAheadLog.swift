@@ -132,6 +132,7 @@ public final class WriteAheadLog: Sendable {
         }
         var segments: [Segment] = []
         var nextRecord: UInt64 = 1
+        var openingSyncs: UInt64 = 0
         let numbered = names.compactMap { name in WALFormat.segmentNumber(name).map { (name, $0) } }
         for (name, number) in numbered.sorted(by: { $0.1 < $1.1 }) {
             let path = directory + "/" + name
@@ -165,6 +166,13 @@ public final class WriteAheadLog: Sendable {
                 recovery.damaged += 1
                 try DurableFiles.truncateFile(path, to: contents.validBytes)
             }
+            // A previous run may have written records it never synced (killed before its fsync, or
+            // with a periodic wal-fsync): they count as durable from here on, and a welcome may
+            // promise them, so they go to disk before anything else happens.
+            if !contents.records.isEmpty {
+                try syncFile(path)
+                openingSyncs += 1
+            }
             for record in contents.records { replay(record) }
             recovery.records += contents.records.count
             recovery.segments += 1
@@ -183,9 +191,17 @@ public final class WriteAheadLog: Sendable {
             state.segments = segments
             state.lastAppended = nextRecord - 1
             state.lastDurable = nextRecord - 1
+            state.statistics.fsyncs = openingSyncs
             try log.rotate(&state)
         }
         return (log, recovery)
+    }
+
+    private static func syncFile(_ path: String) throws(FileOperationError) {
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileOperationError(path, "open") }
+        defer { Glibc.close(descriptor) }
+        try DurableFiles.sync(descriptor, path: path)
     }
 
     /// Writes `records` at the end of the log and returns the number of the last, for

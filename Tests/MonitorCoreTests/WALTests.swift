@@ -80,6 +80,28 @@ struct WALTests {
         await wal.close()
     }
 
+    @Test("records a killed run wrote but never synced are synced at open, before anything is promised")
+    func unsyncedSegmentsSyncedAtOpen() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        do {
+            // A periodic policy never syncs before its period: the process "dies" with the records
+            // written and unsynced (no close, which would sync them).
+            let (wal, _, _) = try fixture.open(policy: .every(.seconds(3600)))
+            #expect(try wal.append((1...10).map { walRecord($0) }) == 10)
+            #expect(wal.statistics.fsyncs == 0)
+        }
+        do {
+            let (wal, _, _) = try fixture.open(policy: .every(.seconds(3600)))
+            #expect(try wal.append((11...12).map { walRecord($0) }) == 12)
+        }
+        let (wal, recovery, replayed) = try fixture.open()
+        #expect(replayed.count == 12 && recovery.segments == 2)
+        // One fsync per segment holding records, done by the opening itself.
+        #expect(wal.statistics.fsyncs == 2)
+        await wal.close()
+    }
+
     @Test("group commit: a hundred connections waiting at once share far fewer fsyncs, and all return")
     func groupCommit() async throws {
         let fixture = WALFixture()
