@@ -39,6 +39,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     private var unflushed = false
     private var helloDeadline: Scheduled<Void>?
     private var messageDeadline: Scheduled<Void>?
+    /// The last read ended inside a message: its deadline runs (or restarts after a wait of ours).
+    private var inMessage = false
     private var pacing: TokenBucket
     /// How long the connection still owes for the samples of this read cycle (its pacing debt).
     private var owed = Duration.zero
@@ -252,6 +254,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         let answers = heldAnswers
         heldAnswers = []
         awaitingDurability = true
+        stopMessageDeadlineForOurWait()
         let agent = session.agentName
         let samplesWaitedFor = loggedSinceWait
         loggedSinceWait = false
@@ -279,6 +282,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
             } else if !finished {
                 unflushed = false
                 context.flush()
+                if !paused { startMessageDeadline(channel: context.channel) }
                 if readRequested, !paused {
                     readRequested = false
                     context.read()
@@ -299,6 +303,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     private func pause(for wait: Duration, context: ChannelHandlerContext) {
         guard !paused else { return }
         paused = true
+        stopMessageDeadlineForOurWait()
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: TimeAmount(wait)) { handler.value.resume() }
     }
@@ -306,6 +311,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     private func resume() {
         paused = false
         owed = .zero
+        if let context { startMessageDeadline(channel: context.channel) }
         guard readRequested, !awaitingDurability, let context else { return }
         readRequested = false
         context.read()
@@ -330,7 +336,19 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
             messageDeadline?.cancel()
             messageDeadline = nil
         }
-        guard batch.inMessage, messageDeadline == nil else { return }
+        inMessage = batch.inMessage
+        startMessageDeadline(channel: channel)
+    }
+
+    /// A wait of the gateway's own (pacing, the write-ahead log) is not the peer's: no message deadline
+    /// runs through it, and one begun before it starts afresh after it (audit attack2/04).
+    private func stopMessageDeadlineForOurWait() {
+        messageDeadline?.cancel()
+        messageDeadline = nil
+    }
+
+    private func startMessageDeadline(channel: any Channel) {
+        guard inMessage, !finished, session.agentName != nil, messageDeadline == nil else { return }
         let timeout = configuration.helloTimeout
         messageDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             [state, remote, agent = session.agentName] in
@@ -389,6 +407,17 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         let line = context.channel.allocator.buffer(bytes: ProtocolCodec.encode(.error(reason: text)))
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(line)).whenComplete { _ in channel.close(promise: nil) }
+        Self.closeAfterGrace(channel)
+    }
+
+    /// How long a connection being closed with an error line is given to take it.
+    private static let closeGrace = TimeAmount.milliseconds(250)
+
+    /// A write that cannot complete must not keep the connection: one in the middle of a TLS handshake
+    /// (NIOSSL holds it until the handshake ends) or to a peer that reads nothing. Closed shortly
+    /// after in any case, so that hello-timeout bounds a stalled handshake too (audit attack2/05).
+    private static func closeAfterGrace(_ channel: any Channel) {
+        channel.eventLoop.scheduleTask(in: closeGrace) { channel.close(promise: nil) }
     }
 
     /// Sends an error line and closes `channel`, from any thread: for deadlines and for closing a
@@ -398,6 +427,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         channel.writeAndFlush(channel.allocator.buffer(bytes: line)).whenComplete { _ in
             channel.close(promise: nil)
         }
+        closeAfterGrace(channel)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
