@@ -42,6 +42,20 @@ struct PeerSessionTests {
         #expect(store.snapshot(now: 102).first?.samplesReceived == 3)
     }
 
+    @Test("acks never go backwards: samples below the highest ack, in later read cycles, earn no ack")
+    func acksNeverGoBackwards() {
+        var peer = session()
+        _ = peer.receive(hello(), now: 100)
+        _ = peer.receive(sample(5), now: 101)
+        #expect(peer.takePendingAck() == .ack(sequence: 5))
+        _ = peer.receive(sample(3), now: 101)
+        #expect(peer.takePendingAck() == nil, "an ack of 3 after 5 would take back what 5 promised")
+        _ = peer.receive(sample(4), now: 101)
+        #expect(peer.takePendingAck() == nil)
+        _ = peer.receive(sample(6), now: 102)
+        #expect(peer.takePendingAck() == .ack(sequence: 6))
+    }
+
     @Test("a reconnect with the same session learns the last sequence held; duplicates are acked, not counted")
     func reconnect() {
         var first = session()

@@ -28,6 +28,8 @@ struct PeerSession {
     private(set) var connection: AgentConnection?
     /// Highest sequence to acknowledge once the current read is processed (acks are cumulative).
     private(set) var pendingAck: UInt64?
+    /// The highest ack sent on this connection, so that acks never go backwards.
+    private var highestAcknowledged: UInt64?
     /// The token the agent presented in its hello, so that a reload revoking it can close the connection.
     private(set) var presentedToken: String?
 
@@ -219,8 +221,15 @@ struct PeerSession {
     }
 
     /// The ack to send after a batch of objects, if any; clears it.
+    ///
+    /// Acks are cumulative, so one never goes below an ack already sent: a sample numbered below
+    /// the highest acknowledged (a replay, or a peer sending out of order) arriving in a later read
+    /// cycle is kept or dropped as the store decides, but earns no ack of its own.
     mutating func takePendingAck() -> GatewayMessage? {
         defer { pendingAck = nil }
-        return pendingAck.map { .ack(sequence: $0) }
+        guard let pendingAck else { return nil }
+        if let highestAcknowledged, pendingAck <= highestAcknowledged { return nil }
+        highestAcknowledged = pendingAck
+        return .ack(sequence: pendingAck)
     }
 }
