@@ -5,16 +5,7 @@ import Testing
 /// The `[monitord]` keys of issue 12 (names fixed by the SPEC): `acknowledge`, `wal-directory`,
 /// `wal-fsync`, `wal-max-size`.
 @Suite("Configuration: acknowledge and the write-ahead log")
-struct ConfigurationDurabilityTests {
-    func gatewayError(_ body: String) -> String? {
-        do {
-            _ = try GatewayConfiguration.parse("[monitord]\n" + body, file: "m.conf")
-            return nil
-        } catch {
-            return error.description
-        }
-    }
-
+struct ConfigurationDurabilityTests: ConfigurationErrorText {
     @Test("defaults: received, no log, group commit, 1GiB")
     func defaults() {
         let configuration = GatewayConfiguration()

@@ -3,25 +3,7 @@ import Testing
 
 @testable import MonitorConfig
 
-@Suite struct ConfigurationTests {
-    func gatewayError(_ body: String) -> String? {
-        do {
-            _ = try GatewayConfiguration.parse("[monitord]\n" + body, file: "m.conf")
-            return nil
-        } catch {
-            return error.description
-        }
-    }
-
-    func agentError(_ body: String) -> String? {
-        do {
-            _ = try AgentConfiguration.parse("[agent]\n" + body, file: "a.conf")
-            return nil
-        } catch {
-            return error.description
-        }
-    }
-
+@Suite struct ConfigurationTests: ConfigurationErrorText {
     // MARK: Defaults and every key
 
     @Test func gatewayDefaultsAreTheSpecs() {

@@ -5,16 +5,7 @@ import Testing
 @testable import MonitorConfig
 
 @Suite("Spool configuration and the agent's use of it")
-struct SpoolAgentTests {
-    func agentError(_ body: String) -> String? {
-        do {
-            _ = try AgentConfiguration.parse("[agent]\n" + body, file: "a.conf")
-            return nil
-        } catch {
-            return error.description
-        }
-    }
-
+struct SpoolAgentTests: ConfigurationErrorText {
     @Test("the spool keys parse, render and parse back")
     func configurationKeys() throws {
         let defaults = AgentConfiguration()
