@@ -54,6 +54,8 @@ struct PeerSessionTests {
         #expect(peer.takePendingAck() == nil)
         _ = peer.receive(sample(6), now: 102)
         #expect(peer.takePendingAck() == .ack(sequence: 6))
+        #expect(peer.takeAck(upTo: 4) == nil, "the ack before a refused read follows the same rule")
+        #expect(peer.takeAck(upTo: 7) == .ack(sequence: 7))
     }
 
     @Test("a reconnect with the same session learns the last sequence held; duplicates are acked, not counted")

@@ -390,7 +390,9 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         state.refused(reason, text, remote: remote, agent: session.agentName)
         // The refused read's new samples are in the store: they go into the log too, unacknowledged.
         guard logNewSamples(context: context) else { return }
-        if let acknowledged { acknowledge(upTo: acknowledged, context: context) }
+        if let acknowledged, case .ack(let sequence)? = session.takeAck(upTo: acknowledged) {
+            acknowledge(upTo: sequence, context: context)
+        }
         if heldAnswers.isEmpty {
             finish(context: context, errorLine: text)
         } else {

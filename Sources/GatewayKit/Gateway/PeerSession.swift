@@ -227,9 +227,14 @@ struct PeerSession {
     /// cycle is kept or dropped as the store decides, but earns no ack of its own.
     mutating func takePendingAck() -> GatewayMessage? {
         defer { pendingAck = nil }
-        guard let pendingAck else { return nil }
-        if let highestAcknowledged, pendingAck <= highestAcknowledged { return nil }
-        highestAcknowledged = pendingAck
-        return .ack(sequence: pendingAck)
+        return pendingAck.flatMap { takeAck(upTo: $0) }
+    }
+
+    /// The ack for samples up to `sequence` (what a read cycle held before a refused read), under the
+    /// same rule as ``takePendingAck()``: nil when it would not go beyond an ack already sent.
+    mutating func takeAck(upTo sequence: UInt64) -> GatewayMessage? {
+        if let highestAcknowledged, sequence <= highestAcknowledged { return nil }
+        highestAcknowledged = sequence
+        return .ack(sequence: sequence)
     }
 }
