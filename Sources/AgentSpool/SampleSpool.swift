@@ -242,17 +242,20 @@ package final class SampleSpool {
 
     /// Writes `sample` (numbered above every earlier one) to the newest segment, and syncs it as
     /// the policy says. Failures are logged (once until writing works again), not thrown: the
-    /// sample still lives in memory, as it would without a spool.
-    package func append(_ sample: Sample) {
+    /// sample still lives in memory, as it would without a spool. Returns whether it was written.
+    @discardableResult
+    package func append(_ sample: Sample) -> Bool {
         guard sample.sequence > highestSequence else {
             logger.error("spool: sample \(sample.sequence) is not above \(highestSequence); not spooled")
-            return
+            return false
         }
         guard sample.sequence <= SpoolFormat.maximumSequence else {
             logger.error("spool: sample \(sample.sequence) is above 2^63, the most a spool numbers; not spooled")
-            return
+            return false
         }
         let record = SpoolFormat.record(sample)
+        // Written counts, even if the sync below fails: the record is in the file to be read back.
+        var written = false
         do throws(SpoolError) {
             if active < 0
                 || (segments[segments.count - 1].bytes + record.count > segmentBytes
@@ -278,6 +281,7 @@ package final class SampleSpool {
             segments[index].records += 1
             segments[index].lastSequence = sample.sequence
             highestSequence = sample.sequence
+            written = true
             unsynced = true
             switch fsyncPolicy {
             case .always: try sync()
@@ -290,6 +294,7 @@ package final class SampleSpool {
         } catch {
             report(error)
         }
+        return written
     }
 
     /// Records that the gateway holds every sample up to `sequence`: moves the watermark and

@@ -41,6 +41,21 @@ struct SampleBufferTests {
         #expect(buffer.samples(after: sequence, limit: 2).map(\.sequence) == Array(expected.prefix(2)))
     }
 
+    @Test("with a spool, a sample leaving memory stays undelivered only if the spool wrote it")
+    func unspooledSamplesAreDroppedWhenTheyLeaveMemory() {
+        var buffer = SampleBuffer(capacity: 2, backedBySpool: true)
+        // 2 and 3 failed to reach the disk (a full disk), 1 and 4 to 6 did.
+        for value: UInt64 in 1...6 { buffer.append(sample(value), onDisk: !(2...3).contains(value)) }
+        #expect(buffer.samples(after: 0, limit: 10).map(\.sequence) == [5, 6])
+        #expect(buffer.droppedCount == 2)
+        #expect(buffer.count == 4)
+        #expect(buffer.spooledOnly == [1...1, 4...4])
+        #expect(buffer.spooledOnly(after: 1) == 4...4)
+        // Acknowledging everything forgets the two that were on disk and no more.
+        #expect(buffer.acknowledge(upTo: 6) == 4)
+        #expect(buffer.droppedCount == 2)
+    }
+
     @Test("shrinking the capacity drops the oldest")
     func resize() {
         var buffer = SampleBuffer(capacity: 10)

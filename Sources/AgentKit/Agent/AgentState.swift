@@ -150,9 +150,9 @@ final class AgentState: Sendable {
             return
         }
         // Written before the writer can see it: whatever reaches the gateway is in the spool.
-        spool.withLock { $0?.append(sample) }
+        let onDisk = spool.withLock { $0?.append(sample) ?? false }
         let wakeWriter = shared.withLock { shared in
-            shared.buffer.append(sample)
+            shared.buffer.append(sample, onDisk: onDisk)
             return shared.wakeWriter
         }
         wakeWriter?()
@@ -204,7 +204,7 @@ final class AgentState: Sendable {
             // The spool no longer has them (deleted to stay within spool-max-size): dropped.
             shared.withLock { $0.buffer.spoolLost(upTo: range.upperBound) }
         }
-        return shared.withLock { Array($0.buffer.samples(after: sequence, limit: limit)) }
+        return shared.withLock { $0.buffer.samples(after: sequence, limit: limit) }
     }
 
     var bufferedCount: Int { shared.withLock { $0.buffer.count } }

@@ -7,9 +7,16 @@ import NIOCore
 /// dropped (and counted) so that a long outage costs a fixed amount of memory and the most recent
 /// history is what survives. With a spool (`backedBySpool`), memory is only a window onto the
 /// spool: the oldest sample leaves memory but stays undelivered, its number remembered in
-/// ``spooledOnly`` so that the writer reads it back from disk, in order, before the window.
+/// ``spooledOnly`` so that the writer reads it back from disk, in order, before the window. A
+/// sample the spool failed to write (a full disk) is in memory only: when it leaves the window it
+/// is dropped and counted like one without a spool, not believed to be on disk.
 struct SampleBuffer {
-    private var samples = CircularBuffer<Sample>()
+    private struct Entry {
+        var sample: Sample
+        /// Whether the spool holds a copy, so that leaving memory does not lose it.
+        var onDisk: Bool
+    }
+    private var samples = CircularBuffer<Entry>()
     private(set) var capacity: Int
     let backedBySpool: Bool
     /// Samples dropped because the buffer was full (or the spool lost them), since the agent started.
@@ -32,11 +39,13 @@ struct SampleBuffer {
     var isEmpty: Bool { count == 0 }
     /// Samples in memory.
     var inMemoryCount: Int { samples.count }
-    var newestSequence: UInt64? { samples.last?.sequence ?? spooledOnly.last?.upperBound }
+    var newestSequence: UInt64? { samples.last?.sample.sequence ?? spooledOnly.last?.upperBound }
 
-    mutating func append(_ sample: Sample) {
+    /// Adds the newest sample; `onDisk` says whether the spool wrote it (it defaults to whether
+    /// there is a spool).
+    mutating func append(_ sample: Sample, onDisk: Bool? = nil) {
         if samples.count >= capacity { evictOldest() }
-        samples.append(sample)
+        samples.append(Entry(sample: sample, onDisk: onDisk ?? backedBySpool))
     }
 
     /// Notes undelivered samples that a recovered spool holds but memory does not (older than the
@@ -48,8 +57,8 @@ struct SampleBuffer {
 
     private mutating func evictOldest() {
         let oldest = samples.removeFirst()
-        if backedBySpool {
-            addSpooledOnly(oldest.sequence...oldest.sequence, count: 1)
+        if backedBySpool, oldest.onDisk {
+            addSpooledOnly(oldest.sample.sequence...oldest.sample.sequence, count: 1)
         } else {
             droppedCount += 1
         }
@@ -69,7 +78,7 @@ struct SampleBuffer {
     @discardableResult
     mutating func acknowledge(upTo sequence: UInt64) -> Int {
         var count = forgetSpooledOnly(upTo: sequence)
-        while let first = samples.first, first.sequence <= sequence {
+        while let first = samples.first, first.sample.sequence <= sequence {
             samples.removeFirst()
             count += 1
         }
@@ -112,12 +121,12 @@ struct SampleBuffer {
     ///
     /// Sequences in the buffer increase but may have gaps (a spool that lost a damaged record), so
     /// the start is found by binary search.
-    func samples(after sequence: UInt64, limit: Int) -> ArraySlice<Sample> {
+    func samples(after sequence: UInt64, limit: Int) -> [Sample] {
         var low = 0
         var high = samples.count
         while low < high {
             let middle = (low + high) / 2
-            if samples[samples.index(samples.startIndex, offsetBy: middle)].sequence <= sequence {
+            if samples[samples.index(samples.startIndex, offsetBy: middle)].sample.sequence <= sequence {
                 low = middle + 1
             } else {
                 high = middle
@@ -127,7 +136,7 @@ struct SampleBuffer {
         guard skip < samples.count else { return [] }
         let start = samples.index(samples.startIndex, offsetBy: skip)
         let end = samples.index(start, offsetBy: min(limit, samples.count - skip))
-        return ArraySlice(samples[start..<end])
+        return samples[start..<end].map(\.sample)
     }
 
     /// Drops every undelivered sample, in memory and on disk only, counting them as dropped: for a
