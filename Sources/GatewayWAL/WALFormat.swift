@@ -22,7 +22,8 @@ enum WALFormat {
     static let shortestPayload = fixedPayloadBytes + 1 + sessionLengths.lowerBound
     static let longestPayload = fixedPayloadBytes + AgentName.maximumLength + sessionLengths.upperBound
     static let payloadLengths = shortestPayload...longestPayload
-    /// The highest sequence or record number believed: 2^63, as in the spool and the protocol.
+    /// The highest record number believed (record numbers are the log's own), and the highest
+    /// interrupt count, as in the protocol. Sequence numbers take the protocol's whole range.
     static let maximumNumber: UInt64 = 1 << 63
 
     static func header(firstRecord: UInt64) -> [UInt8] {

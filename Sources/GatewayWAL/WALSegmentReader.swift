@@ -10,6 +10,11 @@ struct WALSegmentContents: Equatable {
     var validBytes: Int
     /// Why reading stopped before the end of the file, if it did: "torn record at offset 80 ...".
     var damage: String?
+    /// Records whose checksum is right but whose content no agent could have sent: passed over,
+    /// not cut, so that one strange record never takes the records after it (other agents') along.
+    var skipped = 0
+    /// Why the first of them was passed over.
+    var firstSkipped: String?
 }
 
 /// Reads segments written by ``WALFormat``. Total: any byte string gives contents or a header
@@ -57,15 +62,20 @@ enum WALSegmentReader {
                     offset = next
                     contents.validBytes = offset
                 case .failure(let error):
-                    contents.damage = "corrupt record at offset \(offset): \(error.description)"
-                    return contents
+                    if contents.skipped == 0 {
+                        contents.firstSkipped = "record at offset \(offset): \(error.description)"
+                    }
+                    contents.skipped += 1
+                    offset = next
+                    contents.validBytes = offset
                 }
             }
         }
     }
 
-    /// A payload that passed its checksum but holds what the protocol would have refused is corrupt:
-    /// a damaged log must never put into the store what no agent could have sent.
+    /// A payload that passed its checksum but holds what the protocol would have refused is refused:
+    /// a damaged log must never put into the store what no agent could have sent. The ranges are
+    /// the protocol's (docs/protocol.md), so that everything the gateway accepted reads back.
     static func decode(_ payload: ArraySlice<UInt8>) -> Result<WALRecord, HeaderError> {
         func fail(_ text: String) -> Result<WALRecord, HeaderError> { .failure(HeaderError(description: text)) }
         guard payload.first == WALFormat.sampleKind else { return fail("unknown record kind \(payload.first ?? 0)") }
@@ -92,7 +102,7 @@ enum WALSegmentReader {
         guard let sequence = integer(), let timestamp = double(), let ram = double(), let cpu = double(),
             let processRAM = double(), let interrupts = integer(), offset == payload.count
         else { return fail("payload length does not match its names") }
-        guard (1...WALFormat.maximumNumber).contains(sequence) else { return fail("sequence outside 1...2^63") }
+        guard sequence >= 1 else { return fail("sequence 0") }
         guard timestamp.isFinite, timestamp >= 0 else { return fail("timestamp is not a finite number >= 0") }
         guard (0...100).contains(ram), (0...100).contains(cpu) else { return fail("percentage outside 0...100") }
         guard processRAM.isFinite, processRAM >= 0 else { return fail("process RAM is not a finite number >= 0") }

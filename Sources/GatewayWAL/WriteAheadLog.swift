@@ -166,6 +166,12 @@ public final class WriteAheadLog: Sendable {
                 recovery.damaged += 1
                 try DurableFiles.truncateFile(path, to: contents.validBytes)
             }
+            if let first = contents.firstSkipped {
+                logger.warning(
+                    "write-ahead log: \(path): \(contents.skipped) records no agent could have sent passed over, the first \(first)",
+                    metadata: ["file": "\(path)"])
+                recovery.damaged += 1
+            }
             // A previous run may have written records it never synced (killed before its fsync, or
             // with a periodic wal-fsync): they count as durable from here on, and a welcome may
             // promise them, so they go to disk before anything else happens.
@@ -176,10 +182,11 @@ public final class WriteAheadLog: Sendable {
             for record in contents.records { replay(record) }
             recovery.records += contents.records.count
             recovery.segments += 1
-            segments.append(
-                Segment(name: name, firstRecord: number, records: contents.records.count, bytes: contents.validBytes))
+            // Passed-over records keep their numbers: the numbering, and the next segment's name, go on after them.
+            let numbered = contents.records.count + contents.skipped
+            segments.append(Segment(name: name, firstRecord: number, records: numbered, bytes: contents.validBytes))
             // Checked: a forged header near 2^63 must not wrap the numbering.
-            let (end, overflow) = number.addingReportingOverflow(UInt64(contents.records.count))
+            let (end, overflow) = number.addingReportingOverflow(UInt64(numbered))
             nextRecord = max(nextRecord, overflow ? WALFormat.maximumNumber : end)
         }
         guard nextRecord < WALFormat.maximumNumber else {
@@ -187,12 +194,21 @@ public final class WriteAheadLog: Sendable {
                 directory, refused: "record numbers in the write-ahead log reach 2^63; move it away")
         }
         log.syncThread.start()
-        try log.state.withLock { (state) throws(FileOperationError) in
+        log.state.withLock { state in
             state.segments = segments
             state.lastAppended = nextRecord - 1
             state.lastDurable = nextRecord - 1
             state.statistics.fsyncs = openingSyncs
-            try log.rotate(&state)
+            // A full disk must not keep the gateway from serving what it restored: without a new
+            // segment, appends fail (samples are refused, not acknowledged) and each retries it.
+            do throws(FileOperationError) {
+                try log.rotate(&state)
+            } catch {
+                state.writeFailure = error.description
+                logger.error(
+                    "write-ahead log: cannot start a new segment: \(error); samples are not acknowledged until this clears"
+                )
+            }
         }
         return (log, recovery)
     }

@@ -35,5 +35,15 @@ struct StoreRestoreTests {
         // What the log failed to take is no longer promised: the agent resends it.
         store.forgetSequence(of: "web-1")
         #expect(store.record(walRecord(2).sample, agent: "web-1", session: new, now: now))
+        // Refused samples leave the received count too: the resend is counted once (the audit saw
+        // samples_received_total above what the gateway kept while its disk was full).
+        #expect(store.record(walRecord(4, session: new).sample, agent: "web-1", session: new, now: now))
+        let before = store.snapshot(now: now).first { $0.name == "web-1" }?.samplesReceived ?? 0
+        store.forgetUnlogged(1, of: "web-1")
+        #expect(store.snapshot(now: now).first { $0.name == "web-1" }?.samplesReceived == before - 1)
+        #expect(store.record(walRecord(4, session: new).sample, agent: "web-1", session: new, now: now))
+        #expect(store.snapshot(now: now).first { $0.name == "web-1" }?.samplesReceived == before)
+        store.forgetUnlogged(Int.max, of: "web-1")
+        #expect(store.snapshot(now: now).first { $0.name == "web-1" }?.samplesReceived == 0)
     }
 }

@@ -226,8 +226,31 @@ struct WALTests {
         #expect(contents.damage?.contains("payload length \(length), outside 68...187") == true, "\(contents)")
     }
 
-    @Test("a record that passes its checksum but holds what no agent could send is corrupt")
-    func checksummedNonsense() throws {
+    @Test("every sequence number the protocol accepts reads back, up to 2^64-1 (the audit's cut log)")
+    func wholeProtocolRangeReadsBack() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        var records = [walRecord(1, agent: "before")]
+        for sequence: UInt64 in [1 << 63, (1 << 63) + 1, UInt64.max] {
+            var record = walRecord(1, agent: "attacker")
+            record.sample.sequence = sequence
+            record.sample.cpuInterrupts = 1 << 63
+            records.append(record)
+        }
+        records.append(walRecord(5, agent: "after"))
+        do {
+            let (wal, _, _) = try fixture.open()
+            _ = try wal.append(records)
+            await wal.close()
+        }
+        let (wal, recovery, replayed) = try fixture.open()
+        #expect(replayed == records)
+        #expect(recovery.damaged == 0, "\(fixture.log.messages)")
+        await wal.close()
+    }
+
+    @Test("a record that passes its checksum but holds what no agent could send is passed over, not cut")
+    func checksummedNonsense() async throws {
         var bad = walRecord(1)
         bad.agent = "bad name"
         var record: [UInt8] = []
@@ -238,9 +261,29 @@ struct WALTests {
         payload += [16] + Array(bad.session.utf8)
         for value in [1, 1, 1, 1, 1, 1] as [UInt64] { withUnsafeBytes(of: value.littleEndian) { payload += $0 } }
         ChecksummedRecord.append(payload, to: &record)
-        let contents = try WALSegmentReader.read((WALFormat.header(firstRecord: 1) + record)[...])
-        #expect(contents.records.isEmpty)
-        #expect(contents.damage?.contains("agent name has characters not allowed") == true, "\(contents)")
+        var segment = WALFormat.header(firstRecord: 1)
+        WALFormat.append(walRecord(1), to: &segment)
+        segment += record
+        WALFormat.append(walRecord(3, agent: "other"), to: &segment)
+        let contents = try WALSegmentReader.read(segment[...])
+        #expect(contents.records == [walRecord(1), walRecord(3, agent: "other")])
+        #expect(contents.damage == nil && contents.validBytes == segment.count)
+        #expect(contents.skipped == 1)
+        #expect(contents.firstSkipped?.contains("agent name has characters not allowed") == true, "\(contents)")
+        // Through the log: the records after it survive, the file is not cut, the numbering goes on after it.
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        try FileManager.default.createDirectory(atPath: fixture.directory, withIntermediateDirectories: true)
+        try fixture.write(segment, to: WALFormat.segmentName(1))
+        do {
+            let (wal, recovery, replayed) = try fixture.open()
+            #expect(replayed == [walRecord(1), walRecord(3, agent: "other")] && recovery.damaged == 1)
+            #expect(fixture.reports("1 records no agent could have sent passed over").count == 1)
+            #expect(try wal.append([walRecord(4)]) == 4)
+            await wal.close()
+        }
+        #expect(try fixture.bytes(WALFormat.segmentName(1)) == segment)
+        #expect(fixture.segments == [WALFormat.segmentName(1), WALFormat.segmentName(4)])
         for payload in [[UInt8](), [2], [1, 0, 0]] + (0..<64).map({ [UInt8](repeating: UInt8($0), count: 100) }) {
             // Never a trap, whatever the payload.
             _ = WALSegmentReader.decode(payload[...])
@@ -340,7 +383,7 @@ struct WALTests {
         let fixture = WALFixture(directory: mountPoint + "/wal")
         let ballast = mountPoint + "/ballast"
         try Data(count: 150 << 10).write(to: URL(fileURLWithPath: ballast))
-        let (wal, _, _) = try fixture.open(maximumBytes: 1 << 20)
+        var (wal, _, _) = try fixture.open(maximumBytes: 1 << 20)
         var accepted: [WALRecord] = []
         var failure: (any Error)?
         var sequence: UInt64 = 0
@@ -359,7 +402,17 @@ struct WALTests {
         }
         #expect("\(failure.map { "\($0)" } ?? "none")".contains("No space left on device"))
         #expect(fixture.reports("No space left on device").count == 1)
+        // A restart on the full disk (the audit's restart loop): the log opens, replays everything
+        // acknowledged, and refuses appends until space returns. The filler takes the last pages.
+        await wal.close()
+        _ = try run(["dd", "if=/dev/zero", "of=\(mountPoint)/filler", "bs=4k", "status=none"])
+        let (restarted, _, replayedWhileFull) = try fixture.open(maximumBytes: 1 << 20)
+        #expect(replayedWhileFull == accepted)
+        #expect(fixture.reports("cannot start a new segment").count == 1, "\(fixture.log.messages)")
+        #expect(throws: (any Error).self) { try restarted.append([walRecord(sequence + 1)]) }
         try FileManager.default.removeItem(atPath: ballast)
+        try FileManager.default.removeItem(atPath: mountPoint + "/filler")
+        wal = restarted
         let last = try wal.append([walRecord(sequence + 1)])
         try await wal.waitDurable(upTo: last)
         accepted.append(walRecord(sequence + 1))

@@ -232,13 +232,13 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
             return true
         } catch {
             // The log has said why; the agent keeps its samples.
-            logFailed(error, agent: records[0].agent, context: context)
+            logFailed(error, records: records, context: context)
             return false
         }
     }
 
-    private func logFailed(_ error: FileOperationError, agent: String, context: ChannelHandlerContext?) {
-        if durable { state.store.forgetSequence(of: agent) }
+    private func logFailed(_ error: FileOperationError, records: [WALRecord], context: ChannelHandlerContext?) {
+        if durable { state.store.forgetUnlogged(records.count, of: records[0].agent) }
         heldAnswers = []
         if let context, !finished {
             finish(context: context, errorLine: "the gateway could not keep the samples: \(error)")

@@ -249,6 +249,18 @@ public final class AgentStore: Sendable {
         state.withLock { $0.agents[agent]?.highestSequence = nil }
     }
 
+    /// The last `count` samples of `agent` were refused after the store took them (the write-ahead
+    /// log could not keep them): its sequence is forgotten, so the agent sends them again, and they
+    /// leave its received count, so that they are counted once, when they are kept.
+    func forgetUnlogged(_ count: Int, of agent: String) {
+        state.withLock { state in
+            guard var record = state.agents[agent] else { return }
+            record.highestSequence = nil
+            record.samplesReceived -= min(UInt64(clamping: count), record.samplesReceived)
+            state.agents[agent] = record
+        }
+    }
+
     /// The agent's current connection, if it is connected.
     func currentConnection(of agent: String) -> ConnectionID? {
         state.withLock { $0.agents[agent]?.connection }
