@@ -87,6 +87,40 @@ struct NotifyTests {
         }
     }
 
+    @Test("a long write-ahead log replay extends systemd's start timeout and says so, before READY")
+    func replayExtendsStartTimeout() async throws {
+        let dir = try makeTemporaryDirectory()
+        let settings = "acknowledge = durable\nwal-directory = \(dir)/wal\nwal-fsync = 100ms\n"
+        let gateway = try await GatewayProcess.start(extraConfiguration: settings, directory: dir)
+        // 20,000 samples in one go: more than two progress steps of the replay.
+        let peer = try HostilePeer(port: gateway.agentPort)
+        try peer.send(line: HostileMessages.hello(agent: "\"replayed\""))
+        var burst: [UInt8] = []
+        for sequence in 1...20_000 { burst += Array((HostileMessages.sample(seq: "\(sequence)") + "\n").utf8) }
+        try peer.send(burst)
+        let acked = await eventually(timeout: 60) {
+            (try? gateway.metrics().value("monitord_samples_received_total", agent: "replayed")) == 20_000
+        }
+        #expect(acked, "\(gateway.process.output)")
+        peer.close()
+        await gateway.stop()
+
+        let socket = try NotifySocket()
+        let process = try RunningProcess(
+            executable: Products.monitord, arguments: ["--config", gateway.configPath],
+            environment: ["NOTIFY_SOCKET": socket.path])
+        defer { process.signal(SIGKILL) }
+        var messages: [String] = []
+        _ = await eventually(timeout: 60) {
+            messages += socket.receive(for: 0.2).map(\.1)
+            return messages.contains { $0.contains("READY=1") }
+        }
+        let ready = try #require(messages.firstIndex { $0.contains("READY=1") }, "\(messages) \(process.output)")
+        let progress = messages[..<ready].filter { $0.hasPrefix("EXTEND_TIMEOUT_USEC=30000000\n") }
+        #expect(progress.count == 2, "\(messages)")
+        #expect(progress.last?.contains("STATUS=replaying the write-ahead log: 16384 samples of 1 agents") == true)
+    }
+
     @Test("no watchdog pings when WATCHDOG_PID names another process")
     func watchdogPID() async throws {
         let socket = try NotifySocket()

@@ -99,13 +99,29 @@ public final class GatewayService: Service {
         await state.wal?.close()
     }
 
+    /// How many replayed records between two progress notifications, and the start time each one
+    /// grants: far more than replaying that many records takes.
+    static let replayProgressRecords = 8192
+    static let replayProgressTimeout = Duration.seconds(30)
+
     private func openLog(_ directory: String, _ configuration: GatewayConfiguration) throws {
         let started = ContinuousClock.now
+        var replayed = 0
         let (wal, recovery) = try WriteAheadLog.open(
             directory: directory, maximumBytes: configuration.walMaxBytes,
             policy: configuration.walFsyncPeriod.map { WriteAheadLog.SyncPolicy.every($0) } ?? .always,
             logger: state.logger
-        ) { record in state.store.restore(record) }
+        ) { record in
+            state.store.restore(record)
+            replayed += 1
+            // A large log takes a while: systemd hears that the start is progressing (and would
+            // otherwise kill it at TimeoutStartSec=, then replay again from the start, for ever).
+            if replayed % Self.replayProgressRecords == 0 {
+                notifier.extendTimeout(
+                    by: Self.replayProgressTimeout,
+                    status: "replaying the write-ahead log: \(replayed) samples of \(state.store.agentCount) agents")
+            }
+        }
         state.wal = wal
         state.logger.notice(
             "write-ahead log \(directory): restored \(recovery.records) samples of \(state.store.agentCount) agents from \(recovery.segments) segments in \(ContinuousClock.now - started)",

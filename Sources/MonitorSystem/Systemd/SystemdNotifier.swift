@@ -69,6 +69,13 @@ public struct SystemdNotifier: Sendable {
         send("RELOADING=1\nMONOTONIC_USEC=\(Self.monotonicMicroseconds())")
     }
 
+    /// A long start is making progress: systemd's start timeout (`TimeoutStartSec=`) is moved to
+    /// `time` from now (`EXTEND_TIMEOUT_USEC`), and `status` says what is going on.
+    public func extendTimeout(by time: Duration, status: String) {
+        let microseconds = max(time.components.seconds, 0) * 1_000_000 + time.components.attoseconds / 1_000_000_000_000
+        send("EXTEND_TIMEOUT_USEC=\(microseconds)\nSTATUS=" + Self.oneLine(status))
+    }
+
     /// Shutdown started, so systemd does not mistake the slow exit for a hang.
     public func stopping() {
         send("STOPPING=1")
