@@ -47,3 +47,42 @@ struct StoreRestoreTests {
         #expect(store.snapshot(now: now).first { $0.name == "web-1" }?.samplesReceived == 0)
     }
 }
+
+@Suite("Store after a replay: retired and surplus agents")
+struct StoreSettleTests {
+    /// A record of `agent` that arrived at `arrival`.
+    func record(_ agent: String, at arrival: Double) -> WALRecord {
+        var record = walRecord(1, agent: agent)
+        record.arrival = arrival
+        record.sample.timestamp = arrival - 0.5
+        return record
+    }
+
+    @Test("agents past forget-after by their last record are forgotten at once, not a forget-after after the restart")
+    func retiredAgentsStayForgotten() {
+        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
+        let now = 1_800_000_000.0
+        for index in 1...4 { store.restore(record("retired-\(index)", at: now - 7200 - Double(index))) }
+        store.restore(record("recent", at: now - 60))
+        let settled = store.settleAfterRestore(now: now, maximumAgents: 100)
+        #expect(settled.expired == ["retired-1", "retired-2", "retired-3", "retired-4"])
+        #expect(settled.overLimit.isEmpty)
+        #expect(store.snapshot(now: now).map(\.name) == ["recent"])
+    }
+
+    @Test("more restored agents than max-agents: the least recently active go, so new agents are not locked out")
+    func surplusAgentsGo() throws {
+        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
+        let now = 1_800_000_000.0
+        for index in 1...6 { store.restore(record("host-\(index)", at: now - 600 + Double(index))) }
+        let settled = store.settleAfterRestore(now: now, maximumAgents: 4)
+        #expect(settled.expired.isEmpty)
+        #expect(settled.overLimit == ["host-1", "host-2"])
+        #expect(store.snapshot(now: now).map(\.name) == ["host-3", "host-4", "host-5", "host-6"])
+        // A known agent still gets back in; the store is at, not over, its maximum.
+        let quota = AgentQuota(maximumAgents: 4, maximumAnonymous: 4)
+        _ = try store.admit(
+            agent: "host-6", session: "cccccccccccccccc", dialect: .native, remoteAddress: "r", quota: quota, now: now)
+        #expect(store.agentCount == 4)
+    }
+}

@@ -123,6 +123,12 @@ public final class GatewayService: Service {
             }
         }
         state.wal = wal
+        let settled = state.store.settleAfterRestore(now: state.clock.now(), maximumAgents: configuration.maxAgents)
+        if !settled.expired.isEmpty || !settled.overLimit.isEmpty {
+            state.logger.notice(
+                "write-ahead log \(directory): \(settled.expired.count) restored agents were past forget-after and \(settled.overLimit.count) beyond max-agents (the least recently active): forgotten"
+            )
+        }
         state.logger.notice(
             "write-ahead log \(directory): restored \(recovery.records) samples of \(state.store.agentCount) agents from \(recovery.segments) segments in \(ContinuousClock.now - started)",
             metadata: ["acknowledge": "\(configuration.acknowledge.rawValue)", "damaged": "\(recovery.damaged)"])

@@ -196,6 +196,22 @@ public final class AgentStore: Sendable {
         return forgotten.sorted()
     }
 
+    /// Forgets the disconnected agents that were active least recently until at most `maximum`
+    /// remain (connected ones are never forgotten here). Returns their names, sorted.
+    func forgetLeastRecentlyActive(keeping maximum: Int) -> [String] {
+        let forgotten = state.withLock { state -> [String] in
+            let excess = state.agents.count - max(maximum, 0)
+            guard excess > 0 else { return [] }
+            let candidates = state.agents.filter { !$0.value.isConnected }
+                .map { (name: $0.key, lastActivity: max($0.value.lastSeen ?? 0, $0.value.disconnectedAt ?? 0)) }
+                .sorted { ($0.lastActivity, $0.name) < ($1.lastActivity, $1.name) }
+            let names = candidates.prefix(excess).map(\.name)
+            for name in names { state.remove(name) }
+            return names
+        }
+        return forgotten.sorted()
+    }
+
     /// Every known agent, sorted by name. Only a copy of the records is taken under the lock; judging and sorting
     /// happen outside it, so rendering a large page does not hold up recording connections.
     public func snapshot(now: Double) -> [AgentSnapshot] {
