@@ -111,7 +111,7 @@ package final class SampleSpool {
         try DurableFiles.makeDirectory(directory, role: "spool directory", daemon: "agent")
         let names = try DurableFiles.list(directory)
         for name in names where name.hasSuffix(".tmp") {
-            try DurableFiles.removeFile(directory + "/" + name)
+            removeOrLeave(directory + "/" + name, because: nil, logger: logger)
         }
 
         // Headers first: the newest segment's session is the spool's; others cannot be replayed.
@@ -125,8 +125,7 @@ package final class SampleSpool {
                 // Not following links: a link here was not written by the agent.
                 prefix = try DurableFiles.readFile(path, limit: SpoolFormat.maximumHeaderBytes)
             } catch {
-                logger.warning("spool: \(error); file deleted", metadata: ["file": "\(path)"])
-                try DurableFiles.removeFile(path)
+                removeOrLeave(path, because: "\(error)", logger: logger)
                 continue
             }
             do throws(SpoolHeaderError) {
@@ -139,8 +138,7 @@ package final class SampleSpool {
                 }
                 headers.append((name, header.session, header.firstSequence))
             } catch {
-                logger.warning("spool: \(path): \(error); file deleted", metadata: ["file": "\(path)"])
-                try DurableFiles.removeFile(path)
+                removeOrLeave(path, because: "\(path): \(error)", logger: logger)
             }
         }
         let watermarkPath = directory + "/" + SpoolWatermark.fileName
@@ -181,10 +179,9 @@ package final class SampleSpool {
         for header in headers {
             let path = directory + "/" + header.name
             guard header.session == session else {
-                logger.warning(
-                    "spool: \(path) belongs to session \(header.session), not the spool's \(session); file deleted",
-                    metadata: ["file": "\(path)"])
-                try DurableFiles.removeFile(path)
+                removeOrLeave(
+                    path, because: "\(path) belongs to session \(header.session), not the spool's \(session)",
+                    logger: logger)
                 continue
             }
             let bytes = try DurableFiles.readFile(path)
@@ -238,6 +235,19 @@ package final class SampleSpool {
             highestSequence: spool.highestSequence, unacknowledged: kept, notKept: notKept,
             notKeptRanges: notKeptRanges)
         return (spool, recovery)
+    }
+
+    /// Deletes a file the agent did not write, or says why it cannot (a directory planted under a
+    /// segment's name): neither stops the agent from starting, which runs from memory if its next
+    /// segment cannot be written.
+    private static func removeOrLeave(_ path: String, because reason: String?, logger: Logger) {
+        let why = reason.map { "spool: \($0); " } ?? "spool: \(path): "
+        do throws(SpoolError) {
+            try DurableFiles.removeFile(path)
+            if reason != nil { logger.warning("\(why)file deleted", metadata: ["file": "\(path)"]) }
+        } catch {
+            logger.error("\(why)cannot delete it (\(error)): left alone", metadata: ["file": "\(path)"])
+        }
     }
 
     /// Writes `sample` (numbered above every earlier one) to the newest segment, and syncs it as

@@ -128,7 +128,13 @@ public final class WriteAheadLog: Sendable {
         var recovery = Recovery(records: 0, segments: 0, damaged: 0)
         let names = try DurableFiles.list(directory)
         for name in names where name.hasSuffix(".tmp") {
-            try DurableFiles.removeFile(directory + "/" + name)
+            do throws(FileOperationError) {
+                try DurableFiles.removeFile(directory + "/" + name)
+            } catch {
+                // Not ours (a directory planted there): the log still opens; a rotation that needs
+                // the name fails, and appends are refused, until it is moved away.
+                logger.error("write-ahead log: \(error); left alone")
+            }
         }
         var segments: [Segment] = []
         var nextRecord: UInt64 = 1
@@ -144,6 +150,9 @@ public final class WriteAheadLog: Sendable {
             } catch {
                 logger.warning("write-ahead log: \(error); left alone", metadata: ["file": "\(path)"])
                 recovery.damaged += 1
+                // Its name stays taken: the numbering goes on after it, so no new segment needs it.
+                let (next, overflow) = number.addingReportingOverflow(1)
+                nextRecord = max(nextRecord, overflow ? WALFormat.maximumNumber : next)
                 continue
             }
             let contents: WALSegmentContents

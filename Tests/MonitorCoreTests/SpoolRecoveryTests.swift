@@ -303,6 +303,28 @@ struct SpoolRecoveryTests {
         #expect(try fixture.open().1.unacknowledged.map(\.sequence) == [9])
     }
 
+    @Test("a directory at a segment's name or a temporary name does not stop the agent (audit 3/08)")
+    func directoriesPlantedInTheSpool() throws {
+        let fixture = SpoolFixture()
+        defer { fixture.remove() }
+        do {
+            let (spool, _) = try fixture.open()
+            for sequence in 1...3 as ClosedRange<UInt64> { spool.append(spoolSample(sequence)) }
+            spool.close()
+        }
+        let planted = fixture.segments.first!
+        try FileManager.default.removeItem(atPath: fixture.path(planted))
+        try FileManager.default.createDirectory(atPath: fixture.path(planted), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            atPath: fixture.path("seg-x.log.tmp"), withIntermediateDirectories: false)
+        let (spool, recovery) = try fixture.open()
+        #expect(recovery.unacknowledged.isEmpty)
+        let errors = fixture.log.messages.filter { $0.contains("left alone") }
+        #expect(errors.count == 2, "\(fixture.log.messages)")
+        #expect(!fixture.log.messages.contains { $0.contains("file deleted") }, "no false claim")
+        spool.close()
+    }
+
     @Test("a path that is not a directory is a clear error, not a crash")
     func notADirectory() throws {
         let fixture = SpoolFixture()

@@ -311,6 +311,33 @@ struct WALTests {
         await wal.close()
     }
 
+    @Test("a directory at the next segment's name or at its temporary name does not stop the start (audit 3/08)")
+    func directoryAtTheNextSegmentName() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        do {
+            let (wal, _, _) = try fixture.open()
+            _ = try wal.append([walRecord(1), walRecord(2), walRecord(3)])
+            await wal.close()
+        }
+        // The next run would start segment 4: a directory takes that name.
+        try FileManager.default.createDirectory(
+            atPath: fixture.path(WALFormat.segmentName(4)), withIntermediateDirectories: false)
+        let (wal, _, replayed) = try fixture.open()
+        #expect(replayed == [walRecord(1), walRecord(2), walRecord(3)])
+        #expect(try wal.append([walRecord(4)]) == 5, "the numbering goes on after the name taken")
+        await wal.close()
+        let (reopened, _, all) = try fixture.open()
+        #expect(all.count == 4)
+        await reopened.close()
+        // A directory where the next rotation writes its temporary file: the log opens, and says why.
+        try FileManager.default.createDirectory(
+            atPath: fixture.path(WALFormat.segmentName(6) + ".tmp"), withIntermediateDirectories: false)
+        let (again, _, _) = try fixture.open()
+        #expect(fixture.reports("left alone").count >= 2, "\(fixture.log.messages)")
+        await again.close()
+    }
+
     @Test("a segment whose header is not one is reported and deleted; random files never trap the reader")
     func garbageSegments() async throws {
         let fixture = WALFixture()
