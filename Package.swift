@@ -99,10 +99,24 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The gateway's store and its exposition: no NIO, no transport.
+        .target(
+            name: "GatewayStore",
+            dependencies: ["MonitorModel", "MonitorSystem"],
+            swiftSettings: strictSwift
+        ),
+        // The status page and /api/v1/agents, rendered from the store's snapshots.
+        .target(
+            name: "GatewayStatus",
+            dependencies: ["GatewayStore", "MonitorModel", "MonitorSystem"],
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "GatewayKit",
             dependencies: [
                 "GatewayWAL",
+                "GatewayStore",
+                "GatewayStatus",
                 "MonitorModel",
                 "MonitorProtocol",
                 "MonitorSystem",
@@ -120,14 +134,14 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         // Remote write needs protobuf and snappy, and swift-protobuf brings full Foundation: kept
-        // out of GatewayKit so that only monitord links it.
+        // out of the gateway's other modules so that only monitord links it.
         .target(
             name: "MonitorRemoteWrite",
             dependencies: [
                 "MonitorModel",
                 "MonitorConfig",
                 "DaemonKit",
-                "GatewayKit",
+                "GatewayStore",
                 "CSnappy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -223,6 +237,8 @@ let package = Package(
                 "DaemonKit",
                 "AgentKit",
                 "GatewayKit",
+                "GatewayStatus",
+                "GatewayStore",
                 "GatewayWAL",
                 "MonitorRemoteWrite",
                 "MonitorWebConfig",

@@ -6,6 +6,6 @@
 //
 // What it may depend on: the layers below (MonitorModel, MonitorProtocol, MonitorSystem,
 // MonitorConfig, AgentSpool, DaemonKit), NIOCore, NIOPosix, NIOSSL and swift-log. Never on
-// GatewayKit, NIOHTTP1, remote write or swift-service-lifecycle (its Dispatch-based signals and
+// the Gateway modules, NIOHTTP1, remote write or swift-service-lifecycle (its Dispatch-based signals and
 // async-algorithms cost the agent memory and wake-ups; SignalPipe does the agent's signals): the
 // agent links only this.

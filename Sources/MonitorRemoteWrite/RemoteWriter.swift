@@ -1,5 +1,5 @@
 import DaemonKit
-public import GatewayKit
+public import GatewayStore
 public import Logging
 public import MonitorConfig
 public import MonitorModel

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStore
 @testable import MonitorModel
 
 /// `/metrics` assembled from lines kept between scrapes (``RenderedAgentLines``) must be the page

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStore
 @testable import MonitorModel
 
 /// The page as a map from series (name plus label set, as written) to value text, and the families declared.

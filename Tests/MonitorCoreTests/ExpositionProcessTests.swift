@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStore
 @testable import MonitorSystem
 
 @Suite struct ExpositionProcessTests {

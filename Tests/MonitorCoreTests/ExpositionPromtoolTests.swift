@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStore
 @testable import MonitorModel
 
 @Suite(.enabled(if: Promtool.isInstalled, "needs Debian's prometheus package"))

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStore
 @testable import MonitorModel
 
 private func text(_ write: (inout PrometheusTextWriter) -> Void) -> String {

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import GatewayKit
+@testable import GatewayStore
 
 /// Token revocation against admission (issue 11, audit finding gateway/07): a reload replacing the token
 /// set and hellos registering under the old one, from many threads at once. Every registration must be

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStore
 
 /// Content negotiation and the OpenMetrics 1.0.0 rendering of `/metrics`.
 @Suite struct OpenMetricsTests {

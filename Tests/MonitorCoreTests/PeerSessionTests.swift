@@ -1,6 +1,7 @@
 import Testing
 
 @testable import GatewayKit
+@testable import GatewayStore
 @testable import MonitorConfig
 @testable import MonitorModel
 @testable import MonitorProtocol

@@ -2,6 +2,7 @@ import Synchronization
 import Testing
 
 @testable import GatewayKit
+@testable import GatewayStore
 @testable import MonitorModel
 @testable import MonitorProtocol
 @testable import MonitorRemoteWrite

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStatus
 
 @Suite struct StatusFormatTests {
     @Test func percentsAndSizes() {

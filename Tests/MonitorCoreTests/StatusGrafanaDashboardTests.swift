@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import GatewayKit
+@testable import GatewayStore
 
 /// packaging/grafana/monitord.json: valid JSON, every query on the `${DS_PROMETHEUS}` variable, and every PromQL
 /// expression naming only metric families that monitord's own `/metrics` renderer writes.

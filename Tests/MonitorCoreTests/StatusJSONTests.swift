@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStatus
+@testable import GatewayStore
 @testable import MonitorModel
 
 /// Three agents, one in each state, taken through the real store: up (native, fresh), late (connected, silent past

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStatus
+@testable import GatewayStore
 
 @Suite struct StatusPageHTMLTests {
     /// The rows of the page as (agent attribute, [data-key: cell text]), read with regular expressions: enough for

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStore
 
 @Suite struct StoreConcurrencyTests {
     @Test func concurrentConnectionsRecordWithoutLosingSamples() async {

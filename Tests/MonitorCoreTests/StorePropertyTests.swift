@@ -1,7 +1,7 @@
 import PropertyBased
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStore
 @testable import MonitorModel
 
 /// The store's invariants under random interleavings of connects, samples, disconnects and expiry,

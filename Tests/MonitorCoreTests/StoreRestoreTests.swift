@@ -1,6 +1,7 @@
 import Testing
 
 @testable import GatewayKit
+@testable import GatewayStore
 @testable import GatewayWAL
 @testable import MonitorModel
 

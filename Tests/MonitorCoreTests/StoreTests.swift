@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatewayKit
+@testable import GatewayStore
 @testable import MonitorModel
 
 /// A sample whose values encode its sequence, so a test can tell which sample the store kept as latest.

@@ -1,4 +1,5 @@
 import DaemonKit
+public import GatewayStore
 import GatewayWAL
 public import Logging
 public import MonitorConfig

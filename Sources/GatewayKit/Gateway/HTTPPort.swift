@@ -1,4 +1,6 @@
 import DaemonKit
+import GatewayStatus
+import GatewayStore
 import GatewayWAL
 import Logging
 import MonitorConfig

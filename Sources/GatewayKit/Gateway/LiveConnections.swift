@@ -1,3 +1,4 @@
+import GatewayStore
 import MonitorConfig
 import Synchronization
 

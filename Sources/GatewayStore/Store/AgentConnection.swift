@@ -26,6 +26,11 @@ public struct AgentQuota: Sendable, Equatable {
     /// delivered a sample yet (`max-anonymous-agents` each): the fleet keeps the rest.
     public var maximumAnonymous: Int
 
+    package init(maximumAgents: Int, maximumAnonymous: Int) {
+        self.maximumAgents = maximumAgents
+        self.maximumAnonymous = maximumAnonymous
+    }
+
     public static let unlimited = AgentQuota(maximumAgents: .max, maximumAnonymous: .max)
 }
 

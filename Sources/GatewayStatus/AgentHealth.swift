@@ -1,3 +1,5 @@
+public import GatewayStore
+
 /// How the status page classifies an agent, in the words an operator uses.
 public enum AgentHealth: String, Sendable, CaseIterable {
     /// Connected and on time: `monitord_agent_up` is 1. A just-(re)connected agent counts as up until its first

@@ -1,8 +1,8 @@
 /// Formats sample values the way Prometheus client libraries do, so the page reads naturally and parses exactly.
-enum PrometheusNumber {
+package enum PrometheusNumber {
     /// `NaN`, `+Inf`, `-Inf`; integral values below 2^63 in magnitude as plain integers (`58`, not `58.0` or
     /// `5.8e+01`); everything else as the shortest text that reads back as the same `Double`.
-    static func append(_ value: Double, to bytes: inout [UInt8]) {
+    package static func append(_ value: Double, to bytes: inout [UInt8]) {
         if value.isNaN {
             bytes.append(contentsOf: "NaN".utf8)
         } else if value.isInfinite {
@@ -19,7 +19,7 @@ enum PrometheusNumber {
     }
 
     /// Appends the decimal digits of `value` without going through `String`.
-    static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+    package static func append(_ value: UInt64, to bytes: inout [UInt8]) {
         let start = bytes.count
         var rest = value
         repeat {

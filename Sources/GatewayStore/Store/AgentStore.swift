@@ -255,20 +255,20 @@ public final class AgentStore: Sendable {
     }
 
     /// The session whose numbering the store holds for `agent`.
-    func session(of agent: String) -> String? {
+    package func session(of agent: String) -> String? {
         state.withLock { $0.agents[agent]?.session }
     }
 
     /// Forgets the highest sequence held of the agent's session: what the write-ahead log could not
     /// take must not be promised by the next welcome, so that the agent sends it again (as new).
-    func forgetSequence(of agent: String) {
+    package func forgetSequence(of agent: String) {
         state.withLock { $0.agents[agent]?.highestSequence = nil }
     }
 
     /// The last `count` samples of `agent` were refused after the store took them (the write-ahead
     /// log could not keep them): its sequence is forgotten, so the agent sends them again, and they
     /// leave its received count, so that they are counted once, when they are kept.
-    func forgetUnlogged(_ count: Int, of agent: String) {
+    package func forgetUnlogged(_ count: Int, of agent: String) {
         state.withLock { state in
             guard var record = state.agents[agent] else { return }
             record.highestSequence = nil

@@ -1,3 +1,4 @@
+public import GatewayStore
 public import MonitorModel
 
 /// The body of `GET /api/v1/agents`: the status page's data, for its own refresh and for scripts.

@@ -1,3 +1,4 @@
+public import GatewayStore
 public import MonitorModel
 
 /// The body of `GET /`: every known agent in one self-contained HTML page (inline CSS and JavaScript, no external

@@ -1,0 +1,10 @@
+// GatewayStore: what the gateway knows of its agents, and `/metrics` rendered from it.
+//
+// What it holds: the agent store (records, quotas, snapshots, liveness), the Prometheus and
+// OpenMetrics exposition (`MetricsPage`, `PrometheusTextWriter`, each agent's rendered lines kept
+// between scrapes, content negotiation), the gateway's own `process_*` figures, and
+// `SampleForwarder`, the seam remote write plugs into.
+//
+// What it may depend on: MonitorModel and MonitorSystem (the `/proc` reader for the process
+// figures). No NIO and no transport: the store is driven with the time passed in, and the page is
+// bytes, so both are tested without a socket.
