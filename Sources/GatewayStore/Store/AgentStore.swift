@@ -198,7 +198,7 @@ public final class AgentStore: Sendable {
 
     /// Forgets the disconnected agents that were active least recently until at most `maximum`
     /// remain (connected ones are never forgotten here). Returns their names, sorted.
-    func forgetLeastRecentlyActive(keeping maximum: Int) -> [String] {
+    package func forgetLeastRecentlyActive(keeping maximum: Int) -> [String] {
         let forgotten = state.withLock { state -> [String] in
             let excess = state.agents.count - max(maximum, 0)
             guard excess > 0 else { return [] }
