@@ -125,6 +125,67 @@ struct FailoverTests {
     }
 }
 
+/// How a first gateway can welcome an agent and still take nothing from it (outside audit 3/05, 06).
+enum UselessGateway: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// Welcomes, then refuses the first sample (a real gateway whose disk is full does this).
+    case refuses
+    /// Welcomes and reads, never acknowledges.
+    case neverAcknowledges
+    /// Welcomes, then sends one blank every 300 ms: bytes, but no message and no progress.
+    case sendsBlanks
+
+    var description: String { rawValue }
+
+    /// Serves every connection that way until `until`.
+    func serve(_ gateway: ScriptedGateway, until end: Date) async {
+        while let connection = await gateway.accept(timeout: end.timeIntervalSinceNow) {
+            defer { connection.close() }
+            guard await connection.readHello(timeout: 5) != nil else { continue }
+            await connection.send(HostileGatewayTests.welcome)
+            switch self {
+            case .refuses:
+                _ = await connection.readSample(timeout: 5)
+                await connection.send(#"{"type":"error","reason":"the gateway could not keep the samples"}"# + "\n")
+                _ = await connection.waitForPeerClose(timeout: 2)
+            case .neverAcknowledges:
+                _ = await connection.waitForPeerClose(timeout: end.timeIntervalSinceNow)
+            case .sendsBlanks:
+                while Date() < end, !connection.peerClosed {
+                    guard await connection.send(" ") else { break }
+                    _ = await connection.waitForPeerClose(timeout: 0.3)
+                }
+            }
+        }
+    }
+}
+
+@Suite("Failover from a gateway that takes nothing", .serialized)
+struct UselessGatewayFailoverTests {
+    @Test(
+        "a first gateway that welcomes but takes no sample counts as failed: the agent delivers to the second",
+        arguments: UselessGateway.allCases)
+    func movesOn(behaviour: UselessGateway) async throws {
+        let useless = try ScriptedGateway()
+        let honest = try await GatewayProcess.start()
+        defer { Task { await honest.stop() } }
+        let end = Date().addingTimeInterval(25)
+        let serving = Task { await behaviour.serve(useless, until: end) }
+        defer {
+            serving.cancel()
+            useless.close()
+        }
+        let agent = try AgentProcess.start(
+            name: "moves-on", gatewayPort: useless.port, servers: [useless.port, honest.agentPort])
+        defer { agent.process.signal(SIGKILL) }
+        #expect(
+            await eventually(timeout: 20) {
+                try honest.metrics().value("monitord_samples_received_total", agent: "moves-on") ?? 0 >= 3
+            },
+            "\(behaviour): \(agent.process.output)\ngateway: \(honest.process.output)\n\((try? honest.metrics().text) ?? "no page")"
+        )
+    }
+}
+
 @Suite("Sampling schedule")
 struct SamplingScheduleTests {
     @Test("cpu-window equal to interval keeps one sample per interval (no skipped ticks)")

@@ -29,11 +29,16 @@ struct Uplink: Sendable {
                 guard !Task.isCancelled else { return }
                 state.shared.withLock { $0.connecting = true }
                 do {
-                    // Only a gateway that took a sample resets the backoff: one that welcomes and
-                    // then refuses (or lies) is retried ever more slowly, like an unreachable one.
-                    let delivered = try await converse(with: server, configuration: configuration)
-                    if delivered { backoff.reset() }
-                    break
+                    // Only a gateway that took a sample counts as reached: it resets the backoff and
+                    // the next round starts again from the first server. One that welcomes and then
+                    // refuses, never acknowledges or only sends blanks has failed like an unreachable
+                    // one: the agent moves on to the next server (a full disk on the first gateway
+                    // must not keep a fleet from a healthy second one) and backs off.
+                    if try await converse(with: server, configuration: configuration) {
+                        backoff.reset()
+                        break
+                    }
+                    failures.append("\(server): welcomed, but took no sample")
                 } catch is CancellationError {
                     state.shared.withLock { $0.connecting = false }
                     return
@@ -46,7 +51,7 @@ struct Uplink: Sendable {
             let delay = backoff.next()
             if failures.count == configuration.servers.count {
                 logger.warning(
-                    "cannot reach any server, retrying in \(formatSeconds(delay))",
+                    "cannot reach any server that takes samples, retrying in \(formatSeconds(delay))",
                     metadata: ["servers": "\(failures.joined(separator: "; "))", "buffered": "\(state.bufferedCount)"]
                 )
             }
@@ -105,12 +110,14 @@ struct Uplink: Sendable {
                             try channel.pipeline.syncOperations.addHandler(
                                 NIOSSLClientHandler(context: tlsContext, serverHostname: sniName))
                         }
+                        // The silence deadline sits behind the decoder: only whole messages are
+                        // signs of life, so a gateway sending blanks cannot hold the agent for ever.
                         try channel.pipeline.syncOperations.addHandlers([
-                            IdleStateHandler(readTimeout: silence), CloseOnIdleHandler(),
                             ByteToMessageHandler(
                                 JSONMessageDecoder(
                                     maximumObjectBytes: Self.maximumGatewayMessageBytes,
                                     decode: ProtocolCodec.decodeGatewayMessage)),
+                            IdleStateHandler(readTimeout: silence), CloseOnIdleHandler(),
                             UplinkHandler(
                                 state: state, logger: logger, server: server, hello: hello,
                                 configuration: configuration, outcome: outcome),
