@@ -26,10 +26,11 @@ import Testing
         let recorder = SleepRecorder()
         var sleeps: [Duration] { recorder.values.withLock { $0 } }
 
-        init(script: [Int], port: Int? = nil, configure: (inout RemoteWriteConfiguration) -> Void = { _ in })
-            async throws
-        {
-            receiver = try await ScriptedReceiver.start(script: script)
+        init(
+            script: [Int], port: Int? = nil, configure: (inout RemoteWriteConfiguration) -> Void = { _ in },
+            refuses: (@Sendable (Prometheus_WriteRequest) -> Bool)? = nil
+        ) async throws {
+            receiver = try await ScriptedReceiver.start(script: script, refuses: refuses)
             let url = "http://127.0.0.1:\(port ?? receiver.port)/api/v1/write"
             var configuration = RemoteWriteConfiguration(url: try RemoteWriteEndpoint.parse(url).get())
             configuration.flushInterval = .milliseconds(20)
@@ -51,8 +52,16 @@ import Testing
             )
         }
 
+        /// The family's value, summed over its labels (the dropped samples are counted by reason).
         func value(_ name: String) -> Double? {
-            writer.families().first { $0.name == name }?.samples.first?.value
+            writer.families().first { $0.name == name }.map { $0.samples.reduce(0) { $0 + $1.value } }
+        }
+
+        /// `monitord_remote_write_samples_dropped_total{reason=...}`.
+        func dropped(_ reason: String) -> Double? {
+            writer.families().first { $0.name == "monitord_remote_write_samples_dropped_total" }?.samples.first {
+                $0.labels == [MetricLabel(name: "reason", value: reason)]
+            }?.value
         }
     }
 
@@ -172,5 +181,32 @@ import Testing
         await sender.value
         let decoded = try decodeBody(harness.receiver.requests[0].body)
         #expect(decoded.timeseries.allSatisfy { $0.samples.map(\.timestamp) == [1_700_000_123_457] })
+    }
+
+    /// A receiver refuses a whole request for one sample it will not take (Prometheus: 400 "out of
+    /// bounds", nothing stored). The agents sharing the batch with that sample must not pay for it.
+    @Test func aRefusedBatchIsSplitSoOnlyTheRefusedSamplesAreDropped() async throws {
+        let harness = try await Harness(
+            script: [], configure: { $0.flushInterval = .seconds(60) },
+            refuses: { request in
+                request.timeseries.contains { series in series.labels.contains { $0.value == "stale" } }
+            })
+        // 40 agent samples in one batch: one from the stale agent in the middle.
+        for n in 1...40 { harness.writer.enqueue(Self.sample(n), agent: n == 23 ? "stale" : "agent-\(n % 5)", now: 0) }
+        let sender = Task { await harness.writer.run() }
+        sender.cancel()  // the final flush sends the queue at once
+        await sender.value
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 39 * 4)
+        #expect(harness.dropped("refused") == 4)
+        #expect(harness.value("monitord_remote_write_samples_failed_total") == 4)
+        let stored = harness.receiver.requests.compactMap { try? decodeBody($0.body) }.filter { request in
+            !request.timeseries.contains { series in series.labels.contains { $0.value == "stale" } }
+        }
+        let values = stored.flatMap { request in
+            request.timeseries.filter { $0.labels[0].value == "process_ram_usage_percent" }.flatMap { $0.samples }
+        }.map { $0.value }.sorted()
+        #expect(values == (1...40).filter { $0 != 23 }.map(Double.init), "every other sample once")
+        // Halving isolates one bad sample in about 2·log2(40) requests, not 40.
+        #expect(harness.receiver.requests.count <= 13, "\(harness.receiver.requests.count) requests")
     }
 }
