@@ -220,7 +220,7 @@ struct RemoteWriteTests {
     /// stored); the other agents must not lose a sample for it.
     @Test(
         "an agent replaying three-hour-old samples costs no other agent a sample",
-        arguments: [nil] as [String?])
+        arguments: [nil, "1h"] as [String?])
     func staleReplayCostsOthersNothing(maxSampleAge: String?) async throws {
         let receiver = try await Receiver()
         defer { receiver.stop() }
@@ -284,7 +284,9 @@ struct RemoteWriteTests {
         #expect(await eventually(timeout: 20) { try dropped(reason) == 30 * 4 }, "\((try? page().text) ?? "")")
         #expect(
             await eventually(timeout: 20) {
-                try live.allSatisfy { try receiver.samples("process_ram_usage_percent{agent_number=\"\($0)\"}").count == 11 }
+                try live.allSatisfy {
+                    try receiver.samples("process_ram_usage_percent{agent_number=\"\($0)\"}").count == 11
+                }
             })
         for family in MetricsPage.reportFamilies {
             for agent in live {

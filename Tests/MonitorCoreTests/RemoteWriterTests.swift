@@ -196,7 +196,7 @@ import Testing
         let sender = Task { await harness.writer.run() }
         sender.cancel()  // the final flush sends the queue at once
         await sender.value
-        #expect(harness.value("monitord_remote_write_samples_sent_total") == 39 * 4)
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 156)
         #expect(harness.dropped("refused") == 4)
         #expect(harness.value("monitord_remote_write_samples_failed_total") == 4)
         let stored = harness.receiver.requests.compactMap { try? decodeBody($0.body) }.filter { request in
@@ -206,7 +206,67 @@ import Testing
             request.timeseries.filter { $0.labels[0].value == "process_ram_usage_percent" }.flatMap { $0.samples }
         }.map { $0.value }.sorted()
         #expect(values == (1...40).filter { $0 != 23 }.map(Double.init), "every other sample once")
-        // Halving isolates one bad sample in about 2·log2(40) requests, not 40.
+        // Halving the six agents isolates the bad one in about 2·log2(6) requests, not 40.
         #expect(harness.receiver.requests.count <= 13, "\(harness.receiver.requests.count) requests")
+    }
+
+    /// One agent's samples are halved in time too: an agent back from an outage keeps the part of
+    /// its replay the receiver takes.
+    @Test func oneAgentsSamplesAreHalvedInTime() async throws {
+        let harness = try await Harness(
+            script: [], configure: { $0.flushInterval = .seconds(60) },
+            refuses: { request in request.timeseries.contains { $0.samples.contains { $0.value == 3 } } })
+        for n in 1...8 { harness.writer.enqueue(Self.sample(n), agent: "returning", now: 0) }
+        let sender = Task { await harness.writer.run() }
+        sender.cancel()
+        await sender.value
+        #expect(harness.dropped("refused") == 4)
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 28)
+    }
+
+    /// A receiver that refuses everything costs a bounded number of requests per batch: at most two
+    /// per agent to separate them, and ``RemoteWriter/maximumSplitRequests`` for halving in time.
+    @Test func splittingIsBounded() async throws {
+        let harness = try await Harness(
+            script: [], configure: { $0.flushInterval = .seconds(60) }, refuses: { _ in true })
+        for n in 1...500 { harness.writer.enqueue(Self.sample(n), agent: "agent-\(n % 10)", now: 0) }
+        let sender = Task { await harness.writer.run() }
+        sender.cancel()
+        await sender.value
+        #expect(harness.dropped("refused") == 2000)
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 0)
+        #expect(harness.receiver.requests.count <= 1 + 2 * 10 + RemoteWriter.maximumSplitRequests)
+    }
+
+    /// Authentication and routing refusals are about every part alike: not split.
+    @Test func anUnauthorizedBatchIsNotSplit() async throws {
+        let harness = try await Harness(script: [401]) { $0.flushInterval = .seconds(60) }
+        for n in 1...20 { harness.writer.enqueue(Self.sample(n), agent: "agent-\(n % 4)", now: 0) }
+        let sender = Task { await harness.writer.run() }
+        sender.cancel()
+        await sender.value
+        #expect(harness.receiver.requests.count == 1)
+        #expect(harness.dropped("refused") == 80)
+    }
+
+    /// `max-sample-age`: what the receiver would refuse anyway is dropped before sending, counted as too old.
+    @Test func samplesOlderThanTheMaximumAgeAreDroppedBeforeSending() async throws {
+        let harness = try await Harness(script: []) {
+            $0.flushInterval = .seconds(60)
+            $0.maxSampleAge = .seconds(3600)
+        }
+        let now = Date().timeIntervalSince1970
+        for n in 1...6 {
+            var sample = Self.sample(n)
+            sample.timestamp = n <= 2 ? now - 3 * 3600 + Double(n) : now - 10 + Double(n)
+            harness.writer.enqueue(sample, agent: n <= 2 ? "returning" : "live", now: now)
+        }
+        let sender = Task { await harness.writer.run() }
+        sender.cancel()
+        await sender.value
+        #expect(harness.dropped("too_old") == 8)
+        #expect(harness.dropped("refused") == 0)
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 16)
+        #expect(harness.receiver.requests.count == 1)
     }
 }
