@@ -269,4 +269,31 @@ import Testing
         #expect(harness.value("monitord_remote_write_samples_sent_total") == 16)
         #expect(harness.receiver.requests.count == 1)
     }
+
+    /// How far behind forwarding is: the age of the oldest sample accepted and not yet delivered
+    /// (queued, or in the batch being retried), by its arrival, so a replayed old sample does not
+    /// look like a backlog; 0 once everything is delivered.
+    @Test func theOldestUnforwardedSamplesAgeGrowsWhileTheReceiverIsDown() async throws {
+        let closedPort = try freePort()
+        let harness = try await Harness(script: [], port: closedPort)
+        let name = "monitord_remote_write_oldest_unforwarded_age_seconds"
+        #expect(harness.value(name) == 0)
+        harness.writer.enqueue(Self.sample(1), agent: "a", now: 0)
+        let sender = Task { await harness.writer.run() }
+        #expect(await Self.waitUntil { harness.sleeps.count >= 2 }, "the batch is being retried")
+        try await Task.sleep(for: .milliseconds(400))
+        #expect((harness.value(name) ?? 0) >= 0.4, "the batch in flight still counts")
+        sender.cancel()
+        await sender.value
+
+        let working = try await Harness(script: [])
+        working.writer.enqueue(Self.sample(1), agent: "a", now: 0)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect((working.value(name) ?? 0) >= 0.2, "queued, not yet sent")
+        let delivering = Task { await working.writer.run() }
+        #expect(await Self.waitUntil { working.value("monitord_remote_write_samples_sent_total") == 4 })
+        #expect(working.value(name) == 0)
+        delivering.cancel()
+        await delivering.value
+    }
 }
