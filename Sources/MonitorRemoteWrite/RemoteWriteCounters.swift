@@ -31,7 +31,7 @@ final class RemoteWriteCounters: Sendable {
     var lastSuccess: Double { Double(bitPattern: lastSuccessBits.load(ordering: .relaxed)) }
 
     /// The self-metrics of remote write, given the queue's own figures.
-    func families(queuedSamples: Int, droppedByQueue: UInt64) -> [MetricFamily] {
+    func families(queuedSamples: Int, droppedByQueue: UInt64, oldestUnforwardedAge: Double) -> [MetricFamily] {
         let drops = dropped.withLock { $0 }
         return [
             MetricFamily(
@@ -61,6 +61,11 @@ final class RemoteWriteCounters: Sendable {
                 name: "monitord_remote_write_queue_length",
                 help: "Samples waiting in the queue (not counting the batch being sent).",
                 type: .gauge, samples: [MetricSample(Double(queuedSamples))]),
+            MetricFamily(
+                name: "monitord_remote_write_oldest_unforwarded_age_seconds",
+                help:
+                    "Seconds since the oldest sample accepted and not yet delivered (queued or being sent) arrived; 0 when none waits.",
+                type: .gauge, samples: [MetricSample(oldestUnforwardedAge)]),
             MetricFamily(
                 name: "monitord_remote_write_last_success_timestamp_seconds",
                 help: "Unix time of the last request the receiver accepted; 0 before the first.",

@@ -33,6 +33,8 @@ public final class RemoteWriter: Sendable {
 
     private struct Shared: Sendable {
         var queue: RemoteWriteQueue
+        /// When the oldest sample of the batch being sent (and retried) arrived; nil between batches.
+        var sendingSince: Double?
         /// The sender, parked until there is work (see ``waitForWork(knownDeadline:)``).
         var waiter: CheckedContinuation<Void, Never>?
     }
@@ -142,10 +144,13 @@ public final class RemoteWriter: Sendable {
 
     /// The writer's self-metrics, for `/metrics`.
     public func families() -> [MetricFamily] {
-        let (queued, dropped) = shared.withLock { ($0.queue.count, $0.queue.dropped) }
+        let (queued, dropped, oldest) = shared.withLock {
+            ($0.queue.count, $0.queue.dropped, $0.sendingSince ?? $0.queue.oldestEnqueuedAt)
+        }
         return counters.families(
             queuedSamples: queued * PendingSample.seriesPerSample,
-            droppedByQueue: dropped * UInt64(PendingSample.seriesPerSample))
+            droppedByQueue: dropped * UInt64(PendingSample.seriesPerSample),
+            oldestUnforwardedAge: oldest.map { max(0, clock.now() - $0) } ?? 0)
     }
 
     /// The sender; returns when its task is cancelled, after trying for ``shutdownGrace`` to deliver what
@@ -156,7 +161,9 @@ public final class RemoteWriter: Sendable {
         var unfinished: [PendingSample] = []
         while !Task.isCancelled {
             let (batch, deadline) = shared.withLock { shared in
-                (shared.queue.takeBatch(now: clock.now()), shared.queue.deadline)
+                let batch = shared.queue.takeBatch(now: clock.now())
+                shared.sendingSince = batch?.first?.enqueuedAt
+                return (batch, shared.queue.deadline)
             }
             guard let batch else {
                 logDrops(dropLog.withLock { $0.due(now: clock.now()) })
@@ -166,7 +173,9 @@ public final class RemoteWriter: Sendable {
             let kept = prepare(batch, order: &order)
             guard !kept.isEmpty else { continue }
             var budget = Self.maximumSplitRequests
-            if let left = await deliver(kept, retrying: true, budget: &budget) {
+            let left = await deliver(kept, retrying: true, budget: &budget)
+            shared.withLock { $0.sendingSince = nil }
+            if let left {
                 unfinished = left
                 break
             }
