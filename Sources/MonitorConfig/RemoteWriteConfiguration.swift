@@ -11,7 +11,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
     static let keys = [
         "url", "queue-capacity", "max-samples-per-send", "flush-interval", "timeout", "min-backoff",
         "max-backoff", "external-labels", "basic-auth-username", "basic-auth-password-file", "bearer-token-file",
-        "tls-ca-file", "tls-certificate", "tls-key", "tls-server-name", "tenant-id",
+        "tls-ca-file", "tls-certificate", "tls-key", "tls-server-name", "tenant-id", "max-sample-age",
     ]
     /// The keys that only mean something with an `https://` url.
     static let tlsKeys = ["tls-ca-file", "tls-certificate", "tls-key", "tls-server-name"]
@@ -60,6 +60,13 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
     /// Sent as `X-Scope-OrgID`, the tenant header of Mimir, Cortex, Loki and VictoriaMetrics' vmauth.
     /// Key `tenant-id`.
     public var tenantID: String?
+    /// Samples older than this when their batch is sent are dropped (counted as `too_old`) instead of
+    /// sent; nil (`0`, the default) sends every sample, however old. Off by default because what a
+    /// receiver takes differs: a stock Prometheus refuses samples more than about an hour older than
+    /// its newest (these are then singled out by splitting the refused batch, and dropped as
+    /// `refused`), while VictoriaMetrics, or Mimir with an out-of-order window, take hours-old samples
+    /// gladly, and an agent back from an outage should lose none there. Key `max-sample-age`.
+    public var maxSampleAge: Duration?
 
     public init(url: RemoteWriteEndpoint) {
         self.url = url
@@ -91,6 +98,9 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
             case "min-backoff": configuration.minBackoff = try values.duration(entry, atLeast: .milliseconds(1))
             case "max-backoff": configuration.maxBackoff = try values.duration(entry, atLeast: .milliseconds(1))
             case "external-labels": configuration.externalLabels = try externalLabels(entry, values: values)
+            case "max-sample-age":
+                configuration.maxSampleAge =
+                    entry.value == "0" ? nil : try values.duration(entry, atLeast: .seconds(1))
             case "basic-auth-username":
                 guard !entry.value.isEmpty, !entry.value.contains(":") else {
                     throw values.failure(entry, "must be a non-empty name without \":\"")
@@ -286,6 +296,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
             min-backoff = \(renderDuration(minBackoff))
             max-backoff = \(renderDuration(maxBackoff))
             external-labels = \(externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ", "))
+            max-sample-age = \(maxSampleAge.map(renderDuration) ?? "0")
 
             """
         if let basicAuthUsername, let basicAuthPasswordFile {

@@ -63,6 +63,9 @@ struct RemoteWriteQueue {
         return entries.count >= batchSize
     }
 
+    /// When the oldest queued entry arrived, in the writer's clock, or nil if empty.
+    var oldestEnqueuedAt: Double? { entries.first?.enqueuedAt }
+
     /// When the current partial batch becomes due (its oldest entry's time plus the flush interval), or nil if empty.
     var deadline: Double? {
         entries.first.map { $0.enqueuedAt + flushInterval }

@@ -15,12 +15,26 @@ import Synchronization
 /// retries that same batch until it is stored or refused before taking the next. One request in flight
 /// keeps every series in time order, which receivers require; one sender handles thousands of agents
 /// because a batch carries thousands of samples.
+///
+/// A receiver refuses a whole request for one sample it will not take (Prometheus answers 400 "out of
+/// bounds" and stores nothing), so a refused batch is split, each part sent the same way, until the
+/// refused samples stand alone: only they are dropped, not the other agents' samples beside them.
+/// Agents are separated first (halving the set of agents: one agent's samples never share a part
+/// with another's once refused), then one agent's samples are halved in time while
+/// ``maximumSplitRequests`` lasts; once it is spent, a refused part of one agent is dropped whole,
+/// which costs that agent, never the others.
 public final class RemoteWriter: Sendable {
     /// After the gateway is told to stop, how long the sender may spend delivering what is queued.
     public static let shutdownGrace: Duration = .seconds(5)
+    /// The most requests one refused batch may cost in halving single agents' samples in time
+    /// (beyond separating its agents, at most 2 per agent). Halving singles out a few bad samples
+    /// among thousands in about 2·log2(batch) requests each.
+    public static let maximumSplitRequests = 64
 
     private struct Shared: Sendable {
         var queue: RemoteWriteQueue
+        /// When the oldest sample of the batch being sent (and retried) arrived; nil between batches.
+        var sendingSince: Double?
         /// The sender, parked until there is work (see ``waitForWork(knownDeadline:)``).
         var waiter: CheckedContinuation<Void, Never>?
     }
@@ -39,6 +53,9 @@ public final class RemoteWriter: Sendable {
     /// Uniform in 0..<1, for the jitter.
     private let random: @Sendable () -> Double
     private let setupError: RemoteWriteSetupError?
+    /// `max-sample-age` in seconds, or nil: samples older than this are dropped before sending.
+    private let maxSampleAge: Double?
+    private let dropLog = Mutex(DropLog())
 
     /// A writer for `configuration`. Never fails, so the gateway can hold it from its start; a
     /// credentials file that has become unreadable since the configuration was checked is reported by
@@ -90,6 +107,7 @@ public final class RemoteWriter: Sendable {
         self.encoder = RemoteWriteEncoder(externalLabels: configuration.externalLabels)
         self.policy = RetryPolicy(configuration: configuration)
         self.timeout = configuration.timeout
+        self.maxSampleAge = configuration.maxSampleAge?.inSeconds
         self.endpoint = "\(configuration.url)"
         self.logger = logger
         self.clock = clock
@@ -126,10 +144,13 @@ public final class RemoteWriter: Sendable {
 
     /// The writer's self-metrics, for `/metrics`.
     public func families() -> [MetricFamily] {
-        let (queued, dropped) = shared.withLock { ($0.queue.count, $0.queue.dropped) }
+        let (queued, dropped, oldest) = shared.withLock {
+            ($0.queue.count, $0.queue.dropped, $0.sendingSince ?? $0.queue.oldestEnqueuedAt)
+        }
         return counters.families(
             queuedSamples: queued * PendingSample.seriesPerSample,
-            droppedByQueue: dropped * UInt64(PendingSample.seriesPerSample))
+            droppedByQueue: dropped * UInt64(PendingSample.seriesPerSample),
+            oldestUnforwardedAge: oldest.map { max(0, clock.now() - $0) } ?? 0)
     }
 
     /// The sender; returns when its task is cancelled, after trying for ``shutdownGrace`` to deliver what
@@ -137,18 +158,25 @@ public final class RemoteWriter: Sendable {
     public func run() async {
         logger.info("remote write enabled", metadata: ["url": "\(endpoint)"])
         var order = SeriesOrderGuard()
-        var unfinished: (body: [UInt8], samples: Int)?
+        var unfinished: [PendingSample] = []
         while !Task.isCancelled {
             let (batch, deadline) = shared.withLock { shared in
-                (shared.queue.takeBatch(now: clock.now()), shared.queue.deadline)
+                let batch = shared.queue.takeBatch(now: clock.now())
+                shared.sendingSince = batch?.first?.enqueuedAt
+                return (batch, shared.queue.deadline)
             }
             guard let batch else {
+                logDrops(dropLog.withLock { $0.due(now: clock.now()) })
                 await waitForWork(knownDeadline: deadline)
                 continue
             }
-            guard let (body, samples) = prepare(batch, order: &order) else { continue }
-            if await !deliver(body, samples: samples, retrying: true) {
-                unfinished = (body, samples)
+            let kept = prepare(batch, order: &order)
+            guard !kept.isEmpty else { continue }
+            var budget = Self.maximumSplitRequests
+            let left = await deliver(kept, retrying: true, budget: &budget)
+            shared.withLock { $0.sendingSince = nil }
+            if let left {
+                unfinished = left
                 break
             }
         }
@@ -157,30 +185,60 @@ public final class RemoteWriter: Sendable {
         await drain.value
     }
 
-    /// Filters out samples that would move a series back in time, and encodes the rest.
-    private func prepare(_ batch: [PendingSample], order: inout SeriesOrderGuard) -> (body: [UInt8], samples: Int)? {
-        let (kept, rejected) = order.filter(batch, now: clock.now())
-        if rejected > 0 {
-            counters.addFailed(rejected * PendingSample.seriesPerSample)
-            logger.warning(
-                "remote write: skipped \(rejected) sample(s) not newer than their agent's last forwarded sample",
-                metadata: ["url": "\(endpoint)"])
+    /// Drops the samples older than `max-sample-age`, then those that would move a series back in time.
+    private func prepare(_ batch: [PendingSample], order: inout SeriesOrderGuard) -> [PendingSample] {
+        var batch = batch
+        if let maxSampleAge {
+            let horizon = (clock.now() - maxSampleAge) * 1000
+            let before = batch.count
+            batch.removeAll { Double($0.timestampMilliseconds) < horizon }
+            drop(before - batch.count, .tooOld, detail: renderDuration(.milliseconds(Int64(maxSampleAge * 1000))))
         }
-        guard !kept.isEmpty else { return nil }
-        return (encoder.body(for: kept), kept.count * PendingSample.seriesPerSample)
+        let (kept, rejected) = order.filter(batch, now: clock.now())
+        drop(rejected, .outOfOrder, detail: "")
+        return kept
     }
 
-    /// Sends one body until the receiver stores or refuses it. Returns false only if the task was
-    /// cancelled while the batch was still undelivered. With `retrying` false, one attempt is made and a
-    /// retryable failure counts the samples as dropped.
+    /// Counts `agentSamples` (four remote-write samples each) as dropped, and logs it, throttled.
+    private func drop(_ agentSamples: Int, _ reason: DropReason, detail: String) {
+        guard agentSamples > 0 else { return }
+        let samples = agentSamples * PendingSample.seriesPerSample
+        counters.addDropped(samples, reason: reason)
+        let line = dropLog.withLock { $0.record(samples, reason: reason, detail: detail, now: clock.now()) }
+        logDrops(line.map { [$0] } ?? [])
+    }
+
+    private func logDrops(_ lines: [DropLog.Line]) {
+        for line in lines {
+            let detail = line.detail.isEmpty ? "" : " (\(line.detail))"
+            logger.warning(
+                "remote write dropped \(line.samples) samples \(line.reason.explanation)\(detail)",
+                metadata: ["url": "\(endpoint)", "reason": "\(line.reason.rawValue)"])
+        }
+    }
+
+    /// Sends `batch` until the receiver stores or refuses it; a refused batch of more than one agent
+    /// sample is split in halves, each delivered the same way, while `budget` (requests) lasts, so
+    /// that only the samples refused on their own are dropped. Returns nil once every sample is stored
+    /// or dropped, or the samples still undelivered (in order) if the task was cancelled during a retry
+    /// wait, or, with `retrying` false (the final flush), at the first retryable failure or once the
+    /// `deadline` (clock seconds) has passed.
     private func deliver(
-        _ body: [UInt8], samples: Int, retrying: Bool, timeout attemptTimeout: Duration? = nil
-    ) async -> Bool {
+        _ batch: [PendingSample], retrying: Bool, deadline: Double? = nil, budget: inout Int
+    ) async -> [PendingSample]? {
+        let body = encoder.body(for: batch)
+        let samples = batch.count * PendingSample.seriesPerSample
         var attempt = 0
         while true {
+            var attemptTimeout = timeout
+            if let deadline {
+                let left = deadline - clock.now()
+                guard left > 0 else { return batch }
+                attemptTimeout = min(timeout, .milliseconds(Int64(left * 1000)))
+            }
             let outcome: RetryPolicy.Outcome
             do {
-                let response = try await transport.post(body, timeout: attemptTimeout ?? timeout)
+                let response = try await transport.post(body, timeout: attemptTimeout)
                 outcome = RetryPolicy.classify(status: response.status, detail: response.detail)
             } catch {
                 outcome = .retry("\(error)")
@@ -193,20 +251,26 @@ public final class RemoteWriter: Sendable {
                         "remote write recovered after \(attempt) retr\(attempt == 1 ? "y" : "ies")",
                         metadata: ["url": "\(endpoint)"])
                 }
-                return true
-            case .reject(let reason):
-                counters.addFailed(samples)
-                logger.error(
-                    "remote write refused \(samples) samples, not retrying: \(reason)", metadata: ["url": "\(endpoint)"]
-                )
-                return true
+                return nil
+            case .reject(let status, let reason):
+                guard RetryPolicy.refusalMayBeTheContents(status), let (first, second) = split(batch, budget: &budget)
+                else {
+                    drop(batch.count, .refused, detail: reason)
+                    return nil
+                }
+                logger.debug(
+                    "remote write: \(samples) samples refused together, sending them in two parts: \(reason)",
+                    metadata: ["url": "\(endpoint)"])
+                if let left = await deliver(first, retrying: retrying, deadline: deadline, budget: &budget) {
+                    return left + second
+                }
+                return await deliver(second, retrying: retrying, deadline: deadline, budget: &budget)
             case .retry(let reason):
                 guard retrying else {
-                    counters.addDropped(samples)
                     logger.error(
-                        "remote write: \(samples) samples not delivered before stopping: \(reason)",
+                        "remote write: giving up at stop after a failed attempt: \(reason)",
                         metadata: ["url": "\(endpoint)"])
-                    return true
+                    return batch
                 }
                 let delay = policy.delay(attempt: attempt, random: random())
                 // The first failure and every tenth after it: enough to see an outage without flooding the journal.
@@ -219,46 +283,65 @@ public final class RemoteWriter: Sendable {
                 do {
                     try await backoffSleep(.nanoseconds(Int64(delay * 1e9)))
                 } catch {
-                    return false
+                    return batch
                 }
             }
         }
     }
 
-    /// The final flush at shutdown: one attempt per batch, stopping at the first failure or at the grace
+    /// The two parts a refused batch is sent again as, or nil when it cannot be split further: the
+    /// agents in two halves (each agent's samples in order, in one part), or, for one agent, its
+    /// samples halved in time while `budget` (requests) lasts.
+    private func split(_ batch: [PendingSample], budget: inout Int) -> ([PendingSample], [PendingSample])? {
+        var agents: [String] = []
+        var seen: Set<String> = []
+        for entry in batch where seen.insert(entry.agent).inserted { agents.append(entry.agent) }
+        if agents.count > 1 {
+            let firstHalf = Set(agents[..<(agents.count / 2)])
+            return (batch.filter { firstHalf.contains($0.agent) }, batch.filter { !firstHalf.contains($0.agent) })
+        }
+        guard batch.count > 1, budget >= 2 else { return nil }
+        budget -= 2
+        let middle = batch.count / 2
+        return (Array(batch[..<middle]), Array(batch[middle...]))
+    }
+
+    /// The final flush at shutdown: one attempt per request, stopping at the first failure or at the grace
     /// period's end; whatever remains is counted as dropped and logged.
-    private func drain(unfinished: (body: [UInt8], samples: Int)?, order: SeriesOrderGuard) async {
+    private func drain(unfinished: [PendingSample], order: SeriesOrderGuard) async {
         var order = order
         let deadline = clock.now() + Self.shutdownGrace.inSeconds
-        func remaining() -> Duration { .milliseconds(Int64(max(0, deadline - clock.now()) * 1000)) }
-        var healthy = true
-        if let unfinished {
-            healthy = await deliverOnce(unfinished.body, samples: unfinished.samples, timeout: remaining())
+        var pending = unfinished
+        var undelivered: [PendingSample] = []
+        while true {
+            if !pending.isEmpty {
+                var budget = Self.maximumSplitRequests
+                if let left = await deliver(pending, retrying: false, deadline: deadline, budget: &budget) {
+                    undelivered = left
+                    break
+                }
+            }
+            guard clock.now() < deadline,
+                let batch = shared.withLock({ $0.queue.takeBatch(now: clock.now(), force: true) })
+            else { break }
+            pending = prepare(batch, order: &order)
         }
-        while healthy, clock.now() < deadline {
-            guard let batch = shared.withLock({ $0.queue.takeBatch(now: clock.now(), force: true) }) else { break }
-            guard let (body, samples) = prepare(batch, order: &order) else { continue }
-            healthy = await deliverOnce(body, samples: samples, timeout: remaining())
-        }
-        var left = 0
+        var left = undelivered.count
         while let batch = shared.withLock({ $0.queue.takeBatch(now: clock.now(), force: true) }) { left += batch.count }
         if left > 0 {
-            counters.addDropped(left * PendingSample.seriesPerSample)
+            counters.addDropped(left * PendingSample.seriesPerSample, reason: .shutdown)
             logger.error(
                 "remote write: \(left * PendingSample.seriesPerSample) queued samples not delivered before stopping",
                 metadata: ["url": "\(endpoint)"])
         }
-        let dropped = shared.withLock { $0.queue.dropped } * UInt64(PendingSample.seriesPerSample)
+        logDrops(dropLog.withLock { $0.due(now: clock.now(), all: true) }.filter { $0.reason != .shutdown })
+        let queueFull = shared.withLock { $0.queue.dropped } * UInt64(PendingSample.seriesPerSample)
+        let drops = DropReason.allCases.map { reason in
+            "\(reason.rawValue) \(reason == .queueFull ? queueFull : counters.samplesDropped(reason))"
+        }
         logger.notice(
-            "remote write stopped: \(counters.samplesSent) samples sent, \(counters.samplesFailed) failed, \(counters.samplesRetried) retried, \(dropped &+ counters.samplesDroppedElsewhere) dropped",
+            "remote write stopped: \(counters.samplesSent) samples sent, \(counters.samplesRetried) retried, dropped: \(drops.joined(separator: ", "))",
             metadata: ["url": "\(endpoint)"])
-    }
-
-    /// One attempt; whether the receiver answered with a final status (so the next batch is worth trying).
-    private func deliverOnce(_ body: [UInt8], samples: Int, timeout: Duration) async -> Bool {
-        let before = counters.samplesDroppedElsewhere
-        _ = await deliver(body, samples: samples, retrying: false, timeout: timeout)
-        return counters.samplesDroppedElsewhere == before
     }
 
     /// Parks the sender until an enqueue wakes it or the current batch's deadline passes. Returns at once

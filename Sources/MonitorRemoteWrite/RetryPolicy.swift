@@ -10,7 +10,8 @@ struct RetryPolicy: Sendable, Equatable {
     enum Outcome: Sendable, Equatable {
         case delivered
         case retry(String)
-        case reject(String)
+        /// A final refusal: the status, and the explanation for the log.
+        case reject(Int, String)
     }
 
     /// The waits between retries: `min-backoff` doubling up to `max-backoff`.
@@ -30,8 +31,15 @@ struct RetryPolicy: Sendable, Equatable {
         switch status {
         case 200..<300: return .delivered
         case 429, 500..<600: return .retry(text)
-        default: return .reject(text)
+        default: return .reject(status, text)
         }
+    }
+
+    /// Whether a refusal may be about some samples of the request, so that sending its parts apart
+    /// can get the others stored (400 bad request, 413 too large, 422): not so for authentication,
+    /// permission, a wrong path or method, which refuse every part alike.
+    static func refusalMayBeTheContents(_ status: Int) -> Bool {
+        ![401, 403, 404, 405, 407].contains(status)
     }
 
     /// The wait, in seconds, before retry number `attempt` (0 for the first retry); see ``Backoff``.

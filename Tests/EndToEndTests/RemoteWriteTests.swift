@@ -116,7 +116,8 @@ struct RemoteWriteTests {
         let labels = try receiver.labelSets("process_ram_usage_percent")
         #expect(labels == [["__name__": "process_ram_usage_percent", "agent_number": "e2e-rw", "job": "monitord"]])
         #expect(page.contains("monitord_remote_write_samples_failed_total 0"))
-        #expect(page.contains("monitord_remote_write_samples_dropped_total 0"))
+        let dropped = MetricsPage(text: page).series.filter { $0.name == "monitord_remote_write_samples_dropped_total" }
+        #expect(dropped.count == 5 && dropped.allSatisfy { $0.value == 0 }, "\(dropped)")
         #expect(!page.contains("monitord_remote_write_last_success_timestamp_seconds 0\n"))
     }
 
@@ -211,5 +212,91 @@ struct RemoteWriteTests {
         #expect(Set(times).count == times.count)
         // One sample per 200 ms tick; a gap of more than a few ticks would be samples missing.
         #expect((gaps.max() ?? 0) < 1000, "largest gap \(gaps.max() ?? 0) ms")
+    }
+
+    /// Issue 12, item 4: an agent back from a three-hour outage replays samples that a stock
+    /// Prometheus refuses ("out of bounds": older than its head block allows), in the same batches as
+    /// other agents' current samples. Prometheus refuses such a request whole (HTTP 400, nothing
+    /// stored); the other agents must not lose a sample for it.
+    @Test(
+        "an agent replaying three-hour-old samples costs no other agent a sample",
+        arguments: [nil, "1h"] as [String?])
+    func staleReplayCostsOthersNothing(maxSampleAge: String?) async throws {
+        let receiver = try await Receiver()
+        defer { receiver.stop() }
+        // A long flush interval, so that the stale and the current samples share a batch.
+        let gateway = try await GatewayProcess.start(
+            extraConfiguration: """
+                agent-timeout = 30s
+                forget-after = 60s
+
+                [remote-write]
+                url = \(receiver.writeURL)
+                flush-interval = 2s
+                min-backoff = 50ms
+                max-backoff = 1s
+                \(maxSampleAge.map { "max-sample-age = \($0)" } ?? "")
+                """)
+        let live = ["rw-live-1", "rw-live-2", "rw-live-3"]
+        func connect(_ name: String) throws -> HostilePeer {
+            let peer = try HostilePeer(port: gateway.agentPort)
+            let session = "5e55" + String(repeating: "0", count: 11) + String(name.suffix(1))
+            try peer.send(line: HostileMessages.hello(agent: "\"\(name)\"", session: "\"\(session)\""))
+            guard let welcome = peer.nextLine(timeout: 5), welcome.contains("welcome") else {
+                throw E2EError("\(name): no welcome")
+            }
+            return peer
+        }
+        let peers = try live.map(connect)
+        let stale = try connect("rw-stale")
+        defer { (peers + [stale]).forEach { $0.close() } }
+        // First every live agent's first sample, so that Prometheus' head block starts now (an empty
+        // head takes anything).
+        let start = Date().timeIntervalSince1970
+        for peer in peers { try peer.send(line: HostileMessages.sample(seq: "1", ts: "\(start)")) }
+        #expect(await receiver.server.ingests("process_ram_usage_percent", agent: "rw-live-3", timeout: 20))
+        // Then, within one flush interval: 30 samples taken three hours ago, and 10 current ones per live agent.
+        var lines: [UInt8] = []
+        for n in 1...30 {
+            lines += Array(HostileMessages.sample(seq: "\(n)", ts: "\(start - 3 * 3600 + Double(n))").utf8) + [10]
+        }
+        try stale.send(lines)
+        for peer in peers {
+            var lines: [UInt8] = []
+            for n in 2...11 {
+                lines += Array(HostileMessages.sample(seq: "\(n)", ts: "\(start + Double(n) * 0.1)").utf8) + [10]
+            }
+            try peer.send(lines)
+        }
+        let page = { try gateway.metrics() }
+        #expect(
+            await eventually(timeout: 20) {
+                let metrics = try page()
+                return live.allSatisfy { metrics.value("monitord_samples_received_total", agent: $0) == 11 }
+                    && metrics.value("monitord_samples_received_total", agent: "rw-stale") == 30
+            }, "the gateway accepted every sample")
+        let reason = maxSampleAge == nil ? "refused" : "too_old"
+        func dropped(_ reason: String) throws -> Double? {
+            try page().series.first {
+                $0.name == "monitord_remote_write_samples_dropped_total" && $0.labels["reason"] == reason
+            }?.value
+        }
+        #expect(await eventually(timeout: 20) { try dropped(reason) == 30 * 4 }, "\((try? page().text) ?? "")")
+        #expect(
+            await eventually(timeout: 20) {
+                try live.allSatisfy {
+                    try receiver.samples("process_ram_usage_percent{agent_number=\"\($0)\"}").count == 11
+                }
+            })
+        for family in MetricsPage.reportFamilies {
+            for agent in live {
+                let samples = try receiver.samples("\(family){agent_number=\"\(agent)\"}")
+                #expect(samples.count == 11, "\(family) \(agent): every current sample, once")
+            }
+        }
+        #expect(try dropped(maxSampleAge == nil ? "too_old" : "refused") == 0)
+        await gateway.stop()
+        let log = gateway.process.output
+        #expect(log.contains(maxSampleAge == nil ? "refused by the receiver" : "older than max-sample-age"), "\(log)")
     }
 }

@@ -105,6 +105,21 @@ import Testing
                 == true)
     }
 
+    /// `max-sample-age`: off (0) by default, a duration of at least a second otherwise.
+    @Test func maxSampleAgeIsOffByDefaultAndADurationOtherwise() throws {
+        let url = "[remote-write]\nurl = http://127.0.0.1:9090/api/v1/write\n"
+        #expect(try parse(url)?.maxSampleAge == nil)
+        #expect(try parse(url + "max-sample-age = 0\n")?.maxSampleAge == nil)
+        #expect(try parse(url + "max-sample-age = 1h\n")?.maxSampleAge == .seconds(3600))
+        #expect(error(url + "max-sample-age = 500ms\n") == "m.conf:5: max-sample-age: 500ms is too short (at least 1s)")
+        #expect(
+            error(url + "max-sample-age = old\n")?.hasPrefix("m.conf:5: max-sample-age: \"old\" is not a duration")
+                == true)
+        var gateway = GatewayConfiguration()
+        gateway.remoteWrite = try parse(url + "max-sample-age = 90m\n")
+        #expect(try GatewayConfiguration.parse(gateway.rendered(), file: "r.conf") == gateway)
+    }
+
     // MARK: https and tenants
 
     @Test func httpsURLsTenantAndServerName() throws {

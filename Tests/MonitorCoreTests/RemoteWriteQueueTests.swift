@@ -64,10 +64,11 @@ import Testing
         #expect(RetryPolicy.classify(status: 429, detail: "slow down") == .retry("HTTP 429: slow down"))
         #expect(RetryPolicy.classify(status: 503, detail: "") == .retry("HTTP 503"))
         #expect(
-            RetryPolicy.classify(status: 400, detail: "out of order sample") == .reject("HTTP 400: out of order sample")
+            RetryPolicy.classify(status: 400, detail: "out of order sample")
+                == .reject(400, "HTTP 400: out of order sample")
         )
-        #expect(RetryPolicy.classify(status: 401, detail: "") == .reject("HTTP 401"))
-        #expect(RetryPolicy.classify(status: 413, detail: "") == .reject("HTTP 413"))
+        #expect(RetryPolicy.classify(status: 401, detail: "") == .reject(401, "HTTP 401"))
+        #expect(RetryPolicy.classify(status: 413, detail: "") == .reject(413, "HTTP 413"))
     }
 
     @Test func backoffDoublesUpToTheCapWithHalfOfItJittered() {

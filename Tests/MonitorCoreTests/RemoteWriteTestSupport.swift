@@ -18,17 +18,23 @@ final class ScriptedReceiver: Sendable {
 
     private let recorded = Mutex<[Request]>([])
     private let script: Mutex<[Int]>
+    /// Decides by content before the script: a body it returns true for is answered 400, as a
+    /// receiver refuses a request that holds one sample it will not take.
+    private let refuses: (@Sendable (Prometheus_WriteRequest) -> Bool)?
     private let channel: Mutex<(any Channel)?> = Mutex(nil)
     let port: Int
 
     var requests: [Request] { recorded.withLock { $0 } }
 
-    private init(script: [Int], port: Int) {
+    private init(script: [Int], port: Int, refuses: (@Sendable (Prometheus_WriteRequest) -> Bool)?) {
         self.script = Mutex(script)
+        self.refuses = refuses
         self.port = port
     }
 
-    static func start(script: [Int]) async throws -> ScriptedReceiver {
+    static func start(script: [Int], refuses: (@Sendable (Prometheus_WriteRequest) -> Bool)? = nil) async throws
+        -> ScriptedReceiver
+    {
         let box = Mutex<ScriptedReceiver?>(nil)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -38,7 +44,8 @@ final class ScriptedReceiver: Sendable {
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        let receiver = ScriptedReceiver(script: script, port: channel.localAddress?.port ?? 0)
+        let receiver = ScriptedReceiver(
+            script: script, port: channel.localAddress?.port ?? 0, refuses: refuses)
         receiver.channel.withLock { $0 = channel }
         box.withLock { $0 = receiver }
         return receiver
@@ -46,6 +53,7 @@ final class ScriptedReceiver: Sendable {
 
     fileprivate func answer(_ request: Request) -> Int {
         recorded.withLock { $0.append(request) }
+        if let refuses, let decoded = try? decodeBody(request.body), refuses(decoded) { return 400 }
         return script.withLock { $0.isEmpty ? 204 : $0.removeFirst() }
     }
 

@@ -26,10 +26,11 @@ import Testing
         let recorder = SleepRecorder()
         var sleeps: [Duration] { recorder.values.withLock { $0 } }
 
-        init(script: [Int], port: Int? = nil, configure: (inout RemoteWriteConfiguration) -> Void = { _ in })
-            async throws
-        {
-            receiver = try await ScriptedReceiver.start(script: script)
+        init(
+            script: [Int], port: Int? = nil, configure: (inout RemoteWriteConfiguration) -> Void = { _ in },
+            refuses: (@Sendable (Prometheus_WriteRequest) -> Bool)? = nil
+        ) async throws {
+            receiver = try await ScriptedReceiver.start(script: script, refuses: refuses)
             let url = "http://127.0.0.1:\(port ?? receiver.port)/api/v1/write"
             var configuration = RemoteWriteConfiguration(url: try RemoteWriteEndpoint.parse(url).get())
             configuration.flushInterval = .milliseconds(20)
@@ -51,8 +52,16 @@ import Testing
             )
         }
 
+        /// The family's value, summed over its labels (the dropped samples are counted by reason).
         func value(_ name: String) -> Double? {
-            writer.families().first { $0.name == name }?.samples.first?.value
+            writer.families().first { $0.name == name }.map { $0.samples.reduce(0) { $0 + $1.value } }
+        }
+
+        /// `monitord_remote_write_samples_dropped_total{reason=...}`.
+        func dropped(_ reason: String) -> Double? {
+            writer.families().first { $0.name == "monitord_remote_write_samples_dropped_total" }?.samples.first {
+                $0.labels == [MetricLabel(name: "reason", value: reason)]
+            }?.value
         }
     }
 
@@ -172,5 +181,119 @@ import Testing
         await sender.value
         let decoded = try decodeBody(harness.receiver.requests[0].body)
         #expect(decoded.timeseries.allSatisfy { $0.samples.map(\.timestamp) == [1_700_000_123_457] })
+    }
+
+    /// A receiver refuses a whole request for one sample it will not take (Prometheus: 400 "out of
+    /// bounds", nothing stored). The agents sharing the batch with that sample must not pay for it.
+    @Test func aRefusedBatchIsSplitSoOnlyTheRefusedSamplesAreDropped() async throws {
+        let harness = try await Harness(
+            script: [], configure: { $0.flushInterval = .seconds(60) },
+            refuses: { request in
+                request.timeseries.contains { series in series.labels.contains { $0.value == "stale" } }
+            })
+        // 40 agent samples in one batch: one from the stale agent in the middle.
+        for n in 1...40 { harness.writer.enqueue(Self.sample(n), agent: n == 23 ? "stale" : "agent-\(n % 5)", now: 0) }
+        let sender = Task { await harness.writer.run() }
+        sender.cancel()  // the final flush sends the queue at once
+        await sender.value
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 156)
+        #expect(harness.dropped("refused") == 4)
+        #expect(harness.value("monitord_remote_write_samples_failed_total") == 4)
+        let stored = harness.receiver.requests.compactMap { try? decodeBody($0.body) }.filter { request in
+            !request.timeseries.contains { series in series.labels.contains { $0.value == "stale" } }
+        }
+        let values = stored.flatMap { request in
+            request.timeseries.filter { $0.labels[0].value == "process_ram_usage_percent" }.flatMap { $0.samples }
+        }.map { $0.value }.sorted()
+        #expect(values == (1...40).filter { $0 != 23 }.map(Double.init), "every other sample once")
+        // Halving the six agents isolates the bad one in about 2·log2(6) requests, not 40.
+        #expect(harness.receiver.requests.count <= 13, "\(harness.receiver.requests.count) requests")
+    }
+
+    /// One agent's samples are halved in time too: an agent back from an outage keeps the part of
+    /// its replay the receiver takes.
+    @Test func oneAgentsSamplesAreHalvedInTime() async throws {
+        let harness = try await Harness(
+            script: [], configure: { $0.flushInterval = .seconds(60) },
+            refuses: { request in request.timeseries.contains { $0.samples.contains { $0.value == 3 } } })
+        for n in 1...8 { harness.writer.enqueue(Self.sample(n), agent: "returning", now: 0) }
+        let sender = Task { await harness.writer.run() }
+        sender.cancel()
+        await sender.value
+        #expect(harness.dropped("refused") == 4)
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 28)
+    }
+
+    /// A receiver that refuses everything costs a bounded number of requests per batch: at most two
+    /// per agent to separate them, and ``RemoteWriter/maximumSplitRequests`` for halving in time.
+    @Test func splittingIsBounded() async throws {
+        let harness = try await Harness(
+            script: [], configure: { $0.flushInterval = .seconds(60) }, refuses: { _ in true })
+        for n in 1...500 { harness.writer.enqueue(Self.sample(n), agent: "agent-\(n % 10)", now: 0) }
+        let sender = Task { await harness.writer.run() }
+        sender.cancel()
+        await sender.value
+        #expect(harness.dropped("refused") == 2000)
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 0)
+        #expect(harness.receiver.requests.count <= 1 + 2 * 10 + RemoteWriter.maximumSplitRequests)
+    }
+
+    /// Authentication and routing refusals are about every part alike: not split.
+    @Test func anUnauthorizedBatchIsNotSplit() async throws {
+        let harness = try await Harness(script: [401]) { $0.flushInterval = .seconds(60) }
+        for n in 1...20 { harness.writer.enqueue(Self.sample(n), agent: "agent-\(n % 4)", now: 0) }
+        let sender = Task { await harness.writer.run() }
+        sender.cancel()
+        await sender.value
+        #expect(harness.receiver.requests.count == 1)
+        #expect(harness.dropped("refused") == 80)
+    }
+
+    /// `max-sample-age`: what the receiver would refuse anyway is dropped before sending, counted as too old.
+    @Test func samplesOlderThanTheMaximumAgeAreDroppedBeforeSending() async throws {
+        let harness = try await Harness(script: []) {
+            $0.flushInterval = .seconds(60)
+            $0.maxSampleAge = .seconds(3600)
+        }
+        let now = Date().timeIntervalSince1970
+        for n in 1...6 {
+            var sample = Self.sample(n)
+            sample.timestamp = n <= 2 ? now - 3 * 3600 + Double(n) : now - 10 + Double(n)
+            harness.writer.enqueue(sample, agent: n <= 2 ? "returning" : "live", now: now)
+        }
+        let sender = Task { await harness.writer.run() }
+        sender.cancel()
+        await sender.value
+        #expect(harness.dropped("too_old") == 8)
+        #expect(harness.dropped("refused") == 0)
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 16)
+        #expect(harness.receiver.requests.count == 1)
+    }
+
+    /// How far behind forwarding is: the age of the oldest sample accepted and not yet delivered
+    /// (queued, or in the batch being retried), by its arrival, so a replayed old sample does not
+    /// look like a backlog; 0 once everything is delivered.
+    @Test func theOldestUnforwardedSamplesAgeGrowsWhileTheReceiverIsDown() async throws {
+        let closedPort = try freePort()
+        let harness = try await Harness(script: [], port: closedPort)
+        let name = "monitord_remote_write_oldest_unforwarded_age_seconds"
+        #expect(harness.value(name) == 0)
+        harness.writer.enqueue(Self.sample(1), agent: "a", now: 0)
+        let sender = Task { await harness.writer.run() }
+        #expect(await Self.waitUntil { harness.sleeps.count >= 2 }, "the batch is being retried")
+        try await Task.sleep(for: .milliseconds(400))
+        #expect((harness.value(name) ?? 0) >= 0.4, "the batch in flight still counts")
+        sender.cancel()
+        await sender.value
+
+        let working = try await Harness(script: [])
+        working.writer.enqueue(Self.sample(1), agent: "a", now: 0)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect((working.value(name) ?? 0) >= 0.2, "queued, not yet sent")
+        let delivering = Task { await working.writer.run() }
+        #expect(await Self.waitUntil { working.value("monitord_remote_write_samples_sent_total") == 4 })
+        #expect(working.value(name) == 0)
+        delivering.cancel()
+        await delivering.value
     }
 }

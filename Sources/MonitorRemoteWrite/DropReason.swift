@@ -1,0 +1,25 @@
+/// Why a sample never reached the receiver: the `reason` label of
+/// `monitord_remote_write_samples_dropped_total`, and the words of its log line.
+enum DropReason: String, CaseIterable, Sendable {
+    /// The receiver refused it (a 4xx other than 429) even in a request small enough to single it out.
+    case refused
+    /// Older than `max-sample-age`: dropped before sending, as the receiver would refuse it.
+    case tooOld = "too_old"
+    /// Not newer than its series' last forwarded sample (an agent's clock stepped back).
+    case outOfOrder = "out_of_order"
+    /// Pushed out of the full queue by newer samples.
+    case queueFull = "queue_full"
+    /// Still undelivered when monitord stopped.
+    case shutdown
+
+    /// What the log line says of samples dropped for this reason.
+    var explanation: String {
+        switch self {
+        case .refused: "refused by the receiver"
+        case .tooOld: "older than max-sample-age"
+        case .outOfOrder: "not newer than their agent's last forwarded sample"
+        case .queueFull: "pushed out of the full queue"
+        case .shutdown: "not delivered before stopping"
+        }
+    }
+}
