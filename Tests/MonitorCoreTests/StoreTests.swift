@@ -112,6 +112,47 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
         #expect(names == ["Alpha", "agent_10", "agent_2", "beta", "zeta"])
     }
 
+    /// The snapshot is sorted through an index permutation: each agent must keep its own figures.
+    @Test func sortedSnapshotKeepsEachAgentsOwnFigures() {
+        let store = makeStore()
+        let names = (0..<500).map { "agent-\(($0 * 7919) % 500)" }
+        for (index, name) in names.enumerated() {
+            _ = store.connected(agent: name, session: "s", dialect: .native, remoteAddress: "10.0.0.\(index)", now: 0)
+            for sequence in 0...UInt64(index % 3) {
+                _ = store.record(makeSample(sequence + 1, at: 1), agent: name, session: "s", now: 1)
+            }
+        }
+        let snapshot = store.snapshot(now: 1)
+        #expect(snapshot.map(\.name) == names.sorted())
+        for (index, name) in names.enumerated() {
+            let agent = snapshot.first { $0.name == name }
+            #expect(agent?.remoteAddress == "10.0.0.\(index)")
+            #expect(agent?.samplesReceived == UInt64(index % 3) + 1)
+        }
+    }
+
+    /// A known agent's sample is recorded in place: its first sample still moves it out of the
+    /// undelivered quota, and a superseded connection's sample is still refused.
+    @Test func samplesOfKnownAgentsKeepTheQuotaCountsAndTheNewestConnectionRule() throws {
+        let store = makeStore()
+        let quota = AgentQuota(maximumAgents: 10, maximumAnonymous: 1)
+        let first = try store.admit(
+            agent: "a", session: "s", dialect: .native, remoteAddress: "x", quota: quota, now: 0)
+        #expect(store.anonymousCount == 1)
+        #expect(throws: AgentRefusal.tooManyAnonymous) {
+            try store.admit(agent: "b", session: "s", dialect: .native, remoteAddress: "x", quota: quota, now: 0)
+        }
+        #expect(store.record(makeSample(1), agent: "a", session: "s", connection: first.id, now: 1) == .new)
+        #expect(store.anonymousCount == 0)
+        _ = try store.admit(agent: "b", session: "s", dialect: .native, remoteAddress: "x", quota: quota, now: 1)
+        let second = try store.admit(
+            agent: "a", session: "s", dialect: .native, remoteAddress: "y", quota: quota, now: 2)
+        #expect(store.record(makeSample(2), agent: "a", session: "s", connection: first.id, now: 2) == .superseded)
+        #expect(store.record(makeSample(2), agent: "a", session: "s", connection: second.id, now: 2) == .new)
+        #expect(store.record(makeSample(2), agent: "a", session: "s", connection: second.id, now: 2) == .duplicate)
+        #expect(store.record(makeSample(3), agent: "ghost", session: "s", connection: second.id, now: 2) == .superseded)
+    }
+
     @Test func snapshotCarriesConnectionDetails() throws {
         let store = makeStore()
         _ = store.connected(agent: "a", session: nil, dialect: .legacy, remoteAddress: "192.0.2.1:5000", now: 3)

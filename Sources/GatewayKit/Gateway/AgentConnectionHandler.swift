@@ -153,6 +153,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
             // Registered before the welcome goes out, so that a token revoked meanwhile gets no welcome.
             if wasAnonymous, let agent = session.agentName {
                 helloDeadline?.cancel()
+                // Dropped, not kept cancelled: its task, promise and closure are memory every held connection would carry.
+                helloDeadline = nil
                 guard identify(agent, channel: context.channel) else {
                     refuse(
                         .tokenRevoked, LiveConnections.revocation(of: agent), acknowledging: acknowledgedBefore,

@@ -10,11 +10,9 @@ import Synchronization
 /// are the same in both exposition formats, so one set serves both. Whether an agent is up or
 /// fresh depends on the time of the scrape and is decided then, not kept.
 public final class RenderedAgentLines: Sendable {
-    /// One agent's lines, rendered from the figures they were rendered from.
-    struct Entry: Sendable {
-        var latest: Sample?
-        var lastSeen: Double?
-        var samplesReceived: UInt64
+    /// One agent's lines as a scrape uses them: small, since a scrape of 10,000 agents copies
+    /// 10,000 of them (the figures they were rendered from stay in ``Entry``).
+    struct Lines: Sendable {
         /// The four report families' lines, `monitord_agent_up`'s line (with a value of 1, cut off when used),
         /// `monitord_agent_last_seen_timestamp_seconds`' line (empty before the first sample), and
         /// `monitord_samples_received_total`'s line, one after the other.
@@ -22,8 +20,6 @@ public final class RenderedAgentLines: Sendable {
         /// Where each part of ``bytes`` ends, in the order above (a SIMD vector: seven offsets
         /// without an array's allocation per agent).
         var ends: SIMD8<UInt32>
-        /// The scrape that last saw the agent, to forget agents the store forgot.
-        var seen: UInt64
 
         func part(_ index: Int) -> ArraySlice<UInt8> {
             let start = index == 0 ? 0 : Int(ends[index - 1])
@@ -37,6 +33,16 @@ public final class RenderedAgentLines: Sendable {
         var samplesReceivedLine: ArraySlice<UInt8> { part(6) }
     }
 
+    /// One agent's lines, with the figures they were rendered from.
+    struct Entry: Sendable {
+        var latest: Sample?
+        var lastSeen: Double?
+        var samplesReceived: UInt64
+        var lines: Lines
+        /// The scrape that last saw the agent, to forget agents the store forgot.
+        var seen: UInt64
+    }
+
     private struct Contents {
         var entries: [String: Entry] = [:]
         var scrapes: UInt64 = 0
@@ -48,24 +54,29 @@ public final class RenderedAgentLines: Sendable {
 
     /// The entries for `agents`, in their order: the kept ones where the agent's figures are the
     /// same, new ones for the rest. Agents no longer in `agents` are forgotten.
-    func entries(for agents: [AgentSnapshot]) -> [Entry] {
+    func entries(for agents: [AgentSnapshot]) -> [Lines] {
         contents.withLock { contents in
             contents.scrapes &+= 1
             let scrape = contents.scrapes
-            var result: [Entry] = []
+            var result: [Lines] = []
             result.reserveCapacity(agents.count)
             for agent in agents {
-                let entry: Entry
-                if var kept = contents.entries[agent.name], kept.latest == agent.latest,
-                    kept.lastSeen == agent.lastSeen, kept.samplesReceived == agent.samplesReceived
-                {
-                    kept.seen = scrape
-                    entry = kept
-                } else {
-                    entry = Self.render(agent, scrape: scrape)
+                // One hash of the name per agent; a kept entry is changed in place.
+                guard let index = contents.entries.index(forKey: agent.name) else {
+                    let entry = Self.render(agent, scrape: scrape)
+                    contents.entries[agent.name] = entry
+                    result.append(entry.lines)
+                    continue
                 }
-                contents.entries[agent.name] = entry
-                result.append(entry)
+                let kept = contents.entries.values[index]
+                if kept.latest != agent.latest || kept.lastSeen != agent.lastSeen
+                    || kept.samplesReceived != agent.samplesReceived
+                {
+                    contents.entries.values[index] = Self.render(agent, scrape: scrape)
+                } else {
+                    contents.entries.values[index].seen = scrape
+                }
+                result.append(contents.entries.values[index].lines)
             }
             if contents.entries.count > agents.count {
                 contents.entries = contents.entries.filter { $0.value.seen == scrape }
@@ -103,6 +114,6 @@ public final class RenderedAgentLines: Sendable {
         ends[6] = UInt32(writer.bytes.count)
         return Entry(
             latest: agent.latest, lastSeen: agent.lastSeen, samplesReceived: agent.samplesReceived,
-            bytes: writer.bytes, ends: ends, seen: scrape)
+            lines: Lines(bytes: writer.bytes, ends: ends), seen: scrape)
     }
 }

@@ -47,6 +47,22 @@ public final class AgentStore: Sendable {
             return result
         }
 
+        /// Records a sample on the record at `index`, in place, keeping `anonymous` in step.
+        mutating func record(
+            _ sample: Sample, at index: [String: AgentRecord].Index, session: String?, connection: ConnectionID?,
+            now: Double
+        ) -> RecordOutcome {
+            if let connection, agents.values[index].connection != connection { return .superseded }
+            let before = agents.values[index].standing
+            let new = agents.values[index].record(sample, session: session, now: now)
+            let after = agents.values[index].standing
+            if before != after {
+                if before != .proven { anonymous[before, default: 0] -= 1 }
+                if after != .proven { anonymous[after, default: 0] += 1 }
+            }
+            return new ? .new : .duplicate
+        }
+
         mutating func remove(_ name: String) {
             guard let record = agents.removeValue(forKey: name) else { return }
             if record.isAnonymous { anonymous[record.standing, default: 0] -= 1 }
@@ -169,7 +185,11 @@ public final class AgentStore: Sendable {
         -> RecordOutcome
     {
         state.withLock { state in
-            if let connection, state.agents[agent]?.connection != connection { return .superseded }
+            // The usual case, a known agent: one hash of its name, the record changed in place.
+            if let index = state.agents.index(forKey: agent) {
+                return state.record(sample, at: index, session: session, connection: connection, now: now)
+            }
+            if connection != nil { return .superseded }
             // The default is an autoclosure: built only for an unannounced agent.
             let new = state.modify(
                 agent,
@@ -212,16 +232,17 @@ public final class AgentStore: Sendable {
         return forgotten.sorted()
     }
 
-    /// Every known agent, sorted by name. Only a copy of the records is taken under the lock; judging and sorting
-    /// happen outside it, so rendering a large page does not hold up recording connections.
+    /// Every known agent, sorted by name. The snapshots are taken under the lock (one pass, no
+    /// other copy of the records); sorting happens outside it, so rendering a large page does not
+    /// hold up recording connections.
     public func snapshot(now: Double) -> [AgentSnapshot] {
-        let (records, limits) = state.withLock { state in
-            (Array(state.agents), state.limits)
+        let snapshots = state.withLock { state in
+            state.agents.map { name, record in Self.snapshot(of: record, named: name, limits: state.limits, now: now) }
         }
-        return
-            records
-            .map { name, record in Self.snapshot(of: record, named: name, limits: limits, now: now) }
-            .sorted { $0.name < $1.name }
+        // Sorting moves indices, not the snapshots themselves (each about 170 bytes with two strings
+        // to retain): with 10,000 agents, moving snapshots was a seventh of a scrape's time.
+        let order = snapshots.indices.sorted { snapshots[$0].name < snapshots[$1].name }
+        return order.map { snapshots[$0] }
     }
 
     /// Whether `agent` is known (connected, or not yet forgotten): a known agent is always let back in,
