@@ -17,34 +17,50 @@ package enum DaemonControl {
         case shutdown
     }
 
+    /// What a daemon does at each step of ``run(events:notifier:hooks:)``: written once by the
+    /// daemon, passed on unchanged by whatever supplies the events (monitord's signal sources).
+    package struct Hooks {
+        /// The one-line `STATUS=` sent with `READY=1` after each reload.
+        package var status: () -> String
+        /// Adds the daemon's work to the task group.
+        package var start: (inout TaskGroup<Void>) -> Void
+        /// Applies a new configuration; may add tasks (a listener moved to a new port).
+        package var reload: (inout TaskGroup<Void>) async -> Void
+        /// What the daemon does before its tasks are cancelled (close listeners, drain).
+        package var stop: () async -> Void
+
+        package init(
+            status: @escaping () -> String,
+            start: @escaping (inout TaskGroup<Void>) -> Void,
+            reload: @escaping (inout TaskGroup<Void>) async -> Void,
+            stop: @escaping () async -> Void
+        ) {
+            self.status = status
+            self.start = start
+            self.reload = reload
+            self.stop = stop
+        }
+    }
+
     /// Runs until a shutdown event, or until `events` ends.
     ///
     /// - Parameters:
     ///   - events: reloads and the shutdown; SIGHUP must be trapped before the daemon announced
     ///     readiness (from then on a reload must never kill the daemon).
-    ///   - notifier: told `RELOADING=1` around each reload and `READY=1` with `status()` after it,
-    ///     and `STOPPING=1` before `stop`.
-    ///   - start: adds the daemon's work to the task group.
-    ///   - reload: applies a new configuration; may add tasks (a listener moved to a new port).
-    ///   - stop: what the daemon does before its tasks are cancelled (close listeners, drain).
-    package static func run(
-        events: AsyncStream<Event>,
-        notifier: SystemdNotifier,
-        status: () -> String,
-        start: (inout TaskGroup<Void>) -> Void,
-        reload: (inout TaskGroup<Void>) async -> Void,
-        stop: () async -> Void
-    ) async {
+    ///   - notifier: told `RELOADING=1` around each reload and `READY=1` with `hooks.status()`
+    ///     after it, and `STOPPING=1` before `hooks.stop`.
+    ///   - hooks: the daemon's start, reload, stop and status line.
+    package static func run(events: AsyncStream<Event>, notifier: SystemdNotifier, hooks: Hooks) async {
         await withTaskGroup(of: Void.self) { group in
-            start(&group)
+            hooks.start(&group)
             for await event in events {
                 guard case .reload = event else { break }
                 notifier.reloading()
-                await reload(&group)
-                notifier.ready(status: status())
+                await hooks.reload(&group)
+                notifier.ready(status: hooks.status())
             }
             notifier.stopping()
-            await stop()
+            await hooks.stop()
             group.cancelAll()
         }
     }

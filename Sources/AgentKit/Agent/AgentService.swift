@@ -90,14 +90,15 @@ public final class AgentService: Sendable {
         let uplink = Uplink(state: state, executor: executor, logger: logger, hostName: hostName)
         sampler.start()
         defer { sampler.stop() }
-        await DaemonControl.run(events: events, notifier: notifier, status: statusLine) { group in
+        let hooks = DaemonControl.Hooks(status: statusLine) { group in
             group.addTask { await uplink.run() }
             group.addTask { await self.housekeeping() }
-        } reload: { _ in
+        } reload: { [self] _ in
             reload()
-        } stop: {
+        } stop: { [self] in
             await drain()
         }
+        await DaemonControl.run(events: events, notifier: notifier, hooks: hooks)
     }
 
     /// Gives a connected gateway a bounded time to acknowledge what is still buffered.

@@ -80,7 +80,7 @@ public final class GatewayService: Service {
         notifier.ready(status: statusLine())
         onReady(addresses)
 
-        await DaemonControl.run(hangups: hangups, notifier: notifier, status: { statusLine() }) { group in
+        let hooks = DaemonControl.Hooks(status: { [self] in statusLine() }) { [self] group in
             group.addTask { [agents] in await agents.serve() }
             group.addTask { [metrics] in await metrics.serve() }
             group.addTask { await self.housekeeping() }
@@ -90,13 +90,14 @@ public final class GatewayService: Service {
             if let wal = state.wal {
                 group.addTask { await wal.run() }
             }
-        } reload: { group in
+        } reload: { [self] group in
             await reload(agents: &agents, metrics: &metrics, group: &group, budget: budget)
-        } stop: {
+        } stop: { [self] in
             state.logger.notice("stopping: closing listeners and connections")
             agents.close()
             metrics.close()
         }
+        await DaemonControl.run(hangups: hangups, notifier: notifier, hooks: hooks)
         await state.wal?.close()
     }
 
