@@ -13,8 +13,9 @@ struct ConfigurationKey<Configuration>: Sendable {
     let name: String
     /// Sets the configuration's field from the entry, or throws the entry's error.
     let read: Reader
-    /// The key's line in `rendered()`: `name = value`, or `name =` for an empty value.
-    let line: @Sendable (Configuration) -> String
+    /// The key's line in `rendered()`: `name = value`, or `name =` for an empty value; `nil` leaves
+    /// the key out (an optional setting that is not set).
+    let line: @Sendable (Configuration) -> String?
 
     /// A key whose rendered line is the usual `name = value`.
     init(_ name: String, read: @escaping Reader, value: @escaping @Sendable (Configuration) -> String) {
@@ -26,8 +27,8 @@ struct ConfigurationKey<Configuration>: Sendable {
         }
     }
 
-    /// A key that renders its own line (a secret shown only as a comment, say).
-    init(_ name: String, read: @escaping Reader, line: @escaping @Sendable (Configuration) -> String) {
+    /// A key that renders its own line (a secret shown only as a comment, say), or none.
+    init(_ name: String, read: @escaping Reader, line: @escaping @Sendable (Configuration) -> String?) {
         self.name = name
         self.read = read
         self.line = line
@@ -125,6 +126,6 @@ extension Array {
     /// The section as `rendered()` writes it: its header and one line a key, in the table's order.
     func rendered<Configuration>(_ configuration: Configuration, section: String) -> String
     where Element == ConfigurationKey<Configuration> {
-        "[\(section)]\n" + map { $0.line(configuration) + "\n" }.joined()
+        "[\(section)]\n" + compactMap { $0.line(configuration).map { $0 + "\n" } }.joined()
     }
 }

@@ -62,7 +62,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         .size("wal-max-size", \.walMaxBytes, in: walSizeRange),
     ]
     static let schema = ConfigurationSchema(sections: [
-        keys.schema(section: section), (RemoteWriteConfiguration.section, RemoteWriteConfiguration.keys),
+        keys.schema(section: section), RemoteWriteConfiguration.keys.schema(section: RemoteWriteConfiguration.section),
     ])
     /// Bounds of `max-message-size`: below 1 KiB not even a hello fits; above 16 MiB one peer could make
     /// the gateway buffer a lot of memory before the message is rejected.

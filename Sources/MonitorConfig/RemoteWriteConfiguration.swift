@@ -8,10 +8,61 @@ import MonitorSystem
 /// every other key has a default chosen after Prometheus' own `queue_config`.
 public struct RemoteWriteConfiguration: Sendable, Equatable {
     public static let section = "remote-write"
-    static let keys = [
-        "url", "queue-capacity", "max-samples-per-send", "flush-interval", "timeout", "min-backoff",
-        "max-backoff", "external-labels", "basic-auth-username", "basic-auth-password-file", "bearer-token-file",
-        "tls-ca-file", "tls-certificate", "tls-key", "tls-server-name", "tenant-id", "max-sample-age",
+    /// Every key of the section, in the order `rendered()` writes them; the schema, parse and
+    /// rendering. An optional key that is not set is left out of the rendering.
+    static let keys: [ConfigurationKey<RemoteWriteConfiguration>] = [
+        ConfigurationKey(
+            "url",
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration.url = try endpoint(entry, values: values)
+            }, value: { "\($0.url)" }),
+        .integer("queue-capacity", \.queueCapacity, in: queueCapacityRange),
+        .integer("max-samples-per-send", \.maxSamplesPerSend, in: batchSizeRange),
+        .duration("flush-interval", \.flushInterval, atLeast: .milliseconds(10)),
+        .duration("timeout", \.timeout, atLeast: .milliseconds(100)),
+        .duration("min-backoff", \.minBackoff, atLeast: .milliseconds(1)),
+        .duration("max-backoff", \.maxBackoff, atLeast: .milliseconds(1)),
+        ConfigurationKey(
+            "external-labels",
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration.externalLabels = try externalLabels(entry, values: values)
+            },
+            line: { "external-labels = " + $0.externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ", ") }),
+        // 0 is off (the default); rendered after external-labels, where it has always been.
+        ConfigurationKey(
+            "max-sample-age",
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration.maxSampleAge = entry.value == "0" ? nil : try values.duration(entry, atLeast: .seconds(1))
+            }, value: { $0.maxSampleAge.map(renderDuration) ?? "0" }),
+        .setting("basic-auth-username", \.basicAuthUsername, renderedWith: \Self.basicAuthPasswordFile) {
+            entry, values throws(ConfigurationError) in
+            guard !entry.value.isEmpty, !entry.value.contains(":") else {
+                throw values.failure(entry, "must be a non-empty name without \":\"")
+            }
+        },
+        .setting("basic-auth-password-file", \.basicAuthPasswordFile, renderedWith: \Self.basicAuthUsername) {
+            entry, values throws(ConfigurationError) in _ = try secret(entry, values: values)
+        },
+        .setting("bearer-token-file", \.bearerTokenFile) { entry, values throws(ConfigurationError) in
+            _ = try secret(entry, values: values)
+        },
+        .setting("tls-ca-file", \.tlsCAFile),
+        .setting("tls-certificate", \.tlsCertificate, renderedWith: \Self.tlsKey),
+        .setting("tls-key", \.tlsKey, renderedWith: \Self.tlsCertificate),
+        .setting("tls-server-name", \.tlsServerName) { entry, values throws(ConfigurationError) in
+            guard entry.value.isEmpty || isServerName(entry.value) else {
+                throw values.failure(
+                    entry, "\(entry.value.quoted) is not a DNS name (letters, digits, \"-\" and \".\")")
+            }
+        },
+        .setting("tenant-id", \.tenantID) { entry, values throws(ConfigurationError) in
+            guard entry.value.isEmpty || isTenantID(entry.value) else {
+                throw values.failure(
+                    entry,
+                    "\(entry.value.quoted) is not a tenant ID (at most 150 of a-z A-Z 0-9 ! - _ . * ' ( ), not \".\" or \"..\")"
+                )
+            }
+        },
     ]
     /// The keys that only mean something with an `https://` url.
     static let tlsKeys = ["tls-ca-file", "tls-certificate", "tls-key", "tls-server-name"]
@@ -77,61 +128,14 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
     {
         guard !entries.isEmpty else { return nil }
         let values = ConfigurationValues(file: file)
-        var lines: [String: ConfigurationEntry] = [:]
-        for entry in entries { lines[entry.key] = entry }
-        guard let urlEntry = lines["url"] else {
+        // url first: there is no configuration without it.
+        guard let urlEntry = entries.last(where: { $0.key == "url" }) else {
             throw ConfigurationError(
                 file: file, line: entries.first?.line,
                 message: "[remote-write] needs url (e.g. url = http://127.0.0.1:9090/api/v1/write)")
         }
-        var configuration: RemoteWriteConfiguration
-        switch RemoteWriteEndpoint.parse(urlEntry.value) {
-        case .success(let endpoint): configuration = RemoteWriteConfiguration(url: endpoint)
-        case .failure(let error): throw values.failure(urlEntry, "\(urlEntry.value.quoted) \(error.message)")
-        }
-        for entry in entries {
-            switch entry.key {
-            case "queue-capacity": configuration.queueCapacity = try values.integer(entry, in: queueCapacityRange)
-            case "max-samples-per-send": configuration.maxSamplesPerSend = try values.integer(entry, in: batchSizeRange)
-            case "flush-interval": configuration.flushInterval = try values.duration(entry, atLeast: .milliseconds(10))
-            case "timeout": configuration.timeout = try values.duration(entry, atLeast: .milliseconds(100))
-            case "min-backoff": configuration.minBackoff = try values.duration(entry, atLeast: .milliseconds(1))
-            case "max-backoff": configuration.maxBackoff = try values.duration(entry, atLeast: .milliseconds(1))
-            case "external-labels": configuration.externalLabels = try externalLabels(entry, values: values)
-            case "max-sample-age":
-                configuration.maxSampleAge =
-                    entry.value == "0" ? nil : try values.duration(entry, atLeast: .seconds(1))
-            case "basic-auth-username":
-                guard !entry.value.isEmpty, !entry.value.contains(":") else {
-                    throw values.failure(entry, "must be a non-empty name without \":\"")
-                }
-                configuration.basicAuthUsername = entry.value
-            case "basic-auth-password-file":
-                _ = try secret(entry, values: values)
-                configuration.basicAuthPasswordFile = entry.value
-            case "bearer-token-file":
-                _ = try secret(entry, values: values)
-                configuration.bearerTokenFile = entry.value
-            case "tls-ca-file": configuration.tlsCAFile = entry.value.isEmpty ? nil : entry.value
-            case "tls-certificate": configuration.tlsCertificate = entry.value.isEmpty ? nil : entry.value
-            case "tls-key": configuration.tlsKey = entry.value.isEmpty ? nil : entry.value
-            case "tls-server-name":
-                guard entry.value.isEmpty || isServerName(entry.value) else {
-                    throw values.failure(
-                        entry, "\(entry.value.quoted) is not a DNS name (letters, digits, \"-\" and \".\")")
-                }
-                configuration.tlsServerName = entry.value.isEmpty ? nil : entry.value
-            case "tenant-id":
-                guard entry.value.isEmpty || isTenantID(entry.value) else {
-                    throw values.failure(
-                        entry,
-                        "\(entry.value.quoted) is not a tenant ID (at most 150 of a-z A-Z 0-9 ! - _ . * ' ( ), not \".\" or \"..\")"
-                    )
-                }
-                configuration.tenantID = entry.value.isEmpty ? nil : entry.value
-            default: break  // url above; the schema has refused unknown keys.
-            }
-        }
+        var configuration = RemoteWriteConfiguration(url: try endpoint(urlEntry, values: values))
+        let lines = try keys.read(entries, into: &configuration, file: file)
         if configuration.maxBackoff < configuration.minBackoff, let entry = lines["max-backoff"] ?? lines["min-backoff"]
         {
             throw values.failure(
@@ -152,6 +156,15 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
         }
         try checkTLS(configuration, lines: lines, values: values, file: file)
         return configuration
+    }
+
+    private static func endpoint(_ entry: ConfigurationEntry, values: ConfigurationValues) throws(ConfigurationError)
+        -> RemoteWriteEndpoint
+    {
+        switch RemoteWriteEndpoint.parse(entry.value) {
+        case .success(let endpoint): return endpoint
+        case .failure(let error): throw values.failure(entry, "\(entry.value.quoted) \(error.message)")
+        }
     }
 
     /// TLS keys need an https url, a certificate needs its key, and every file must load now, so that
@@ -286,28 +299,30 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
 
     /// The section as `parse` accepts it back, for `--check-config --verbose`. File paths, never secrets.
     func rendered() -> String {
-        var text = """
-            [\(Self.section)]
-            url = \(url)
-            queue-capacity = \(queueCapacity)
-            max-samples-per-send = \(maxSamplesPerSend)
-            flush-interval = \(renderDuration(flushInterval))
-            timeout = \(renderDuration(timeout))
-            min-backoff = \(renderDuration(minBackoff))
-            max-backoff = \(renderDuration(maxBackoff))
-            external-labels = \(externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ", "))
-            max-sample-age = \(maxSampleAge.map(renderDuration) ?? "0")
+        Self.keys.rendered(self, section: Self.section)
+    }
+}
 
-            """
-        if let basicAuthUsername, let basicAuthPasswordFile {
-            text += "basic-auth-username = \(basicAuthUsername)\nbasic-auth-password-file = \(basicAuthPasswordFile)\n"
-        }
-        if let bearerTokenFile { text += "bearer-token-file = \(bearerTokenFile)\n" }
-        if let tlsCAFile { text += "tls-ca-file = \(tlsCAFile)\n" }
-        if let tlsCertificate, let tlsKey { text += "tls-certificate = \(tlsCertificate)\ntls-key = \(tlsKey)\n" }
-        if let tlsServerName { text += "tls-server-name = \(tlsServerName)\n" }
-        if let tenantID { text += "tenant-id = \(tenantID)\n" }
-        return text
+extension ConfigurationKey where Configuration == RemoteWriteConfiguration {
+    /// An optional setting: empty means not set; `check` (when given) sees every value, empty
+    /// included, before it is kept. Rendered only when set, and, for one of a pair that goes
+    /// together (a user name and its password file, a certificate and its key), only when
+    /// `partner` is set too.
+    fileprivate static func setting(
+        _ name: String, _ field: Field<String?>, renderedWith partner: Field<String?>? = nil,
+        check: (@Sendable (ConfigurationEntry, ConfigurationValues) throws(ConfigurationError) -> Void)? = nil
+    ) -> Self {
+        Self(
+            name,
+            read: { configuration, entry, values throws(ConfigurationError) in
+                try check?(entry, values)
+                configuration[keyPath: field] = entry.value.isEmpty ? nil : entry.value
+            },
+            line: { configuration in
+                guard let value = configuration[keyPath: field] else { return nil }
+                if let partner, configuration[keyPath: partner] == nil { return nil }
+                return "\(name) = \(value)"
+            })
     }
 }
 

@@ -181,6 +181,7 @@ import Testing
             min-backoff = 10ms
             max-backoff = 1s
             external-labels = job=edge, region=eu-west
+            max-sample-age = 90m
             basic-auth-username = monitord
             basic-auth-password-file = \(dir)/password
             tls-ca-file = \(dir)/ca.pem
@@ -200,6 +201,7 @@ import Testing
             min-backoff = 100ms
             max-backoff = 10s
             external-labels = \("")
+            max-sample-age = 0
             bearer-token-file = \(dir)/token
 
             """
@@ -213,6 +215,7 @@ import Testing
             min-backoff = 100ms
             max-backoff = 10s
             external-labels = job=monitord
+            max-sample-age = 0
 
             """
         for section in [everyKey, bearerAndNoLabels, defaults] {
