@@ -424,17 +424,12 @@ package final class SampleSpool {
     /// Number of segment files.
     var segmentCount: Int { segments.count }
 
-    static func segmentName(_ firstSequence: UInt64) -> String {
-        let digits = String(firstSequence)
-        return "seg-" + String(repeating: "0", count: 20 - digits.count) + digits + ".log"
-    }
+    /// Segments are named after their first sequence.
+    private static let segmentFiles = SegmentFileName(prefix: "seg")
 
-    static func segmentSequence(_ name: String) -> UInt64? {
-        guard name.hasPrefix("seg-"), name.hasSuffix(".log"), name.utf8.count == 28 else { return nil }
-        let digits = name.dropFirst(4).dropLast(4)
-        guard digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
-        return UInt64(digits)
-    }
+    static func segmentName(_ firstSequence: UInt64) -> String { segmentFiles.name(firstSequence) }
+
+    static func segmentSequence(_ name: String) -> UInt64? { segmentFiles.number(name) }
 
     private func sync() throws(SpoolError) {
         guard active >= 0 else { return }

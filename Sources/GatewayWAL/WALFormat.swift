@@ -57,15 +57,10 @@ enum WALFormat {
         ChecksummedRecord.append(payload, to: &bytes)
     }
 
-    static func segmentName(_ firstRecord: UInt64) -> String {
-        let digits = String(firstRecord)
-        return "wal-" + String(repeating: "0", count: 20 - digits.count) + digits + ".log"
-    }
+    /// Segments are named after the number of their first record.
+    private static let segmentFiles = SegmentFileName(prefix: "wal")
 
-    static func segmentNumber(_ name: String) -> UInt64? {
-        guard name.hasPrefix("wal-"), name.hasSuffix(".log"), name.utf8.count == 28 else { return nil }
-        let digits = name.dropFirst(4).dropLast(4)
-        guard digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
-        return UInt64(digits)
-    }
+    static func segmentName(_ firstRecord: UInt64) -> String { segmentFiles.name(firstRecord) }
+
+    static func segmentNumber(_ name: String) -> UInt64? { segmentFiles.number(name) }
 }

@@ -27,8 +27,7 @@ public struct AgentQuota: Sendable, Equatable {
     public var maximumAnonymous: Int
 
     package init(maximumAgents: Int, maximumAnonymous: Int) {
-        self.maximumAgents = maximumAgents
-        self.maximumAnonymous = maximumAnonymous
+        (self.maximumAgents, self.maximumAnonymous) = (maximumAgents, maximumAnonymous)
     }
 
     public static let unlimited = AgentQuota(maximumAgents: .max, maximumAnonymous: .max)
