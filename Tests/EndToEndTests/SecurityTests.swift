@@ -159,7 +159,8 @@ struct SecurityTests {
                 extraConfiguration: "tls = yes\ntls-ca-file = \(other.ca)\ntls-server-name = localhost")
             defer { agent.process.signal(SIGKILL) }
             #expect(
-                await eventually { agent.process.output.contains("cannot reach any server that takes samples") }, "\(agent.process.output)"
+                await eventually { agent.process.output.contains("cannot reach any server that takes samples") },
+                "\(agent.process.output)"
             )
             #expect(try gateway.metrics().value("monitord_agent_up", agent: "e2e-doubtful") == nil)
         }
