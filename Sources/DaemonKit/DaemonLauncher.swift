@@ -53,6 +53,13 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
     public func loadConfiguration(explicitPath: String?) -> Result<(Configuration, String?), ExitStatus> {
         let path = explicitPath ?? defaultConfigurationPath
         if explicitPath == nil, access(path, F_OK) != 0 {
+            // The defaults are checked like a file: they may lean on the host (its name, say).
+            do throws(ConfigurationError) {
+                try validate(Configuration(), path)
+            } catch {
+                printToStandardError("\(error)")
+                return .failure(ExitStatus(code: Self.configurationErrorExitCode))
+            }
             return .success((Configuration(), nil))
         }
         do {

@@ -104,6 +104,22 @@ public struct AgentConfiguration: Sendable, Equatable {
         name.isEmpty ? hostName : name
     }
 
+    /// With `name` empty the host name is the agent's name, and a host name may be anything Linux
+    /// allows (`agent_5`, a space): one the gateway would refuse is a configuration error at start
+    /// and in `--check-config`, not a hello refused for ever.
+    public func checkResolvedName(hostName: String, file: String) throws(ConfigurationError) {
+        guard name.isEmpty else { return }
+        do throws(InvalidAgentName) {
+            try AgentName.validate(hostName)
+        } catch {
+            throw ConfigurationError(
+                file: file, line: nil,
+                message:
+                    "name is empty, so the host name \(hostName.quoted) would be the agent's name, but \(error.reason); set name = in [agent]"
+            )
+        }
+    }
+
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> AgentConfiguration {
         let document = try INIParser.parse(text, file: file, schema: schema)
         let values = ConfigurationValues(file: file)

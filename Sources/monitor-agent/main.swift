@@ -23,7 +23,10 @@ case .success(.version):
     print(MonitorVersion.current)
 case .success(.run(let options)):
     let launcher = DaemonLauncher<AgentConfiguration>(
-        identifier: "monitor-agent", defaultConfigurationPath: "/etc/monitor/agent.conf")
+        identifier: "monitor-agent", defaultConfigurationPath: "/etc/monitor/agent.conf",
+        validate: { configuration, path throws(ConfigurationError) in
+            try configuration.checkResolvedName(hostName: currentHostName(), file: path)
+        })
     let status = await launcher.main(
         explicitPath: options.configPath, checkConfig: options.checkConfig, verbose: options.verbose
     ) { configuration, path, logger in

@@ -371,3 +371,28 @@ import Testing
         }
     }
 }
+
+@Suite("Agent name from the host name")
+struct HostNameAsAgentNameTests {
+    @Test(
+        "with name empty, a host name the gateway would refuse is a configuration error (outside audit 3/11)",
+        arguments: ["agent_5", "sp ace", "", String(repeating: "h", count: 65), "häst"])
+    func refusedHostNames(hostName: String) throws {
+        let configuration = try AgentConfiguration.parse("[agent]\nname =\n", file: "agent.conf")
+        #expect {
+            try configuration.checkResolvedName(hostName: hostName, file: "agent.conf")
+        } throws: { error in
+            "\(error)".contains("the host name \"\(hostName.prefix(8))")
+                && "\(error)".contains("would be the agent's name")
+                && "\(error)".contains("set name = in [agent]")
+        }
+    }
+
+    @Test("a valid host name, or a name that is set, passes")
+    func acceptedNames() throws {
+        let empty = try AgentConfiguration.parse("[agent]\n", file: "agent.conf")
+        try empty.checkResolvedName(hostName: "web-1.example", file: "agent.conf")
+        let named = try AgentConfiguration.parse("[agent]\nname = web-1\n", file: "agent.conf")
+        try named.checkResolvedName(hostName: "agent_5", file: "agent.conf")
+    }
+}

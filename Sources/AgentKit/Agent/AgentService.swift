@@ -221,7 +221,7 @@ public final class AgentService: Sendable {
 }
 
 /// The host name, as `name =` defaults to it.
-func currentHostName() -> String {
+public func currentHostName() -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
     let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
