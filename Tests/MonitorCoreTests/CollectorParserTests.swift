@@ -181,6 +181,17 @@ import Testing
         #expect(memory.usedPercent == Self.printfRounded(Double(24_684_092 - 24_072_992) / 24_684_092 * 100))
     }
 
+    @Test func fieldsAfterAUsableMemAvailableAreNotRead() throws {
+        // The parser stops at MemAvailable: what follows can neither cost time nor fail a sample.
+        let text = "MemTotal: 1000 kB\nMemFree: 100 kB\nMemAvailable: 500 kB\nCached: lots kB\nSReclaimable: kB kB\n"
+        #expect(try MemoryInfo.parse(text) == MemoryInfo(totalBytes: 1000 * 1024, availableBytes: 500 * 1024))
+        // Without a usable MemAvailable the estimate needs Cached, whose bad value is then an error.
+        let old = "MemTotal: 1000 kB\nMemFree: 100 kB\nMemAvailable: 0 kB\nCached: lots kB\n"
+        #expect(throws: ProcFileError(file: "/proc/meminfo", message: "Cached has a bad value \"lots\"")) {
+            try MemoryInfo.parse(old)
+        }
+    }
+
     @Test func missingMemAvailableFallsBackToFreePlusCached() throws {
         // Linux before 3.14 and without zoneinfo: psutil's fallback.
         let old = "MemTotal: 1000 kB\nMemFree: 100 kB\nCached: 300 kB\nBuffers: 50 kB\n"

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Lines and words of a `/proc` text file, read in place from its bytes.
 ///
 /// The agent parses `/proc/stat`, `/proc/meminfo` and `/proc/self/statm` every sample (and the gateway
@@ -16,34 +22,42 @@ package struct ProcText {
 
     /// The lines, each as a cursor over its words.
     package func forEachLine(_ body: (inout ProcLine) throws(ProcFileError) -> Void) throws(ProcFileError) {
+        for var line in lines { try body(&line) }
+    }
+
+    /// The lines in order, each as a cursor over its words; a loop over them may stop early,
+    /// and the rest of the file is then never scanned.
+    package var lines: Lines { Lines(bytes: bytes) }
+
+    /// The lines of a ``ProcText``, found one at a time.
+    package struct Lines: Sequence, IteratorProtocol {
+        let bytes: UnsafeRawBufferPointer
         var start = 0
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
-            var line = ProcLine(bytes: bytes, position: start, end: end)
-            try body(&line)
-            start = end + 1
+
+        package mutating func next() -> ProcLine? {
+            guard start < bytes.count, let base = bytes.baseAddress else { return nil }
+            // memchr rather than a loop over the bytes: before /proc/stat's `intr` line come one
+            // line per CPU, and a loop cost more than the parsing of the lines wanted.
+            let newline = memchr(base + start, Int32(UInt8(ascii: "\n")), bytes.count - start)
+            let end = newline.map { base.distance(to: UnsafeRawPointer($0)) } ?? bytes.count
+            defer { start = end + 1 }
+            return ProcLine(bytes: bytes, position: start, end: end)
         }
     }
 
     /// The first line whose first word is `name`, positioned after that word.
     package func line(named name: StaticString) -> ProcLine? {
-        var found: ProcLine?
-        var start = 0
-        while start < bytes.count, found == nil {
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
-            var line = ProcLine(bytes: bytes, position: start, end: end)
-            if let first = line.nextWord(), Self.word(first, equals: name) { found = line }
-            start = end + 1
+        for var line in lines {
+            if let first = line.nextWord(), Self.word(first, equals: name) { return line }
         }
-        return found
+        return nil
     }
 
     package static func word(_ word: Word, equals name: StaticString) -> Bool {
         guard word.count == name.utf8CodeUnitCount else { return false }
-        let expected = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        return word.elementsEqual(expected)
+        guard let start = UnsafeRawBufferPointer(rebasing: word).baseAddress else { return true }
+        // memcmp rather than a generic `elementsEqual`, which runs byte by byte through an iterator.
+        return memcmp(start, name.utf8Start, name.utf8CodeUnitCount) == 0
     }
 
     /// A decimal number of ASCII digits only; `nil` if empty, anything else, or above `UInt64.max`.
