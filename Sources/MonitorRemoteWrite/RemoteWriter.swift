@@ -20,16 +20,17 @@ import Synchronization
 /// bounds" and stores nothing), so a refused batch is split, each part sent the same way, until the
 /// refused samples stand alone: only they are dropped, not the other agents' samples beside them.
 /// Agents are separated first (halving the set of agents: one agent's samples never share a part
-/// with another's once refused), then one agent's samples are halved in time while
-/// ``maximumSplitRequests`` lasts; once it is spent, a refused part of one agent is dropped whole,
-/// which costs that agent, never the others.
+/// with another's once refused), then one agent's samples are halved in time, while
+/// ``maximumSplitRequests`` lasts; once it is spent, a refused part is dropped whole. A receiver that
+/// refuses everything (a 400 for any request) so costs at most that many requests per batch, not two
+/// per agent of the fleet.
 public final class RemoteWriter: Sendable {
     /// After the gateway is told to stop, how long the sender may spend delivering what is queued.
     public static let shutdownGrace: Duration = .seconds(5)
-    /// The most requests one refused batch may cost in halving single agents' samples in time
-    /// (beyond separating its agents, at most 2 per agent). Halving singles out a few bad samples
-    /// among thousands in about 2·log2(batch) requests each.
-    public static let maximumSplitRequests = 64
+    /// The most requests one refused batch may cost in splitting. Halving singles out one agent among
+    /// 10,000 in about 2·14 requests, and a few bad samples among thousands in about 2·log2(batch)
+    /// each, so a few refused agents per batch cost nobody else a sample.
+    public static let maximumSplitRequests = 256
 
     private struct Shared: Sendable {
         var queue: RemoteWriteQueue
@@ -289,10 +290,12 @@ public final class RemoteWriter: Sendable {
         }
     }
 
-    /// The two parts a refused batch is sent again as, or nil when it cannot be split further: the
-    /// agents in two halves (each agent's samples in order, in one part), or, for one agent, its
-    /// samples halved in time while `budget` (requests) lasts.
+    /// The two parts a refused batch is sent again as, or nil when it cannot be split further or
+    /// `budget` (requests) is spent: the agents in two halves (each agent's samples in order, in one
+    /// part), or, for one agent, its samples halved in time.
     private func split(_ batch: [PendingSample], budget: inout Int) -> ([PendingSample], [PendingSample])? {
+        guard batch.count > 1, budget >= 2 else { return nil }
+        budget -= 2
         var agents: [String] = []
         var seen: Set<String> = []
         for entry in batch where seen.insert(entry.agent).inserted { agents.append(entry.agent) }
@@ -300,8 +303,6 @@ public final class RemoteWriter: Sendable {
             let firstHalf = Set(agents[..<(agents.count / 2)])
             return (batch.filter { firstHalf.contains($0.agent) }, batch.filter { !firstHalf.contains($0.agent) })
         }
-        guard batch.count > 1, budget >= 2 else { return nil }
-        budget -= 2
         let middle = batch.count / 2
         return (Array(batch[..<middle]), Array(batch[middle...]))
     }

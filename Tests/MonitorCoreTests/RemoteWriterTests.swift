@@ -235,7 +235,25 @@ import Testing
         await sender.value
         #expect(harness.dropped("refused") == 2000)
         #expect(harness.value("monitord_remote_write_samples_sent_total") == 0)
-        #expect(harness.receiver.requests.count <= 1 + 2 * 10 + RemoteWriter.maximumSplitRequests)
+        #expect(harness.receiver.requests.count <= 1 + RemoteWriter.maximumSplitRequests)
+    }
+
+    /// A receiver that answers 400 to everything, with a large fleet in the batch: the split stays
+    /// within its budget instead of costing two requests per agent.
+    @Test func aReceiverRefusingEverythingCostsABoundedNumberOfRequests() async throws {
+        // One batch of all 2,000 agents (2,000 samples of four series each).
+        let harness = try await Harness(
+            script: [],
+            configure: {
+                $0.flushInterval = .seconds(60)
+                $0.maxSamplesPerSend = 8000
+            }, refuses: { _ in true })
+        for n in 1...2000 { harness.writer.enqueue(Self.sample(n), agent: "agent-\(n)", now: 0) }
+        let sender = Task { await harness.writer.run() }
+        sender.cancel()
+        await sender.value
+        #expect(harness.dropped("refused") == 8000)
+        #expect(harness.receiver.requests.count <= 1 + RemoteWriter.maximumSplitRequests)
     }
 
     /// Authentication and routing refusals are about every part alike: not split.
