@@ -29,6 +29,9 @@ struct HTTPPort: Sendable {
     let state: GatewayState
     /// Each agent's lines of `/metrics`, re-rendered only for agents that changed between scrapes.
     let agentLines: RenderedAgentLines
+    /// `/` and `/api/v1/agents`, rendered at most once a second however many ask.
+    let recentStatusPage = RecentDocument()
+    let recentAgentsJSON = RecentDocument()
 
     var localAddress: SocketAddress? { server.channel.localAddress }
 
@@ -203,13 +206,14 @@ struct HTTPPort: Sendable {
 
     private func statusPage(_ request: HTTPRequestHead) -> Response {
         let now = state.clock.now()
-        return document(
-            StatusPage.render(state.store.snapshot(now: now), now: now), type: "text/html; charset=utf-8", request)
+        let text = recentStatusPage.text(now: now) { StatusPage.render(state.store.snapshot(now: now), now: now) }
+        return document(text, type: "text/html; charset=utf-8", request)
     }
 
     private func agentsJSON(_ request: HTTPRequestHead) -> Response {
         let now = state.clock.now()
-        return document(AgentsJSON.render(state.store.snapshot(now: now), now: now), type: "application/json", request)
+        let text = recentAgentsJSON.text(now: now) { AgentsJSON.render(state.store.snapshot(now: now), now: now) }
+        return document(text, type: "application/json", request)
     }
 
     /// The status page and its JSON: never cached (they are live views), and the page may load nothing but itself.
