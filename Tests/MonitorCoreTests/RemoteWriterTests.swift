@@ -224,35 +224,24 @@ import Testing
         #expect(harness.value("monitord_remote_write_samples_sent_total") == 28)
     }
 
-    /// A receiver that refuses everything costs a bounded number of requests per batch: at most two
-    /// per agent to separate them, and ``RemoteWriter/maximumSplitRequests`` for halving in time.
-    @Test func splittingIsBounded() async throws {
-        let harness = try await Harness(
-            script: [], configure: { $0.flushInterval = .seconds(60) }, refuses: { _ in true })
-        for n in 1...500 { harness.writer.enqueue(Self.sample(n), agent: "agent-\(n % 10)", now: 0) }
-        let sender = Task { await harness.writer.run() }
-        sender.cancel()
-        await sender.value
-        #expect(harness.dropped("refused") == 2000)
-        #expect(harness.value("monitord_remote_write_samples_sent_total") == 0)
-        #expect(harness.receiver.requests.count <= 1 + RemoteWriter.maximumSplitRequests)
-    }
-
-    /// A receiver that answers 400 to everything, with a large fleet in the batch: the split stays
-    /// within its budget instead of costing two requests per agent.
-    @Test func aReceiverRefusingEverythingCostsABoundedNumberOfRequests() async throws {
-        // One batch of all 2,000 agents (2,000 samples of four series each).
+    /// A receiver that refuses everything (a 400 for any request) costs at most
+    /// ``RemoteWriter/maximumSplitRequests`` split requests per batch, separating agents included: a
+    /// few agents, and a fleet of 2,000 in one batch (which used to cost two requests per agent).
+    @Test(arguments: [(samples: 500, agents: 10, maxSamplesPerSend: 2000), (2000, 2000, 8000)])
+    func splittingIsBounded(samples: Int, agents: Int, maxSamplesPerSend: Int) async throws {
+        // One batch of every sample (four series each).
         let harness = try await Harness(
             script: [],
             configure: {
                 $0.flushInterval = .seconds(60)
-                $0.maxSamplesPerSend = 8000
+                $0.maxSamplesPerSend = maxSamplesPerSend
             }, refuses: { _ in true })
-        for n in 1...2000 { harness.writer.enqueue(Self.sample(n), agent: "agent-\(n)", now: 0) }
+        for n in 1...samples { harness.writer.enqueue(Self.sample(n), agent: "agent-\(n % agents)", now: 0) }
         let sender = Task { await harness.writer.run() }
         sender.cancel()
         await sender.value
-        #expect(harness.dropped("refused") == 8000)
+        #expect(harness.dropped("refused") == Double(samples * 4))
+        #expect(harness.value("monitord_remote_write_samples_sent_total") == 0)
         #expect(harness.receiver.requests.count <= 1 + RemoteWriter.maximumSplitRequests)
     }
 
