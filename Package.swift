@@ -70,9 +70,13 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // Holds SIGHUP, SIGTERM and SIGINT from the daemons' first instant, before the Swift
+        // runtime starts (a C constructor); DaemonKit's StartupSignals replays them.
+        .target(name: "CStartupSignals"),
         .target(
             name: "DaemonKit",
             dependencies: [
+                "CStartupSignals",
                 "MonitorModel",
                 "MonitorProtocol",
                 "MonitorSystem",

@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(libsystemd-dev libsnappy-dev libcrypt-dev zlib1g-dev pkg-config prometheus victoria-metrics curl procps iproute2
           debhelper lintian dpkg-dev systemd-container debootstrap zstd
           chromium fonts-dejavu-core scdoc mandoc
-          prometheus-node-exporter prometheus-pushgateway collectd-core openssl binutils make)
+          prometheus-node-exporter prometheus-pushgateway collectd-core openssl binutils make strace)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
