@@ -109,10 +109,17 @@ public final class GatewayService: Service {
     private func openLog(_ directory: String, _ configuration: GatewayConfiguration) throws {
         let started = ContinuousClock.now
         var replayed = 0
+        // With remote write, forwarding reads the log: it hears of every append and every deletion
+        // by the bound, in the log's order.
+        let events = state.forwarder.map { forwarder in
+            WriteAheadLog.Events(
+                appended: { forwarder.logAppended(upTo: $0) },
+                dropped: { forwarder.logDropped(first: $0, count: $1) })
+        }
         let (wal, recovery) = try WriteAheadLog.open(
             directory: directory, maximumBytes: configuration.walMaxBytes,
             policy: configuration.walFsyncPeriod.map { WriteAheadLog.SyncPolicy.every($0) } ?? .always,
-            logger: state.logger
+            logger: state.logger, events: events
         ) { record in
             state.store.restore(record)
             replayed += 1
@@ -125,6 +132,15 @@ public final class GatewayService: Service {
             }
         }
         state.wal = wal
+        if let forwarder = state.forwarder {
+            let log = LogForwarding(wal: wal, logger: state.logger)
+            forwarder.forward(from: log)
+            if log.confirmed < log.lastAppended {
+                state.logger.notice(
+                    "remote write: \(log.lastAppended - log.confirmed) records of the write-ahead log after position \(log.confirmed) are forwarded first"
+                )
+            }
+        }
         let settled = state.store.settleAfterRestore(now: state.clock.now(), maximumAgents: configuration.maxAgents)
         if !settled.expired.isEmpty || !settled.overLimit.isEmpty {
             state.logger.notice(
