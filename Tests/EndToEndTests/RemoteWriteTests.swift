@@ -6,18 +6,34 @@ import Testing
 struct RemoteWriteTests {
     /// A Prometheus that only receives (no scrape targets), in a temporary directory.
     final class Receiver: @unchecked Sendable {
-        let server: PrometheusServer
+        private(set) var server: PrometheusServer
         var process: RunningProcess { server.process }
         var port: Int { server.port }
 
         init() async throws {
             server = try PrometheusServer.receiving()
+            try await Self.waitUntilReady(server)
+        }
+
+        private static func waitUntilReady(_ server: PrometheusServer) async throws {
             let port = server.port
             let process = server.process
             let ready = await eventually(timeout: 30, every: .milliseconds(200)) {
                 try HTTPClient.get(port: port, path: "/-/ready").status == 200
             }
             guard ready else { throw E2EError("Prometheus did not become ready:\n\(process.output.suffix(2000))") }
+        }
+
+        /// Kills the receiver (a receiver that is down refuses connections).
+        func kill() async {
+            process.signal(SIGKILL)
+            _ = await process.waitForExit(timeout: 10)
+        }
+
+        /// Starts it again on the same port with what it stored, once ``kill()`` has stopped it.
+        func restart() async throws {
+            server = try server.restarted()
+            try await Self.waitUntilReady(server)
         }
 
         var writeURL: String { "http://127.0.0.1:\(port)/api/v1/write" }
