@@ -70,7 +70,8 @@ enum WALTailReader {
                 }
             }
             guard offset > 0 else {
-                result.damage = "\(path): ends at offset \(result.next.offset + count), before the \(endBytes) bytes written"
+                result.damage =
+                    "\(path): ends at offset \(result.next.offset + count), before the \(endBytes) bytes written"
                 return result
             }
             result.next.offset += offset

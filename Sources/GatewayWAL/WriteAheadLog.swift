@@ -419,7 +419,9 @@ public final class WriteAheadLog: Sendable {
                 do throws(FileOperationError) {
                     result = try WALTailReader.read(path, from: start, endBytes: endBytes, after: number, limit: limit)
                 } catch {
-                    if attempts < 3, state.withLock({ !$0.segments.contains { $0.firstRecord == segment } }) { continue }
+                    if attempts < 3, state.withLock({ !$0.segments.contains { $0.firstRecord == segment } }) {
+                        continue
+                    }
                     throw error
                 }
                 state.withLock { $0.readCursor = (segment, result.next) }

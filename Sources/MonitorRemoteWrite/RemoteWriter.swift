@@ -526,7 +526,9 @@ public final class RemoteWriter: Sendable {
         }
         var left = undelivered?.through == nil ? undelivered?.samples.count ?? 0 : 0
         while let batch = shared.withLock({ $0.queue.takeBatch(now: clock.now(), force: true) }) { left += batch.count }
-        let inLog = shared.withLock { $0.log?.unread ?? 0 } + UInt64(undelivered?.through == nil ? 0 : undelivered?.samples.count ?? 0)
+        let inLog =
+            shared.withLock { $0.log?.unread ?? 0 }
+            + UInt64(undelivered?.through == nil ? 0 : undelivered?.samples.count ?? 0)
         if inLog > 0 {
             logger.notice(
                 "remote write: \(inLog) agent samples not yet forwarded stay in the write-ahead log for the next start",

@@ -32,7 +32,9 @@ struct LogForwardingCrashTests {
         page.series.first { $0.name == name && $0.labels == (reason.map { ["reason": $0] } ?? [:]) }?.value
     }
 
-    @Test("receiver down, monitord SIGKILLed with samples unforwarded: after the restart every one arrives, once, in order")
+    @Test(
+        "receiver down, monitord SIGKILLed with samples unforwarded: after the restart every one arrives, once, in order"
+    )
     func acknowledgedAndUnforwardedSurvivesKill() async throws {
         let receiver = try await RemoteWriteTests.Receiver()
         defer { receiver.stop() }
@@ -87,12 +89,15 @@ struct LogForwardingCrashTests {
         print(
             "log forwarding across SIGKILL: agent's samples \(Int(taken)) (\(Int(acknowledgedBeforeKill)) acknowledged before the kill, "
                 + "\(Int(waiting) / 4) of them unforwarded), Prometheus has \(samples.count); "
-                + "remote-write samples sent \(sent) (\(Int(sentBeforeKill)) before the kill), \(sent - 4 * samples.count) sent twice")
-        #expect(samples.count == Int(taken), "every sample the agent took, acknowledged before the kill or after, arrived")
+                + "remote-write samples sent \(sent) (\(Int(sentBeforeKill)) before the kill), \(sent - 4 * samples.count) sent twice"
+        )
+        #expect(
+            samples.count == Int(taken), "every sample the agent took, acknowledged before the kill or after, arrived")
         #expect(times == times.sorted() && Set(times).count == times.count, "in order, each timestamp once")
         #expect(
             (0...Self.batch).contains(sent - 4 * Int(taken)),
-            "nothing sent twice beyond the request unconfirmed at the kill: \(sent) sent for \(Int(taken)) agent samples")
+            "nothing sent twice beyond the request unconfirmed at the kill: \(sent) sent for \(Int(taken)) agent samples"
+        )
         for family in MetricsPage.reportFamilies.dropFirst() {
             #expect(try receiver.samples("\(family){agent_number=\"e2e-walfwd\"}").map(\.0) == times, "\(family)")
         }

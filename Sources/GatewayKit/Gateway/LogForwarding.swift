@@ -40,7 +40,8 @@ final class LogForwarding: ForwardingLog {
         let read = try wal.records(after: number, limit: limit)
         return LoggedSamples(
             samples: read.records.map {
-                LoggedSample(number: $0.number, agent: $0.record.agent, arrival: $0.record.arrival, sample: $0.record.sample)
+                LoggedSample(
+                    number: $0.number, agent: $0.record.agent, arrival: $0.record.arrival, sample: $0.record.sample)
             },
             through: read.through)
     }
