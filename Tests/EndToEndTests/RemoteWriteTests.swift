@@ -133,7 +133,8 @@ struct RemoteWriteTests {
         #expect(labels == [["__name__": "process_ram_usage_percent", "agent_number": "e2e-rw", "job": "monitord"]])
         #expect(page.contains("monitord_remote_write_samples_failed_total 0"))
         let dropped = MetricsPage(text: page).series.filter { $0.name == "monitord_remote_write_samples_dropped_total" }
-        #expect(dropped.count == 5 && dropped.allSatisfy { $0.value == 0 }, "\(dropped)")
+        // One per reason: refused, too_old, out_of_order, queue_full, shutdown, wal_full.
+        #expect(dropped.count == 6 && dropped.allSatisfy { $0.value == 0 }, "\(dropped)")
         #expect(!page.contains("monitord_remote_write_last_success_timestamp_seconds 0\n"))
     }
 
