@@ -11,7 +11,7 @@ public import MonitorSystem
 ///
 /// Replaced whole (a temporary file, fsync, rename, fsync of the directory) after each request,
 /// so that a kill or a power cut leaves the old position or the new one, never a part. A restart
-/// forwards the records after it: what was unsent, and at most the requests in flight again.
+/// forwards the records after it: what was unsent, and at most the last requests again.
 public enum ForwardingPosition {
     public static let fileName = "remote-write.position"
     static let magic = Array("MONDFWD1".utf8)

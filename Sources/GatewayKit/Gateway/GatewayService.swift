@@ -8,6 +8,7 @@ public import MonitorSystem
 public import NIOCore
 public import NIOPosix
 public import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// The `monitord` daemon: the agent port, the metrics port, expiry, reload and systemd duties.
@@ -27,6 +28,8 @@ public final class GatewayService: Service {
     private let eventLoopGroup: any EventLoopGroup
     private let onReady: @Sendable (Addresses) -> Void
     private let httpGuardLoader: HTTPPortGuardLoader?
+    /// Remote write's view of the log, when it forwards from it: flushed at stop.
+    private let logForwarding = Mutex<LogForwarding?>(nil)
 
     public init(
         configuration: GatewayConfiguration,
@@ -98,6 +101,8 @@ public final class GatewayService: Service {
             metrics.close()
         }
         await DaemonControl.run(hangups: hangups, notifier: notifier, hooks: hooks)
+        // The sender has stopped: the position it confirmed last goes to disk before the log closes.
+        await logForwarding.withLock { $0 }?.flush()
         await state.wal?.close()
     }
 
@@ -134,6 +139,7 @@ public final class GatewayService: Service {
         state.wal = wal
         if let forwarder = state.forwarder {
             let log = LogForwarding(wal: wal, logger: state.logger)
+            logForwarding.withLock { $0 = log }
             forwarder.forward(from: log)
             if log.confirmed < log.lastAppended {
                 state.logger.notice(
