@@ -58,6 +58,30 @@ public final class WriteAheadLog: Sendable {
         public var appendedRecords: UInt64
     }
 
+    /// What the log tells its reader (remote write) as it happens, under its lock, so that the
+    /// order of the calls is the order of the records: the reader must not call the log from them.
+    public struct Events: Sendable {
+        /// Records up to this number are written.
+        public var appended: @Sendable (UInt64) -> Void
+        /// The bound deleted the records numbered `first..<first + count`.
+        public var dropped: @Sendable (_ first: UInt64, _ count: UInt64) -> Void
+
+        public init(
+            appended: @escaping @Sendable (UInt64) -> Void,
+            dropped: @escaping @Sendable (_ first: UInt64, _ count: UInt64) -> Void
+        ) {
+            self.appended = appended
+            self.dropped = dropped
+        }
+    }
+
+    /// What one read of the log gave (see ``records(after:limit:)``).
+    public struct Read: Sendable {
+        public var records: [(number: UInt64, record: WALRecord)]
+        /// The last record number covered, read or not (deleted, passed over): the next read asks after it.
+        public var through: UInt64
+    }
+
     /// What opening the log found.
     public struct Recovery: Sendable, Equatable {
         public var records: Int
@@ -89,6 +113,9 @@ public final class WriteAheadLog: Sendable {
         var broken: FileOperationError?
         /// The last write failure logged, so that a full disk is logged once, not per batch.
         var writeFailure: String?
+        /// Where the last ``records(after:limit:)`` stopped (the first record of its segment, and
+        /// the position in it), so that the next read does not scan the segment from its start.
+        var readCursor: (segment: UInt64, position: WALTailReader.Position)?
         var statistics = Statistics(
             bytes: 0, segments: 0, droppedRecords: 0, fsyncs: 0, fsyncSeconds: 0, appendedRecords: 0)
 
@@ -106,8 +133,9 @@ public final class WriteAheadLog: Sendable {
     private let logger: Logger
     private let state: Mutex<State>
     private let syncThread: NIOThreadPool
+    private let events: Events?
 
-    private init(directory: String, maximumBytes: Int, policy: SyncPolicy, logger: Logger) {
+    private init(directory: String, maximumBytes: Int, policy: SyncPolicy, logger: Logger, events: Events?) {
         self.directory = directory
         self.maximumBytes = maximumBytes
         self.policy = policy
@@ -115,16 +143,19 @@ public final class WriteAheadLog: Sendable {
         self.logger = logger
         self.state = Mutex(State())
         self.syncThread = NIOThreadPool(numberOfThreads: 1)
+        self.events = events
     }
 
     /// Opens (creating if needed) the log in `directory`, checks and repairs its segments, hands
     /// every intact record to `replay` in the order written, and starts a new segment for this run.
+    /// `events` hears of every append and every deletion by the bound from then on.
     public static func open(
-        directory: String, maximumBytes: Int, policy: SyncPolicy, logger: Logger,
+        directory: String, maximumBytes: Int, policy: SyncPolicy, logger: Logger, events: Events? = nil,
         replay: (WALRecord) -> Void
     ) throws(FileOperationError) -> (WriteAheadLog, Recovery) {
         try DurableFiles.makeDirectory(directory, role: "write-ahead log directory", daemon: "gateway")
-        let log = WriteAheadLog(directory: directory, maximumBytes: maximumBytes, policy: policy, logger: logger)
+        let log = WriteAheadLog(
+            directory: directory, maximumBytes: maximumBytes, policy: policy, logger: logger, events: events)
         var recovery = Recovery(records: 0, segments: 0, damaged: 0)
         let names = try DurableFiles.list(directory)
         for name in names where name.hasSuffix(".tmp") {
@@ -264,6 +295,7 @@ public final class WriteAheadLog: Sendable {
                 state.segments[index].records += records.count
                 state.lastAppended += UInt64(records.count)
                 state.statistics.appendedRecords += UInt64(records.count)
+                events?.appended(state.lastAppended)
                 if state.writeFailure != nil {
                     logger.notice("write-ahead log: writing again")
                     state.writeFailure = nil
@@ -340,6 +372,66 @@ public final class WriteAheadLog: Sendable {
             Glibc.close(descriptor)
         }
         try? await syncThread.shutdownGracefully()
+    }
+
+    /// At most `limit` records numbered after `number`, in order, read back from the segments: what
+    /// remote write forwards. Records no longer in the log (deleted by the bound, or in a damaged
+    /// segment left alone) are passed over: `through` then goes past them with fewer records, and
+    /// a read of nothing new returns `through == number`. Reads only what appends have finished.
+    public func records(after number: UInt64, limit: Int) throws(FileOperationError) -> Read {
+        enum Plan {
+            case passOver(through: UInt64)
+            case read(path: String, segment: UInt64, start: WALTailReader.Position, endBytes: Int, end: UInt64)
+        }
+        // A segment deleted by the bound between the look and the open is looked up again.
+        var attempts = 0
+        while true {
+            attempts += 1
+            let plan = state.withLock { state -> Plan in
+                guard number < state.lastAppended else { return .passOver(through: number) }
+                let wanted = number + 1
+                guard let index = state.segments.lastIndex(where: { $0.firstRecord <= wanted }) else {
+                    // Older than the oldest segment: deleted by the bound.
+                    return .passOver(through: (state.segments.first?.firstRecord ?? state.lastAppended + 1) - 1)
+                }
+                let segment = state.segments[index]
+                let end = segment.firstRecord + UInt64(segment.records)
+                guard wanted < end else {
+                    // Between segments: the numbers of a damaged segment that was left alone.
+                    let next = index + 1 < state.segments.count ? state.segments[index + 1].firstRecord : end
+                    return .passOver(through: max(number, min(next, state.lastAppended + 1) - 1))
+                }
+                var start = WALTailReader.Position(offset: WALFormat.headerBytes, number: segment.firstRecord)
+                if let cursor = state.readCursor, cursor.segment == segment.firstRecord,
+                    cursor.position.number <= wanted
+                {
+                    start = cursor.position
+                }
+                return .read(
+                    path: directory + "/" + segment.name, segment: segment.firstRecord, start: start,
+                    endBytes: segment.bytes, end: end)
+            }
+            switch plan {
+            case .passOver(let through):
+                return Read(records: [], through: through)
+            case .read(let path, let segment, let start, let endBytes, let end):
+                let result: WALTailReader.Result
+                do throws(FileOperationError) {
+                    result = try WALTailReader.read(path, from: start, endBytes: endBytes, after: number, limit: limit)
+                } catch {
+                    if attempts < 3, state.withLock({ !$0.segments.contains { $0.firstRecord == segment } }) {
+                        continue
+                    }
+                    throw error
+                }
+                state.withLock { $0.readCursor = (segment, result.next) }
+                if let damage = result.damage {
+                    logger.error("write-ahead log: \(damage); the rest of the segment is passed over")
+                    return Read(records: result.records, through: end - 1)
+                }
+                return Read(records: result.records, through: max(number, result.next.number - 1))
+            }
+        }
     }
 
     /// The number of the last record appended: what a welcome waits for before it promises a last_seq.
@@ -431,6 +523,7 @@ public final class WriteAheadLog: Sendable {
             let oldest = state.segments.removeFirst()
             total -= oldest.bytes
             state.statistics.droppedRecords += UInt64(oldest.records)
+            if oldest.records > 0 { events?.dropped(oldest.firstRecord, UInt64(oldest.records)) }
             let path = directory + "/" + oldest.name
             logger.warning(
                 "write-ahead log: over wal-max-size (\(ByteSize.render(maximumBytes))), deleted \(oldest.name) with \(oldest.records) records",

@@ -9,8 +9,11 @@ enum DropReason: String, CaseIterable, Sendable {
     case outOfOrder = "out_of_order"
     /// Pushed out of the full queue by newer samples.
     case queueFull = "queue_full"
-    /// Still undelivered when monitord stopped.
+    /// Still undelivered when monitord stopped (samples in the write-ahead log are not: the next
+    /// start forwards them).
     case shutdown
+    /// Deleted from the write-ahead log by `wal-max-size` before they were read for forwarding.
+    case walFull = "wal_full"
 
     /// What the log line says of samples dropped for this reason.
     var explanation: String {
@@ -20,6 +23,7 @@ enum DropReason: String, CaseIterable, Sendable {
         case .outOfOrder: "not newer than their agent's last forwarded sample"
         case .queueFull: "pushed out of the full queue"
         case .shutdown: "not delivered before stopping"
+        case .walFull: "deleted from the write-ahead log by wal-max-size before they were forwarded"
         }
     }
 }

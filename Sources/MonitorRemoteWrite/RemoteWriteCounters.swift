@@ -50,7 +50,7 @@ final class RemoteWriteCounters: Sendable {
             MetricFamily(
                 name: "monitord_remote_write_samples_dropped_total",
                 help:
-                    "Samples that will never reach the receiver, by reason: refused (a 4xx for a request holding only them), too_old (max-sample-age), out_of_order, queue_full, shutdown.",
+                    "Samples that will never reach the receiver, by reason: refused (a 4xx for a request holding only them), too_old (max-sample-age), out_of_order, queue_full, shutdown, wal_full (deleted by wal-max-size unforwarded).",
                 type: .counter,
                 samples: DropReason.allCases.map { reason in
                     let count = reason == .queueFull ? droppedByQueue : drops[reason] ?? 0
@@ -59,7 +59,8 @@ final class RemoteWriteCounters: Sendable {
                 }),
             MetricFamily(
                 name: "monitord_remote_write_queue_length",
-                help: "Samples waiting in the queue (not counting the batch being sent).",
+                help:
+                    "Samples waiting to be sent, in the queue or unread in the write-ahead log (not counting the batch being sent).",
                 type: .gauge, samples: [MetricSample(Double(queuedSamples))]),
             MetricFamily(
                 name: "monitord_remote_write_oldest_unforwarded_age_seconds",

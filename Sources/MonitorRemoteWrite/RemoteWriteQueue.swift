@@ -71,6 +71,12 @@ struct RemoteWriteQueue {
         entries.first.map { $0.enqueuedAt + flushInterval }
     }
 
+    /// Whether a batch is due at `now` (full, or its oldest entry has waited the flush interval).
+    func isDue(now: Double) -> Bool {
+        guard let deadline else { return false }
+        return entries.count >= batchSize || now >= deadline
+    }
+
     /// The next batch, oldest first, if one is due at `now` (or if `force`, whatever is queued, for a final flush).
     mutating func takeBatch(now: Double, force: Bool = false) -> [PendingSample]? {
         guard let deadline else { return nil }

@@ -24,6 +24,14 @@ import Synchronization
 /// ``maximumSplitRequests`` lasts; once it is spent, a refused part is dropped whole. A receiver that
 /// refuses everything (a 400 for any request) so costs at most that many requests per batch, not two
 /// per agent of the fleet.
+///
+/// With a write-ahead log (``forward(from:)``), native agents' samples are not queued in memory:
+/// the sender reads them back from the log, a batch at a time, in record order, and after each
+/// batch is stored or given up records on disk how far it got. A restart resumes after that
+/// position, so what was unsent then is sent, and only the batch in flight at the kill is sent
+/// again. The log is the queue: it is bounded by `wal-max-size` (records it deletes unread are
+/// counted as `wal_full`), not by `queue-capacity`, which then bounds only the report format's
+/// samples (the log does not hold them).
 public final class RemoteWriter: Sendable {
     /// After the gateway is told to stop, how long the sender may spend delivering what is queued.
     public static let shutdownGrace: Duration = .seconds(5)
@@ -38,6 +46,45 @@ public final class RemoteWriter: Sendable {
         var sendingSince: Double?
         /// The sender, parked until there is work (see ``waitForWork(knownDeadline:)``).
         var waiter: CheckedContinuation<Void, Never>?
+        /// Forwarding from the write-ahead log, when there is one.
+        var log: LogFeed?
+
+        /// A full batch waits, in the queue or in the log.
+        var hasFullBatch: Bool {
+            queue.count >= queue.batchSize || (log?.unread ?? 0) >= UInt64(queue.batchSize)
+        }
+
+        /// When the next partial batch becomes due, of the queue's and the log's.
+        var deadline: Double? {
+            let logDeadline = log?.waitingSince.map { $0 + queue.flushInterval }
+            guard let queued = queue.deadline else { return logDeadline }
+            return min(queued, logDeadline ?? queued)
+        }
+    }
+
+    /// How far the sender has read the write-ahead log.
+    private struct LogFeed: Sendable {
+        let source: any ForwardingLog
+        /// The last record read into memory (being sent), passed over, or counted as lost.
+        var read: UInt64
+        /// The last record the log holds.
+        var appended: UInt64
+        /// When records began to wait unread (the writer's clock), for the flush interval; nil when none waits.
+        var waitingSince: Double?
+
+        var unread: UInt64 { appended > read ? appended - read : 0 }
+
+        func isDue(now: Double, batchSize: Int, flushInterval: Double, force: Bool) -> Bool {
+            guard unread > 0, let waitingSince else { return false }
+            return force || unread >= UInt64(batchSize) || now >= waitingSince + flushInterval
+        }
+    }
+
+    /// One request's worth of samples, and for a batch read from the log, the last record number it
+    /// covers: confirmed once the batch is stored or given up.
+    private struct Batch: Sendable {
+        var samples: [PendingSample]
+        var through: UInt64?
     }
 
     private let shared: Mutex<Shared>
@@ -57,6 +104,8 @@ public final class RemoteWriter: Sendable {
     /// `max-sample-age` in seconds, or nil: samples older than this are dropped before sending.
     private let maxSampleAge: Double?
     private let dropLog = Mutex(DropLog())
+    /// The last failure to record the forwarding position, so that a full disk is logged once.
+    private let confirmFailure = Mutex<String?>(nil)
 
     /// A writer for `configuration`. Never fails, so the gateway can hold it from its start; a
     /// credentials file that has become unreadable since the configuration was checked is reported by
@@ -143,13 +192,57 @@ public final class RemoteWriter: Sendable {
         waiter?.resume()
     }
 
+    /// Reads native agents' samples from `log` from now on, after its confirmed position.
+    public func forward(from log: any ForwardingLog) {
+        let (confirmed, appended) = (log.confirmed, log.lastAppended)
+        shared.withLock { shared in
+            // What a restart left unsent is due at once.
+            let waitingSince = appended > confirmed ? clock.now() - shared.queue.flushInterval : nil
+            shared.log = LogFeed(source: log, read: confirmed, appended: appended, waitingSince: waitingSince)
+        }
+    }
+
+    /// The log holds records up to `number`; wakes the sender for a first record or a full batch.
+    public func logAppended(upTo number: UInt64) {
+        let waiter = shared.withLock { shared -> CheckedContinuation<Void, Never>? in
+            guard var log = shared.log, number > log.appended else { return nil }
+            let first = log.unread == 0
+            log.appended = number
+            if first { log.waitingSince = clock.now() }
+            shared.log = log
+            guard first || log.unread >= UInt64(shared.queue.batchSize) else { return nil }
+            defer { shared.waiter = nil }
+            return shared.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// The log's bound deleted records `first..<first + count`: those not read yet are lost, counted
+    /// and logged; those being sent still go.
+    public func logDropped(first: UInt64, count: UInt64) {
+        guard count > 0 else { return }
+        let last = first + (count - 1)
+        let lost = shared.withLock { shared -> UInt64 in
+            guard var log = shared.log, last > log.read else { return 0 }
+            let lost = last - max(log.read, first - 1)
+            log.read = last
+            if log.unread == 0 { log.waitingSince = nil }
+            shared.log = log
+            return lost
+        }
+        drop(Int(clamping: lost), .walFull, detail: "records \(last - lost + 1)...\(last)")
+    }
+
     /// The writer's self-metrics, for `/metrics`.
     public func families() -> [MetricFamily] {
-        let (queued, dropped, oldest) = shared.withLock {
-            ($0.queue.count, $0.queue.dropped, $0.sendingSince ?? $0.queue.oldestEnqueuedAt)
+        let (queued, dropped, oldest) = shared.withLock { shared in
+            (
+                UInt64(shared.queue.count) + (shared.log?.unread ?? 0), shared.queue.dropped,
+                shared.sendingSince ?? shared.queue.oldestEnqueuedAt ?? shared.log?.waitingSince
+            )
         }
         return counters.families(
-            queuedSamples: queued * PendingSample.seriesPerSample,
+            queuedSamples: Int(clamping: queued) &* PendingSample.seriesPerSample,
             droppedByQueue: dropped * UInt64(PendingSample.seriesPerSample),
             oldestUnforwardedAge: oldest.map { max(0, clock.now() - $0) } ?? 0)
     }
@@ -159,31 +252,132 @@ public final class RemoteWriter: Sendable {
     public func run() async {
         logger.info("remote write enabled", metadata: ["url": "\(endpoint)"])
         var order = SeriesOrderGuard()
-        var unfinished: [PendingSample] = []
+        var unfinished: Batch?
+        var preferQueue = false
         while !Task.isCancelled {
-            let (batch, deadline) = shared.withLock { shared in
-                let batch = shared.queue.takeBatch(now: clock.now())
-                shared.sendingSince = batch?.first?.enqueuedAt
-                return (batch, shared.queue.deadline)
-            }
-            guard let batch else {
+            guard let batch = nextBatch(force: false, preferQueue: &preferQueue) else {
                 logDrops(dropLog.withLock { $0.due(now: clock.now()) })
-                await waitForWork(knownDeadline: deadline)
+                await waitForWork(knownDeadline: shared.withLock { $0.deadline })
                 continue
             }
-            let kept = prepare(batch, order: &order)
-            guard !kept.isEmpty else { continue }
-            var budget = Self.maximumSplitRequests
-            let left = await deliver(kept, retrying: true, budget: &budget)
-            shared.withLock { $0.sendingSince = nil }
-            if let left {
-                unfinished = left
-                break
+            let kept = prepare(batch.samples, order: &order)
+            if !kept.isEmpty {
+                var budget = Self.maximumSplitRequests
+                let left = await deliver(kept, retrying: true, budget: &budget)
+                shared.withLock { $0.sendingSince = nil }
+                if let left {
+                    unfinished = Batch(samples: left, through: batch.through)
+                    break
+                }
             }
+            if let through = batch.through { confirm(upTo: through) }
         }
         // Shielded from the cancellation that brought us here, and bounded by shutdownGrace.
         let drain = Task { [order, unfinished] in await self.drain(unfinished: unfinished, order: order) }
         await drain.value
+    }
+
+    /// The next batch due (or, with `force`, any waiting): from the log and the in-memory queue in
+    /// turn when both have one, so that neither starves the other. Nil when none is due.
+    private func nextBatch(force: Bool, preferQueue: inout Bool) -> Batch? {
+        while true {
+            let now = clock.now()
+            let (logAfter, queued) = shared.withLock { shared -> (UInt64?, [PendingSample]?) in
+                let queue = shared.queue
+                let logDue = shared.log.flatMap { log in
+                    log.isDue(now: now, batchSize: queue.batchSize, flushInterval: queue.flushInterval, force: force)
+                        ? log.read : nil
+                }
+                if let logDue, !preferQueue || !(force ? !queue.isEmpty : queue.isDue(now: now)) {
+                    return (logDue, nil)
+                }
+                let batch = shared.queue.takeBatch(now: now, force: force)
+                shared.sendingSince = batch?.first?.enqueuedAt
+                return (batch == nil ? logDue : nil, batch)
+            }
+            if let queued {
+                preferQueue = false
+                return Batch(samples: queued, through: nil)
+            }
+            guard let logAfter else { return nil }
+            preferQueue = true
+            switch readLog(after: logAfter) {
+            case .batch(let batch): return batch
+            case .movedOn: continue
+            case .nothing: return nil
+            }
+        }
+    }
+
+    private enum LogRead {
+        case batch(Batch)
+        /// The bound deleted what was being read meanwhile (counted); read again from where it left.
+        case movedOn
+        /// Nothing could be read (an error, logged): tried again after the flush interval.
+        case nothing
+    }
+
+    /// Reads the batch of log records after `after`. Only the sender reads and moves the read
+    /// position forward, but the bound may move it meanwhile: then what was read is not used.
+    private func readLog(after: UInt64) -> LogRead {
+        guard let source = shared.withLock({ $0.log?.source }) else { return .nothing }
+        let batchSize = shared.withLock { $0.queue.batchSize }
+        var read: LoggedSamples?
+        do {
+            read = try source.read(after: after, limit: batchSize)
+        } catch {
+            logger.error(
+                "remote write: cannot read the write-ahead log: \(error); trying again after flush-interval",
+                metadata: ["url": "\(endpoint)"])
+        }
+        return shared.withLock { shared -> LogRead in
+            guard var log = shared.log, log.read == after else { return .movedOn }
+            guard let read, read.through > after else {
+                // Try again once the flush interval has passed, not at once.
+                log.waitingSince = clock.now()
+                shared.log = log
+                return .nothing
+            }
+            log.read = read.through
+            if log.unread == 0 { log.waitingSince = nil }
+            shared.log = log
+            var samples: [PendingSample] = []
+            samples.reserveCapacity(read.samples.count)
+            for logged in read.samples {
+                let seconds = logged.sample.timestamp ?? logged.arrival
+                guard seconds.isFinite, abs(seconds) < 9e15 else { continue }  // Int64 milliseconds
+                samples.append(
+                    PendingSample(
+                        agent: logged.agent, timestampMilliseconds: Int64((seconds * 1000).rounded()),
+                        sample: logged.sample, enqueuedAt: logged.arrival))
+            }
+            shared.sendingSince = samples.first?.enqueuedAt
+            return .batch(Batch(samples: samples, through: read.through))
+        }
+    }
+
+    /// Records on disk that the log's records up to `number` are done with; a failure is logged
+    /// once (a restart then sends more again, it loses nothing).
+    private func confirm(upTo number: UInt64) {
+        guard let source = shared.withLock({ $0.log?.source }) else { return }
+        do {
+            try source.confirm(upTo: number)
+            if confirmFailure.withLock({ $0 }) != nil {
+                confirmFailure.withLock { $0 = nil }
+                logger.notice("remote write: recording the forwarding position again")
+            }
+        } catch {
+            let text = "\(error)"
+            let first = confirmFailure.withLock { failure in
+                defer { failure = text }
+                return failure != text
+            }
+            if first {
+                logger.error(
+                    "remote write: cannot record the forwarding position: \(text); a restart sends again what was forwarded since",
+                    metadata: ["url": "\(endpoint)"])
+            }
+        }
     }
 
     /// Drops the samples older than `max-sample-age`, then those that would move a series back in time.
@@ -308,27 +502,38 @@ public final class RemoteWriter: Sendable {
     }
 
     /// The final flush at shutdown: one attempt per request, stopping at the first failure or at the grace
-    /// period's end; whatever remains is counted as dropped and logged.
-    private func drain(unfinished: [PendingSample], order: SeriesOrderGuard) async {
+    /// period's end; whatever remains of the queue is counted as dropped and logged (what remains of
+    /// the log stays there, for the next start).
+    private func drain(unfinished: Batch?, order: SeriesOrderGuard) async {
         var order = order
         let deadline = clock.now() + Self.shutdownGrace.inSeconds
         var pending = unfinished
-        var undelivered: [PendingSample] = []
+        var undelivered: Batch?
+        var preferQueue = false
         while true {
-            if !pending.isEmpty {
+            if let batch = pending {
                 var budget = Self.maximumSplitRequests
-                if let left = await deliver(pending, retrying: false, deadline: deadline, budget: &budget) {
-                    undelivered = left
+                if !batch.samples.isEmpty,
+                    let left = await deliver(batch.samples, retrying: false, deadline: deadline, budget: &budget)
+                {
+                    undelivered = Batch(samples: left, through: batch.through)
                     break
                 }
+                if let through = batch.through { confirm(upTo: through) }
             }
-            guard clock.now() < deadline,
-                let batch = shared.withLock({ $0.queue.takeBatch(now: clock.now(), force: true) })
-            else { break }
-            pending = prepare(batch, order: &order)
+            guard clock.now() < deadline, let batch = nextBatch(force: true, preferQueue: &preferQueue) else { break }
+            pending = Batch(samples: prepare(batch.samples, order: &order), through: batch.through)
         }
-        var left = undelivered.count
+        var left = undelivered?.through == nil ? undelivered?.samples.count ?? 0 : 0
         while let batch = shared.withLock({ $0.queue.takeBatch(now: clock.now(), force: true) }) { left += batch.count }
+        let inLog =
+            shared.withLock { $0.log?.unread ?? 0 }
+            + UInt64(undelivered?.through == nil ? 0 : undelivered?.samples.count ?? 0)
+        if inLog > 0 {
+            logger.notice(
+                "remote write: \(inLog) agent samples not yet forwarded stay in the write-ahead log for the next start",
+                metadata: ["url": "\(endpoint)"])
+        }
         if left > 0 {
             counters.addDropped(left * PendingSample.seriesPerSample, reason: .shutdown)
             logger.error(
@@ -363,8 +568,7 @@ public final class RemoteWriter: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = shared.withLock { shared in
-                    let changed =
-                        shared.queue.count >= shared.queue.batchSize || shared.queue.deadline != knownDeadline
+                    let changed = shared.hasFullBatch || shared.deadline != knownDeadline
                     if changed || Task.isCancelled { return true }
                     shared.waiter = continuation
                     return false

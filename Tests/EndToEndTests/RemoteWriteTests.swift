@@ -6,18 +6,34 @@ import Testing
 struct RemoteWriteTests {
     /// A Prometheus that only receives (no scrape targets), in a temporary directory.
     final class Receiver: @unchecked Sendable {
-        let server: PrometheusServer
+        private(set) var server: PrometheusServer
         var process: RunningProcess { server.process }
         var port: Int { server.port }
 
         init() async throws {
             server = try PrometheusServer.receiving()
+            try await Self.waitUntilReady(server)
+        }
+
+        private static func waitUntilReady(_ server: PrometheusServer) async throws {
             let port = server.port
             let process = server.process
             let ready = await eventually(timeout: 30, every: .milliseconds(200)) {
                 try HTTPClient.get(port: port, path: "/-/ready").status == 200
             }
             guard ready else { throw E2EError("Prometheus did not become ready:\n\(process.output.suffix(2000))") }
+        }
+
+        /// Kills the receiver (a receiver that is down refuses connections).
+        func kill() async {
+            process.signal(SIGKILL)
+            _ = await process.waitForExit(timeout: 10)
+        }
+
+        /// Starts it again on the same port with what it stored, once ``kill()`` has stopped it.
+        func restart() async throws {
+            server = try server.restarted()
+            try await Self.waitUntilReady(server)
         }
 
         var writeURL: String { "http://127.0.0.1:\(port)/api/v1/write" }
@@ -117,7 +133,8 @@ struct RemoteWriteTests {
         #expect(labels == [["__name__": "process_ram_usage_percent", "agent_number": "e2e-rw", "job": "monitord"]])
         #expect(page.contains("monitord_remote_write_samples_failed_total 0"))
         let dropped = MetricsPage(text: page).series.filter { $0.name == "monitord_remote_write_samples_dropped_total" }
-        #expect(dropped.count == 5 && dropped.allSatisfy { $0.value == 0 }, "\(dropped)")
+        // One per reason: refused, too_old, out_of_order, queue_full, shutdown, wal_full.
+        #expect(dropped.count == 6 && dropped.allSatisfy { $0.value == 0 }, "\(dropped)")
         #expect(!page.contains("monitord_remote_write_last_success_timestamp_seconds 0\n"))
     }
 

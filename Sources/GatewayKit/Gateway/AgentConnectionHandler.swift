@@ -224,7 +224,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     /// Writes the native samples the store took as new since the last call to the log, before any ack
     /// that covers them is written. False when the log could not take them: the connection is then
     /// ended with an error line and no ack, and the store forgets the agent's last sequence
-    /// (`durable`), so that its next welcome does not promise them and the agent sends them again.
+    /// (`durable`, or remote write reading the log), so that its next welcome does not promise them
+    /// and the agent sends them again.
     private func logNewSamples(context: ChannelHandlerContext?) -> Bool {
         let records = session.takeNewRecords()
         guard let wal, !records.isEmpty else { return true }
@@ -240,7 +241,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     }
 
     private func logFailed(_ error: FileOperationError, records: [WALRecord], context: ChannelHandlerContext?) {
-        if durable { state.store.forgetUnlogged(records.count, of: records[0].agent) }
+        // Remote write reads native samples from the log: unlogged ones must come again to be forwarded.
+        if durable || state.forwarder != nil { state.store.forgetUnlogged(records.count, of: records[0].agent) }
         heldAnswers = []
         if let context, !finished {
             finish(context: context, errorLine: "the gateway could not keep the samples: \(error)")

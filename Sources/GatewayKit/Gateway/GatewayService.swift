@@ -8,6 +8,7 @@ public import MonitorSystem
 public import NIOCore
 public import NIOPosix
 public import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// The `monitord` daemon: the agent port, the metrics port, expiry, reload and systemd duties.
@@ -27,6 +28,8 @@ public final class GatewayService: Service {
     private let eventLoopGroup: any EventLoopGroup
     private let onReady: @Sendable (Addresses) -> Void
     private let httpGuardLoader: HTTPPortGuardLoader?
+    /// Remote write's view of the log, when it forwards from it: flushed at stop.
+    private let logForwarding = Mutex<LogForwarding?>(nil)
 
     public init(
         configuration: GatewayConfiguration,
@@ -98,6 +101,8 @@ public final class GatewayService: Service {
             metrics.close()
         }
         await DaemonControl.run(hangups: hangups, notifier: notifier, hooks: hooks)
+        // The sender has stopped: the position it confirmed last goes to disk before the log closes.
+        await logForwarding.withLock { $0 }?.flush()
         await state.wal?.close()
     }
 
@@ -109,10 +114,17 @@ public final class GatewayService: Service {
     private func openLog(_ directory: String, _ configuration: GatewayConfiguration) throws {
         let started = ContinuousClock.now
         var replayed = 0
+        // With remote write, forwarding reads the log: it hears of every append and every deletion
+        // by the bound, in the log's order.
+        let events = state.forwarder.map { forwarder in
+            WriteAheadLog.Events(
+                appended: { forwarder.logAppended(upTo: $0) },
+                dropped: { forwarder.logDropped(first: $0, count: $1) })
+        }
         let (wal, recovery) = try WriteAheadLog.open(
             directory: directory, maximumBytes: configuration.walMaxBytes,
             policy: configuration.walFsyncPeriod.map { WriteAheadLog.SyncPolicy.every($0) } ?? .always,
-            logger: state.logger
+            logger: state.logger, events: events
         ) { record in
             state.store.restore(record)
             replayed += 1
@@ -125,6 +137,16 @@ public final class GatewayService: Service {
             }
         }
         state.wal = wal
+        if let forwarder = state.forwarder {
+            let log = LogForwarding(wal: wal, logger: state.logger)
+            logForwarding.withLock { $0 = log }
+            forwarder.forward(from: log)
+            if log.confirmed < log.lastAppended {
+                state.logger.notice(
+                    "remote write: \(log.lastAppended - log.confirmed) records of the write-ahead log after position \(log.confirmed) are forwarded first"
+                )
+            }
+        }
         let settled = state.store.settleAfterRestore(now: state.clock.now(), maximumAgents: configuration.maxAgents)
         if !settled.expired.isEmpty || !settled.overLimit.isEmpty {
             state.logger.notice(

@@ -54,7 +54,8 @@ struct PeerSession {
     /// How far ahead of the gateway's clock a sample's `ts` may be; beyond it the sample is stamped with the
     /// time of arrival instead, so that one bad clock cannot hold up what the agent sends after it.
     let clockSkewTolerance: Double
-    /// Called with every sample the store accepted as new (sample, agent, now): remote write's feed.
+    /// Called with every sample the store accepted as new (sample, agent, now) and not collected for
+    /// the write-ahead log: remote write's feed (with a log, it reads the native samples from there).
     let onNewSample: (@Sendable (Sample, String, Double) -> Void)?
     /// Called for every sample not kept as sent (dropped, or its timestamp clamped), to count and log it.
     let onSampleEvent: (@Sendable (SampleEvent, String) -> Void)?
@@ -186,9 +187,11 @@ struct PeerSession {
         switch store.record(sample, agent: agent, session: session, connection: connection?.id, now: now) {
         case .new:
             samplesTaken += 1
-            onNewSample?(sample, agent, now)
             if collectsRecords, let session {
+                // Forwarded from the log (remote write reads it), not from here.
                 newRecords.append(WALRecord(agent: agent, session: session, arrival: now, sample: sample))
+            } else {
+                onNewSample?(sample, agent, now)
             }
         case .duplicate:
             samplesTaken += 1

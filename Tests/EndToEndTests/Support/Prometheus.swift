@@ -11,6 +11,9 @@ final class PrometheusServer: @unchecked Sendable {
 
     /// Starts Prometheus with `configuration` as its `prometheus.yml`, the `files` (name → contents)
     /// written beside it first, and `arguments(directory)` added to the usual flags.
+    /// The flags it was started with besides the usual ones, for ``restarted()``.
+    private let extraArguments: [String]
+
     init(
         configuration: String, files: [String: String] = [:], name: String = "prometheus",
         arguments: (_ directory: String) -> [String] = { _ in [] }
@@ -21,13 +24,34 @@ final class PrometheusServer: @unchecked Sendable {
         for (file, contents) in files {
             try contents.write(toFile: directory + "/" + file, atomically: true, encoding: .utf8)
         }
-        process = try RunningProcess(
+        extraArguments = arguments(directory)
+        process = try Self.launch(directory: directory, port: port, arguments: extraArguments, name: name)
+    }
+
+    private init(restarting stopped: PrometheusServer) throws {
+        directory = stopped.directory
+        port = stopped.port
+        extraArguments = stopped.extraArguments
+        process = try Self.launch(
+            directory: directory, port: port, arguments: extraArguments, name: stopped.process.name)
+    }
+
+    private static func launch(directory: String, port: Int, arguments: [String], name: String) throws
+        -> RunningProcess
+    {
+        try RunningProcess(
             executable: "/usr/bin/prometheus",
             arguments: [
                 "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
                 "--web.listen-address=127.0.0.1:\(port)",
-            ] + arguments(directory),
+            ] + arguments,
             name: name)
+    }
+
+    /// The same Prometheus started again (same port, same TSDB) after this one was killed: a
+    /// receiver that was down and is back, with what it stored before.
+    func restarted() throws -> PrometheusServer {
+        try PrometheusServer(restarting: self)
     }
 
     /// A Prometheus scraping monitord's HTTP port every second as job `monitord`; `jobSettings` are
