@@ -19,7 +19,11 @@ import NIOSSL
 /// With a write-ahead log, the cycle's new native samples are written to it before its ack; with
 /// `acknowledge = durable`, what the cycle answers (welcome, ack) is held, and so is the next read,
 /// until the log reports on disk everything written before it (``holdAnswersUntilDurable(context:)``).
-final class AgentConnectionHandler: ChannelDuplexHandler {
+///
+/// Its deadlines (hello, a message begun, silence) are times it keeps, checked by the listener's
+/// ``DeadlineSweeper``: no scheduled task per connection, whose cancelling costs NIO a search of
+/// every task on the loop.
+final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     typealias InboundIn = MessageBatch<[UInt8]>
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -37,8 +41,16 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     private var finished = false
     /// Something was written in this read cycle and waits for the flush at its end.
     private var unflushed = false
-    private var helloDeadline: Scheduled<Void>?
-    private var messageDeadline: Scheduled<Void>?
+    /// When the hello must have arrived by; nil once it has.
+    private var helloDue: NIODeadline?
+    /// When the message begun must be whole by; nil between messages and during waits of ours.
+    private var messageDue: NIODeadline?
+    /// When the decoder last delivered something: the connection is closed after `silenceLimit`
+    /// without. Twice the agent-timeout: in between, the agent is shown as late (connected, not on
+    /// time) rather than gone.
+    private var lastProgress = NIODeadline.now()
+    private let silenceLimit: TimeAmount
+    private let sweeper: DeadlineSweeper
     /// The last read ended inside a message: its deadline runs (or restarts after a wait of ours).
     private var inMessage = false
     private var pacing: TokenBucket
@@ -59,9 +71,13 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     private var loggedSinceWait = false
 
     /// - Parameter remoteAddress: the peer's address, known as soon as the connection is accepted.
-    init(state: GatewayState, configuration: GatewayConfiguration, transport: Transport, remoteAddress: SocketAddress?)
-    {
+    init(
+        state: GatewayState, configuration: GatewayConfiguration, transport: Transport, remoteAddress: SocketAddress?,
+        sweeper: DeadlineSweeper
+    ) {
         self.state = state
+        self.sweeper = sweeper
+        self.silenceLimit = TimeAmount(configuration.agentTimeout * 2)
         self.configuration = configuration
         self.transport = transport
         let remote = remoteAddress.map(describe) ?? "unknown"
@@ -102,6 +118,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        sweeper.unregister(self, on: context.eventLoop)
         self.context = nil
     }
 
@@ -129,20 +146,18 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
             return
         }
         admitted = true
-        // The hello deadline runs on the channel's event loop, independent of whether the peer sends
-        // anything at all: a peer trickling bytes that never form a hello is closed too.
-        let helloTimeout = configuration.helloTimeout
-        helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(helloTimeout)) {
-            [state, remote] in
-            let text = "no hello within \(renderDuration(helloTimeout))"
-            state.refused(.helloTimeout, text, remote: remote, agent: nil)
-            Self.closeWithError(channel, text)
-        }
+        // The hello deadline runs independent of whether the peer sends anything at all: a peer
+        // trickling bytes that never form a hello is closed too.
+        let now = NIODeadline.now()
+        helloDue = now + TimeAmount(configuration.helloTimeout)
+        lastProgress = now
+        sweeper.register(self, on: channel.eventLoop)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !finished else { return }
         let batch = unwrapInboundIn(data)
+        lastProgress = .now()
         session.isTLS = transport.isTLS
         // What earlier reads of this cycle brought is acknowledged even if this read ends the connection,
         // as when every read was answered on its own: only the refused read's samples go unacknowledged.
@@ -152,9 +167,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
             let action = session.receive(object, now: state.clock.now())
             // Registered before the welcome goes out, so that a token revoked meanwhile gets no welcome.
             if wasAnonymous, let agent = session.agentName {
-                helloDeadline?.cancel()
-                // Dropped, not kept cancelled: its task, promise and closure are memory every held connection would carry.
-                helloDeadline = nil
+                helloDue = nil
                 guard identify(agent, channel: context.channel) else {
                     refuse(
                         .tokenRevoked, LiveConnections.revocation(of: agent), acknowledging: acknowledgedBefore,
@@ -336,10 +349,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     /// connection (and its buffer) forever.
     private func renewMessageDeadline(after batch: MessageBatch<[UInt8]>, channel: any Channel) {
         // A completed message ends its deadline; the next one, begun in the same read, gets its own.
-        if !batch.messages.isEmpty || !batch.inMessage {
-            messageDeadline?.cancel()
-            messageDeadline = nil
-        }
+        if !batch.messages.isEmpty || !batch.inMessage { messageDue = nil }
         inMessage = batch.inMessage
         startMessageDeadline(channel: channel)
     }
@@ -347,19 +357,39 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     /// A wait of the gateway's own (pacing, the write-ahead log) is not the peer's: no message deadline
     /// runs through it, and one begun before it starts afresh after it (audit attack2/04).
     private func stopMessageDeadlineForOurWait() {
-        messageDeadline?.cancel()
-        messageDeadline = nil
+        messageDue = nil
     }
 
     private func startMessageDeadline(channel: any Channel) {
-        guard inMessage, !finished, session.agentName != nil, messageDeadline == nil else { return }
-        let timeout = configuration.helloTimeout
-        messageDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
-            [state, remote, agent = session.agentName] in
-            let text = "a message not finished within \(renderDuration(timeout)) of its first byte"
-            state.refused(.messageTimeout, text, remote: remote, agent: agent)
-            Self.closeWithError(channel, text)
+        guard inMessage, !finished, session.agentName != nil, messageDue == nil else { return }
+        messageDue = .now() + TimeAmount(configuration.helloTimeout)
+    }
+
+    /// Called by the sweeper, on this connection's loop, a few times a second.
+    func checkDeadlines(now: NIODeadline) {
+        guard !finished, let context else { return }
+        let text: String
+        if let helloDue, now >= helloDue {
+            text = "no hello within \(renderDuration(configuration.helloTimeout))"
+            state.refused(.helloTimeout, text, remote: remote, agent: nil)
+        } else if let messageDue, now >= messageDue {
+            text = "a message not finished within \(renderDuration(configuration.helloTimeout)) of its first byte"
+            state.refused(.messageTimeout, text, remote: remote, agent: session.agentName)
+        } else if now - lastProgress >= silenceLimit {
+            // Silence gets no error line (the peer is not listening, or gone): the connection just closes.
+            finished = true
+            sweeper.unregister(self, on: context.eventLoop)
+            state.refused(
+                .idleTimeout, "silent for \(renderDuration(configuration.agentTimeout * 2))", remote: remote,
+                agent: session.agentName)
+            context.close(promise: nil)
+            return
+        } else {
+            return
         }
+        finished = true
+        sweeper.unregister(self, on: context.eventLoop)
+        Self.closeWithError(context.channel, text)
     }
 
     // MARK: Identification, refusal and the end
@@ -444,13 +474,6 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
                 state.refused(.tlsHandshake, "TLS failed: \(error)", remote: remote, agent: session.agentName)
             case let error as BoringSSLError:
                 state.refused(.tlsHandshake, "TLS failed: \(error)", remote: remote, agent: session.agentName)
-            case is IdleTimeoutError:
-                state.refused(
-                    .idleTimeout,
-                    "silent for \(renderDuration(configuration.agentTimeout * 2))",
-                    remote: remote,
-                    agent: session.agentName
-                )
             default:
                 // Resets and half-closed sockets are routine for agents; the disconnect is logged on close.
                 state.logger.debug("agent connection ended", metadata: ["remote": "\(remote)", "error": "\(error)"])
@@ -463,8 +486,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         // Samples stored by a read whose cycle did not complete: the store must hold nothing the log does not.
         _ = logNewSamples(context: nil)
         finished = true
-        helloDeadline?.cancel()
-        messageDeadline?.cancel()
+        sweeper.unregister(self, on: context.eventLoop)
         if let id = session.connection?.id { state.live.unregister(id) }
         if let agent = session.agentName {
             session.disconnect(now: state.clock.now())

@@ -13,6 +13,7 @@ import NIOPosix
 struct AgentListener: Sendable {
     let server: any Channel
     let connections: OpenChannels
+    let sweeper: DeadlineSweeper
     let state: GatewayState
 
     /// The address actually bound (useful with port 0).
@@ -24,6 +25,7 @@ struct AgentListener: Sendable {
         group: any EventLoopGroup
     ) async throws -> AgentListener {
         let connections = OpenChannels()
+        let sweeper = DeadlineSweeper()
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -35,11 +37,8 @@ struct AgentListener: Sendable {
                 .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
             )
             .childChannelInitializer { channel in
-                // Read per connection, so that a reloaded configuration applies to new agents. The
-                // connection is closed only at twice the agent-timeout: in between, the agent is shown
-                // as late (connected, not on time) rather than gone.
+                // Read per connection, so that a reloaded configuration applies to new agents.
                 let configuration = state.configuration
-                let idleTimeout = TimeAmount(configuration.agentTimeout * 2)
                 let tlsContext = state.tlsContext
                 return channel.eventLoop.makeCompletedFuture {
                     let transport = Transport()
@@ -47,15 +46,14 @@ struct AgentListener: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             TLSSniffer(context: tlsContext, transport: transport))
                     }
-                    // The idle timer sits behind the framing, so only what the decoder delivers (objects, or a
-                    // message begun, which then has its own deadline) is progress: whitespace between objects is not.
+                    // The handler's silence deadline sits behind the framing, so only what the decoder delivers
+                    // (objects, or a message begun, which then has its own deadline) is progress: whitespace
+                    // between objects is not.
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(JSONMessageDecoder(maximumObjectBytes: configuration.maxMessageBytes)),
-                        IdleStateHandler(readTimeout: idleTimeout),
-                        CloseOnIdleHandler(),
                         AgentConnectionHandler(
                             state: state, configuration: configuration, transport: transport,
-                            remoteAddress: channel.remoteAddress),
+                            remoteAddress: channel.remoteAddress, sweeper: sweeper),
                     ])
                     connections.insert(channel)
                 }
@@ -63,7 +61,7 @@ struct AgentListener: Sendable {
             .bind(host: address.host, port: address.port)
             .get()
         try await AcceptBackoff.shorten(on: server)
-        return AgentListener(server: server, connections: connections, state: state)
+        return AgentListener(server: server, connections: connections, sweeper: sweeper, state: state)
     }
 
     /// Stops accepting; connections already open go on until they end or ``serve()`` is cancelled.
@@ -75,6 +73,7 @@ struct AgentListener: Sendable {
         await withTaskCancellationHandler {
             try? await server.closeFuture.get()
             await connections.allClosed()
+            sweeper.stop()
         } onCancel: {
             server.close(promise: nil)
             connections.closeAll()
