@@ -1,4 +1,5 @@
 import DaemonKit
+import GatewayStore
 import GatewayWAL
 import Logging
 import MonitorConfig
@@ -77,7 +78,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         self.session = PeerSession(
             store: state.store,
             remoteAddress: remote,
-            allowLegacyAgents: configuration.allowLegacyAgents,
+            allowReportFormatAgents: configuration.allowReportFormatAgents,
             maximumAgents: configuration.maxAgents,
             maximumAnonymousAgents: configuration.anonymousAgentQuota,
             tokens: configuration.tokens,
@@ -368,13 +369,13 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     /// agents: takeover, token revocation), and close the agent's older connection, which the newest one replaces.
     /// False when a reload revoked the token it presented after its hello was checked.
     private func identify(_ agent: String, channel: any Channel) -> Bool {
-        let dialect: String
+        let dialect: AgentDialect
         switch session.identity {
-        case .legacy: dialect = "legacy"
-        default: dialect = "native"
+        case .reportFormat: dialect = .reportFormat
+        default: dialect = .native
         }
         state.logConnection(
-            "agent connected", metadata: ["agent": "\(agent)", "remote": "\(remote)", "dialect": "\(dialect)"])
+            "agent connected", metadata: ["agent": "\(agent)", "remote": "\(remote)", "dialect": "\(dialect.rawValue)"])
         guard case .native = session.identity, let connection = session.connection else { return true }
         let registered = state.live.register(connection.id, agent: agent, token: session.presentedToken) {
             [state, remote] reason, text in
