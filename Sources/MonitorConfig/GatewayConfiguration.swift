@@ -53,12 +53,12 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 if entry.value == "always" {
                     configuration.walFsyncPeriod = nil
                 } else {
-                    guard let period = parseDuration(entry.value), period > .zero else {
+                    guard let period = Duration(configurationText: entry.value), period > .zero else {
                         throw values.failure(entry, "\(entry.value.quoted) is not always or a duration (e.g. 100ms)")
                     }
                     configuration.walFsyncPeriod = period
                 }
-            }, value: { $0.walFsyncPeriod.map(renderDuration) ?? "always" }),
+            }, value: { $0.walFsyncPeriod.map(\.configurationText) ?? "always" }),
         .size("wal-max-size", \.walMaxBytes, in: walSizeRange),
     ]
     static let schema = ConfigurationSchema(sections: [
@@ -205,7 +205,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
             throw ConfigurationError(
                 file: file, line: culprit?.line,
                 message:
-                    "forget-after (\(renderDuration(configuration.forgetAfter))) must not be shorter than agent-timeout (\(renderDuration(configuration.agentTimeout))): an agent is forgotten only after it is down"
+                    "forget-after (\(configuration.forgetAfter.configurationText)) must not be shorter than agent-timeout (\(configuration.agentTimeout.configurationText)): an agent is forgotten only after it is down"
             )
         }
         return configuration

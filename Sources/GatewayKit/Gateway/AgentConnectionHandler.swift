@@ -65,7 +65,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         self.state = state
         self.configuration = configuration
         self.transport = transport
-        let remote = remoteAddress.map(describe) ?? "unknown"
+        let remote = remoteAddress.map(\.hostAndPort) ?? "unknown"
         self.remote = remote
         self.sourceAddress = remoteAddress?.ipAddress ?? remote
         var forwardingSink: (@Sendable (Sample, String, Double) -> Void)?
@@ -135,7 +135,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         let helloTimeout = configuration.helloTimeout
         helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(helloTimeout)) {
             [state, remote] in
-            let text = "no hello within \(renderDuration(helloTimeout))"
+            let text = "no hello within \(helloTimeout.configurationText)"
             state.refused(.helloTimeout, text, remote: remote, agent: nil)
             Self.closeWithError(channel, text)
         }
@@ -357,7 +357,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         let timeout = configuration.helloTimeout
         messageDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             [state, remote, agent = session.agentName] in
-            let text = "a message not finished within \(renderDuration(timeout)) of its first byte"
+            let text = "a message not finished within \(timeout.configurationText) of its first byte"
             state.refused(.messageTimeout, text, remote: remote, agent: agent)
             Self.closeWithError(channel, text)
         }
@@ -448,7 +448,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
             case is IdleTimeoutError:
                 state.refused(
                     .idleTimeout,
-                    "silent for \(renderDuration(configuration.agentTimeout * 2))",
+                    "silent for \((configuration.agentTimeout * 2).configurationText)",
                     remote: remote,
                     agent: session.agentName
                 )

@@ -75,8 +75,8 @@ public final class GatewayService: Service {
             throw error
         }
         var addresses = Addresses(
-            agents: agents.localAddress.map(describe) ?? "\(configuration.listen)",
-            metrics: metrics.localAddress.map(describe) ?? "\(configuration.metricsListen)"
+            agents: agents.localAddress.map(\.hostAndPort) ?? "\(configuration.listen)",
+            metrics: metrics.localAddress.map(\.hostAndPort) ?? "\(configuration.metricsListen)"
         )
         if state.httpGuard?.usesTLS == true { addresses.metricsScheme = "https" }
         state.logger.notice("monitord \(MonitorVersion.current) listening: \(addresses)")
