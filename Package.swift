@@ -231,7 +231,7 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "MonitorCoreTests",
+            name: "UnitTests",
             dependencies: [
                 "MonitorModel",
                 "MonitorProtocol",

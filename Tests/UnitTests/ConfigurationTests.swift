@@ -258,7 +258,7 @@ import Testing
     // MARK: Files
 
     static let repositoryRoot: String = {
-        // Tests/MonitorCoreTests/ConfigurationTests.swift -> repository root
+        // Tests/UnitTests/ConfigurationTests.swift -> repository root
         var path = #filePath
         for _ in 0..<3 {
             path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
