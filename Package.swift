@@ -193,7 +193,7 @@ let package = Package(
         // agent (see Sources/monitor-agent/AgentCommandLine.swift).
         .executableTarget(
             name: "monitor-agent",
-            dependencies: ["MonitorModel", "MonitorConfig", "DaemonKit", "AgentKit"],
+            dependencies: ["MonitorModel", "MonitorSystem", "MonitorConfig", "DaemonKit", "AgentKit"],
             swiftSettings: strictSwift
         ),
         .target(
@@ -231,7 +231,7 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "MonitorCoreTests",
+            name: "UnitTests",
             dependencies: [
                 "MonitorModel",
                 "MonitorProtocol",

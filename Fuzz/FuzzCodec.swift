@@ -93,7 +93,7 @@ public func fuzzCodec(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let line: [UInt8]
         switch decoded {
         case .native(let message): line = ProtocolCodec.encode(message)
-        case .legacy(let sample): line = ProtocolCodec.encode(AgentMessage.sample(sample))
+        case .reportFormat(let sample): line = ProtocolCodec.encode(AgentMessage.sample(sample))
         }
         let again = try? ProtocolCodec.decodePeerMessage(line)
         switch decoded {
@@ -101,9 +101,9 @@ public func fuzzCodec(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             guard again == decoded else {
                 fatalError("re-encoding changed \(decoded) into \(String(describing: again))")
             }
-        case .legacy(let sample):
+        case .reportFormat(let sample):
             // The report's samples have no timestamp; re-encoded as native they miss "ts".
-            guard again == nil, sample.sequence == 0 else { fatalError("legacy sample re-encoded unexpectedly") }
+            guard again == nil, sample.sequence == 0 else { fatalError("report-format sample re-encoded unexpectedly") }
         }
     }
     return 0

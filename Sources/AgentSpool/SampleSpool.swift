@@ -110,8 +110,8 @@ package final class SampleSpool {
     ) throws(SpoolError) -> (SampleSpool, Recovery) {
         try DurableFiles.makeDirectory(directory, role: "spool directory", daemon: "agent")
         let names = try DurableFiles.list(directory)
-        for name in names where name.hasSuffix(".tmp") {
-            removeOrLeave(directory + "/" + name, because: nil, logger: logger)
+        DurableFiles.removeTemporaryFiles(among: names, in: directory) { path, error in
+            logger.error("spool: \(path): cannot delete it (\(error)): left alone", metadata: ["file": "\(path)"])
         }
 
         // Headers first: the newest segment's session is the spool's; others cannot be replayed.
@@ -240,11 +240,11 @@ package final class SampleSpool {
     /// Deletes a file the agent did not write, or says why it cannot (a directory planted under a
     /// segment's name): neither stops the agent from starting, which runs from memory if its next
     /// segment cannot be written.
-    private static func removeOrLeave(_ path: String, because reason: String?, logger: Logger) {
-        let why = reason.map { "spool: \($0); " } ?? "spool: \(path): "
+    private static func removeOrLeave(_ path: String, because reason: String, logger: Logger) {
+        let why = "spool: \(reason); "
         do throws(SpoolError) {
             try DurableFiles.removeFile(path)
-            if reason != nil { logger.warning("\(why)file deleted", metadata: ["file": "\(path)"]) }
+            logger.warning("\(why)file deleted", metadata: ["file": "\(path)"])
         } catch {
             logger.error("\(why)cannot delete it (\(error)): left alone", metadata: ["file": "\(path)"])
         }

@@ -57,7 +57,7 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
             do throws(ConfigurationError) {
                 try validate(Configuration(), path)
             } catch {
-                printToStandardError("\(error)")
+                StandardError.printLine("\(error)")
                 return .failure(ExitStatus(code: Self.configurationErrorExitCode))
             }
             return .success((Configuration(), nil))
@@ -67,7 +67,7 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
             try validate(configuration, path)
             return .success((configuration, path))
         } catch {
-            printToStandardError("\(error)")
+            StandardError.printLine("\(error)")
             return .failure(ExitStatus(code: Self.configurationErrorExitCode))
         }
     }
@@ -78,7 +78,7 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
         case .failure(let status):
             return status
         case .success(let (configuration, path)):
-            for warning in configuration.securityWarnings(path: path) { printToStandardError("warning: \(warning)") }
+            for warning in configuration.securityWarnings(path: path) { StandardError.printLine("warning: \(warning)") }
             if verbose {
                 print(configuration.rendered(), terminator: "")
             } else {
@@ -125,17 +125,4 @@ public struct DaemonLauncher<Configuration: DaemonConfiguration> {
 public struct ExitStatus: Error, Sendable, Equatable {
     public var code: Int32
     public init(code: Int32) { self.code = code }
-}
-
-func printToStandardError(_ text: String) {
-    var line = text
-    if !line.hasSuffix("\n") { line += "\n" }
-    // write(2) on fd 2 rather than stdio's `stderr`, a global Swift 6 rightly calls shared mutable state.
-    var bytes = Array(line.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
-        if written <= 0 { return }
-        offset += written
-    }
 }

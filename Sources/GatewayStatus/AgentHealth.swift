@@ -45,7 +45,7 @@ extension AgentDialect {
     var displayName: String {
         switch self {
         case .native: "native"
-        case .legacy: "report format"
+        case .reportFormat: "report format"
         }
     }
 }

@@ -158,14 +158,10 @@ public final class WriteAheadLog: Sendable {
             directory: directory, maximumBytes: maximumBytes, policy: policy, logger: logger, events: events)
         var recovery = Recovery(records: 0, segments: 0, damaged: 0)
         let names = try DurableFiles.list(directory)
-        for name in names where name.hasSuffix(".tmp") {
-            do throws(FileOperationError) {
-                try DurableFiles.removeFile(directory + "/" + name)
-            } catch {
-                // Not ours (a directory planted there): the log still opens; a rotation that needs
-                // the name fails, and appends are refused, until it is moved away.
-                logger.error("write-ahead log: \(error); left alone")
-            }
+        DurableFiles.removeTemporaryFiles(among: names, in: directory) { _, error in
+            // The log still opens; a rotation that needs the name fails, and appends are refused,
+            // until it is moved away.
+            logger.error("write-ahead log: \(error); left alone")
         }
         var segments: [Segment] = []
         var nextRecord: UInt64 = 1

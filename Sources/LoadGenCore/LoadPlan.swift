@@ -4,8 +4,9 @@ public struct LoadPlan: Sendable, Equatable {
     public enum Dialect: String, Sendable, CaseIterable {
         /// Hello, numbered samples, cumulative acks: send→ack latency is measurable.
         case native
-        /// The report's undelimited JSON objects: no acks, so only what was sent is known.
-        case report
+        /// The report format's undelimited JSON objects: no acks, so only what was sent is known. Its
+        /// raw value is the command line's `--dialect report` and the summary's `"dialect"`, and stays.
+        case reportFormat = "report"
     }
 
     /// How each agent paces its samples.

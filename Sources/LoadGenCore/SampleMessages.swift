@@ -25,7 +25,7 @@ enum SampleMessages {
 
     /// One object in the report's format, spelled as Python's `json.dumps` spells it, with no
     /// delimiter (SPEC §1).
-    static func report(count: UInt64) -> [UInt8] {
+    static func reportFormat(count: UInt64) -> [UInt8] {
         let interrupts = 706_148 + count * 250
         return Array(
             "{\"currentProccessRAM: \": 0.00927734375, \"RAM usage: \": 58.4, \"CPU usage: \": 2.8, \"CPU interrupts: \": \(interrupts)}"

@@ -51,7 +51,7 @@ final class SimulatedAgentHandler: ChannelInboundHandler {
             state = .awaitingWelcome
             write(SampleMessages.hello(agent: name, session: session), context: context)
             context.flush()
-        case .report:
+        case .reportFormat:
             start(context: context)
         }
         context.fireChannelActive()
@@ -84,8 +84,8 @@ final class SimulatedAgentHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if case .flood = pace, dialect == .report, context.channel.isWritable {
-            floodReport(context: context)
+        if case .flood = pace, dialect == .reportFormat, context.channel.isWritable {
+            floodReportFormat(context: context)
         }
         context.fireChannelWritabilityChanged()
     }
@@ -132,7 +132,7 @@ final class SimulatedAgentHandler: ChannelInboundHandler {
         case .flood(let window):
             switch dialect {
             case .native: floodNative(window: window, context: context)
-            case .report: floodReport(context: context)
+            case .reportFormat: floodReportFormat(context: context)
             }
         }
     }
@@ -155,7 +155,7 @@ final class SimulatedAgentHandler: ChannelInboundHandler {
     }
 
     /// Writes report-format objects while the socket accepts them; resumes on writability.
-    private func floodReport(context: ChannelHandlerContext) {
+    private func floodReportFormat(context: ChannelHandlerContext) {
         guard state == .running else { return }
         var batch = 0
         while context.channel.isWritable, !statistics.stopping.load(ordering: .relaxed), batch < 64 {
@@ -167,7 +167,7 @@ final class SimulatedAgentHandler: ChannelInboundHandler {
             // Yield to other connections on this loop, then continue.
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.eventLoop.execute { loopBound.value.floodReport(context: contextBound.value) }
+            context.eventLoop.execute { loopBound.value.floodReportFormat(context: contextBound.value) }
         }
     }
 
@@ -178,8 +178,8 @@ final class SimulatedAgentHandler: ChannelInboundHandler {
         case .native:
             sendTimes.append(MonotonicClock.nowNanoseconds())
             write(SampleMessages.native(sequence: sequence, timestamp: clock.now()), context: context)
-        case .report:
-            write(SampleMessages.report(count: sequence), context: context)
+        case .reportFormat:
+            write(SampleMessages.reportFormat(count: sequence), context: context)
         }
         statistics.samplesSent.add(1, ordering: .relaxed)
     }

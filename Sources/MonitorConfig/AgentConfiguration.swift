@@ -132,8 +132,8 @@ public struct AgentConfiguration: Sendable, Equatable {
                 message: "tls-certificate and tls-key go together: set both for mutual TLS, or neither")
         }
         if configuration.cpuWindow > configuration.interval {
-            let window = renderDuration(configuration.cpuWindow)
-            let interval = renderDuration(configuration.interval)
+            let window = configuration.cpuWindow.configurationText
+            let interval = configuration.interval.configurationText
             let reason = "the CPU is measured within each interval, so the window cannot be longer"
             if let windowEntry = lines["cpu-window"],
                 lines["interval"].map({ $0.line < windowEntry.line }) ?? true

@@ -45,7 +45,7 @@ extension ConfigurationKey {
             read: { configuration, entry, values throws(ConfigurationError) in
                 configuration[keyPath: field] = try values.duration(entry, atLeast: minimum)
             },
-            value: { renderDuration($0[keyPath: field]) })
+            value: { $0[keyPath: field].configurationText })
     }
 
     static func integer(_ name: String, _ field: Field<Int>, in range: ClosedRange<Int>) -> Self {

@@ -38,11 +38,11 @@ struct ConfigurationValues {
 
     func duration(_ entry: ConfigurationEntry, atLeast minimum: Duration? = nil) throws(ConfigurationError) -> Duration
     {
-        guard let value = parseDuration(entry.value) else {
+        guard let value = Duration(configurationText: entry.value) else {
             throw failure(entry, "\(entry.value.quoted) is not a duration (use a unit: 500ms, 5s, 2m, 1h)")
         }
         if let minimum, value < minimum {
-            throw failure(entry, "\(entry.value) is too short (at least \(renderDuration(minimum)))")
+            throw failure(entry, "\(entry.value) is too short (at least \(minimum.configurationText))")
         }
         return value
     }

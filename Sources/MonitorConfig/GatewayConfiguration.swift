@@ -15,7 +15,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         .duration("forget-after", \.forgetAfter),
         .duration("hello-timeout", \.helloTimeout),
         .size("max-message-size", \.maxMessageBytes, in: messageSizeRange),
-        .boolean("allow-legacy-agents", \.allowLegacyAgents),
+        .boolean("allow-legacy-agents", \.allowReportFormatAgents),
         .integer("max-connections", \.maxConnections, in: limitRange),
         .integer("max-connections-per-address", \.maxConnectionsPerAddress, in: limitRange),
         .integer("max-agents", \.maxAgents, in: limitRange),
@@ -53,12 +53,12 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 if entry.value == "always" {
                     configuration.walFsyncPeriod = nil
                 } else {
-                    guard let period = parseDuration(entry.value), period > .zero else {
+                    guard let period = Duration(configurationText: entry.value), period > .zero else {
                         throw values.failure(entry, "\(entry.value.quoted) is not always or a duration (e.g. 100ms)")
                     }
                     configuration.walFsyncPeriod = period
                 }
-            }, value: { $0.walFsyncPeriod.map(renderDuration) ?? "always" }),
+            }, value: { $0.walFsyncPeriod.map(\.configurationText) ?? "always" }),
         .size("wal-max-size", \.walMaxBytes, in: walSizeRange),
     ]
     static let schema = ConfigurationSchema(sections: [
@@ -79,12 +79,12 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// accumulate series forever. At least `agentTimeout`. Key `forget-after`.
     public var forgetAfter: Duration = .seconds(3600)
     /// A native peer must say who it is within this time, or the connection is closed; a peer that says
-    /// nothing but sends the report's JSON is a legacy agent. Key `hello-timeout`.
+    /// nothing but sends the report format is a report-format peer. Key `hello-timeout`.
     public var helloTimeout: Duration = .seconds(10)
     /// Largest single message accepted from a peer; bigger ones close the connection. Key `max-message-size`.
     public var maxMessageBytes = 65536
     /// Whether peers speaking the report's format (no hello) are accepted. Key `allow-legacy-agents`.
-    public var allowLegacyAgents = true
+    public var allowReportFormatAgents = true
     /// Open connections on the agent port, all peers together; more are refused with an error line, so
     /// that file descriptors and memory are bounded by configuration, not by peers. Key `max-connections`.
     public var maxConnections = 20000
@@ -205,7 +205,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
             throw ConfigurationError(
                 file: file, line: culprit?.line,
                 message:
-                    "forget-after (\(renderDuration(configuration.forgetAfter))) must not be shorter than agent-timeout (\(renderDuration(configuration.agentTimeout))): an agent is forgotten only after it is down"
+                    "forget-after (\(configuration.forgetAfter.configurationText)) must not be shorter than agent-timeout (\(configuration.agentTimeout.configurationText)): an agent is forgotten only after it is down"
             )
         }
         return configuration

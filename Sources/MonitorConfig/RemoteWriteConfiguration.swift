@@ -33,7 +33,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
             "max-sample-age",
             read: { configuration, entry, values throws(ConfigurationError) in
                 configuration.maxSampleAge = entry.value == "0" ? nil : try values.duration(entry, atLeast: .seconds(1))
-            }, value: { $0.maxSampleAge.map(renderDuration) ?? "0" }),
+            }, value: { $0.maxSampleAge.map(\.configurationText) ?? "0" }),
         .setting("basic-auth-username", \.basicAuthUsername, renderedWith: \Self.basicAuthPasswordFile) {
             entry, values throws(ConfigurationError) in
             guard !entry.value.isEmpty, !entry.value.contains(":") else {
@@ -140,7 +140,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
         {
             throw values.failure(
                 entry,
-                "max-backoff (\(renderDuration(configuration.maxBackoff))) must not be shorter than min-backoff (\(renderDuration(configuration.minBackoff)))"
+                "max-backoff (\(configuration.maxBackoff.configurationText)) must not be shorter than min-backoff (\(configuration.minBackoff.configurationText))"
             )
         }
         if (configuration.basicAuthUsername == nil) != (configuration.basicAuthPasswordFile == nil) {

@@ -26,7 +26,7 @@ public enum SpoolFsyncPolicy: Sendable, Equatable {
         case "always": return .always
         case "never": return .never
         default:
-            guard let duration = parseDuration(text), duration > .zero else { return nil }
+            guard let duration = Duration(configurationText: text), duration > .zero else { return nil }
             return .every(duration)
         }
     }
@@ -35,7 +35,7 @@ public enum SpoolFsyncPolicy: Sendable, Equatable {
         switch self {
         case .always: "always"
         case .never: "never"
-        case .every(let duration): renderDuration(duration)
+        case .every(let duration): duration.configurationText
         }
     }
 }

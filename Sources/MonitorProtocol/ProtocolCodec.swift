@@ -21,8 +21,8 @@ public enum ProtocolCodec {
             if object.contains(.type) {
                 return .native(try decodeAgentMessage(object))
             }
-            if ProtocolKey.legacyKeys.contains(where: object.contains) {
-                return .legacy(try decodeLegacySample(object))
+            if ProtocolKey.reportFormatKeys.contains(where: object.contains) {
+                return .reportFormat(try decodeReportFormatSample(object))
             }
             throw ProtocolError(reason: "message has neither \"type\" nor the report's keys")
         }
@@ -102,15 +102,15 @@ public enum ProtocolCodec {
         )
     }
 
-    private static func decodeLegacySample(_ object: ProtocolObject) throws(ProtocolError) -> Sample {
+    private static func decodeReportFormatSample(_ object: ProtocolObject) throws(ProtocolError) -> Sample {
         let message = "the report's message"
         return Sample(
             sequence: 0,
             timestamp: nil,
-            ramUsagePercent: try percent(.legacyRAM, of: object, in: message),
-            cpuUsagePercent: try percent(.legacyCPU, of: object, in: message),
-            processRAMGigabytes: try gigabytes(.legacyProcessRAM, of: object, in: message),
-            cpuInterrupts: try object.integer(.legacyInterrupts, in: message, range: 0...maximumInterrupts)
+            ramUsagePercent: try percent(.reportFormatRAM, of: object, in: message),
+            cpuUsagePercent: try percent(.reportFormatCPU, of: object, in: message),
+            processRAMGigabytes: try gigabytes(.reportFormatProcessRAM, of: object, in: message),
+            cpuInterrupts: try object.integer(.reportFormatInterrupts, in: message, range: 0...maximumInterrupts)
         )
     }
 

@@ -4,7 +4,7 @@ enum ProtocolKey: Int, CaseIterable {
     case type, protocolVersion, agent, version, session, token
     case sequence, timestamp, ramPercent, cpuPercent, processRAMGigabytes, interrupts
     case lastSequence, reason
-    case legacyRAM, legacyCPU, legacyProcessRAM, legacyInterrupts
+    case reportFormatRAM, reportFormatCPU, reportFormatProcessRAM, reportFormatInterrupts
 
     /// The key as written in JSON.
     var name: String {
@@ -24,17 +24,19 @@ enum ProtocolKey: Int, CaseIterable {
         case .lastSequence: "last_seq"
         case .reason: "reason"
         // The report's keys, trailing colon, space and misspelling included (SPEC §1).
-        case .legacyRAM: "RAM usage: "
-        case .legacyCPU: "CPU usage: "
-        case .legacyProcessRAM: "currentProccessRAM: "
-        case .legacyInterrupts: "CPU interrupts: "
+        case .reportFormatRAM: "RAM usage: "
+        case .reportFormatCPU: "CPU usage: "
+        case .reportFormatProcessRAM: "currentProccessRAM: "
+        case .reportFormatInterrupts: "CPU interrupts: "
         }
     }
 
     /// The key for JSON text, as a quoted JSON string, for error reasons.
     var quoted: String { "\"\(name)\"" }
 
-    static let legacyKeys: [ProtocolKey] = [.legacyRAM, .legacyCPU, .legacyProcessRAM, .legacyInterrupts]
+    static let reportFormatKeys: [ProtocolKey] = [
+        .reportFormatRAM, .reportFormatCPU, .reportFormatProcessRAM, .reportFormatInterrupts,
+    ]
 
     private static let utf8Names: [[UInt8]] = allCases.map { Array($0.name.utf8) }
 

@@ -59,5 +59,5 @@ public enum PeerMessage: Sendable, Equatable {
     /// A message of the native protocol.
     case native(AgentMessage)
     /// A sample in the report's format: sequence 0, no timestamp.
-    case legacy(Sample)
+    case reportFormat(Sample)
 }

@@ -387,7 +387,9 @@ public final class RemoteWriter: Sendable {
             let horizon = (clock.now() - maxSampleAge) * 1000
             let before = batch.count
             batch.removeAll { Double($0.timestampMilliseconds) < horizon }
-            drop(before - batch.count, .tooOld, detail: renderDuration(.milliseconds(Int64(maxSampleAge * 1000))))
+            drop(
+                before - batch.count, .tooOld,
+                detail: Duration.milliseconds(Int64(maxSampleAge * 1000)).configurationText)
         }
         let (kept, rejected) = order.filter(batch, now: clock.now())
         drop(rejected, .outOfOrder, detail: "")

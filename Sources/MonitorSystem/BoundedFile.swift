@@ -29,7 +29,7 @@ package enum BoundedFile {
             let oldCount = bytes.count
             bytes.append(contentsOf: repeatElement(0, count: wanted))
             let got = bytes.withUnsafeMutableBytes { buffer in
-                retryingOnInterrupt { readBytes(descriptor, buffer, from: oldCount, count: wanted) }
+                retryingOnInterrupt { Self.readBytes(descriptor, buffer, from: oldCount, count: wanted) }
             }
             guard got >= 0 else { throw .system(systemMessage(errno)) }
             bytes.removeLast(wanted - got)
@@ -54,13 +54,18 @@ package enum BoundedFile {
     }
 }
 
-/// `read(2)` into `buffer[offset..<offset + count]`; a free function so that the name `read` means the system call.
-private func readBytes(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer, from offset: Int, count: Int)
-    -> Int
-{
-    guard let base = buffer.baseAddress, offset + count <= buffer.count else {
-        errno = EINVAL
-        return -1
+extension BoundedFile {
+    /// `read(2)` into `buffer[offset..<offset + count]` (`Glibc.read`: inside this type `read` is
+    /// ``read(path:limit:)``).
+    private static func readBytes(
+        _ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer, from offset: Int, count: Int
+    )
+        -> Int
+    {
+        guard let base = buffer.baseAddress, offset + count <= buffer.count else {
+            errno = EINVAL
+            return -1
+        }
+        return Glibc.read(descriptor, base + offset, count)
     }
-    return read(descriptor, base + offset, count)
 }

@@ -147,4 +147,16 @@ package enum DurableFiles {
     package static func removeFile(_ path: String) throws(FileOperationError) {
         guard unlink(path) == 0 || errno == ENOENT else { throw FileOperationError(path, "unlink") }
     }
+
+    /// Removes the `*.tmp` files among `names` (listed from `directory`): headers and other small
+    /// files whose atomic write a crash cut short. One that cannot be removed (not ours: a directory
+    /// planted under such a name) goes to `cannotRemove` and is left alone, so that opening goes on.
+    package static func removeTemporaryFiles(
+        among names: [String], in directory: String, cannotRemove: (_ path: String, FileOperationError) -> Void
+    ) {
+        for name in names where name.hasSuffix(".tmp") {
+            let path = directory + "/" + name
+            do throws(FileOperationError) { try removeFile(path) } catch { cannotRemove(path, error) }
+        }
+    }
 }

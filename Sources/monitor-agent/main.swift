@@ -2,6 +2,7 @@ import AgentKit
 import DaemonKit
 import MonitorConfig
 import MonitorModel
+import MonitorSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -14,7 +15,7 @@ StartupSignals.hold()
 
 switch AgentCommandLine.parse(Array(CommandLine.arguments.dropFirst())) {
 case .failure(let error):
-    writeToStandardError(
+    StandardError.printLine(
         "Error: \(error)\nUsage: \(AgentCommandLine.synopsis)\n  See 'monitor-agent --help' for more information.\n")
     exit(64)
 case .success(.help):
@@ -25,7 +26,7 @@ case .success(.run(let options)):
     let launcher = DaemonLauncher<AgentConfiguration>(
         identifier: "monitor-agent", defaultConfigurationPath: "/etc/monitor/agent.conf",
         validate: { configuration, path throws(ConfigurationError) in
-            try configuration.checkResolvedName(hostName: currentHostName(), file: path)
+            try configuration.checkResolvedName(hostName: HostName.current, file: path)
         })
     let status = await launcher.main(
         explicitPath: options.configPath, checkConfig: options.checkConfig, verbose: options.verbose
@@ -33,14 +34,4 @@ case .success(.run(let options)):
         try await AgentService(configuration: configuration, configurationPath: path, logger: logger).run()
     }
     if status.code != 0 { exit(status.code) }
-}
-
-/// write(2) on fd 2 rather than stdio's `stderr`, a global Swift 6 rightly calls shared mutable state.
-func writeToStandardError(_ text: String) {
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-        let written = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-        guard written > 0 else { return }
-        bytes = bytes.dropFirst(written)
-    }
 }

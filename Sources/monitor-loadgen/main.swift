@@ -105,7 +105,7 @@ struct LoadGenCommand: AsyncParsableCommand {
 
     private func duration(_ text: String, _ option: String) throws -> Duration {
         if text == "0" { return .zero }
-        guard let value = parseDuration(text) else {
+        guard let value = Duration(configurationText: text) else {
             throw ValidationError("\(option) must be a duration with a unit (500ms, 10s, 2m), got \(text)")
         }
         return value

@@ -44,7 +44,7 @@ struct AdmissionTests {
             for _ in 0..<30 {
                 let peer = try HostilePeer(port: gateway.agentPort)
                 peers.append(peer)
-                try? peer.send(line: HostileMessages.report())
+                try? peer.send(line: HostileMessages.reportFormat())
             }
             // Whatever the quota let in has been counted once the metrics show it.
             try await Task.sleep(for: .milliseconds(500))

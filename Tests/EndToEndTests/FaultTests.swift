@@ -115,19 +115,12 @@ struct FaultTests {
         interval = 200ms
         cpu-window = 100ms
         """.write(toFile: dir + "/agent.conf", atomically: true, encoding: .utf8)
-        let gateway = try RunningProcess(
-            executable: "/usr/bin/env",
-            arguments: [
-                "ip", "netns", "exec", network.gatewayNamespace, Products.monitord, "--config", dir + "/monitord.conf",
-            ],
+        let gateway = try network.start(
+            Products.monitord, configuration: dir + "/monitord.conf", in: network.gatewayNamespace,
             name: "monitord-netns")
         defer { gateway.signal(SIGKILL) }
-        let agent = try RunningProcess(
-            executable: "/usr/bin/env",
-            arguments: [
-                "ip", "netns", "exec", network.agentNamespace, Products.agent, "--config", dir + "/agent.conf",
-            ],
-            name: "agent-netns")
+        let agent = try network.start(
+            Products.agent, configuration: dir + "/agent.conf", in: network.agentNamespace, name: "agent-netns")
         defer { agent.signal(SIGKILL) }
 
         func received() throws -> Double? {
@@ -161,10 +154,8 @@ struct FaultTests {
         try await withGateway(
             extraConfiguration: "agent-timeout = 5s\nmax-connections-per-address = 5000\nhello-timeout = 10s\n"
         ) { gateway in
-            let agent = try AgentProcess.start(name: "survivor", gatewayPort: gateway.agentPort)
+            let agent = try await gateway.startAgentAndAwaitSamples(named: "survivor")
             defer { agent.process.signal(SIGKILL) }
-            #expect(
-                await eventually { try gateway.metrics().value("process_ram_usage_percent", agent: "survivor") != nil })
             let start = try #require(try gateway.metrics().value("monitord_samples_received_total", agent: "survivor"))
             let rssBefore = residentKiB(of: gateway.process.pid)
 

@@ -144,7 +144,7 @@ struct HostileAgentTests {
             ("interrupts -1", HostileMessages.sample(interrupts: "-1"), .refused),
             ("interrupts 1.5", HostileMessages.sample(interrupts: "1.5"), .refused),
             ("unknown type", #"{"type":"gossip","seq":1}"#, .refused),
-            ("report object after hello", HostileMessages.report(), .refused),
+            ("report object after hello", HostileMessages.reportFormat(), .refused),
             ("huge unknown field", #"{"type":"sample","x":\#(HostileMessages.longString(60_000))}"#, .refused),
         ]
         for (label, line, expectation) in sampleCases {
@@ -172,16 +172,17 @@ struct HostileAgentTests {
 
         // The report's format: never answered, never a crash.
         for (label, line) in [
-            ("valid", HostileMessages.report()), ("ram 1e400", HostileMessages.report(ram: "1e400")),
-            ("interrupts -5", HostileMessages.report(interrupts: "-5")),
-            ("interrupts 2^64", HostileMessages.report(interrupts: uint64Over)),
-            ("ram string", HostileMessages.report(ram: "\"x\"")), ("hello after it", HostileMessages.report()),
+            ("valid", HostileMessages.reportFormat()), ("ram 1e400", HostileMessages.reportFormat(ram: "1e400")),
+            ("interrupts -5", HostileMessages.reportFormat(interrupts: "-5")),
+            ("interrupts 2^64", HostileMessages.reportFormat(interrupts: uint64Over)),
+            ("ram string", HostileMessages.reportFormat(ram: "\"x\"")),
+            ("hello after it", HostileMessages.reportFormat()),
         ] {
             scripts.append(Script(name: "report \(label)", lines: [line], expectation: .anything))
         }
         scripts.append(
             Script(
-                name: "report then hello", lines: [HostileMessages.report(), HostileMessages.hello()],
+                name: "report then hello", lines: [HostileMessages.reportFormat(), HostileMessages.hello()],
                 expectation: .refused))
         scripts.append(Script(name: "not an object", lines: ["[1,2,3]"], expectation: .refused))
         scripts.append(Script(name: "bare number", lines: [uint64Max], expectation: .refused))
@@ -449,7 +450,7 @@ struct HostileAgentTests {
                     try peer.send(line: HostileMessages.sample(seq: "1"))
                     #expect(peer.nextLine(timeout: 5)?.contains("ack") == true)
                 } else {
-                    try peer.send(line: HostileMessages.report())
+                    try peer.send(line: HostileMessages.reportFormat())
                 }
                 let start = Date()
                 // A blank, a newline or a tab every 200 ms, for up to 12 s.

@@ -28,10 +28,8 @@ struct OpenMetricsTests {
     @Test("Accept: OpenMetrics gets OpenMetrics 1.0.0 that prometheus_client parses; no Accept gets 0.0.4")
     func negotiatedAndParsed() async throws {
         try await withGateway { gateway in
-            let agent = try AgentProcess.start(name: "e2e-om", gatewayPort: gateway.agentPort)
+            let agent = try await gateway.startAgentAndAwaitSamples(named: "e2e-om")
             defer { agent.process.signal(SIGKILL) }
-            #expect(
-                await eventually { try gateway.metrics().value("process_ram_usage_percent", agent: "e2e-om") != nil })
             let request =
                 "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: \(Self.openMetricsAccept)\r\nConnection: close\r\n\r\n"
             let response = try HTTPClient.exchange(port: gateway.metricsPort, request: request)
@@ -55,12 +53,8 @@ struct OpenMetricsTests {
 
     @Test("Prometheus negotiates OpenMetrics: the UNIT lines reach its metadata API, the series its TSDB")
     func prometheusScrapesOpenMetrics() async throws {
-        try await withGateway { gateway in
-            let agent = try AgentProcess.start(name: "e2e-om-scraped", gatewayPort: gateway.agentPort)
-            defer { agent.process.signal(SIGKILL) }
-            let prometheus = try PrometheusServer.scraping(metricsPort: gateway.metricsPort)
+        try await withScrapedAgent(named: "e2e-om-scraped") { _, prometheus in
             let port = prometheus.port
-            defer { prometheus.stop() }
             let ingested = await prometheus.ingests("process_cpu_interrupts_total", agent: "e2e-om-scraped")
             #expect(ingested, "\(prometheus.recentOutput)")
             // Only the OpenMetrics parser gives Prometheus a unit: its presence proves the negotiation.

@@ -27,12 +27,8 @@ struct PrometheusTests {
     @Test("Accept-Encoding: gzip gets the same page gzipped, which promtool accepts; HEAD and plain GETs are not")
     func gzip() async throws {
         try await withGateway { gateway in
-            let agent = try AgentProcess.start(name: "e2e-gzip", gatewayPort: gateway.agentPort)
+            let agent = try await gateway.startAgentAndAwaitSamples(named: "e2e-gzip")
             defer { agent.process.signal(SIGKILL) }
-            #expect(
-                await eventually {
-                    try gateway.metrics().value("process_ram_usage_percent", agent: "e2e-gzip") != nil
-                })
             let url = "http://127.0.0.1:\(gateway.metricsPort)/metrics"
             // Prometheus's header; --compressed decodes what comes (alone, curl would also offer deflate).
             let zipped = try await Curl.run(["--compressed", "-H", "Accept-Encoding: gzip", url])
@@ -58,11 +54,7 @@ struct PrometheusTests {
 
     @Test("a real Prometheus scrapes monitord and its query API returns the four families")
     func prometheusScrapes() async throws {
-        try await withGateway { gateway in
-            let agent = try AgentProcess.start(name: "e2e-scraped", gatewayPort: gateway.agentPort)
-            defer { agent.process.signal(SIGKILL) }
-            let prometheus = try PrometheusServer.scraping(metricsPort: gateway.metricsPort)
-            defer { prometheus.stop() }
+        try await withScrapedAgent(named: "e2e-scraped") { _, prometheus in
             for family in MetricsPage.reportFamilies {
                 let found = await prometheus.ingests(family, agent: "e2e-scraped")
                 #expect(found, "\(family) not in Prometheus: \(prometheus.recentOutput)")

@@ -13,9 +13,9 @@ struct RemoteWriteTLSTests {
         let server: PrometheusServer
         var process: RunningProcess { server.process }
         var port: Int { server.port }
-        let certificates: SecurityTests.Certificates
+        let certificates: Certificates
 
-        init(certificates: SecurityTests.Certificates, requireClientCertificate: Bool) async throws {
+        init(certificates: Certificates, requireClientCertificate: Bool) async throws {
             self.certificates = certificates
             let clientAuth =
                 requireClientCertificate
@@ -73,7 +73,7 @@ struct RemoteWriteTLSTests {
 
     @Test("https with a CA file, a client certificate and basic auth reaches a Prometheus that requires all three")
     func prometheusOverTLS() async throws {
-        let certificates = try SecurityTests.Certificates.make()
+        let certificates = try Certificates.make()
         let receiver = try await SecureReceiver(certificates: certificates, requireClientCertificate: true)
         defer { receiver.stop() }
         let configuration = Self.section(
@@ -97,8 +97,8 @@ struct RemoteWriteTLSTests {
 
     @Test("a receiver presenting a certificate of another CA is refused, counted, logged and retried")
     func wrongCertificateIsRefused() async throws {
-        let certificates = try SecurityTests.Certificates.make()
-        let stranger = try SecurityTests.Certificates.make()
+        let certificates = try Certificates.make()
+        let stranger = try Certificates.make()
         let receiver = try await SecureReceiver(certificates: certificates, requireClientCertificate: false)
         defer { receiver.stop() }
         let configuration = Self.section(
@@ -129,7 +129,7 @@ struct RemoteWriteTLSTests {
 
     @Test("VictoriaMetrics behind its own TLS and basic auth receives the samples")
     func victoriaMetricsOverTLS() async throws {
-        let certificates = try SecurityTests.Certificates.make()
+        let certificates = try Certificates.make()
         let dir = try makeTemporaryDirectory()
         let port = try freeLoopbackPort()
         let victoria = try RunningProcess(
@@ -175,7 +175,7 @@ struct RemoteWriteTLSTests {
 
     @Test("tenant-id is sent as X-Scope-OrgID, with the credentials, over TLS")
     func tenantHeaderIsSent() async throws {
-        let certificates = try SecurityTests.Certificates.make()
+        let certificates = try Certificates.make()
         let dir = try makeTemporaryDirectory()
         let port = try freeLoopbackPort()
         // Python's http.server behind its ssl module (OpenSSL): records the headers of each write.

@@ -89,16 +89,21 @@ struct RemoteWriteTests {
         func stop() { process.signal(SIGKILL) }
     }
 
-    static func configuration(receiver: Receiver) -> String {
+    /// The gateway's lines forwarding to `receiver`, with quick retries.
+    static func configuration(
+        receiver: Receiver, agentTimeout: String = "3s", forgetAfter: String = "30s", flushInterval: String = "200ms",
+        extra: String = ""
+    ) -> String {
         """
-        agent-timeout = 3s
-        forget-after = 30s
+        agent-timeout = \(agentTimeout)
+        forget-after = \(forgetAfter)
 
         [remote-write]
         url = \(receiver.writeURL)
-        flush-interval = 200ms
+        flush-interval = \(flushInterval)
         min-backoff = 50ms
         max-backoff = 1s
+        \(extra)
         """
     }
 
@@ -243,17 +248,9 @@ struct RemoteWriteTests {
         defer { receiver.stop() }
         // A long flush interval, so that the stale and the current samples share a batch.
         let gateway = try await GatewayProcess.start(
-            extraConfiguration: """
-                agent-timeout = 30s
-                forget-after = 60s
-
-                [remote-write]
-                url = \(receiver.writeURL)
-                flush-interval = 2s
-                min-backoff = 50ms
-                max-backoff = 1s
-                \(maxSampleAge.map { "max-sample-age = \($0)" } ?? "")
-                """)
+            extraConfiguration: Self.configuration(
+                receiver: receiver, agentTimeout: "30s", forgetAfter: "60s", flushInterval: "2s",
+                extra: maxSampleAge.map { "max-sample-age = \($0)" } ?? ""))
         let live = ["rw-live-1", "rw-live-2", "rw-live-3"]
         func connect(_ name: String) throws -> HostilePeer {
             let peer = try HostilePeer(port: gateway.agentPort)

@@ -2,43 +2,9 @@ import Foundation
 import TestSupport
 import Testing
 
-/// TLS, mutual TLS and agent tokens on the agent port, with certificates made by openssl here.
+/// TLS, mutual TLS and agent tokens on the agent port, with throwaway certificates (Support/Certificates.swift).
 @Suite("TLS and tokens")
 struct SecurityTests {
-    /// A throwaway CA, a server certificate for localhost/127.0.0.1 and a client certificate.
-    struct Certificates {
-        let directory: String
-        var ca: String { directory + "/ca.pem" }
-        var serverCertificate: String { directory + "/server.pem" }
-        var serverKey: String { directory + "/server.key" }
-        var clientCertificate: String { directory + "/client.pem" }
-        var clientKey: String { directory + "/client.key" }
-
-        static func make() throws -> Certificates {
-            let dir = try makeTemporaryDirectory()
-            let script = """
-                set -e
-                cd '\(dir)'
-                openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-                    -days 2 -subj '/CN=monitord test CA' 2>/dev/null
-                for who in server client; do
-                    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $who.key -out $who.csr \
-                        -subj "/CN=$who" 2>/dev/null
-                done
-                printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext
-                printf 'extendedKeyUsage=clientAuth\\n' > client.ext
-                for who in server client; do
-                    openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-                        -extfile $who.ext -out $who.pem 2>/dev/null
-                done
-                """
-            let process = try RunningProcess(executable: "/bin/bash", arguments: ["-c", script], name: "openssl")
-            process.process.waitUntilExit()
-            guard process.process.terminationStatus == 0 else { throw E2EError("openssl failed: \(process.output)") }
-            return Certificates(directory: dir)
-        }
-    }
-
     static let token = "s3cret-token-for-web-01-0123456789"
 
     func tokensFile() throws -> String {
@@ -50,33 +16,19 @@ struct SecurityTests {
     @Test("a TLS agent with its token is accepted; plain, tokenless and wrong-token agents are refused")
     func tlsAndTokens() async throws {
         let certificates = try Certificates.make()
-        let gatewayConfiguration = """
-            agent-timeout = 5s
-            tls-certificate = \(certificates.serverCertificate)
-            tls-key = \(certificates.serverKey)
-            tokens-file = \(try tokensFile())
-            """
+        let gatewayConfiguration =
+            "agent-timeout = 5s\n\(certificates.gatewayConfiguration)\ntokens-file = \(try tokensFile())"
         try await withGateway(extraConfiguration: gatewayConfiguration) { gateway in
             let good = try AgentProcess.start(
                 name: "e2e-tls", gatewayPort: gateway.agentPort,
-                extraConfiguration: """
-                    tls = yes
-                    tls-ca-file = \(certificates.ca)
-                    tls-server-name = localhost
-                    token = \(Self.token)
-                    """)
+                extraConfiguration: certificates.agentConfiguration(token: Self.token))
             defer { good.process.signal(SIGKILL) }
             let plain = try AgentProcess.start(
                 name: "e2e-plain", gatewayPort: gateway.agentPort, extraConfiguration: "token = \(Self.token)")
             defer { plain.process.signal(SIGKILL) }
             let wrong = try AgentProcess.start(
                 name: "e2e-tls", gatewayPort: gateway.agentPort,
-                extraConfiguration: """
-                    tls = yes
-                    tls-ca-file = \(certificates.ca)
-                    tls-server-name = localhost
-                    token = not-the-token-at-all-000000
-                    """)
+                extraConfiguration: certificates.agentConfiguration(token: "not-the-token-at-all-000000"))
             defer { wrong.process.signal(SIGKILL) }
             // The report's agent speaks plain TCP and has no token: still welcome (allow-legacy-agents).
             let report = try startReportAgent(port: gateway.agentPort)
@@ -113,25 +65,15 @@ struct SecurityTests {
     @Test("mutual TLS: an agent without a client certificate fails the handshake, one with it gets in")
     func mutualTLS() async throws {
         let certificates = try Certificates.make()
-        let gatewayConfiguration = """
-            tls-certificate = \(certificates.serverCertificate)
-            tls-key = \(certificates.serverKey)
-            tls-client-ca-file = \(certificates.ca)
-            """
+        let gatewayConfiguration = "\(certificates.gatewayConfiguration)\ntls-client-ca-file = \(certificates.ca)"
         try await withGateway(extraConfiguration: gatewayConfiguration) { gateway in
             let anonymous = try AgentProcess.start(
                 name: "e2e-anonymous", gatewayPort: gateway.agentPort,
-                extraConfiguration: "tls = yes\ntls-ca-file = \(certificates.ca)\ntls-server-name = localhost")
+                extraConfiguration: certificates.agentConfiguration())
             defer { anonymous.process.signal(SIGKILL) }
             let authenticated = try AgentProcess.start(
                 name: "e2e-mtls", gatewayPort: gateway.agentPort,
-                extraConfiguration: """
-                    tls = yes
-                    tls-ca-file = \(certificates.ca)
-                    tls-server-name = localhost
-                    tls-certificate = \(certificates.clientCertificate)
-                    tls-key = \(certificates.clientKey)
-                    """)
+                extraConfiguration: certificates.agentConfiguration(presentingClientCertificate: true))
             defer { authenticated.process.signal(SIGKILL) }
             let settled = await eventually(timeout: 20) {
                 let page = try gateway.metrics()
@@ -151,12 +93,11 @@ struct SecurityTests {
     func untrustedServer() async throws {
         let certificates = try Certificates.make()
         let other = try Certificates.make()
-        let gatewayConfiguration =
-            "tls-certificate = \(certificates.serverCertificate)\ntls-key = \(certificates.serverKey)\n"
+        let gatewayConfiguration = certificates.gatewayConfiguration
         try await withGateway(extraConfiguration: gatewayConfiguration) { gateway in
             let agent = try AgentProcess.start(
                 name: "e2e-doubtful", gatewayPort: gateway.agentPort,
-                extraConfiguration: "tls = yes\ntls-ca-file = \(other.ca)\ntls-server-name = localhost")
+                extraConfiguration: other.agentConfiguration())
             defer { agent.process.signal(SIGKILL) }
             #expect(
                 await eventually { agent.process.output.contains("cannot reach any server that takes samples") },
@@ -170,8 +111,7 @@ struct SecurityTests {
     func stalledHandshakeBoundByHelloTimeout() async throws {
         let certificates = try Certificates.make()
         let gatewayConfiguration = """
-            tls-certificate = \(certificates.serverCertificate)
-            tls-key = \(certificates.serverKey)
+            \(certificates.gatewayConfiguration)
             hello-timeout = 1s
             agent-timeout = 10s
             """

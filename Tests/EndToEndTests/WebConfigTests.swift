@@ -17,7 +17,7 @@ struct WebConfigTests {
         return ("web-config-file = \(path)\n", path)
     }
 
-    func tlsAndUsers(_ certificates: SecurityTests.Certificates, extraTLS: String = "", hash: String = scrapeSecretHash)
+    func tlsAndUsers(_ certificates: Certificates, extraTLS: String = "", hash: String = scrapeSecretHash)
         -> String
     {
         """
@@ -32,7 +32,7 @@ struct WebConfigTests {
 
     @Test("over https: no password, a wrong one and a plain-http client get nothing; the right one every path")
     func basicAuthOverTLS() async throws {
-        let certificates = try SecurityTests.Certificates.make()
+        let certificates = try Certificates.make()
         let (line, _) = try webConfig(tlsAndUsers(certificates), in: certificates.directory)
         try await withGateway(extraConfiguration: line) { gateway in
             let base = "https://localhost:\(gateway.metricsPort)"
@@ -62,8 +62,8 @@ struct WebConfigTests {
 
     @Test("RequireAndVerifyClientCert: no client certificate, or one from another CA, cannot connect")
     func clientCertificateRequired() async throws {
-        let certificates = try SecurityTests.Certificates.make()
-        let stranger = try SecurityTests.Certificates.make()
+        let certificates = try Certificates.make()
+        let stranger = try Certificates.make()
         let extra = "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: \(certificates.ca)"
         let (line, _) = try webConfig(tlsAndUsers(certificates, extraTLS: extra), in: certificates.directory)
         try await withGateway(extraConfiguration: line) { gateway in
@@ -82,7 +82,7 @@ struct WebConfigTests {
 
     @Test("min_version TLS13 refuses a TLS 1.2 client")
     func minimumVersion() async throws {
-        let certificates = try SecurityTests.Certificates.make()
+        let certificates = try Certificates.make()
         let (line, _) = try webConfig(
             tlsAndUsers(certificates, extraTLS: "  min_version: TLS13"), in: certificates.directory)
         try await withGateway(extraConfiguration: line) { gateway in
@@ -175,7 +175,7 @@ struct WebConfigTests {
 
     @Test("Debian's Prometheus scrapes over https with basic auth and ingests the series")
     func prometheusScrapesOverTLS() async throws {
-        let certificates = try SecurityTests.Certificates.make()
+        let certificates = try Certificates.make()
         let (line, _) = try webConfig(tlsAndUsers(certificates), in: certificates.directory)
         try await withGateway(extraConfiguration: line) { gateway in
             let agent = try AgentProcess.start(name: "e2e-https-scraped", gatewayPort: gateway.agentPort)

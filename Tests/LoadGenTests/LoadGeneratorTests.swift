@@ -41,7 +41,7 @@ import Testing
         let report = try await withInProcessGateway { gateway in
             try await LoadGenerator(
                 plan: LoadPlan(
-                    port: gateway.agentPort, agents: 3, dialect: .report, pace: .interval(.milliseconds(100)),
+                    port: gateway.agentPort, agents: 3, dialect: .reportFormat, pace: .interval(.milliseconds(100)),
                     duration: .milliseconds(500), rampUp: .zero)
             ).run()
         }

@@ -35,7 +35,7 @@ public final class AgentService: Sendable {
         collector: SystemCollector = SystemCollector(),
         clock: any WallClock = SystemWallClock()
     ) {
-        self.state = AgentState(configuration: configuration, session: makeSessionIdentifier())
+        self.state = AgentState(configuration: configuration, session: AgentState.newSessionIdentifier())
         self.configurationPath = configurationPath
         self.logger = logger
         self.notifier = notifier
@@ -44,7 +44,7 @@ public final class AgentService: Sendable {
         self.executor = EventLoopExecutor((eventLoopGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)).next())
         self.collector = collector
         self.clock = clock
-        self.hostName = currentHostName()
+        self.hostName = HostName.current
     }
 
     public func run() async throws {
@@ -81,7 +81,7 @@ public final class AgentService: Sendable {
         }
         for warning in configuration.securityWarnings(path: configurationPath) { logger.warning("\(warning)") }
         logger.notice(
-            "monitor-agent \(MonitorVersion.current) sampling as \(name) every \(renderDuration(configuration.interval)), sending to \(configuration.servers.map(\.description).joined(separator: ", "))"
+            "monitor-agent \(MonitorVersion.current) sampling as \(name) every \(configuration.interval.configurationText), sending to \(configuration.servers.map(\.description).joined(separator: ", "))"
         )
         notifier.ready(status: statusLine())
 
@@ -218,12 +218,4 @@ public final class AgentService: Sendable {
         }
         logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
     }
-}
-
-/// The host name, as `name =` defaults to it.
-public func currentHostName() -> String {
-    var buffer = [CChar](repeating: 0, count: 256)
-    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-    return String(decoding: bytes, as: UTF8.self)
 }

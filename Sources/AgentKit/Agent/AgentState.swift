@@ -162,7 +162,7 @@ final class AgentState: Sendable {
     /// is dropped and counted (a gateway cannot relate the old numbers to the new session), and the
     /// connection, which announced the old session, is to be closed so that the next hello announces the new one.
     private static func startNewSession(_ shared: inout Shared) -> (session: String, channel: (any Channel)?) {
-        let session = makeSessionIdentifier()
+        let session = Self.newSessionIdentifier()
         shared.session = session
         shared.buffer.discardAll()
         shared.tailAllowance = 0
@@ -210,12 +210,14 @@ final class AgentState: Sendable {
     var bufferedCount: Int { shared.withLock { $0.buffer.count } }
 }
 
-/// A random session identifier: 16 bytes as 32 hex digits.
-func makeSessionIdentifier() -> String {
-    var generator = SystemRandomNumberGenerator()
-    let digits = Array("0123456789abcdef".utf8)
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(32)
-    for _ in 0..<32 { bytes.append(digits[Int(generator.next() % 16)]) }
-    return String(decoding: bytes, as: UTF8.self)
+extension AgentState {
+    /// A random session identifier: 16 bytes as 32 hex digits.
+    static func newSessionIdentifier() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for _ in 0..<32 { bytes.append(digits[Int(generator.next() % 16)]) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 }

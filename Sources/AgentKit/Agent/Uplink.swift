@@ -51,7 +51,7 @@ struct Uplink: Sendable {
             let delay = backoff.next()
             if failures.count == configuration.servers.count {
                 logger.warning(
-                    "cannot reach any server that takes samples, retrying in \(formatSeconds(delay))",
+                    "cannot reach any server that takes samples, retrying in \(delay.formattedSeconds)",
                     metadata: ["servers": "\(failures.joined(separator: "; "))", "buffered": "\(state.bufferedCount)"]
                 )
             }
@@ -157,8 +157,4 @@ enum UplinkError: Error, CustomStringConvertible {
         case .protocolError(let reason): "protocol error by the server: \(reason); connection closed"
         }
     }
-}
-
-func formatSeconds(_ duration: Duration) -> String {
-    "\((duration.inSeconds * 10).rounded() / 10) s"
 }

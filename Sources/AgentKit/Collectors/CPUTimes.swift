@@ -119,6 +119,6 @@ public struct CPUTimes: Sendable, Equatable {
         total = total - deltas.guest - deltas.guestNice
         let busy = total - deltas.idle - deltas.iowait
         guard total > 0 else { return 0 }
-        return roundedToOneDecimal(min(max(busy / total * 100, 0), 100))
+        return min(max(busy / total * 100, 0), 100).roundedToOneDecimal
     }
 }

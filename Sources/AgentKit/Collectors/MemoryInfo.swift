@@ -11,7 +11,7 @@ public struct MemoryInfo: Sendable, Equatable {
     public var usedPercent: Double {
         guard totalBytes > 0 else { return 0 }
         let used = totalBytes >= availableBytes ? totalBytes - availableBytes : 0
-        return roundedToOneDecimal(Double(used) / Double(totalBytes) * 100)
+        return (Double(used) / Double(totalBytes) * 100).roundedToOneDecimal
     }
 
     /// Parses `/proc/meminfo` with psutil's rules: values are in KiB; when `MemAvailable` is missing

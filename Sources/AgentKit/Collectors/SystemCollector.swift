@@ -48,13 +48,13 @@ public struct SystemCollector: Sendable {
     }
 
     public func interrupts() throws(ProcFileError) -> UInt64 {
-        try files.stat.withContents { text throws(ProcFileError) in try parseInterrupts(procStat: text) }
+        try files.stat.withContents { text throws(ProcFileError) in try Self.parseInterrupts(procStat: text) }
     }
 
     /// Resident memory of this process.
     public func residentBytes() throws(ProcFileError) -> UInt64 {
         try files.statm.withContents { text throws(ProcFileError) in
-            try parseResidentBytes(statm: text, pageSize: Self.pageSize)
+            try Self.parseResidentBytes(statm: text, pageSize: Self.pageSize)
         }
     }
 
@@ -71,7 +71,7 @@ public struct SystemCollector: Sendable {
         sample: Sample, cpuEnd: CPUTimes
     ) {
         let (cpuEnd, interrupts) = try files.stat.withContents { text throws(ProcFileError) in
-            (try CPUTimes.parse(procStat: text), try parseInterrupts(procStat: text))
+            (try CPUTimes.parse(procStat: text), try Self.parseInterrupts(procStat: text))
         }
         let memory = try memory()
         let resident = try residentBytes()

@@ -1,4 +1,5 @@
 import DaemonKit
+import GatewayStore
 import GatewayWAL
 import Logging
 import MonitorConfig
@@ -80,7 +81,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         self.silenceLimit = TimeAmount(configuration.agentTimeout * 2)
         self.configuration = configuration
         self.transport = transport
-        let remote = remoteAddress.map(describe) ?? "unknown"
+        let remote = remoteAddress.map(\.hostAndPort) ?? "unknown"
         self.remote = remote
         self.sourceAddress = remoteAddress?.ipAddress ?? remote
         var forwardingSink: (@Sendable (Sample, String, Double) -> Void)?
@@ -93,7 +94,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         self.session = PeerSession(
             store: state.store,
             remoteAddress: remote,
-            allowLegacyAgents: configuration.allowLegacyAgents,
+            allowReportFormatAgents: configuration.allowReportFormatAgents,
             maximumAgents: configuration.maxAgents,
             maximumAnonymousAgents: configuration.anonymousAgentQuota,
             tokens: configuration.tokens,
@@ -370,17 +371,17 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         guard !finished, let context else { return }
         let text: String
         if let helloDue, now >= helloDue {
-            text = "no hello within \(renderDuration(configuration.helloTimeout))"
+            text = "no hello within \(configuration.helloTimeout.configurationText)"
             state.refused(.helloTimeout, text, remote: remote, agent: nil)
         } else if let messageDue, now >= messageDue {
-            text = "a message not finished within \(renderDuration(configuration.helloTimeout)) of its first byte"
+            text = "a message not finished within \(configuration.helloTimeout.configurationText) of its first byte"
             state.refused(.messageTimeout, text, remote: remote, agent: session.agentName)
         } else if now - lastProgress >= silenceLimit {
             // Silence gets no error line (the peer is not listening, or gone): the connection just closes.
             finished = true
             sweeper.unregister(self, on: context.eventLoop)
             state.refused(
-                .idleTimeout, "silent for \(renderDuration(configuration.agentTimeout * 2))", remote: remote,
+                .idleTimeout, "silent for \((configuration.agentTimeout * 2).configurationText)", remote: remote,
                 agent: session.agentName)
             context.close(promise: nil)
             return
@@ -398,13 +399,13 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     /// agents: takeover, token revocation), and close the agent's older connection, which the newest one replaces.
     /// False when a reload revoked the token it presented after its hello was checked.
     private func identify(_ agent: String, channel: any Channel) -> Bool {
-        let dialect: String
+        let dialect: AgentDialect
         switch session.identity {
-        case .legacy: dialect = "legacy"
-        default: dialect = "native"
+        case .reportFormat: dialect = .reportFormat
+        default: dialect = .native
         }
         state.logConnection(
-            "agent connected", metadata: ["agent": "\(agent)", "remote": "\(remote)", "dialect": "\(dialect)"])
+            "agent connected", metadata: ["agent": "\(agent)", "remote": "\(remote)", "dialect": "\(dialect.rawValue)"])
         guard case .native = session.identity, let connection = session.connection else { return true }
         let registered = state.live.register(connection.id, agent: agent, token: session.presentedToken) {
             [state, remote] reason, text in

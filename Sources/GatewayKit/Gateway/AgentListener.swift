@@ -80,12 +80,3 @@ struct AgentListener: Sendable {
         }
     }
 }
-
-/// "127.0.0.1:5555" or "[::1]:5555", without NIO's "[IPv4]" decoration.
-func describe(_ address: SocketAddress) -> String {
-    guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
-    switch address {
-    case .v6: return "[\(ip)]:\(port)"
-    default: return "\(ip):\(port)"
-    }
-}

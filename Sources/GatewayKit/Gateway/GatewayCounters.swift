@@ -10,7 +10,7 @@ public enum PeerErrorReason: String, Sendable, CaseIterable {
     /// A well-framed object the protocol does not accept (bad JSON, bad values, unknown type, ...).
     case invalidMessage = "invalid_message"
     /// A peer speaking the report's format while `allow-legacy-agents = no`.
-    case legacyRefused = "legacy_refused"
+    case reportFormatRefused = "legacy_refused"
     /// An identified agent that went silent for longer than `agent-timeout`.
     case idleTimeout = "idle_timeout"
     /// `max-connections` open connections already.

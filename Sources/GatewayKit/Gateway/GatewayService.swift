@@ -75,8 +75,8 @@ public final class GatewayService: Service {
             throw error
         }
         var addresses = Addresses(
-            agents: agents.localAddress.map(describe) ?? "\(configuration.listen)",
-            metrics: metrics.localAddress.map(describe) ?? "\(configuration.metricsListen)"
+            agents: agents.localAddress.map(\.hostAndPort) ?? "\(configuration.listen)",
+            metrics: metrics.localAddress.map(\.hostAndPort) ?? "\(configuration.metricsListen)"
         )
         if state.httpGuard?.usesTLS == true { addresses.metricsScheme = "https" }
         state.logger.notice("monitord \(MonitorVersion.current) listening: \(addresses)")
@@ -234,7 +234,7 @@ public final class GatewayService: Service {
     private func effective(_ configuration: GatewayConfiguration, budget: DescriptorBudget) -> GatewayConfiguration {
         let (fitted, warnings) = budget.fit(configuration)
         for warning in warnings { state.logger.warning("\(warning)") }
-        if fitted.allowLegacyAgents, configuration.tokens != nil || configuration.tlsCertificate != nil {
+        if fitted.allowReportFormatAgents, configuration.tokens != nil || configuration.tlsCertificate != nil {
             let text =
                 "tokens or TLS are configured, but allow-legacy-agents = yes still lets report-format peers in "
                 + "without either (up to \(configuration.anonymousAgentQuota) of them: max-anonymous-agents); "

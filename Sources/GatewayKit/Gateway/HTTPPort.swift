@@ -99,7 +99,7 @@ struct HTTPPort: Sendable {
     }
 
     func serve() async {
-        await serveConnections(of: server, logger: state.logger, name: "metrics") { connection in
+        await server.serveConnections(logger: state.logger, name: "metrics") { connection in
             await handle(connection)
         }
     }

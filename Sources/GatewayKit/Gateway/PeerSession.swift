@@ -12,7 +12,7 @@ struct PeerSession {
     enum Identity: Equatable {
         case anonymous
         case native(agent: String, session: String)
-        case legacy(agent: String)
+        case reportFormat(agent: String)
     }
 
     enum Action: Equatable {
@@ -43,7 +43,7 @@ struct PeerSession {
 
     let store: AgentStore
     let remoteAddress: String
-    let allowLegacyAgents: Bool
+    let allowReportFormatAgents: Bool
     let quota: AgentQuota
     /// When set, a native agent must present the token written for its name.
     let tokens: AgentTokens?
@@ -63,7 +63,7 @@ struct PeerSession {
     init(
         store: AgentStore,
         remoteAddress: String,
-        allowLegacyAgents: Bool,
+        allowReportFormatAgents: Bool,
         maximumAgents: Int = .max,
         maximumAnonymousAgents: Int = .max,
         tokens: AgentTokens? = nil,
@@ -75,7 +75,7 @@ struct PeerSession {
     ) {
         self.store = store
         self.remoteAddress = remoteAddress
-        self.allowLegacyAgents = allowLegacyAgents
+        self.allowReportFormatAgents = allowReportFormatAgents
         self.quota = AgentQuota(maximumAgents: maximumAgents, maximumAnonymous: maximumAnonymousAgents)
         self.tokens = tokens
         self.requireTLS = requireTLS
@@ -89,7 +89,7 @@ struct PeerSession {
         switch (refusal, dialect) {
         case (.tooManyAgents, _):
             .refuse(.tooManyAgents, "the gateway holds its maximum of \(quota.maximumAgents) agents (max-agents)")
-        case (.tooManyAnonymous, .legacy):
+        case (.tooManyAnonymous, .reportFormat):
             .refuse(
                 .tooManyAnonymousAgents,
                 "the gateway holds its maximum of \(quota.maximumAnonymous) report-format agents (max-anonymous-agents)"
@@ -106,7 +106,7 @@ struct PeerSession {
     var agentName: String? {
         switch identity {
         case .anonymous: nil
-        case .native(let agent, _), .legacy(let agent): agent
+        case .native(let agent, _), .reportFormat(let agent): agent
         }
     }
 
@@ -143,18 +143,19 @@ struct PeerSession {
         case (.anonymous, .native(.sample)):
             return .refuse(.invalidMessage, "a sample before the hello")
 
-        case (.anonymous, .legacy(let sample)):
-            guard allowLegacyAgents else {
-                return .refuse(.legacyRefused, "the report's format is disabled here (allow-legacy-agents = no)")
+        case (.anonymous, .reportFormat(let sample)):
+            guard allowReportFormatAgents else {
+                return .refuse(.reportFormatRefused, "the report's format is disabled here (allow-legacy-agents = no)")
             }
-            let agent = store.nextLegacyName()
+            let agent = store.nextReportFormatName()
             do {
                 connection = try store.admit(
-                    agent: agent, session: nil, dialect: .legacy, remoteAddress: remoteAddress, quota: quota, now: now)
+                    agent: agent, session: nil, dialect: .reportFormat, remoteAddress: remoteAddress, quota: quota,
+                    now: now)
             } catch {
-                return refusal(error, dialect: .legacy)
+                return refusal(error, dialect: .reportFormat)
             }
-            identity = .legacy(agent: agent)
+            identity = .reportFormat(agent: agent)
             return record(sample, agent: agent, session: nil, now: now)
 
         case (.native(let agent, let session), .native(.sample(let sample))):
@@ -165,13 +166,13 @@ struct PeerSession {
         case (.native, .native(.hello)):
             return .refuse(.invalidMessage, "a second hello on the same connection")
 
-        case (.native, .legacy):
+        case (.native, .reportFormat):
             return .refuse(.invalidMessage, "a report-format object after a native hello")
 
-        case (.legacy(let agent), .legacy(let sample)):
+        case (.reportFormat(let agent), .reportFormat(let sample)):
             return record(sample, agent: agent, session: nil, now: now)
 
-        case (.legacy, .native):
+        case (.reportFormat, .native):
             return .refuse(.invalidMessage, "a native message from a peer speaking the report's format")
         }
     }

@@ -30,7 +30,7 @@ struct AgentRecord {
     }
 
     var standing: Standing {
-        if dialect == .legacy { return .reportFormat }
+        if dialect == .reportFormat { return .reportFormat }
         return samplesReceived == 0 ? .undelivered : .proven
     }
 

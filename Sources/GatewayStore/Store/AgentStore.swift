@@ -30,7 +30,7 @@ public final class AgentStore: Sendable {
         /// How many of `agents` are report-format and undelivered records, kept in step with every change so
         /// that admission costs O(1).
         var anonymous: [AgentRecord.Standing: Int] = [:]
-        var lastLegacyNumber: UInt64 = 0
+        var lastReportFormatNumber: UInt64 = 0
         var lastConnectionID: UInt64 = 0
 
         /// Changes (or creates) one record and keeps `anonymousCount` in step.
@@ -94,15 +94,15 @@ public final class AgentStore: Sendable {
 
     /// Allocates the label for a peer speaking the report's format: `agent_<n>`, n from 1 in order of connection,
     /// never reused while the process lives, so two peers never share a series.
-    public func nextLegacyName() -> String {
+    public func nextReportFormatName() -> String {
         let number = state.withLock { state in
-            state.lastLegacyNumber += 1
-            return state.lastLegacyNumber
+            state.lastReportFormatNumber += 1
+            return state.lastReportFormatNumber
         }
         return "agent_\(number)"
     }
 
-    /// Records that a connection announced itself (native hello, or a legacy peer's first object), without bounds.
+    /// Records that a connection announced itself (native hello, or a report-format peer.s first object), without bounds.
     public func connected(
         agent: String, session: String?, dialect: AgentDialect, remoteAddress: String, usesTLS: Bool = false,
         now: Double
@@ -129,7 +129,7 @@ public final class AgentStore: Sendable {
                 guard state.agents.count < quota.maximumAgents else { throw .tooManyAgents }
                 // Every new record starts anonymous: report-format, or native with nothing delivered yet. The
                 // two are counted apart, so that a flood of report-format peers cannot keep new agents out.
-                let standing: AgentRecord.Standing = dialect == .legacy ? .reportFormat : .undelivered
+                let standing: AgentRecord.Standing = dialect == .reportFormat ? .reportFormat : .undelivered
                 guard state.anonymous[standing, default: 0] < quota.maximumAnonymous else { throw .tooManyAnonymous }
             }
             return Self.connect(
@@ -193,7 +193,8 @@ public final class AgentStore: Sendable {
             // The default is an autoclosure: built only for an unannounced agent.
             let new = state.modify(
                 agent,
-                creating: AgentRecord(dialect: session == nil ? .legacy : .native, remoteAddress: "", session: session)
+                creating: AgentRecord(
+                    dialect: session == nil ? .reportFormat : .native, remoteAddress: "", session: session)
             ) { $0.record(sample, session: session, now: now) }
             return new ? .new : .duplicate
         }

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Testing
 
 /// A `monitor-agent` started from the built binary, sending to a test gateway.
 final class AgentProcess: @unchecked Sendable {
@@ -49,4 +50,15 @@ func startReportAgent(port: Int, interval: Double = 0.2, cpuWindow: Double = 0.1
         ],
         name: "report-agent"
     )
+}
+
+extension GatewayProcess {
+    /// Starts a monitor-agent named `name` against this gateway and waits until its samples are on
+    /// `/metrics` (an expectation, so a test that needs them fails there, with the gateway's log).
+    func startAgentAndAwaitSamples(named name: String) async throws -> AgentProcess {
+        let agent = try AgentProcess.start(name: name, gatewayPort: agentPort)
+        let arrived = await eventually { try self.metrics().value("process_ram_usage_percent", agent: name) != nil }
+        #expect(arrived, "no sample of \(name) on /metrics: \(process.output.suffix(1500))")
+        return agent
+    }
 }

@@ -113,7 +113,9 @@ enum HostileMessages {
             #"{"type":"sample","seq":\#(seq),"ts":\#(time),"ram_percent":\#(ram),"cpu_percent":\#(cpu),"process_ram_gib":\#(gib),"interrupts":\#(interrupts)}"#
     }
 
-    static func report(ram: String = "58.4", cpu: String = "2.8", gib: String = "0.5", interrupts: String = "706148")
+    static func reportFormat(
+        ram: String = "58.4", cpu: String = "2.8", gib: String = "0.5", interrupts: String = "706148"
+    )
         -> String
     {
         #"{"currentProccessRAM: ": \#(gib), "RAM usage: ": \#(ram), "CPU usage: ": \#(cpu), "CPU interrupts: ": \#(interrupts)}"#

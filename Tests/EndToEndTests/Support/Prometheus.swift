@@ -113,3 +113,16 @@ func freeLoopbackPort() throws -> Int {
     guard bound else { throw E2EError("cannot find a free port") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// A gateway with one monitor-agent named `agent`, scraped by a real Prometheus, for `body`.
+func withScrapedAgent(
+    named agent: String, _ body: (GatewayProcess, PrometheusServer) async throws -> Void
+) async throws {
+    try await withGateway { gateway in
+        let process = try AgentProcess.start(name: agent, gatewayPort: gateway.agentPort)
+        defer { process.process.signal(SIGKILL) }
+        let prometheus = try PrometheusServer.scraping(metricsPort: gateway.metricsPort)
+        defer { prometheus.stop() }
+        try await body(gateway, prometheus)
+    }
+}

@@ -39,6 +39,16 @@ struct TestNetwork {
         try Self.run("ip -n \(agentNamespace) link set va\(suffix) \(up ? "up" : "down")")
     }
 
+    /// `executable --config configuration`, run inside `namespace` (one of this network's two).
+    func start(_ executable: String, configuration: String, in namespace: String, name: String) throws
+        -> RunningProcess
+    {
+        try RunningProcess(
+            executable: "/usr/bin/env",
+            arguments: ["ip", "netns", "exec", namespace, executable, "--config", configuration],
+            name: name)
+    }
+
     /// /metrics from inside the gateway's namespace.
     func fetchMetrics() throws -> MetricsPage {
         let output = try Self.run(

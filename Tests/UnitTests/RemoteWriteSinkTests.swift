@@ -29,7 +29,7 @@ import Testing
         let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(60))
         let collected = Collected()
         var session = PeerSession(
-            store: store, remoteAddress: "127.0.0.1:1", allowLegacyAgents: true, onNewSample: collected.sink)
+            store: store, remoteAddress: "127.0.0.1:1", allowReportFormatAgents: true, onNewSample: collected.sink)
         let hello = ProtocolCodec.encode(
             AgentMessage.hello(Hello(agent: "web-1", agentVersion: "0.1.0", session: "0123456789abcdef")))
         _ = session.receive(hello, now: 10)
@@ -38,11 +38,11 @@ import Testing
         #expect(collected.items.withLock { $0.allSatisfy { $0.agent == "web-1" && $0.now == 11 } })
     }
 
-    @Test func reportFormatSamplesReachTheSinkUnderTheirLegacyName() {
+    @Test func reportFormatSamplesReachTheSinkUnderTheirAgentNumberName() {
         let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(60))
         let collected = Collected()
         var session = PeerSession(
-            store: store, remoteAddress: "127.0.0.1:2", allowLegacyAgents: true, onNewSample: collected.sink)
+            store: store, remoteAddress: "127.0.0.1:2", allowReportFormatAgents: true, onNewSample: collected.sink)
         let object = Array(
             #"{"currentProccessRAM: ": 0.009, "RAM usage: ": 58.4, "CPU usage: ": 2.8, "CPU interrupts: ": 706148}"#
                 .utf8)

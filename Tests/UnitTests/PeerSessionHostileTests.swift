@@ -16,7 +16,7 @@ struct PeerSessionHostileTests {
         -> PeerSession
     {
         PeerSession(
-            store: store, remoteAddress: "127.0.0.1:4000", allowLegacyAgents: true, maximumAgents: maximumAgents,
+            store: store, remoteAddress: "127.0.0.1:4000", allowReportFormatAgents: true, maximumAgents: maximumAgents,
             onNewSample: forward)
     }
 
@@ -81,7 +81,7 @@ struct PeerSessionHostileTests {
                 for index in 0..<32 {
                     group.addTask {
                         var peer = PeerSession(
-                            store: store, remoteAddress: "x", allowLegacyAgents: true, maximumAgents: maximum)
+                            store: store, remoteAddress: "x", allowReportFormatAgents: true, maximumAgents: maximum)
                         if case .reply = peer.receive(hello("racer-\(index)"), now: 1) { return true }
                         return false
                     }

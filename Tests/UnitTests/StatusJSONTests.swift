@@ -21,14 +21,14 @@ func statusFixture(now: Double = 1_000_100) -> [AgentSnapshot] {
         Sample(
             sequence: 1, timestamp: start + 1, ramUsagePercent: 10, cpuUsagePercent: 20, processRAMGigabytes: 0.5,
             cpuInterrupts: 42), agent: "db-01", session: "s2", now: start + 1)
-    let name = store.nextLegacyName()
-    let legacy = store.connected(
-        agent: name, session: nil, dialect: .legacy, remoteAddress: "<b>\"evil\" & 'co'</b>", now: start)
+    let name = store.nextReportFormatName()
+    let reportFormat = store.connected(
+        agent: name, session: nil, dialect: .reportFormat, remoteAddress: "<b>\"evil\" & 'co'</b>", now: start)
     _ = store.record(
         Sample(
             sequence: 0, timestamp: nil, ramUsagePercent: .nan, cpuUsagePercent: .infinity, processRAMGigabytes: 1,
             cpuInterrupts: .max), agent: name, session: nil, now: start + 2)
-    store.disconnected(agent: name, connection: legacy.id, now: start + 3)
+    store.disconnected(agent: name, connection: reportFormat.id, now: start + 3)
     return store.snapshot(now: now)
 }
 
@@ -74,7 +74,8 @@ func statusFixture(now: Double = 1_000_100) -> [AgentSnapshot] {
         let names = StatusEscapingTests.hostile
         let agents = names.enumerated().map { index, name in
             AgentSnapshot(
-                name: name, dialect: .legacy, remoteAddress: name + ":\(index)", connected: true, connectedSince: 1,
+                name: name, dialect: .reportFormat, remoteAddress: name + ":\(index)", connected: true,
+                connectedSince: 1,
                 lastSeen: nil, latest: nil, samplesReceived: 0, up: true, fresh: false)
         }
         let json = AgentsJSON.render(agents, now: 2)

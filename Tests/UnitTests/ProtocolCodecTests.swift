@@ -15,7 +15,7 @@ import Testing
         let expected = Sample(
             sequence: 0, timestamp: nil, ramUsagePercent: 58.4, cpuUsagePercent: 2.8,
             processRAMGigabytes: 0.00927734375, cpuInterrupts: 706148)
-        #expect(message == .legacy(expected))
+        #expect(message == .reportFormat(expected))
     }
 
     @Test func decodesTheReportsMessagesSentBackToBack() throws {
@@ -24,7 +24,7 @@ import Testing
         let objects = try ProtocolFixtures.drain(&splitter)
         #expect(objects.count == 3)
         for object in objects {
-            guard case .legacy = try ProtocolCodec.decodePeerMessage(object) else {
+            guard case .reportFormat = try ProtocolCodec.decodePeerMessage(object) else {
                 Issue.record("not classified as the report's format")
                 return
             }
@@ -177,11 +177,11 @@ import Testing
                         Sample(
                             sequence: 1, timestamp: 1.5, ramUsagePercent: 1, cpuUsagePercent: 2,
                             processRAMGigabytes: 3, cpuInterrupts: 4))))
-        let legacy =
+        let reportFormat =
             #"{"RAM usage: ": 1, "CPU usage: ": 2, "currentProccessRAM: ": 3, "CPU interrupts: ": 4, "host": [1]}"#
         #expect(
-            try ProtocolCodec.decodePeerMessage(Array(legacy.utf8))
-                == .legacy(
+            try ProtocolCodec.decodePeerMessage(Array(reportFormat.utf8))
+                == .reportFormat(
                     Sample(
                         sequence: 0, timestamp: nil, ramUsagePercent: 1, cpuUsagePercent: 2,
                         processRAMGigabytes: 3, cpuInterrupts: 4)))

@@ -10,12 +10,12 @@ struct ExpositionPromtoolTests {
     @Test func pageOfSeveralAgentsPassesWithOnlyTheKnownComplaint() throws {
         let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(300))
         let awkward = #"we"ird\name"# + "\nline"
-        for (index, name) in ["web-01", awkward, store.nextLegacyName(), "db-ü"].enumerated() {
+        for (index, name) in ["web-01", awkward, store.nextReportFormatName(), "db-ü"].enumerated() {
             _ = store.connected(agent: name, session: "s", dialect: .native, remoteAddress: "x", now: 1000)
             _ = store.record(makeSample(UInt64(index + 1), at: 999.25), agent: name, session: "s", now: 1000)
         }
-        _ = store.connected(agent: "silent", session: nil, dialect: .legacy, remoteAddress: "x", now: 1000)
-        let late = store.connected(agent: "late", session: nil, dialect: .legacy, remoteAddress: "x", now: 900)
+        _ = store.connected(agent: "silent", session: nil, dialect: .reportFormat, remoteAddress: "x", now: 1000)
+        let late = store.connected(agent: "late", session: nil, dialect: .reportFormat, remoteAddress: "x", now: 900)
         _ = store.record(makeSample(0), agent: "late", session: nil, now: 900)
         store.disconnected(agent: "late", connection: late.id, now: 901)
         let extra = MetricFamily(

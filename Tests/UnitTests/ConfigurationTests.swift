@@ -14,7 +14,7 @@ import Testing
         #expect(configuration.forgetAfter == .seconds(3600))
         #expect(configuration.helloTimeout == .seconds(10))
         #expect(configuration.maxMessageBytes == 65536)
-        #expect(configuration.allowLegacyAgents)
+        #expect(configuration.allowReportFormatAgents)
         #expect(configuration.logLevel == .info)
     }
 
@@ -48,7 +48,7 @@ import Testing
         expected.forgetAfter = .seconds(7200)
         expected.helloTimeout = .milliseconds(1500)
         expected.maxMessageBytes = 1 << 20
-        expected.allowLegacyAgents = false
+        expected.allowReportFormatAgents = false
         expected.logLevel = .debug
         #expect(try GatewayConfiguration.parse(text, file: "m.conf") == expected)
     }
@@ -83,7 +83,8 @@ import Testing
     ])
     func booleans(text: String, expected: Bool) throws {
         #expect(
-            try GatewayConfiguration.parse("[monitord]\nallow-legacy-agents = \(text)", file: "m").allowLegacyAgents
+            try GatewayConfiguration.parse("[monitord]\nallow-legacy-agents = \(text)", file: "m")
+                .allowReportFormatAgents
                 == expected)
     }
 
@@ -233,7 +234,7 @@ import Testing
         gateway.forgetAfter = .seconds(90)
         gateway.helloTimeout = .nanoseconds(1_000_000_001)
         gateway.maxMessageBytes = 1025
-        gateway.allowLegacyAgents = false
+        gateway.allowReportFormatAgents = false
         gateway.logLevel = .critical
         #expect(try GatewayConfiguration.parse(gateway.rendered(), file: "r") == gateway)
 
@@ -257,7 +258,7 @@ import Testing
     // MARK: Files
 
     static let repositoryRoot: String = {
-        // Tests/MonitorCoreTests/ConfigurationTests.swift -> repository root
+        // Tests/UnitTests/ConfigurationTests.swift -> repository root
         var path = #filePath
         for _ in 0..<3 {
             path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])

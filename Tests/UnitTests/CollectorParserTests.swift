@@ -77,27 +77,16 @@ import Testing
                 == CPUTimes(user: 1, nice: 2, system: 3, idle: 4))
     }
 
-    @Test func badCPULines() {
-        #expect(throws: ProcFileError(file: "/proc/stat", message: "no aggregate \"cpu\" line")) {
-            try CPUTimes.parse(procStat: "cpu0 1 2 3 4\nintr 1\n")
-        }
-        #expect(throws: ProcFileError(file: "/proc/stat", message: "no aggregate \"cpu\" line")) {
-            try CPUTimes.parse(procStat: "")
-        }
-        #expect(throws: ProcFileError(file: "/proc/stat", message: "\"cpu\" line has 3 columns, expected at least 4")) {
-            try CPUTimes.parse(procStat: "cpu 1 2 3\n")
-        }
-        #expect(throws: ProcFileError(file: "/proc/stat", message: "\"cpu\" line has a bad value \"x\"")) {
-            try CPUTimes.parse(procStat: "cpu 1 2 x 4\n")
-        }
-        #expect(throws: ProcFileError(file: "/proc/stat", message: "\"cpu\" line has a bad value \"-1\"")) {
-            try CPUTimes.parse(procStat: "cpu 1 2 -1 4\n")
-        }
-        #expect(
-            throws: ProcFileError(file: "/proc/stat", message: "\"cpu\" line has a bad value \"18446744073709551616\"")
-        ) {
-            try CPUTimes.parse(procStat: "cpu 18446744073709551616 2 3 4\n")
-        }
+    @Test(arguments: [
+        ("cpu0 1 2 3 4\nintr 1\n", "no aggregate \"cpu\" line"),
+        ("", "no aggregate \"cpu\" line"),
+        ("cpu 1 2 3\n", "\"cpu\" line has 3 columns, expected at least 4"),
+        ("cpu 1 2 x 4\n", "\"cpu\" line has a bad value \"x\""),
+        ("cpu 1 2 -1 4\n", "\"cpu\" line has a bad value \"-1\""),
+        ("cpu 18446744073709551616 2 3 4\n", "\"cpu\" line has a bad value \"18446744073709551616\""),
+    ])
+    func badCPULines(procStat: String, message: String) {
+        #expect(throws: ProcFileError(file: "/proc/stat", message: message)) { try CPUTimes.parse(procStat: procStat) }
     }
 
     // MARK: psutil's cpu_percent arithmetic
@@ -160,7 +149,7 @@ import Testing
         0.15, 0.25, 0.35, 0.45, 2.675, 1.05, 58.45, 58.35, 99.95, 0.05, 12.25, 33.333333333333336, 0, 100,
     ])
     func roundingMatchesExactDecimalRounding(value: Double) {
-        #expect(roundedToOneDecimal(value) == Self.printfRounded(value))
+        #expect(value.roundedToOneDecimal == Self.printfRounded(value))
     }
 
     @Test func roundingMatchesOnManyRatios() {
@@ -168,7 +157,7 @@ import Testing
         for total in 1...400 {
             for busy in 0...total {
                 let value = Double(busy) / Double(total) * 100
-                #expect(roundedToOneDecimal(value) == Self.printfRounded(value), "\(busy)/\(total)")
+                #expect(value.roundedToOneDecimal == Self.printfRounded(value), "\(busy)/\(total)")
             }
         }
     }
@@ -268,41 +257,34 @@ import Testing
     // MARK: intr and statm
 
     @Test func realInterrupts() throws {
-        #expect(try parseInterrupts(procStat: Self.procStat) == 438_589)
+        #expect(try SystemCollector.parseInterrupts(procStat: Self.procStat) == 438_589)
     }
 
-    @Test func badInterrupts() {
-        #expect(throws: ProcFileError(file: "/proc/stat", message: "no \"intr\" line")) {
-            try parseInterrupts(procStat: "cpu 1 2 3 4\n")
-        }
-        #expect(throws: ProcFileError(file: "/proc/stat", message: "\"intr\" line has no total")) {
-            try parseInterrupts(procStat: "intr\n")
-        }
-        #expect(throws: ProcFileError(file: "/proc/stat", message: "\"intr\" line has a bad total \"1.5\"")) {
-            try parseInterrupts(procStat: "intr 1.5 0\n")
+    @Test(arguments: [
+        ("cpu 1 2 3 4\n", "no \"intr\" line"),
+        ("intr\n", "\"intr\" line has no total"),
+        ("intr 1.5 0\n", "\"intr\" line has a bad total \"1.5\""),
+    ])
+    func badInterrupts(procStat: String, message: String) {
+        #expect(throws: ProcFileError(file: "/proc/stat", message: message)) {
+            try SystemCollector.parseInterrupts(procStat: procStat)
         }
     }
 
     @Test func realStatm() throws {
-        #expect(try parseResidentBytes(statm: "765 404 376 5 0 123 0\n", pageSize: 4096) == 404 * 4096)
-        #expect(try parseResidentBytes(statm: "765 404", pageSize: 65536) == 404 * 65536)
+        #expect(try SystemCollector.parseResidentBytes(statm: "765 404 376 5 0 123 0\n", pageSize: 4096) == 404 * 4096)
+        #expect(try SystemCollector.parseResidentBytes(statm: "765 404", pageSize: 65536) == 404 * 65536)
     }
 
-    @Test func badStatm() {
-        #expect(throws: ProcFileError(file: "/proc/self/statm", message: "expected at least 2 fields, found 1")) {
-            try parseResidentBytes(statm: "765\n", pageSize: 4096)
-        }
-        #expect(throws: ProcFileError(file: "/proc/self/statm", message: "bad resident page count \"x\"")) {
-            try parseResidentBytes(statm: "765 x 1", pageSize: 4096)
-        }
-        #expect(throws: ProcFileError(file: "/proc/self/statm", message: "page size 0 is not positive")) {
-            try parseResidentBytes(statm: "765 1 1", pageSize: 0)
-        }
-        #expect(
-            throws: ProcFileError(
-                file: "/proc/self/statm", message: "resident size 18446744073709551615 pages overflows")
-        ) {
-            try parseResidentBytes(statm: "1 18446744073709551615 1", pageSize: 4096)
+    @Test(arguments: [
+        ("765\n", 4096, "expected at least 2 fields, found 1"),
+        ("765 x 1", 4096, "bad resident page count \"x\""),
+        ("765 1 1", 0, "page size 0 is not positive"),
+        ("1 18446744073709551615 1", 4096, "resident size 18446744073709551615 pages overflows"),
+    ])
+    func badStatm(statm: String, pageSize: Int, message: String) {
+        #expect(throws: ProcFileError(file: "/proc/self/statm", message: message)) {
+            try SystemCollector.parseResidentBytes(statm: statm, pageSize: pageSize)
         }
     }
 

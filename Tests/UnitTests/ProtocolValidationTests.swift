@@ -25,7 +25,7 @@ import Testing
         return "{" + members.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 
-    static func legacy(replacing key: String, with value: String?) -> String {
+    static func reportFormat(replacing key: String, with value: String?) -> String {
         var members = [
             ("currentProccessRAM: ", "0.00927734375"), ("RAM usage: ", "58.4"), ("CPU usage: ", "2.8"),
             ("CPU interrupts: ", "706148"),
@@ -121,18 +121,21 @@ import Testing
         (sample(replacing: "interrupts", with: "9223372036854775809"), #""interrupts" "# + interruptRule),
         (sample(replacing: "interrupts", with: "99999999999999999999999"), #""interrupts" "# + interruptRule),
         // The report's format.
-        (legacy(replacing: "RAM usage: ", with: nil), #"missing "RAM usage: " in the report's message"#),
-        (legacy(replacing: "CPU usage: ", with: nil), #"missing "CPU usage: " in the report's message"#),
+        (reportFormat(replacing: "RAM usage: ", with: nil), #"missing "RAM usage: " in the report's message"#),
+        (reportFormat(replacing: "CPU usage: ", with: nil), #"missing "CPU usage: " in the report's message"#),
         (
-            legacy(replacing: "currentProccessRAM: ", with: nil),
+            reportFormat(replacing: "currentProccessRAM: ", with: nil),
             #"missing "currentProccessRAM: " in the report's message"#
         ),
-        (legacy(replacing: "CPU interrupts: ", with: nil), #"missing "CPU interrupts: " in the report's message"#),
-        (legacy(replacing: "RAM usage: ", with: "101"), #""RAM usage: " "# + percentRule),
-        (legacy(replacing: "CPU usage: ", with: #""2.8""#), #""CPU usage: " "# + percentRule),
-        (legacy(replacing: "currentProccessRAM: ", with: "-1"), #""currentProccessRAM: " "# + gigabyteRule),
-        (legacy(replacing: "CPU interrupts: ", with: "1.5"), #""CPU interrupts: " "# + interruptRule),
-        (legacy(replacing: "CPU interrupts: ", with: "-3"), #""CPU interrupts: " "# + interruptRule),
+        (
+            reportFormat(replacing: "CPU interrupts: ", with: nil),
+            #"missing "CPU interrupts: " in the report's message"#
+        ),
+        (reportFormat(replacing: "RAM usage: ", with: "101"), #""RAM usage: " "# + percentRule),
+        (reportFormat(replacing: "CPU usage: ", with: #""2.8""#), #""CPU usage: " "# + percentRule),
+        (reportFormat(replacing: "currentProccessRAM: ", with: "-1"), #""currentProccessRAM: " "# + gigabyteRule),
+        (reportFormat(replacing: "CPU interrupts: ", with: "1.5"), #""CPU interrupts: " "# + interruptRule),
+        (reportFormat(replacing: "CPU interrupts: ", with: "-3"), #""CPU interrupts: " "# + interruptRule),
     ]
 
     @Test(arguments: refusals)
@@ -146,7 +149,7 @@ import Testing
     @Test func baselinesAreAccepted() throws {
         _ = try ProtocolCodec.decodePeerMessage(Array(Self.hello(replacing: "", with: nil).utf8))
         _ = try ProtocolCodec.decodePeerMessage(Array(Self.sample(replacing: "", with: nil).utf8))
-        _ = try ProtocolCodec.decodePeerMessage(Array(Self.legacy(replacing: "", with: nil).utf8))
+        _ = try ProtocolCodec.decodePeerMessage(Array(Self.reportFormat(replacing: "", with: nil).utf8))
     }
 
     @Test(arguments: [

@@ -52,7 +52,8 @@ import Testing
     @Test func entryHasTheStandardFieldsThenSortedMetadata() {
         struct Refused: Error, CustomStringConvertible { var description: String { "refused: bad hello" } }
         let fields = JournalFields.entry(
-            message: "agent connected", level: .notice, identifier: "monitord", file: "MonitorCore/Server.swift",
+            message: "agent connected", level: .notice, identifier: "monitord",
+            file: "GatewayKit/Gateway/AgentConnectionHandler.swift",
             line: 42, function: "accept()", metadata: ["remote": "127.0.0.1:5555", "agent": "web-01"],
             error: Refused())
         #expect(
@@ -60,7 +61,7 @@ import Testing
                 "MESSAGE=agent connected",
                 "PRIORITY=\(LOG_NOTICE)",
                 "SYSLOG_IDENTIFIER=monitord",
-                "CODE_FILE=MonitorCore/Server.swift",
+                "CODE_FILE=GatewayKit/Gateway/AgentConnectionHandler.swift",
                 "CODE_LINE=42",
                 "CODE_FUNC=accept()",
                 "ERROR=refused: bad hello",

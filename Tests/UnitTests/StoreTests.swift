@@ -45,7 +45,7 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
 
     @Test func disconnectedAgentStaysFreshUntilItsLastSampleAges() throws {
         let store = makeStore(timeout: 30)
-        let connection = store.connected(agent: "a", session: nil, dialect: .legacy, remoteAddress: "x", now: 0)
+        let connection = store.connected(agent: "a", session: nil, dialect: .reportFormat, remoteAddress: "x", now: 0)
         #expect(store.record(makeSample(0), agent: "a", session: nil, now: 10))
         store.disconnected(agent: "a", connection: connection.id, now: 11)
         let snapshot = try #require(agent(store, "a", now: 12))
@@ -76,7 +76,7 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
 
     @Test func connectedAgentIsNeverForgotten() {
         let store = makeStore(timeout: 1, forget: 1)
-        _ = store.connected(agent: "idle", session: nil, dialect: .legacy, remoteAddress: "x", now: 0)
+        _ = store.connected(agent: "idle", session: nil, dialect: .reportFormat, remoteAddress: "x", now: 0)
         #expect(store.expire(now: 1_000_000) == [])
         #expect(store.agentCount == 1)
     }
@@ -84,7 +84,8 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
     @Test func expireReturnsOnlyTheAgentsDueSorted() {
         let store = makeStore(timeout: 10, forget: 100)
         for (name, closedAt) in [("c", 0.0), ("a", 0.0), ("b", 50.0)] {
-            let connection = store.connected(agent: name, session: nil, dialect: .legacy, remoteAddress: "x", now: 0)
+            let connection = store.connected(
+                agent: name, session: nil, dialect: .reportFormat, remoteAddress: "x", now: 0)
             store.disconnected(agent: name, connection: connection.id, now: closedAt)
         }
         #expect(store.expire(now: 120) == ["a", "c"])
@@ -93,7 +94,7 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
 
     @Test func reconfigureAppliesNewLimitsToExistingAgents() throws {
         let store = makeStore(timeout: 30, forget: 300)
-        let connection = store.connected(agent: "a", session: nil, dialect: .legacy, remoteAddress: "x", now: 0)
+        let connection = store.connected(agent: "a", session: nil, dialect: .reportFormat, remoteAddress: "x", now: 0)
         _ = store.record(makeSample(0), agent: "a", session: nil, now: 0)
         #expect(try #require(agent(store, "a", now: 20)).fresh)
         store.reconfigure(agentTimeout: .seconds(10), forgetAfter: .milliseconds(15_500))
@@ -106,7 +107,7 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
     @Test func snapshotIsSortedByName() {
         let store = makeStore()
         for name in ["zeta", "agent_2", "Alpha", "agent_10", "beta"] {
-            _ = store.connected(agent: name, session: nil, dialect: .legacy, remoteAddress: "x", now: 0)
+            _ = store.connected(agent: name, session: nil, dialect: .reportFormat, remoteAddress: "x", now: 0)
         }
         let names = store.snapshot(now: 0).map(\.name)
         #expect(names == ["Alpha", "agent_10", "agent_2", "beta", "zeta"])
@@ -155,7 +156,7 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
 
     @Test func snapshotCarriesConnectionDetails() throws {
         let store = makeStore()
-        _ = store.connected(agent: "a", session: nil, dialect: .legacy, remoteAddress: "192.0.2.1:5000", now: 3)
+        _ = store.connected(agent: "a", session: nil, dialect: .reportFormat, remoteAddress: "192.0.2.1:5000", now: 3)
         _ = store.connected(agent: "a", session: "s", dialect: .native, remoteAddress: "192.0.2.9:6000", now: 7)
         let snapshot = try #require(agent(store, "a", now: 8))
         #expect(snapshot.dialect == .native)
@@ -191,7 +192,7 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
 
     @Test func disconnectOfUnknownAgentIsHarmless() {
         let store = makeStore()
-        let connection = store.connected(agent: "a", session: nil, dialect: .legacy, remoteAddress: "x", now: 0)
+        let connection = store.connected(agent: "a", session: nil, dialect: .reportFormat, remoteAddress: "x", now: 0)
         store.disconnected(agent: "b", connection: connection.id, now: 1)
         #expect(store.agentCount == 1)
         #expect(store.snapshot(now: 1).first?.connected == true)
@@ -235,14 +236,15 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
         #expect(snapshot.latest == makeSample(1))
     }
 
-    @Test func legacyNamesIncrementFromOneAndAreNeverReused() {
+    @Test func reportFormatNamesIncrementFromOneAndAreNeverReused() {
         let store = makeStore(timeout: 1, forget: 1)
-        #expect(store.nextLegacyName() == "agent_1")
-        let connection = store.connected(agent: "agent_1", session: nil, dialect: .legacy, remoteAddress: "x", now: 0)
-        #expect(store.nextLegacyName() == "agent_2")
+        #expect(store.nextReportFormatName() == "agent_1")
+        let connection = store.connected(
+            agent: "agent_1", session: nil, dialect: .reportFormat, remoteAddress: "x", now: 0)
+        #expect(store.nextReportFormatName() == "agent_2")
         store.disconnected(agent: "agent_1", connection: connection.id, now: 0)
         #expect(store.expire(now: 100) == ["agent_1"])
-        #expect(store.nextLegacyName() == "agent_3")
+        #expect(store.nextReportFormatName() == "agent_3")
     }
 }
 
@@ -264,8 +266,8 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
 
     @Test func unnumberedSamplesAreAlwaysNewAndTheNewestArrivalWins() throws {
         let store = makeStore()
-        let name = store.nextLegacyName()
-        _ = store.connected(agent: name, session: nil, dialect: .legacy, remoteAddress: "x", now: 0)
+        let name = store.nextReportFormatName()
+        _ = store.connected(agent: name, session: nil, dialect: .reportFormat, remoteAddress: "x", now: 0)
         #expect(store.record(makeSample(0, value: 1), agent: name, session: nil, now: 1))
         #expect(store.record(makeSample(0, value: 2), agent: name, session: nil, now: 2))
         #expect(store.record(makeSample(0, value: 2), agent: name, session: nil, now: 3))
@@ -355,12 +357,12 @@ struct StoreSummaryTests {
         let sample = Sample(
             sequence: 1, timestamp: 100, ramUsagePercent: 1, cpuUsagePercent: 1, processRAMGigabytes: 0.1,
             cpuInterrupts: 1)
-        _ = store.connected(agent: "a", session: nil, dialect: .legacy, remoteAddress: "x", now: 100)
+        _ = store.connected(agent: "a", session: nil, dialect: .reportFormat, remoteAddress: "x", now: 100)
         _ = store.record(sample, agent: "a", session: nil, now: 100)
         _ = store.record(sample, agent: "a", session: nil, now: 101)
-        let b = store.connected(agent: "b", session: nil, dialect: .legacy, remoteAddress: "y", now: 100)
+        let b = store.connected(agent: "b", session: nil, dialect: .reportFormat, remoteAddress: "y", now: 100)
         store.disconnected(agent: "b", connection: b.id, now: 102)
-        _ = store.connected(agent: "c", session: nil, dialect: .legacy, remoteAddress: "z", now: 90)
+        _ = store.connected(agent: "c", session: nil, dialect: .reportFormat, remoteAddress: "z", now: 90)
         for now in [100.0, 105, 109.5, 111, 150] {
             let snapshot = store.snapshot(now: now)
             let summary = store.summary(now: now)

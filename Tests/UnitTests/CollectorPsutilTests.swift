@@ -127,7 +127,7 @@ struct CollectorPsutilTests {
         let theirs = output.split(separator: "\n").compactMap { Double($0) }
         try #require(theirs.count == values.count)
         for (value, reference) in zip(values, theirs) {
-            #expect(roundedToOneDecimal(value) == reference, "round(\(value), 1)")
+            #expect(value.roundedToOneDecimal == reference, "round(\(value), 1)")
         }
     }
 }

@@ -28,10 +28,10 @@ import Testing
         #expect(snapshot.allSatisfy { $0.samplesReceived == samplesPerAgent && $0.latest?.sequence == samplesPerAgent })
     }
 
-    @Test func concurrentLegacyNamesAreUnique() async {
+    @Test func concurrentReportFormatNamesAreUnique() async {
         let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(300))
         let names = await withTaskGroup(of: String.self, returning: [String].self) { group in
-            for _ in 0..<200 { group.addTask { store.nextLegacyName() } }
+            for _ in 0..<200 { group.addTask { store.nextReportFormatName() } }
             return await group.reduce(into: []) { $0.append($1) }
         }
         #expect(Set(names) == Set((1...200).map { "agent_\($0)" }))

@@ -172,9 +172,9 @@ import Testing
 
     @Test func samplesInTheReportsFormatAreStampedWithTheirArrivalTime() async throws {
         let harness = try await Harness(script: [])
-        var legacy = Self.sample(1)
-        legacy.timestamp = nil
-        harness.writer.enqueue(legacy, agent: "agent_1", now: 1_700_000_123.4567)
+        var reportFormat = Self.sample(1)
+        reportFormat.timestamp = nil
+        harness.writer.enqueue(reportFormat, agent: "agent_1", now: 1_700_000_123.4567)
         let sender = Task { await harness.writer.run() }
         #expect(await Self.waitUntil { harness.receiver.requests.count == 1 })
         sender.cancel()

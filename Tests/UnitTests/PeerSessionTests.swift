@@ -10,9 +10,10 @@ import Testing
 struct PeerSessionTests {
     let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
 
-    func session(allowLegacy: Bool = true, maximumAgents: Int = .max) -> PeerSession {
+    func session(allowReportFormat: Bool = true, maximumAgents: Int = .max) -> PeerSession {
         PeerSession(
-            store: store, remoteAddress: "127.0.0.1:4000", allowLegacyAgents: allowLegacy, maximumAgents: maximumAgents)
+            store: store, remoteAddress: "127.0.0.1:4000", allowReportFormatAgents: allowReportFormat,
+            maximumAgents: maximumAgents)
     }
 
     func hello(_ agent: String = "web-01", session: String = "0123456789abcdef") -> [UInt8] {
@@ -74,7 +75,7 @@ struct PeerSessionTests {
     }
 
     @Test("the report's format gets agent_<n> in order of connection")
-    func legacy() {
+    func reportFormatNumbering() {
         var first = session()
         var second = session()
         #expect(first.receive(report, now: 1) == .none)
@@ -116,10 +117,10 @@ struct PeerSessionTests {
         #expect(!reason.isEmpty)
     }
 
-    @Test("legacy peers are refused when allow-legacy-agents = no")
-    func legacyDisabled() {
-        var peer = session(allowLegacy: false)
-        guard case .refuse(.legacyRefused, _) = peer.receive(report, now: 1) else {
+    @Test("report-format peers are refused when allow-legacy-agents = no")
+    func reportFormatDisabled() {
+        var peer = session(allowReportFormat: false)
+        guard case .refuse(.reportFormatRefused, _) = peer.receive(report, now: 1) else {
             Issue.record("not refused")
             return
         }
@@ -135,8 +136,8 @@ struct PeerSessionTests {
             Issue.record("a second agent was admitted beyond max-agents")
             return
         }
-        var legacy = session(maximumAgents: 1)
-        guard case .refuse(.tooManyAgents, _) = legacy.receive(report, now: 1) else {
+        var reportFormat = session(maximumAgents: 1)
+        guard case .refuse(.tooManyAgents, _) = reportFormat.receive(report, now: 1) else {
             Issue.record("a report-format agent was admitted beyond max-agents")
             return
         }
@@ -249,17 +250,17 @@ struct AgentTokenTests {
                 AgentMessage.hello(
                     Hello(agent: "web-01", agentVersion: "1", session: "0123456789abcdef", token: token)))
         }
-        var wrong = PeerSession(store: store, remoteAddress: "x", allowLegacyAgents: true, tokens: tokens)
+        var wrong = PeerSession(store: store, remoteAddress: "x", allowReportFormatAgents: true, tokens: tokens)
         guard case .refuse(.unauthenticated, _) = wrong.receive(hello("nope-nope-nope-nope"), now: 1) else {
             Issue.record("a wrong token was accepted")
             return
         }
-        var right = PeerSession(store: store, remoteAddress: "x", allowLegacyAgents: true, tokens: tokens)
+        var right = PeerSession(store: store, remoteAddress: "x", allowReportFormatAgents: true, tokens: tokens)
         #expect(
             right.receive(hello("0123456789abcdef0123"), now: 1)
                 == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
         var plain = PeerSession(
-            store: store, remoteAddress: "x", allowLegacyAgents: true, requireTLS: true, isTLS: false)
+            store: store, remoteAddress: "x", allowReportFormatAgents: true, requireTLS: true, isTLS: false)
         guard case .refuse(.tlsRequired, _) = plain.receive(hello(nil), now: 1) else {
             Issue.record("a plain native hello was accepted where TLS is required")
             return

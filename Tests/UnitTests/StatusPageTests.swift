@@ -58,7 +58,8 @@ import Testing
         let names = StatusEscapingTests.hostile
         let agents = names.map { name in
             AgentSnapshot(
-                name: name, dialect: .legacy, remoteAddress: name, connected: true, connectedSince: 1, lastSeen: 1,
+                name: name, dialect: .reportFormat, remoteAddress: name, connected: true, connectedSince: 1,
+                lastSeen: 1,
                 latest: nil, samplesReceived: 3, up: true, fresh: false)
         }
         let html = StatusPage.render(agents, now: 2, version: "<i>v</i>")
