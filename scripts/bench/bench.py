@@ -649,7 +649,8 @@ def hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, dialect, wi
     baseline_rss = memory_kib(server.pid)[0]
     loadgen = run_loadgen(ctx, agent_port, agents, "1s", f"{total}s", f"{ramp}s", dialect=dialect, background=True)
     try:
-        connected = wait_connections(agent_port, agents, ramp + 30, [server], ctx.processes)
+        # The ramp is the load generator's pace; on a loaded machine connecting takes longer still.
+        connected = wait_connections(agent_port, agents, 2 * ramp + 60, [server], ctx.processes)
         if connected < agents and strict:
             raise ComponentFailure(f"{server.bench_name}: only {connected} of {agents} agents connected")
         time.sleep(settle)
