@@ -30,6 +30,7 @@ public struct LoadGenerator: Sendable {
             throw LoadPlanError(
                 description: "\(plan.agents) agents exceed --max-connections \(plan.maxConnections)")
         }
+        try Self.checkSourceAddresses(of: plan)
         try Self.ensureDescriptors(for: plan.agents)
 
         let statistics = LoadStatistics()
@@ -109,11 +110,10 @@ public struct LoadGenerator: Sendable {
                 let name = plan.agentName(index)
                 // Sessions differ per agent but share a per-run prefix, so a rerun never replays.
                 let agentSession = session + String(index, radix: 16)
+                let source = plan.sourceAddress(ofAgent: index)
                 tasks.addTask {
                     do {
-                        return try await ClientBootstrap(group: group)
-                            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                            .connectTimeout(.seconds(10))
+                        return try await Self.bootstrap(group: group, source: source)
                             .channelInitializer { channel in
                                 channel.eventLoop.makeCompletedFuture {
                                     try channel.pipeline.syncOperations.addHandlers([
@@ -138,6 +138,41 @@ public struct LoadGenerator: Sendable {
                 if let finished { channels.append(finished) }
             }
             return channels
+        }
+    }
+
+    /// A client bootstrap for one agent, bound to `source` (an IPv4 address) when it has one.
+    private static func bootstrap(group: any EventLoopGroup, source: String?) throws -> ClientBootstrap {
+        let bootstrap = ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(10))
+        guard let source else { return bootstrap }
+        // IP_BIND_ADDRESS_NO_PORT: the port is chosen at connect, unique per destination, instead
+        // of reserved at bind for every destination.
+        let bindAddressNoPort = ChannelOptions.Types.SocketOption(
+            level: .ip, name: NIOBSDSocket.Option(rawValue: CInt(IP_BIND_ADDRESS_NO_PORT)))
+        return
+            bootstrap
+            .channelOption(bindAddressNoPort, value: 1)
+            .bind(to: try SocketAddress(ipAddress: source, port: 0))
+    }
+
+    /// Several source addresses are 127.0.0.x: they can only reach a gateway on IPv4 loopback.
+    private static func checkSourceAddresses(of plan: LoadPlan) throws {
+        guard (1...LoadPlan.maximumSourceAddresses).contains(plan.sourceAddresses) else {
+            throw LoadPlanError(
+                description:
+                    "--source-addresses must be between 1 and \(LoadPlan.maximumSourceAddresses), got \(plan.sourceAddresses)"
+            )
+        }
+        guard plan.sourceAddresses > 1 else { return }
+        guard plan.host.hasPrefix("127."), let server = try? SocketAddress(ipAddress: plan.host, port: plan.port),
+            server.protocol == .inet
+        else {
+            throw LoadPlanError(
+                description:
+                    "--source-addresses \(plan.sourceAddresses) binds to 127.0.0.x, so the server must be an IPv4 loopback address (127.x.x.x), got \(plan.host)"
+            )
         }
     }
 

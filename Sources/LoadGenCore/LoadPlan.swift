@@ -35,6 +35,15 @@ public struct LoadPlan: Sendable, Equatable {
     public var namePrefix: String
     /// After the measurement, agents stop sending and wait this long for outstanding acks.
     public var drain: Duration
+    /// How many loopback source addresses the connections are spread over: with N above 1, agent i
+    /// binds to 127.0.0.((i − 1) mod N + 1) before connecting. The kernel picks ephemeral ports per
+    /// source address (about 28,000 of them on Linux's default range), so 50,000 connections to one
+    /// gateway port need at least two addresses. 1 leaves the source to the kernel.
+    public var sourceAddresses: Int
+
+    /// The most source addresses a plan may use: 127.0.0.1 … 127.0.0.254 (no network or broadcast
+    /// address of a /24, so the list also makes sense to a reader who thinks in /24s).
+    public static let maximumSourceAddresses = 254
 
     public init(
         host: String = "127.0.0.1",
@@ -47,7 +56,8 @@ public struct LoadPlan: Sendable, Equatable {
         maxPendingConnects: Int = 256,
         maxConnections: Int = 20_000,
         namePrefix: String = "loadgen-",
-        drain: Duration = .seconds(2)
+        drain: Duration = .seconds(2),
+        sourceAddresses: Int = 1
     ) {
         self.host = host
         self.port = port
@@ -60,10 +70,18 @@ public struct LoadPlan: Sendable, Equatable {
         self.maxConnections = maxConnections
         self.namePrefix = namePrefix
         self.drain = drain
+        self.sourceAddresses = sourceAddresses
     }
 
     /// The name agent `index` (from 1) announces.
     public func agentName(_ index: Int) -> String {
         "\(namePrefix)\(index)"
+    }
+
+    /// The loopback address agent `index` (from 1) binds to before connecting, or `nil` when the
+    /// plan leaves the source to the kernel (one source address).
+    public func sourceAddress(ofAgent index: Int) -> String? {
+        guard sourceAddresses > 1 else { return nil }
+        return "127.0.0.\((index - 1) % sourceAddresses + 1)"
     }
 }

@@ -53,6 +53,12 @@ struct LoadGenCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("After the window, wait up to this long for outstanding acks.", valueName: "duration"))
     var drain = "2s"
 
+    @Option(
+        help: ArgumentHelp(
+            "Spread the connections over the loopback source addresses 127.0.0.1 … 127.0.0.N, each bound before connecting (1 to 254; 1 leaves the source to the kernel). One address has about 28,000 ephemeral ports, so 50,000 agents need at least 2. The server must be on 127.x.x.x.",
+            valueName: "N"))
+    var sourceAddresses = 1
+
     @Flag(help: "Print only the JSON line.")
     var json = false
 
@@ -80,6 +86,10 @@ struct LoadGenCommand: AsyncParsableCommand {
         guard agents >= 1, window >= 1, maxPendingConnects >= 1 else {
             throw ValidationError("--agents, --window and --max-pending-connects must be at least 1")
         }
+        guard (1...LoadPlan.maximumSourceAddresses).contains(sourceAddresses) else {
+            throw ValidationError(
+                "--source-addresses must be between 1 and \(LoadPlan.maximumSourceAddresses), got \(sourceAddresses)")
+        }
         let pace: LoadPlan.Pace
         if interval == "0" {
             pace = .flood(window: window)
@@ -99,7 +109,8 @@ struct LoadGenCommand: AsyncParsableCommand {
             maxPendingConnects: maxPendingConnects,
             maxConnections: maxConnections,
             namePrefix: namePrefix,
-            drain: try duration(drain, "--drain")
+            drain: try duration(drain, "--drain"),
+            sourceAddresses: sourceAddresses
         )
     }
 

@@ -12,8 +12,13 @@ struct InProcessGateway {
 }
 
 /// Runs `body` against a fresh in-process gateway, then shuts the gateway down gracefully.
-func withInProcessGateway<T: Sendable>(_ body: (InProcessGateway) async throws -> T) async throws -> T {
+/// - Parameter configure: changes to the gateway's default configuration (its ports stay free loopback ones).
+func withInProcessGateway<T: Sendable>(
+    configure: (inout GatewayConfiguration) -> Void = { _ in },
+    _ body: (InProcessGateway) async throws -> T
+) async throws -> T {
     var configuration = GatewayConfiguration()
+    configure(&configuration)
     configuration.listen = HostPort(host: "127.0.0.1", port: 0)
     configuration.metricsListen = HostPort(host: "127.0.0.1", port: 0)
     var logger = Logger(label: "loadgen-test-gateway")

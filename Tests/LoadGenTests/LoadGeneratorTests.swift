@@ -74,4 +74,44 @@ import Testing
         #expect(report.errors == 1)
         #expect(!report.isClean)
     }
+
+    /// The gateway's `max-connections-per-address` counts report-format peers for as long as they are
+    /// connected, so it tells from which address each connection came: six peers, at most two per address.
+    @Test(arguments: [(sourceAddresses: 1, accepted: false), (sourceAddresses: 3, accepted: true)])
+    func sourceAddressesSpreadConnectionsOverLoopbackAddresses(sourceAddresses: Int, accepted: Bool) async throws {
+        let report = try await withInProcessGateway(configure: { $0.maxConnectionsPerAddress = 2 }) { gateway in
+            try await LoadGenerator(
+                plan: LoadPlan(
+                    port: gateway.agentPort, agents: 6, dialect: .report, pace: .interval(.milliseconds(100)),
+                    duration: .milliseconds(500), rampUp: .zero, sourceAddresses: sourceAddresses)
+            ).run()
+        }
+        #expect(report.isClean == accepted, "\(report.summary)")
+        if accepted {
+            #expect(report.connected == 6)
+            #expect(report.openAtEnd == 6)
+        }
+    }
+
+    @Test func sourceAddressesFollowTheAgentNumber() {
+        let plan = LoadPlan(agents: 7, sourceAddresses: 3)
+        #expect(
+            (1...7).map { plan.sourceAddress(ofAgent: $0) } == [
+                "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.1",
+            ])
+        #expect(LoadPlan(agents: 7).sourceAddress(ofAgent: 5) == nil)
+    }
+
+    @Test(arguments: ["::1", "localhost", "10.0.0.1"])
+    func severalSourceAddressesNeedAnIPv4LoopbackServer(host: String) async throws {
+        let plan = LoadPlan(
+            host: host, port: 1, agents: 2, duration: .milliseconds(100), rampUp: .zero, sourceAddresses: 2)
+        await #expect(throws: LoadPlanError.self) { try await LoadGenerator(plan: plan).run() }
+    }
+
+    @Test(arguments: [0, 255])
+    func sourceAddressesOutsideOneTo254AreRefused(count: Int) async throws {
+        let plan = LoadPlan(port: 1, agents: 1, duration: .milliseconds(100), rampUp: .zero, sourceAddresses: count)
+        await #expect(throws: LoadPlanError.self) { try await LoadGenerator(plan: plan).run() }
+    }
 }

@@ -10,7 +10,9 @@ Phases (figures in docs/performance.md):
           (per scrape, all default collectors and a minimal set), at one sample/scrape per second;
   ingest  monitor-loadgen as fast as possible with 1, 100, 1,000 (10,000) agents;
   hold    N agents at 1 s held by monitord, by the report's server.py and (the same series
-          pushed) by prometheus-pushgateway: CPU, RSS, /metrics latency and size;
+          pushed) by prometheus-pushgateway: CPU, RSS, /metrics latency and size; 1,000 and
+          10,000 agents, and 50,000 held by monitord alone (monitor-loadgen over several
+          loopback source addresses);
   durability (opt-in, --phases durability) 100 agents as fast as possible against monitord with
           acknowledge = received, durable + wal-fsync = always, durable + 100ms: samples/s
           acknowledged, ack latency, samples per fsync (group commit).
@@ -213,10 +215,29 @@ def gateway_cpu_seconds(process):
     return group.seconds() if group else cpu_seconds(process.pid)
 
 
+# One loopback source address has the ephemeral port range (32768–60999 by default) towards one
+# gateway port; beyond this many agents the load generator spreads them over 127.0.0.1 … 127.0.0.N.
+AGENTS_PER_SOURCE_ADDRESS = 20_000
+
+
+def loadgen_scale_arguments(agents):
+    """monitor-loadgen's arguments for runs beyond its defaults (20,000 connections, one address)."""
+    if agents <= AGENTS_PER_SOURCE_ADDRESS:
+        return []
+    return ["--max-connections", str(agents), "--source-addresses", str(-(-agents // AGENTS_PER_SOURCE_ADDRESS))]
+
+
+def monitord_scale_config(agents):
+    """monitord's limits for runs beyond its defaults of 20,000 connections and agents."""
+    if agents <= AGENTS_PER_SOURCE_ADDRESS:
+        return ""
+    return f"max-connections = {agents + 1000}\nmax-agents = {agents + 1000}\n"
+
+
 def run_loadgen(ctx, agent_port, agents, interval, duration, ramp_up, dialect="native", background=False, name="loadgen"):
     argv = [ctx.bin("monitor-loadgen"), "--server", f"127.0.0.1:{agent_port}", "--agents", str(agents),
             "--interval", interval, "--duration", duration, "--ramp-up", ramp_up, "--dialect", dialect,
-            "--name-prefix", "bench-", "--json"]
+            "--name-prefix", "bench-", "--json"] + loadgen_scale_arguments(agents)
     if background:
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     completed = subprocess.run(argv, capture_output=True, text=True)
@@ -628,7 +649,8 @@ def hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, dialect, wi
     baseline_rss = memory_kib(server.pid)[0]
     loadgen = run_loadgen(ctx, agent_port, agents, "1s", f"{total}s", f"{ramp}s", dialect=dialect, background=True)
     try:
-        connected = wait_connections(agent_port, agents, ramp + 30, [server], ctx.processes)
+        # The ramp is the load generator's pace; on a loaded machine connecting takes longer still.
+        connected = wait_connections(agent_port, agents, 2 * ramp + 60, [server], ctx.processes)
         if connected < agents and strict:
             raise ComponentFailure(f"{server.bench_name}: only {connected} of {agents} agents connected")
         time.sleep(settle)
@@ -672,7 +694,11 @@ def hold_pushgateway(ctx, agents, metric_runs):
     process = ctx.processes.start("pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}",
                                                  # Debian's default persists to /var/lib/prometheus: a
                                                  # later run would start with this run's groups.
-                                                 "--persistence.file="])
+                                                 "--persistence.file=",
+                                                 # Without it each PUT checks every group held: filling
+                                                 # 10,000 took 10 minutes (16 PUTs/s), 50 at load 12. The
+                                                 # page served, which is what is measured, is the same.
+                                                 "--push.disable-consistency-check"])
     wait_http(port, process, ctx.processes)
     baseline_rss = memory_kib(process.pid)[0]
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -701,13 +727,30 @@ def hold_pushgateway(ctx, agents, metric_runs):
             "metrics_bytes": size, "series": series, "pushes_per_second": agents / push_seconds}
 
 
+# Above this many agents only monitord is held: the Pushgateway's fill slows down with every group
+# it holds (16 PUTs/s at 10,000), and the report's server runs a thread per connection.
+PEERS_UP_TO = 10_000
+
+
+def descriptor_limit():
+    import resource
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def phase_hold(ctx, levels, window, metric_runs):
     rows = []
     for agents in levels:
-        gateway, agent_port, metrics_port = start_monitord(ctx, f"monitord-hold-{agents}")
+        # monitor-loadgen and monitord each need a descriptor per agent (this process's limit is theirs).
+        if descriptor_limit() < agents + 1000:
+            print(f"[bench] hold {agents:,} skipped: descriptor limit {descriptor_limit():,} "
+                  f"(raise it with ulimit -n, as run.sh does as root)", flush=True)
+            continue
+        gateway, agent_port, metrics_port = start_monitord(ctx, f"monitord-hold-{agents}", monitord_scale_config(agents))
         row = hold_with_loadgen(ctx, gateway, agent_port, metrics_port, agents, "native", window, metric_runs, True)
         ctx.processes.stop(gateway)
         rows.append(("monitord", row))
+        if agents > PEERS_UP_TO:
+            continue
 
         agent_port, metrics_port = free_port(), free_port()
         server = ctx.processes.start(f"report-server-{agents}", [sys.executable, os.path.join(ROOT, "Tests/report/server.py"),
@@ -868,10 +911,14 @@ def targets(results):
         row = agent_rows["monitor-agent-tls"]
         check("agent with TLS ≤ 0.15 ms CPU per sample", row["cpu_ms_per_sample"] <= 0.15,
               f"{row['cpu_ms_per_sample']:.3f} ms")
-    for row in results.get("ingest", []):
-        if row["agents"] == max(r["agents"] for r in results["ingest"]):
-            best = max(r["samples_per_second"] for r in results["ingest"])
-            check("≥ 100,000 samples/s ingest burst", best >= 100_000, f"best {best:,.0f} samples/s")
+    ingest = results.get("ingest", [])
+    if ingest:
+        best = max(r["samples_per_second"] for r in ingest)
+        check("≥ 100,000 samples/s ingest burst", best >= 100_000, f"best {best:,.0f} samples/s")
+        worst = max(ingest, key=lambda r: r["cpu_us_per_sample"])
+        check("ingest ≤ 0.5 µs of monitord CPU per acknowledged sample (every level)",
+              worst["cpu_us_per_sample"] <= 0.5,
+              ", ".join(f"{r['cpu_us_per_sample']:.2f} µs at {r['agents']:,}" for r in ingest))
     durability = {row["mode"]: row for row in results.get("durability", [])}
     if "received (no log)" in durability and "durable, wal-fsync = always" in durability:
         received = durability["received (no log)"]["samples_per_second"]
@@ -880,24 +927,39 @@ def targets(results):
               f"{durable:,.0f} vs {received:,.0f} samples/s")
         check("durable + wal-fsync = always ≥ 100,000 samples/s", durable >= 100_000, f"{durable:,.0f} samples/s")
     hold = results.get("hold", [])
-    largest = max((row["agents"] for name, row in hold if name == "monitord"), default=0)
-    for name, row in hold:
-        if name != "monitord":
+    held = [row for name, row in hold if name == "monitord"]
+    # Issue 14's targets are at 10,000 agents; a smoke run projects them from its largest level.
+    reference = max((row["agents"] for row in held if row["agents"] <= 10_000), default=0)
+    for row in held:
+        if row["agents"] > 10_000:
+            at_reference = next((r for r in held if r["agents"] == reference), None)
+            growth = ""
+            if at_reference:
+                cpu_ratio = (row["cpu_percent"] / row["agents"]) / max(at_reference["cpu_percent"] / reference, 1e-9)
+                rss_ratio = (((row["rss_kib"] - row["baseline_rss_kib"]) / row["agents"])
+                             / max((at_reference["rss_kib"] - at_reference["baseline_rss_kib"]) / reference, 1e-9))
+                growth = (f"; per agent {cpu_ratio:.2f}× the CPU and {rss_ratio:.2f}× the memory of "
+                          f"{reference:,} agents")
+            check(f"{row['agents']:,} agents on one gateway, all connected",
+                  row["connected"] >= row["agents"] and row["still_connected"] >= row["agents"],
+                  f"{row['still_connected']:,} connected at the end, {row['cpu_percent']:.1f} % of a core, "
+                  f"{row['rss_kib'] * 1024 / 1e6:.0f} MB RSS{growth}")
             continue
-        pgw = next((r for n, r in hold if n == "prometheus-pushgateway" and r["agents"] == row["agents"]), None)
-        if row["agents"] != largest:
+        if row["agents"] != reference:
             check(f"/metrics for {row['agents']:,} agents under 50 ms", row["metrics_median_ms"] < 50,
                   f"{row['metrics_median_ms']:.1f} ms")
             continue
+        pgw = next((r for n, r in hold if n == "prometheus-pushgateway" and r["agents"] == row["agents"]), None)
         scale = 10_000 / row["agents"]
-        check(f"10,000 agents at 1 s under 25 % of a core (measured {row['agents']:,})",
-              row["cpu_percent"] * scale < 25, f"{row['cpu_percent']:.1f} % at {row['agents']:,}"
+        check(f"10,000 agents at 1 s under 10 % of a core (measured {row['agents']:,})",
+              row["cpu_percent"] * scale < 10, f"{row['cpu_percent']:.1f} % at {row['agents']:,}"
               + (f", ×{scale:.0f} ≈ {row['cpu_percent'] * scale:.1f} % at 10,000" if scale != 1 else ""))
         projected = row["baseline_rss_kib"] + (row["rss_kib"] - row["baseline_rss_kib"]) * scale
-        check(f"10,000 agents under 100 MB RSS (measured {row['agents']:,})", projected * 1024 < 100e6,
-              f"{row['rss_kib'] * 1024 / 1e6:.1f} MB at {row['agents']:,}"
+        per_connection = (row["rss_kib"] - row["baseline_rss_kib"]) / row["agents"]
+        check(f"10,000 agents under 64 MB RSS (measured {row['agents']:,})", projected * 1024 < 64e6,
+              f"{row['rss_kib'] * 1024 / 1e6:.1f} MB at {row['agents']:,}, {per_connection:.1f} KiB per connection"
               + (f", projected {projected * 1024 / 1e6:.0f} MB at 10,000" if scale != 1 else ""))
-        check(f"/metrics for {row['agents']:,} agents under 50 ms", row["metrics_median_ms"] < 50,
+        check(f"/metrics for {row['agents']:,} agents: median under 10 ms", row["metrics_median_ms"] < 10,
               f"{row['metrics_median_ms']:.1f} ms")
         if pgw:
             ratio = pgw["metrics_median_ms"] / max(row["metrics_median_ms"], 1e-9)
@@ -955,6 +1017,8 @@ def main():
     parser.add_argument("--phases", default="agent,ingest,hold",
                         help="comma-separated: agent, ingest, hold, durability (acknowledge modes; opt-in)")
     parser.add_argument("--agent-seconds", type=int)
+    parser.add_argument("--hold-levels", help="comma-separated agent counts for the hold phase "
+                        "(default 1000,10000,50000; smoke 1000); above 10,000 only monitord is held")
     parser.add_argument("--soak-minutes", type=float, help="run only the soak: 1,000 agents for this long")
     parser.add_argument("--write-doc", help="replace the measured section of this markdown file")
     parser.add_argument("--json", help="also write the raw results here")
@@ -992,7 +1056,9 @@ def main():
             print("[bench] durability phase: 100 agents per acknowledge mode", flush=True)
             results["durability"] = phase_durability(ctx, 100, 3 if smoke else 15)
         if "hold" in phases:
-            levels = [1000] if smoke else [1000, 10000]
+            levels = [1000] if smoke else [1000, 10000, 50000]
+            if args.hold_levels:
+                levels = [int(level) for level in args.hold_levels.split(",")]
             print(f"[bench] hold phase: {levels}", flush=True)
             results["hold"] = phase_hold(ctx, levels, 5 if smoke else 20, 3 if smoke else 7)
     except ComponentFailure as failure:
