@@ -37,9 +37,12 @@ struct NativeAgentTests {
             // Dispatch worker or manager thread (named after its queue) would wake every second.
             var seen: [String: String] = [:]
             for _ in 0..<10 {
-                let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(agent.process.pid)/task")) ?? []
+                let tasks =
+                    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(agent.process.pid)/task")) ?? []
                 for task in tasks {
-                    let comm = (try? String(contentsOfFile: "/proc/\(agent.process.pid)/task/\(task)/comm", encoding: .utf8)) ?? ""
+                    let comm =
+                        (try? String(contentsOfFile: "/proc/\(agent.process.pid)/task/\(task)/comm", encoding: .utf8))
+                        ?? ""
                     seen[task] = comm.trimmingCharacters(in: .whitespacesAndNewlines)
                 }
                 try await Task.sleep(for: .milliseconds(100))
