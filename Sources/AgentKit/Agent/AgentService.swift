@@ -3,8 +3,7 @@ public import Logging
 public import MonitorConfig
 public import MonitorModel
 public import MonitorSystem
-public import NIOCore
-import NIOPosix
+import NIOCore
 
 #if canImport(Glibc)
     import Glibc
