@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Which pages of a running process's executable are resident (present in its page tables), per ELF
 section and per mapping, from /proc/PID/pagemap (root) and readelf -S; --list prints them.
-usage: pages.py PID ELF [--referenced SECONDS]"""
+usage: resident-pages.py PID ELF [--list]"""
 import os, re, struct, subprocess, sys, time
 pid, elf = int(sys.argv[1]), sys.argv[2]
 exe = os.path.realpath(f"/proc/{pid}/exe")
