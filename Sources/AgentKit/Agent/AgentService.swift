@@ -3,7 +3,8 @@ public import Logging
 public import MonitorConfig
 public import MonitorModel
 public import MonitorSystem
-import NIOCore
+public import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
     import Glibc
@@ -30,7 +31,7 @@ public final class AgentService: Sendable {
         configurationPath: String?,
         logger: Logger,
         notifier: SystemdNotifier = SystemdNotifier(),
-        executor: EventLoopExecutor? = nil,
+        eventLoopGroup: (any EventLoopGroup)? = nil,
         collector: SystemCollector = SystemCollector(),
         clock: any WallClock = SystemWallClock()
     ) {
@@ -38,7 +39,9 @@ public final class AgentService: Sendable {
         self.configurationPath = configurationPath
         self.logger = logger
         self.notifier = notifier
-        self.executor = executor ?? EventLoopExecutor.ownThread()
+        // One thread is all an agent needs; NIO's shared group would start one per core. It lives
+        // as long as the process.
+        self.executor = EventLoopExecutor((eventLoopGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)).next())
         self.collector = collector
         self.clock = clock
         self.hostName = currentHostName()
