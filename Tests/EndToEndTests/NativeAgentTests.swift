@@ -24,6 +24,26 @@ struct NativeAgentTests {
         }
     }
 
+    @Test(
+        "an agent started with SIGHUP, SIGTERM and SIGINT blocked still reloads on SIGHUP and stops gracefully on SIGTERM"
+    )
+    func inheritedSignalMask() async throws {
+        try await withGateway { gateway in
+            let agent = try AgentProcess.start(
+                name: "e2e-masked", gatewayPort: gateway.agentPort, blockingSignals: true)
+            defer { agent.process.signal(SIGKILL) }
+            let delivering = await eventually {
+                (try gateway.metrics().value("monitord_samples_received_total", agent: "e2e-masked") ?? 0) >= 3
+            }
+            #expect(delivering, "agent: \(agent.process.output)")
+            agent.process.signal(SIGHUP)
+            #expect(
+                await eventually { agent.process.output.contains("configuration reloaded") }, "\(agent.process.output)")
+            await agent.stop()
+            #expect(agent.process.output.contains("every sample delivered"), "\(agent.process.output)")
+        }
+    }
+
     @Test("a gateway restart loses nothing: the agent buffers, reconnects and replays")
     func gatewayRestart() async throws {
         let first = try await GatewayProcess.start()

@@ -45,18 +45,23 @@ python3 -c 'import prometheus_client, psutil' || { echo "missing Python modules:
 
 products=(monitord monitor-agent monitor-loadgen)
 strip_agent=""
+agent=()
 if ((debug)); then
     for product in "${products[@]}"; do swift build --product "$product"; done
     bin=$(swift build --show-bin-path)
     label="debug build"
 else
-    # As debian/rules builds the package (release, static Swift runtime, its linker flags); the
-    # agent is measured stripped as dh_strip ships it (bench.py --strip).
+    # As debian/rules builds the package (release, static Swift runtime, its linker flags; the
+    # agent for size, in a scratch path of its own); the agent is measured stripped as dh_strip
+    # ships it (bench.py --strip).
     read -ra flags <<<"$(make -s -f debian/rules print-swift-build-flags)"
-    for product in "${products[@]}"; do
+    for product in monitord monitor-loadgen; do
         swift build "${flags[@]}" --scratch-path .build-release --product "$product"
     done
     bin=$(swift build "${flags[@]}" --scratch-path .build-release --show-bin-path)
+    read -ra agent_flags <<<"$(make -s -f debian/rules print-agent-build-flags)"
+    swift build "${agent_flags[@]}" --scratch-path .build-release-agent --product monitor-agent
+    agent=(--agent "$(swift build "${agent_flags[@]}" --scratch-path .build-release-agent --show-bin-path)/monitor-agent")
     label="release build as debian/rules builds it, agent stripped"
     strip_agent=--strip
 fi
@@ -69,8 +74,8 @@ if [[ $soak != 0 ]]; then
     exec python3 scripts/bench/bench.py --bin "$bin" --soak-minutes "$soak" --json "${BENCH_JSON:-/tmp/monitord-soak.json}"
 fi
 if ((smoke)); then
-    exec python3 scripts/bench/bench.py --bin "$bin" --smoke $strip_agent \
+    exec python3 scripts/bench/bench.py --bin "$bin" "${agent[@]}" --smoke $strip_agent \
         --label "$label, \`bash scripts/bench/run.sh --smoke$( ((debug)) && echo ' --debug')\`"
 fi
-exec python3 scripts/bench/bench.py --bin "$bin" $strip_agent --write-doc docs/performance.md \
+exec python3 scripts/bench/bench.py --bin "$bin" "${agent[@]}" $strip_agent --write-doc docs/performance.md \
     --json "${BENCH_JSON:-/tmp/monitord-bench.json}" --label "$label, \`bash scripts/bench/run.sh\`"

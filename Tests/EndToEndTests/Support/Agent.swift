@@ -14,7 +14,8 @@ final class AgentProcess: @unchecked Sendable {
         servers: [Int]? = nil,
         interval: String = "200ms",
         cpuWindow: String = "100ms",
-        extraConfiguration: String = ""
+        extraConfiguration: String = "",
+        blockingSignals: Bool = false
     ) throws -> AgentProcess {
         let dir = try makeTemporaryDirectory()
         let configPath = dir + "/agent.conf"
@@ -27,7 +28,18 @@ final class AgentProcess: @unchecked Sendable {
             \(extraConfiguration)
             """
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let process = try RunningProcess(executable: Products.agent, arguments: ["--config", configPath], name: name)
+        // blockingSignals: exec'd with SIGHUP, SIGTERM and SIGINT blocked, as a launcher whose
+        // thread blocks them passes them on (a signal mask survives exec).
+        let process =
+            blockingSignals
+            ? try RunningProcess(
+                executable: "/usr/bin/env",
+                arguments: [
+                    "python3", "-c",
+                    "import os, signal, sys; signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP, signal.SIGTERM, signal.SIGINT}); os.execv(sys.argv[1], sys.argv[1:])",
+                    Products.agent, "--config", configPath,
+                ], name: name)
+            : try RunningProcess(executable: Products.agent, arguments: ["--config", configPath], name: name)
         return AgentProcess(process: process, name: name, configPath: configPath)
     }
 
