@@ -4,8 +4,8 @@ import MonitorSystem
 /// What a segment holds, as far as it can be trusted.
 struct WALSegmentContents: Equatable {
     var firstRecord: UInt64
-    /// Every intact record up to the first damaged one, in file order.
-    var records: [WALRecord]
+    /// How many intact records were handed over, up to the first damaged one.
+    var recordCount = 0
     /// Bytes from the start of the file to the end of the last intact record: where to cut.
     var validBytes: Int
     /// Why reading stopped before the end of the file, if it did: "torn record at offset 80 ...".
@@ -41,9 +41,14 @@ enum WALSegmentReader {
         return first
     }
 
-    static func read(_ bytes: ArraySlice<UInt8>) throws(HeaderError) -> WALSegmentContents {
+    /// Hands each intact record to `record` as it is decoded, in file order: a segment of 64 MiB is
+    /// about 700,000 records, which are not all held at once, and a caller reporting progress (to
+    /// systemd, during a replay) does so from the first record on.
+    static func read(_ bytes: ArraySlice<UInt8>, each record: (WALRecord) -> Void) throws(HeaderError)
+        -> WALSegmentContents
+    {
         let first = try header(bytes)
-        var contents = WALSegmentContents(firstRecord: first, records: [], validBytes: WALFormat.headerBytes)
+        var contents = WALSegmentContents(firstRecord: first, validBytes: WALFormat.headerBytes)
         var offset = WALFormat.headerBytes
         while true {
             switch ChecksummedRecord.read(bytes, at: offset, lengths: WALFormat.payloadLengths) {
@@ -57,8 +62,9 @@ enum WALSegmentReader {
                 return contents
             case .record(let payload, let next):
                 switch decode(payload) {
-                case .success(let record):
-                    contents.records.append(record)
+                case .success(let decoded):
+                    record(decoded)
+                    contents.recordCount += 1
                     offset = next
                     contents.validBytes = offset
                 case .failure(let error):

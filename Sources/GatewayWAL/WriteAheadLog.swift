@@ -184,11 +184,16 @@ public final class WriteAheadLog: Sendable {
             }
             let contents: WALSegmentContents
             do throws(WALSegmentReader.HeaderError) {
-                contents = try WALSegmentReader.read(bytes[...])
-                guard contents.firstRecord == number else {
+                // The header first: records of a segment that is not the one its name says are not replayed.
+                let first = try WALSegmentReader.header(bytes[...])
+                guard first == number else {
                     throw WALSegmentReader.HeaderError(
-                        description: "its header starts at record \(contents.firstRecord), not at its name's")
+                        description: "its header starts at record \(first), not at its name's")
                 }
+                // Replayed as they are decoded. Records a previous run wrote and never synced count
+                // as durable from here on (a welcome may promise them), so the file is synced below,
+                // before `open` returns and anything can be promised.
+                contents = try WALSegmentReader.read(bytes[...], each: replay)
             } catch {
                 logger.warning("write-ahead log: \(path): \(error); file deleted", metadata: ["file": "\(path)"])
                 recovery.damaged += 1
@@ -208,18 +213,14 @@ public final class WriteAheadLog: Sendable {
                     metadata: ["file": "\(path)"])
                 recovery.damaged += 1
             }
-            // A previous run may have written records it never synced (killed before its fsync, or
-            // with a periodic wal-fsync): they count as durable from here on, and a welcome may
-            // promise them, so they go to disk before anything else happens.
-            if !contents.records.isEmpty {
+            if contents.recordCount > 0 {
                 try syncFile(path)
                 openingSyncs += 1
             }
-            for record in contents.records { replay(record) }
-            recovery.records += contents.records.count
+            recovery.records += contents.recordCount
             recovery.segments += 1
             // Passed-over records keep their numbers: the numbering, and the next segment's name, go on after them.
-            let numbered = contents.records.count + contents.skipped
+            let numbered = contents.recordCount + contents.skipped
             segments.append(Segment(name: name, firstRecord: number, records: numbered, bytes: contents.validBytes))
             // Checked: a forged header near 2^63 must not wrap the numbering.
             let (end, overflow) = number.addingReportingOverflow(UInt64(numbered))

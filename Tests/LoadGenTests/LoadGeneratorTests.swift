@@ -82,7 +82,7 @@ import Testing
         let report = try await withInProcessGateway(configure: { $0.maxConnectionsPerAddress = 2 }) { gateway in
             try await LoadGenerator(
                 plan: LoadPlan(
-                    port: gateway.agentPort, agents: 6, dialect: .report, pace: .interval(.milliseconds(100)),
+                    port: gateway.agentPort, agents: 6, dialect: .reportFormat, pace: .interval(.milliseconds(100)),
                     duration: .milliseconds(500), rampUp: .zero, sourceAddresses: sourceAddresses)
             ).run()
         }

@@ -190,7 +190,7 @@ struct WALTests {
             for bit in 0..<8 {
                 var bytes = original
                 bytes[index] ^= 1 << bit
-                let contents = try? WALSegmentReader.read(bytes[...])
+                let contents = try? WALSegmentReader.collect(bytes[...])
                 if index < WALFormat.headerBytes {
                     #expect(contents == nil, "header byte \(index) bit \(bit)")
                 } else {
@@ -221,7 +221,7 @@ struct WALTests {
         WALFormat.append(walRecord(1), to: &record)
         withUnsafeBytes(of: length.littleEndian) { record.replaceSubrange(0..<4, with: $0) }
         bytes += record
-        let contents = try WALSegmentReader.read(bytes[...])
+        let contents = try WALSegmentReader.collect(bytes[...])
         #expect(contents.records.isEmpty && contents.validBytes == WALFormat.headerBytes)
         #expect(contents.damage?.contains("payload length \(length), outside 68...187") == true, "\(contents)")
     }
@@ -265,7 +265,7 @@ struct WALTests {
         WALFormat.append(walRecord(1), to: &segment)
         segment += record
         WALFormat.append(walRecord(3, agent: "other"), to: &segment)
-        let contents = try WALSegmentReader.read(segment[...])
+        let contents = try WALSegmentReader.collect(segment[...])
         #expect(contents.records == [walRecord(1), walRecord(3, agent: "other")])
         #expect(contents.damage == nil && contents.validBytes == segment.count)
         #expect(contents.skipped == 1)
@@ -357,7 +357,7 @@ struct WALTests {
             for _ in 0..<50 {
                 var bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
                 if size > 20, Bool.random() { bytes.replaceSubrange(0..<20, with: WALFormat.header(firstRecord: 1)) }
-                _ = try? WALSegmentReader.read(bytes[...])
+                _ = try? WALSegmentReader.collect(bytes[...])
             }
         }
     }
@@ -449,5 +449,23 @@ struct WALTests {
         #expect(replayed == accepted, "no partial batch was left behind")
         #expect(recovery.damaged == 0)
         await reopened.close()
+    }
+}
+
+extension WALSegmentReader {
+    /// What a segment holds, with its records collected (the reader hands them over one at a time).
+    struct Collected: Equatable {
+        var contents: WALSegmentContents
+        var records: [WALRecord]
+        var damage: String? { contents.damage }
+        var validBytes: Int { contents.validBytes }
+        var skipped: Int { contents.skipped }
+        var firstSkipped: String? { contents.firstSkipped }
+    }
+
+    static func collect(_ bytes: ArraySlice<UInt8>) throws(HeaderError) -> Collected {
+        var records: [WALRecord] = []
+        let contents = try read(bytes) { records.append($0) }
+        return Collected(contents: contents, records: records)
     }
 }
