@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// monitor-agent and monitord together, as deployed: delivery, outages and expiry.
@@ -153,6 +154,9 @@ enum UselessGateway: String, CaseIterable, Sendable, CustomStringConvertible {
     case neverAcknowledges
     /// Welcomes, then sends one blank every 300 ms: bytes, but no message and no progress.
     case sendsBlanks
+    /// Welcomes, acknowledges the first sample, then repeats that same `ack 1` every 200 ms while
+    /// reading everything: messages, but none that acknowledges anything new (outside audit 4/14).
+    case repeatsStaleAck
 
     var description: String { rawValue }
 
@@ -173,6 +177,12 @@ enum UselessGateway: String, CaseIterable, Sendable, CustomStringConvertible {
                 while Date() < end, !connection.peerClosed {
                     guard await connection.send(" ") else { break }
                     _ = await connection.waitForPeerClose(timeout: 0.3)
+                }
+            case .repeatsStaleAck:
+                guard await connection.readSample(timeout: 5) == 1 else { continue }
+                while Date() < end, !connection.peerClosed {
+                    guard await connection.send(HostileGatewayTests.ack("1")) else { break }
+                    _ = await connection.waitForPeerClose(timeout: 0.2)
                 }
             }
         }
@@ -203,6 +213,89 @@ struct UselessGatewayFailoverTests {
             },
             "\(behaviour): \(agent.process.output)\ngateway: \(honest.process.output)\n\((try? honest.metrics().text) ?? "no page")"
         )
+    }
+}
+
+extension UselessGatewayFailoverTests {
+    @Test(
+        "a first gateway that acknowledges late, with stale acks in between, but whose acks advance is kept"
+    )
+    func keepsALateAcker() async throws {
+        let slow = try ScriptedGateway()
+        let honest = try await GatewayProcess.start()
+        defer { Task { await honest.stop() } }
+        let end = Date().addingTimeInterval(9)
+        let connections = Mutex(0)
+        let serving = Task {
+            while let connection = await slow.accept(timeout: end.timeIntervalSinceNow) {
+                defer { connection.close() }
+                connections.withLock { $0 += 1 }
+                guard await connection.readHello(timeout: 5) != nil else { continue }
+                await connection.send(HostileGatewayTests.welcome)
+                // Every 1.2 s (within the agent's 2 s silence deadline, but well behind its 200 ms
+                // interval) the newest sample read is acknowledged; a stale ack every 200 ms between.
+                var newest: UInt64 = 0
+                var acknowledged: UInt64 = 0
+                var nextAck = Date().addingTimeInterval(1.2)
+                while Date() < end, !connection.peerClosed {
+                    while let sequence = await connection.readSample(timeout: 0.01) { newest = sequence }
+                    if Date() >= nextAck, newest > acknowledged {
+                        acknowledged = newest
+                        nextAck = Date().addingTimeInterval(1.2)
+                    }
+                    if acknowledged > 0 {
+                        guard await connection.send(HostileGatewayTests.ack("\(acknowledged)")) else { break }
+                    }
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+        }
+        defer {
+            serving.cancel()
+            slow.close()
+        }
+        let agent = try AgentProcess.start(
+            name: "late-acks", gatewayPort: slow.port, servers: [slow.port, honest.agentPort])
+        defer { agent.process.signal(SIGKILL) }
+        try await Task.sleep(for: .seconds(8))
+        #expect(connections.withLock { $0 } == 1, "\(agent.process.output)")
+        #expect(!agent.process.output.contains("acknowledges nothing new"), "\(agent.process.output)")
+        #expect(try honest.metrics().value("monitord_samples_received_total", agent: "late-acks") ?? 0 == 0)
+    }
+
+    @Test("a first server that fails at its welcome is logged once per kind of failure, however often it fails")
+    func logsAnEarlierServersFailure() async throws {
+        let broken = try ScriptedGateway()
+        let honest = try await GatewayProcess.start()
+        defer { Task { await honest.stop() } }
+        let end = Date().addingTimeInterval(20)
+        let connections = Mutex(0)
+        let serving = Task {
+            while let connection = await broken.accept(timeout: end.timeIntervalSinceNow) {
+                defer { connection.close() }
+                connections.withLock { $0 += 1 }
+                guard await connection.readHello(timeout: 5) != nil else { continue }
+                await connection.send(#"{"type":"welcome","protocol":2}"# + "\n")
+                _ = await connection.waitForPeerClose(timeout: 2)
+            }
+        }
+        defer {
+            serving.cancel()
+            broken.close()
+        }
+        // failback-after = 1s: the agent goes back to the broken first server every second.
+        let agent = try AgentProcess.start(
+            name: "broken-first", gatewayPort: broken.port, servers: [broken.port, honest.agentPort],
+            extraConfiguration: "failback-after = 1s\n")
+        defer { agent.process.signal(SIGKILL) }
+        #expect(
+            await eventually(timeout: 18) { connections.withLock { $0 } >= 4 },
+            "\(agent.process.output)")
+        let mentions = agent.process.output.split(separator: "\n").filter {
+            $0.contains("127.0.0.1:\(broken.port) failed") && $0.contains("protocol")
+        }
+        #expect(mentions.count == 1, "\(agent.process.output)")
+        #expect(try honest.metrics().value("monitord_samples_received_total", agent: "broken-first") ?? 0 > 0)
     }
 }
 

@@ -93,6 +93,33 @@ struct ReloadTests {
         #expect(process.process.terminationReason == .exit, "\(daemon): \(process.output)")
     }
 
+    @Test(
+        "300 SIGHUPs at once make at most a few reloads of the file as it then is, and a SIGTERM right after is not kept waiting",
+        arguments: ["monitord", "monitor-agent"])
+    func hangupStormCoalesces(daemon: String) async throws {
+        let executable = daemon == "monitord" ? Products.monitord : Products.agent
+        let ready = daemon == "monitord" ? "listening: agents on" : "sampling as"
+        let configuration = try Self.startupConfiguration(daemon: daemon)
+        let process = try RunningProcess(executable: executable, arguments: ["--config", configuration])
+        defer { process.signal(SIGKILL) }
+        #expect(await eventually { process.output.contains(ready) }, "\(process.output)")
+        // Changed before the storm: a reload that reads it says so (log-level waits for a restart).
+        let original = try String(contentsOfFile: configuration, encoding: .utf8)
+        try (original + "log-level = debug\n").write(toFile: configuration, atomically: true, encoding: .utf8)
+        for _ in 0..<300 { process.signal(SIGHUP) }
+        let start = Date()
+        process.signal(SIGTERM)
+        let status = await process.waitForExit(timeout: 30)
+        let stopping = Date().timeIntervalSince(start)
+        #expect(status == 0, "\(daemon): \(process.output)")
+        #expect(stopping < 2.5, "\(daemon) took \(stopping) s to stop after the storm: \(process.output)")
+        let reloads = process.output.components(separatedBy: "configuration reloaded").count - 1
+        #expect((1...3).contains(reloads), "\(daemon) reloaded \(reloads) times: \(process.output)")
+        #expect(
+            process.output.contains("log-level changes take effect at the next restart"),
+            "\(daemon) never read the changed file: \(process.output)")
+    }
+
     /// Execs `executable` from a Python parent that blocked `signal` and sent it to itself: the
     /// daemon starts with the signal already pending and blocked (both survive exec), the surest
     /// way to deliver one before a single instruction of the daemon has run.
