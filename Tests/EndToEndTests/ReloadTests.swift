@@ -106,12 +106,12 @@ struct ReloadTests {
         // Changed before the storm: a reload that reads it says so (log-level waits for a restart).
         let original = try String(contentsOfFile: configuration, encoding: .utf8)
         try (original + "log-level = debug\n").write(toFile: configuration, atomically: true, encoding: .utf8)
-        // 100 µs apart (about 50 ms in all): far enough for each to reach the daemon on its own
-        // (the kernel merges a signal sent while the same one is still pending), and for each to
-        // have queued a reload before the fix.
+        // 20 µs apart (about 10 ms in all, shorter than a debug build's reload): far enough for
+        // most to reach the daemon on their own (the kernel merges a signal sent while the same one
+        // is still pending), and so to queue a reload each before the fix (hundreds).
         for _ in 0..<300 {
             process.signal(SIGHUP)
-            let next = ContinuousClock.now.advanced(by: .microseconds(100))
+            let next = ContinuousClock.now.advanced(by: .microseconds(20))
             while ContinuousClock.now < next {}
         }
         // The first reload under way: a SIGTERM overtakes a waiting reload (by design), so one must
