@@ -6,7 +6,8 @@ package import NIOCore
 /// graceful shutdown (SIGTERM, SIGINT) a stop step before the work is cancelled.
 ///
 /// Reloads and the shutdown arrive through one stream of events handled by one loop, so a reload
-/// never runs concurrently with another reload or with stopping. Where the events come from is
+/// never runs concurrently with another reload or with stopping; ``Requests`` merges a burst of
+/// SIGHUPs into one reload and lets a shutdown overtake them. Where the events come from is
 /// the daemon's: monitord takes them from swift-service-lifecycle, the agent from its own signal
 /// handler (``SignalPipe``), so that the agent links no Dispatch-based signal machinery.
 package enum DaemonControl {
@@ -45,7 +46,7 @@ package enum DaemonControl {
     /// Runs until a shutdown event, or until `events` ends.
     ///
     /// - Parameters:
-    ///   - events: reloads and the shutdown; SIGHUP must be trapped before the daemon announced
+    ///   - events: reloads and the shutdown, from ``Requests/make()``; SIGHUP must be trapped before the daemon announced
     ///     readiness (from then on a reload must never kill the daemon).
     ///   - notifier: told `RELOADING=1` around each reload and `READY=1` with `hooks.status()`
     ///     after it, and `STOPPING=1` before `hooks.stop`.

@@ -56,11 +56,15 @@ public final class AgentService: Sendable {
 
     private func runOnEventLoop() async throws {
         // Signals from here on, SIGHUP before readiness: from then on a reload must never kill us.
-        let (events, control) = AsyncStream.makeStream(of: DaemonControl.Event.self)
-        defer { control.finish() }
+        let (events, requests) = DaemonControl.Requests.make()
+        defer { requests.finish() }
         // Never closed: the handler stays installed until the process exits.
         _ = try await SignalPipe.open(on: executor.eventLoop) { signal in
-            control.yield(signal == SIGHUP ? .reload : .shutdown)
+            if signal == SIGHUP {
+                requests.reload()
+            } else {
+                requests.shutdown()
+            }
         }
         // Every handler is in place now: act on a SIGHUP, SIGTERM or SIGINT that came while starting.
         StartupSignals.replay(logger: logger)

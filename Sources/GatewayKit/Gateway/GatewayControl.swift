@@ -8,18 +8,18 @@ extension DaemonControl {
     /// `hangups`, the shutdown from swift-service-lifecycle's graceful shutdown (SIGTERM and
     /// SIGINT, as monitord's service group is configured).
     static func run(hangups: UnixSignalsSequence, notifier: SystemdNotifier, hooks: Hooks) async {
-        let (events, control) = AsyncStream.makeStream(of: Event.self)
+        let (events, requests) = Requests.make()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { signals in
                 signals.addTask {
-                    for await _ in hangups { control.yield(.reload) }
+                    for await _ in hangups { requests.reload() }
                 }
                 await run(events: events, notifier: notifier, hooks: hooks)
                 signals.cancelAll()
             }
         } onGracefulShutdown: {
-            control.yield(.shutdown)
+            requests.shutdown()
         }
-        control.finish()
+        requests.finish()
     }
 }
