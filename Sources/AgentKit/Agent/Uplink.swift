@@ -22,6 +22,7 @@ struct Uplink: Sendable {
 
     func run() async {
         var backoff = Backoff()
+        var failureLog = ServerFailureLog()
         while !Task.isCancelled {
             let configuration = state.configuration
             var failures: [String] = []
@@ -34,16 +35,19 @@ struct Uplink: Sendable {
                     // refuses, never acknowledges or only sends blanks has failed like an unreachable
                     // one: the agent moves on to the next server (a full disk on the first gateway
                     // must not keep a fleet from a healthy second one) and backs off.
+                    // So has one that stops acknowledging anything new (UplinkError.acknowledgesNothingNew).
                     if try await converse(with: server, configuration: configuration) {
                         backoff.reset()
                         break
                     }
                     failures.append("\(server): welcomed, but took no sample")
+                    log(server, failed: "welcomed, but took no sample", kind: "took no sample", in: &failureLog)
                 } catch is CancellationError {
                     state.shared.withLock { $0.connecting = false }
                     return
                 } catch {
                     failures.append("\(server): \(error)")
+                    log(server, failed: "\(error)", kind: UplinkError.kind(of: error), in: &failureLog)
                 }
                 state.shared.withLock { $0.connecting = false }
             }
@@ -62,6 +66,16 @@ struct Uplink: Sendable {
                 return
             }
         }
+    }
+
+    /// Logs a server's failure, unless the same failure of the same server was logged lately.
+    private func log(_ server: HostPort, failed reason: String, kind: String, in failureLog: inout ServerFailureLog) {
+        let (log, unlogged) = failureLog.note(server, kind: kind)
+        guard log else { return }
+        logger.warning(
+            "server \(server) failed: \(reason)",
+            metadata: unlogged > 0 ? ["same failures not logged": "\(unlogged)"] : [:]
+        )
     }
 
     /// Sleeps, but wakes early when a reload asks for a new connection.
@@ -86,6 +100,8 @@ struct Uplink: Sendable {
         }
         // The gateway acks every sample, so a connection that has been silent for a few intervals
         // is dead (a partition, a frozen gateway) even if TCP has not noticed: give it up.
+        // The same deadline holds for acknowledgements: samples sent and none of them acknowledged
+        // for that long (only stale acks repeated, say) is a gateway that takes nothing.
         let silence = TimeAmount(max(interval * 3, .seconds(2)))
         // SNI carries names only; for an address, the certificate is checked against the address.
         let sniName = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
@@ -120,7 +136,7 @@ struct Uplink: Sendable {
                             IdleStateHandler(readTimeout: silence), CloseOnIdleHandler(),
                             UplinkHandler(
                                 state: state, logger: logger, server: server, hello: hello,
-                                configuration: configuration, outcome: outcome),
+                                configuration: configuration, progressDeadline: silence, outcome: outcome),
                         ])
                     }
                 }
@@ -138,6 +154,9 @@ struct Uplink: Sendable {
         }
         if Task.isCancelled { throw CancellationError() }
         guard ended.welcomed else { throw ended.error ?? UplinkError.closedBeforeWelcome }
+        // A gateway that stopped taking samples has failed, whatever it took before: the agent
+        // moves on to the next server rather than start again from this one.
+        if let stalled = ended.error as? UplinkError, case .acknowledgesNothingNew = stalled { throw stalled }
         let ending = ended.error.map { "\($0)" } ?? "closed by the server"
         logger.warning("lost connection to \(server): \(ending)", metadata: ["buffered": "\(state.bufferedCount)"])
         return ended.delivered
@@ -149,12 +168,28 @@ enum UplinkError: Error, CustomStringConvertible {
     case refused(String)
     /// The gateway said something the agent cannot believe (see ``GatewayConversation``).
     case protocolError(String)
+    /// Samples were outstanding and no ack moved the acknowledged sequence on for `deadline`.
+    case acknowledgesNothingNew(sent: UInt64, acknowledged: UInt64, deadline: Duration)
 
     var description: String {
         switch self {
         case .closedBeforeWelcome: "the server closed the connection before its welcome"
         case .refused(let reason): "refused by the server: \(reason)"
         case .protocolError(let reason): "protocol error by the server: \(reason); connection closed"
+        case .acknowledgesNothingNew(let sent, let acknowledged, let deadline):
+            "the server acknowledges nothing new: samples up to \(sent) sent, acknowledged only up to \(acknowledged) for \(deadline.formattedSeconds); connection closed"
+        }
+    }
+
+    /// What kind of failure `error` is, for ``ServerFailureLog``: the case of an `UplinkError`,
+    /// the type of any other error (a refused connection, a TLS failure); never a peer's text.
+    static func kind(of error: any Error) -> String {
+        guard let error = error as? UplinkError else { return "\(type(of: error))" }
+        return switch error {
+        case .closedBeforeWelcome: "closed before welcome"
+        case .refused: "refused"
+        case .protocolError: "protocol error"
+        case .acknowledgesNothingNew: "acknowledges nothing new"
         }
     }
 }

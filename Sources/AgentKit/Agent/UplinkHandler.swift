@@ -38,6 +38,8 @@ final class UplinkHandler: ChannelInboundHandler {
     private let server: HostPort
     private let hello: Hello
     private let configuration: AgentConfiguration
+    /// How long samples may be outstanding without an ack that moves the acknowledged sequence on.
+    private let progressDeadline: TimeAmount
     private let outcome: EventLoopPromise<Outcome>
 
     private var context: ChannelHandlerContext?
@@ -47,6 +49,11 @@ final class UplinkHandler: ChannelInboundHandler {
     private var ending: (any Error)?
     /// The highest sequence written on this connection (or the welcome's `last_seq`).
     private var sent: UInt64 = 0
+    /// The highest sequence the gateway confirmed on this connection (or the welcome's `last_seq`):
+    /// only an ack beyond it is progress. A repeated old ack is not (outside audit 4, finding 14).
+    private var acknowledged: UInt64 = 0
+    /// Ends the connection when samples stay outstanding with no progress for ``progressDeadline``.
+    private var stallDeadline: Scheduled<Void>?
     /// Reused for every write: once the socket took a write, the buffer's storage is ours again
     /// and clearing it allocates nothing.
     private var line = ByteBuffer()
@@ -55,13 +62,14 @@ final class UplinkHandler: ChannelInboundHandler {
 
     init(
         state: AgentState, logger: Logger, server: HostPort, hello: Hello, configuration: AgentConfiguration,
-        outcome: EventLoopPromise<Outcome>
+        progressDeadline: TimeAmount, outcome: EventLoopPromise<Outcome>
     ) {
         self.state = state
         self.logger = logger
         self.server = server
         self.hello = hello
         self.configuration = configuration
+        self.progressDeadline = progressDeadline
         self.outcome = outcome
     }
 
@@ -129,7 +137,12 @@ final class UplinkHandler: ChannelInboundHandler {
             // What this connection confirms belongs to the session its hello announced (the agent
             // may start a new one meanwhile, at the spool's numbering ceiling).
             state.acknowledge(upTo: sequence, session: hello.session)
+            guard sequence > acknowledged else { return }
+            acknowledged = sequence
             delivered = true
+            stallDeadline?.cancel()
+            stallDeadline = nil
+            watchProgress(context: context)
         case .refused(let reason):
             end(UplinkError.refused(reason), context: context)
         case .protocolError(let reason):
@@ -151,6 +164,7 @@ final class UplinkHandler: ChannelInboundHandler {
         }
         welcomed = true
         sent = acknowledged
+        self.acknowledged = acknowledged
         // On a fallback server, leave after failback-after to try the first one again; the
         // session and its numbering go along, so the move costs no sample.
         if server != configuration.servers.first {
@@ -188,7 +202,27 @@ final class UplinkHandler: ChannelInboundHandler {
             state.shared.withLock { $0.conversation?.willSend(upTo: last.sequence) }
             sent = last.sequence
             context.writeAndFlush(wrapOutboundOut(line), promise: nil)
+            watchProgress(context: context)
         }
+    }
+
+    /// Starts the progress deadline when samples are outstanding and it is not running yet; an ack
+    /// that moves the acknowledged sequence on stops it (and starts it again if more are outstanding).
+    private func watchProgress(context: ChannelHandlerContext) {
+        guard stallDeadline == nil, sent > acknowledged, ending == nil else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        stallDeadline = context.eventLoop.scheduleTask(in: progressDeadline) {
+            bound.value.stalled()
+        }
+    }
+
+    private func stalled() {
+        stallDeadline = nil
+        guard let context, sent > acknowledged else { return }
+        let deadline = Duration.nanoseconds(progressDeadline.nanoseconds)
+        end(
+            UplinkError.acknowledgesNothingNew(sent: sent, acknowledged: acknowledged, deadline: deadline),
+            context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -221,6 +255,7 @@ final class UplinkHandler: ChannelInboundHandler {
         context = nil
         welcomeDeadline?.cancel()
         failback?.cancel()
+        stallDeadline?.cancel()
         if begun {
             state.shared.withLock { shared in
                 shared.channel = nil
