@@ -51,6 +51,16 @@ struct ReloadTests {
         }
     }
 
+    /// The binary of "monitord" or "monitor-agent".
+    static func executable(of daemon: String) -> String {
+        daemon == "monitord" ? Products.monitord : Products.agent
+    }
+
+    /// What the daemon logs once it runs.
+    static func readyLine(of daemon: String) -> String {
+        daemon == "monitord" ? "listening: agents on" : "sampling as"
+    }
+
     /// A daemon's configuration file for the startup-signal test: loopback, port 0.
     static func startupConfiguration(daemon: String) throws -> String {
         let path = try makeTemporaryDirectory() + "/\(daemon).conf"
@@ -66,8 +76,8 @@ struct ReloadTests {
         "SIGHUP 0, 10, 50 and 100 ms after exec, many times: both daemons keep running; SIGTERM then stops gracefully",
         arguments: ["monitord", "monitor-agent"])
     func signalsWhileStarting(daemon: String) async throws {
-        let executable = daemon == "monitord" ? Products.monitord : Products.agent
-        let ready = daemon == "monitord" ? "listening: agents on" : "sampling as"
+        let executable = Self.executable(of: daemon)
+        let ready = Self.readyLine(of: daemon)
         let configuration = try Self.startupConfiguration(daemon: daemon)
         for delay in [0, 10, 50, 100] {
             for run in 0..<3 {
@@ -97,8 +107,8 @@ struct ReloadTests {
         "300 SIGHUPs at once make at most a few reloads of the file as it then is, and a SIGTERM right after is not kept waiting",
         arguments: ["monitord", "monitor-agent"])
     func hangupStormCoalesces(daemon: String) async throws {
-        let executable = daemon == "monitord" ? Products.monitord : Products.agent
-        let ready = daemon == "monitord" ? "listening: agents on" : "sampling as"
+        let executable = Self.executable(of: daemon)
+        let ready = Self.readyLine(of: daemon)
         let configuration = try Self.startupConfiguration(daemon: daemon)
         let process = try RunningProcess(executable: executable, arguments: ["--config", configuration])
         defer { process.signal(SIGKILL) }
@@ -153,7 +163,7 @@ struct ReloadTests {
         "a SIGHUP pending and blocked at exec is heard: the daemon unblocks it, keeps running and reloads",
         arguments: ["monitord", "monitor-agent"])
     func signalPendingAtExec(daemon: String) async throws {
-        let executable = daemon == "monitord" ? Products.monitord : Products.agent
+        let executable = Self.executable(of: daemon)
         let configuration = try Self.startupConfiguration(daemon: daemon)
         let process = try Self.startWithPendingSignal("SIGHUP", executable: executable, configuration: configuration)
         defer { process.signal(SIGKILL) }
@@ -178,7 +188,7 @@ struct ReloadTests {
         // The window audit 3 found (a SIGHUP in the first milliseconds after exec killed the daemon)
         // is the time before `main`. strace lists every change of a signal's action in order: the
         // first ones must be ours, before the runtime's crash handlers and before any thread exists.
-        let executable = daemon == "monitord" ? Products.monitord : Products.agent
+        let executable = Self.executable(of: daemon)
         let trace = try makeTemporaryDirectory() + "/trace"
         let strace = try RunningProcess(
             executable: "/usr/bin/strace",
