@@ -379,7 +379,6 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         } else if now - lastProgress >= silenceLimit {
             // Silence gets no error line (the peer is not listening, or gone): the connection just closes.
             finished = true
-            sweeper.unregister(self, on: context.eventLoop)
             state.refused(
                 .idleTimeout, "silent for \((configuration.agentTimeout * 2).configurationText)", remote: remote,
                 agent: session.agentName)
@@ -388,8 +387,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         } else {
             return
         }
+        // `finished` stops the checks until the close unregisters it (channelInactive).
         finished = true
-        sweeper.unregister(self, on: context.eventLoop)
         Self.closeWithError(context.channel, text)
     }
 
