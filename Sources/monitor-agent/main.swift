@@ -23,15 +23,22 @@ case .success(.help):
 case .success(.version):
     print(MonitorVersion.current)
 case .success(.run(let options)):
-    let launcher = DaemonLauncher<AgentConfiguration>(
-        identifier: "monitor-agent", defaultConfigurationPath: "/etc/monitor/agent.conf",
-        validate: { configuration, path throws(ConfigurationError) in
-            try configuration.checkResolvedName(hostName: HostName.current, file: path)
-        })
-    let status = await launcher.main(
-        explicitPath: options.configPath, checkConfig: options.checkConfig, verbose: options.verbose
-    ) { configuration, path, logger in
-        try await AgentService(configuration: configuration, configurationPath: path, logger: logger).run()
+    // All of the agent's work runs on one event loop; this thread only waits for the end
+    // (EventLoopExecutor.run says why not top-level `await`).
+    let executor = EventLoopExecutor.ownThread()
+    let status = executor.run {
+        let launcher = DaemonLauncher<AgentConfiguration>(
+            identifier: "monitor-agent", defaultConfigurationPath: "/etc/monitor/agent.conf",
+            validate: { configuration, path throws(ConfigurationError) in
+                try configuration.checkResolvedName(hostName: HostName.current, file: path)
+            })
+        return await launcher.main(
+            explicitPath: options.configPath, checkConfig: options.checkConfig, verbose: options.verbose
+        ) { configuration, path, logger in
+            try await AgentService(
+                configuration: configuration, configurationPath: path, logger: logger, executor: executor
+            ).run()
+        }
     }
     if status.code != 0 { exit(status.code) }
 }

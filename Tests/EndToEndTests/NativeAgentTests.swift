@@ -45,6 +45,34 @@ struct NativeAgentTests {
         }
     }
 
+    @Test("the agent runs on two threads: its event loop, and the main thread waiting for it (no Dispatch thread)")
+    func twoThreads() async throws {
+        try await withGateway { gateway in
+            let agent = try AgentProcess.start(name: "e2e-threads", gatewayPort: gateway.agentPort)
+            defer { agent.process.signal(SIGKILL) }
+            let delivering = await eventually {
+                (try gateway.metrics().value("monitord_samples_received_total", agent: "e2e-threads") ?? 0) >= 3
+            }
+            #expect(delivering, "agent: \(agent.process.output)")
+            // Over a second of samples (200 ms apart), every thread the process has, by name: a
+            // Dispatch worker or manager thread (named after its queue) would wake every second.
+            var seen: [String: String] = [:]
+            for _ in 0..<10 {
+                let tasks =
+                    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(agent.process.pid)/task")) ?? []
+                for task in tasks {
+                    let comm =
+                        (try? String(contentsOfFile: "/proc/\(agent.process.pid)/task/\(task)/comm", encoding: .utf8))
+                        ?? ""
+                    seen[task] = comm.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(seen.count == 2, "threads: \(seen)")
+            #expect(seen.values.contains { $0.hasPrefix("NIO-ELT") }, "threads: \(seen)")
+        }
+    }
+
     @Test("a gateway restart loses nothing: the agent buffers, reconnects and replays")
     func gatewayRestart() async throws {
         let first = try await GatewayProcess.start()

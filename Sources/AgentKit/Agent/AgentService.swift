@@ -3,8 +3,7 @@ public import Logging
 public import MonitorConfig
 public import MonitorModel
 public import MonitorSystem
-public import NIOCore
-import NIOPosix
+import NIOCore
 
 #if canImport(Glibc)
     import Glibc
@@ -31,7 +30,7 @@ public final class AgentService: Sendable {
         configurationPath: String?,
         logger: Logger,
         notifier: SystemdNotifier = SystemdNotifier(),
-        eventLoopGroup: (any EventLoopGroup)? = nil,
+        executor: EventLoopExecutor? = nil,
         collector: SystemCollector = SystemCollector(),
         clock: any WallClock = SystemWallClock()
     ) {
@@ -39,9 +38,7 @@ public final class AgentService: Sendable {
         self.configurationPath = configurationPath
         self.logger = logger
         self.notifier = notifier
-        // One thread is all an agent needs; NIO's shared group would start one per core. It lives
-        // as long as the process.
-        self.executor = EventLoopExecutor((eventLoopGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)).next())
+        self.executor = executor ?? EventLoopExecutor.ownThread()
         self.collector = collector
         self.clock = clock
         self.hostName = HostName.current

@@ -1,4 +1,5 @@
 public import NIOCore
+import NIOPosix
 
 /// Runs Swift tasks on one NIO event loop: the agent's concurrency and its socket share a thread.
 ///
@@ -14,6 +15,29 @@ public final class EventLoopExecutor: TaskExecutor {
 
     public init(_ eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
+    }
+
+    /// An executor on an event loop of its own: one thread is all an agent needs (NIO's shared
+    /// group would start one per core). The thread lives as long as the process.
+    public static func ownThread() -> EventLoopExecutor {
+        EventLoopExecutor(MultiThreadedEventLoopGroup(numberOfThreads: 1).next())
+    }
+
+    /// Runs `body` as a task on this executor and blocks the calling thread (which must not be
+    /// the loop's) until it returns.
+    ///
+    /// For a `main` that does all its work here: top-level `await` would run it on the main
+    /// actor, that is on Dispatch's main queue, and Dispatch would then keep a thread of its own
+    /// with a timer that wakes it every second to watch a worker pool the agent never uses.
+    public func run<Result: Sendable>(_ body: @escaping @Sendable () async -> Result) -> Result {
+        precondition(!eventLoop.inEventLoop, "run(_:) would block the loop it waits for")
+        let finished = eventLoop.makePromise(of: Result.self)
+        Task(executorPreference: self) { finished.succeed(await body()) }
+        do {
+            return try finished.futureResult.wait()
+        } catch {
+            preconditionFailure("the promise is only ever succeeded")
+        }
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {

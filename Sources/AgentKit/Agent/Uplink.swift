@@ -117,7 +117,7 @@ struct Uplink: Sendable {
         let channel: any Channel
         do {
             // On the agent's own loop: the connection's reads and writes then need no thread hop.
-            channel = try await ClientBootstrap(group: executor.eventLoop)
+            let bootstrap = ClientBootstrap(group: executor.eventLoop)
                 .connectTimeout(.seconds(5))
                 .channelOption(.socketOption(.so_keepalive), value: 1)
                 .channelInitializer { channel in
@@ -140,8 +140,13 @@ struct Uplink: Sendable {
                         ])
                     }
                 }
-                .connect(host: server.host, port: server.port)
-                .get()
+            // An address needs no resolver: NIO runs getaddrinfo on a Dispatch queue, whose
+            // threads would then stay for the agent's life, one of them waking every second.
+            if let address = try? SocketAddress(ipAddress: server.host, port: server.port) {
+                channel = try await bootstrap.connect(to: address).get()
+            } else {
+                channel = try await bootstrap.connect(host: server.host, port: server.port).get()
+            }
         } catch {
             // The handler may never have been added; a promise must not be left unfulfilled.
             outcome.fail(error)
