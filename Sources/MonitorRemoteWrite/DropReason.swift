@@ -1,7 +1,7 @@
 /// Why a sample never reached the receiver: the `reason` label of
 /// `monitord_remote_write_samples_dropped_total`, and the words of its log line.
 enum DropReason: String, CaseIterable, Sendable {
-    /// The receiver refused it (a 4xx other than 429) even in a request small enough to single it out.
+    /// The receiver refused it (a 4xx about the samples, such as 400) even in a request small enough to single it out.
     case refused
     /// Older than `max-sample-age`: dropped before sending, as the receiver would refuse it.
     case tooOld = "too_old"

@@ -41,7 +41,7 @@ final class RemoteWriteCounters: Sendable {
             MetricFamily(
                 name: "monitord_remote_write_samples_failed_total",
                 help:
-                    "Samples given up: refused by the receiver with a 4xx other than 429, or out of order for their series.",
+                    "Samples given up: refused by the receiver (a 4xx about the samples, such as 400), or out of order for their series.",
                 type: .counter, samples: [MetricSample(Double(samplesFailed))]),
             MetricFamily(
                 name: "monitord_remote_write_samples_retried_total",

@@ -449,9 +449,8 @@ public final class RemoteWriter: Sendable {
                         metadata: ["url": "\(endpoint)"])
                 }
                 return nil
-            case .reject(let status, let reason):
-                guard RetryPolicy.refusalMayBeTheContents(status), let (first, second) = split(batch, budget: &budget)
-                else {
+            case .reject(_, let reason):
+                guard let (first, second) = split(batch, budget: &budget) else {
                     drop(batch.count, .refused, detail: reason)
                     return nil
                 }

@@ -4,8 +4,13 @@ import MonitorConfig
 /// What to do after one attempt to deliver a batch, and how long to wait before the next.
 ///
 /// Follows what every remote-write receiver documents: 2xx is stored; 429 (rate limited) and 5xx
-/// (overloaded, restarting) are worth retrying; any other 4xx means the receiver will never accept this
-/// body (bad labels, out-of-order samples, too large), so retrying would only stall every later sample.
+/// (overloaded, restarting) are worth retrying; a 4xx about the body (bad labels, out-of-order samples,
+/// too large) means the receiver will never accept it, so retrying would only stall every later sample.
+///
+/// A refusal of the request rather than of its samples is retried too, as vmagent does: a redirect
+/// (never followed: it would carry the credentials elsewhere), 401, 403, 404, 405 and 407 say the URL,
+/// the credentials or the permissions are wrong, which an operator fixes; dropping the samples meanwhile
+/// would lose, after the fix, everything the gateway acknowledged while the configuration was wrong.
 struct RetryPolicy: Sendable, Equatable {
     enum Outcome: Sendable, Equatable {
         case delivered
@@ -31,15 +36,17 @@ struct RetryPolicy: Sendable, Equatable {
         switch status {
         case 200..<300: return .delivered
         case 429, 500..<600: return .retry(text)
-        default: return .reject(status, text)
+        case 300..<400:
+            return .retry("\(text) (check the url: a redirect, never followed)")
+        case 401, 403, 407:
+            return .retry("\(text) (check the credentials)")
+        case 404, 405:
+            return .retry("\(text) (check the url)")
+        // 400, 409, 413, 422 and the like: these samples, as sent, will never be taken.
+        case 400..<500: return .reject(status, text)
+        // 1xx never ends a response, and no other status is defined: a broken receiver.
+        default: return .retry(text)
         }
-    }
-
-    /// Whether a refusal may be about some samples of the request, so that sending its parts apart
-    /// can get the others stored (400 bad request, 413 too large, 422): not so for authentication,
-    /// permission, a wrong path or method, which refuse every part alike.
-    static func refusalMayBeTheContents(_ status: Int) -> Bool {
-        ![401, 403, 404, 405, 407].contains(status)
     }
 
     /// The wait, in seconds, before retry number `attempt` (0 for the first retry); see ``Backoff``.

@@ -67,8 +67,25 @@ import Testing
             RetryPolicy.classify(status: 400, detail: "out of order sample")
                 == .reject(400, "HTTP 400: out of order sample")
         )
-        #expect(RetryPolicy.classify(status: 401, detail: "") == .reject(401, "HTTP 401"))
         #expect(RetryPolicy.classify(status: 413, detail: "") == .reject(413, "HTTP 413"))
+        #expect(RetryPolicy.classify(status: 409, detail: "") == .reject(409, "HTTP 409"))
+    }
+
+    /// A wrong URL or password refuses the request, not its samples: dropping them would lose, once
+    /// the operator fixed the configuration, everything acknowledged meanwhile (audit 5, finding 01).
+    @Test(arguments: [301, 302, 307, 308, 401, 403, 404, 405, 407])
+    func refusalsOfTheRequestAreRetried(status: Int) {
+        guard case .retry(let reason) = RetryPolicy.classify(status: status, detail: "") else {
+            Issue.record("HTTP \(status) is not retried")
+            return
+        }
+        #expect(reason.hasPrefix("HTTP \(status) (check the"), "the log line says what to fix: \(reason)")
+    }
+
+    @Test func statusesNoReceiverDefinesAreRetried() {
+        #expect(RetryPolicy.classify(status: 100, detail: "") == .retry("HTTP 100"))
+        #expect(RetryPolicy.classify(status: 600, detail: "") == .retry("HTTP 600"))
+        #expect(RetryPolicy.classify(status: 0, detail: "") == .retry("HTTP 0"))
     }
 
     @Test func backoffDoublesUpToTheCapWithHalfOfItJittered() {
