@@ -8,14 +8,20 @@ public struct WebConfigGuard: HTTPPortGuard {
     public let config: WebConfig
     let authenticator: BasicAuthenticator?
 
-    public init(config: WebConfig) {
+    /// `verified`: the passwords that matched under earlier readings of the file, still good for
+    /// the users whose hash did not change.
+    public init(config: WebConfig, verified: VerifiedPasswords = VerifiedPasswords()) {
         self.config = config
-        self.authenticator = config.users.isEmpty ? nil : BasicAuthenticator(users: config.users)
+        self.authenticator =
+            config.users.isEmpty ? nil : BasicAuthenticator(users: config.users, verified: verified)
     }
 
-    /// The loader ``GatewayService`` and `--check-config` use.
-    public static let loader: HTTPPortGuardLoader = { path throws(ConfigurationError) in
-        WebConfigGuard(config: try WebConfig.load(path: path))
+    /// The loader ``GatewayService`` and `--check-config` use: each reading of the file shares
+    /// `verified`, so that a reload does not make every scraper pay bcrypt again.
+    public static func loader(remembering verified: VerifiedPasswords) -> HTTPPortGuardLoader {
+        { path throws(ConfigurationError) in
+            WebConfigGuard(config: try WebConfig.load(path: path), verified: verified)
+        }
     }
 
     public var usesTLS: Bool { config.tls != nil }
@@ -26,12 +32,12 @@ public struct WebConfigGuard: HTTPPortGuard {
         try config.tls?.secure(pipeline)
     }
 
-    public func refusal(for request: HTTPRequestHead) async -> HTTPRefusal? {
+    public func refusal(for request: HTTPRequestHead, from address: String) async -> HTTPRefusal? {
         guard let authenticator else { return nil }
         // Only the first Authorization header counts; a second one is a malformed request.
         let values = request.headers["Authorization"]
         guard values.count <= 1 else { return Self.unauthorized("several Authorization headers") }
-        switch await authenticator.verdict(authorization: values.first) {
+        switch await authenticator.verdict(authorization: values.first, from: address) {
         case .allowed:
             return nil
         case .denied:

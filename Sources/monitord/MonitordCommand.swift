@@ -36,7 +36,7 @@ struct MonitordCommand: AsyncParsableCommand {
             defaultConfigurationPath: "/etc/monitor/monitord.conf",
             validate: { configuration, configurationPath throws(ConfigurationError) in
                 // The web config file is read here too, so that --check-config refuses a broken one.
-                if let path = configuration.webConfigFile { _ = try WebConfigGuard.loader(path) }
+                if let path = configuration.webConfigFile { _ = try WebConfig.load(path: path) }
                 // The agent port's TLS files are loaded as at start, so that a file that is not one
                 // (a pipe, a device) or does not parse is refused here and not at the next restart.
                 do {
@@ -55,6 +55,9 @@ struct MonitordCommand: AsyncParsableCommand {
                 }
             }
         )
+        // One for the process: a reload reads the web config file again, and the passwords that
+        // verified before stay good for the users whose hash did not change.
+        let verifiedPasswords = VerifiedPasswords()
         try await options.run(launcher) { configuration, path, logger in
             GatewayService(
                 configuration: configuration, configurationPath: path, logger: logger,
@@ -63,7 +66,7 @@ struct MonitordCommand: AsyncParsableCommand {
                         configuration: $0, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
                         clock: SystemWallClock())
                 },
-                httpGuardLoader: WebConfigGuard.loader)
+                httpGuardLoader: WebConfigGuard.loader(remembering: verifiedPasswords))
         }
     }
 }

@@ -146,6 +146,9 @@ import Testing
             !Bcrypt.matches(password: Array("scrape-secret".utf8) + [UInt8](repeating: 0x61, count: 80), hash: hash))
     }
 
+    /// The address of the client in tests that do not share checks among addresses.
+    static let client = "192.0.2.1"
+
     static func basic(_ user: String, _ password: String) -> String {
         "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
     }
@@ -158,20 +161,29 @@ import Testing
             return Bcrypt.matches(password: password, hash: hash)
         }
         for attempt in 0..<200 {
-            let verdict = await authenticator.verdict(authorization: Self.basic("prometheus", "wrong-\(attempt)"))
+            let verdict = await authenticator.verdict(
+                authorization: Self.basic("prometheus", "wrong-\(attempt)"), from: Self.client)
             #expect(verdict == .denied("wrong password"))
         }
         #expect(authenticator.cachedUsers == 0)
-        #expect(await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secret")) == .allowed)
+        #expect(
+            await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secret"), from: Self.client)
+                == .allowed)
         let afterFirst = checks.load(ordering: .relaxed)
         for _ in 0..<50 {
-            #expect(await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secret")) == .allowed)
+            #expect(
+                await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secret"), from: Self.client)
+                    == .allowed)
         }
         #expect(checks.load(ordering: .relaxed) == afterFirst, "a cached password must not run bcrypt again")
         #expect(authenticator.cachedUsers == 1)
         // A wrong password after a right one is still wrong, and does not evict the right one.
-        #expect(await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secre")) != .allowed)
-        #expect(await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secret")) == .allowed)
+        #expect(
+            await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secre"), from: Self.client)
+                != .allowed)
+        #expect(
+            await authenticator.verdict(authorization: Self.basic("prometheus", "scrape-secret"), from: Self.client)
+                == .allowed)
     }
 
     @Test func hostileHeadersAreDeniedWithoutBcrypt() async throws {
@@ -180,13 +192,16 @@ import Testing
             checks.add(1, ordering: .relaxed)
             return false
         }
-        #expect(await authenticator.verdict(authorization: nil) == .denied("no credentials"))
+        #expect(await authenticator.verdict(authorization: nil, from: Self.client) == .denied("no credentials"))
         let huge = "Basic " + String(repeating: "A", count: 1 << 20)
-        #expect(await authenticator.verdict(authorization: huge) == .denied("Authorization header too long"))
-        #expect(await authenticator.verdict(authorization: "Bearer abc") != .allowed)
-        #expect(await authenticator.verdict(authorization: "Basic !!!not-base64") != .allowed)
         #expect(
-            await authenticator.verdict(authorization: "Basic " + Data("nocolon".utf8).base64EncodedString())
+            await authenticator.verdict(authorization: huge, from: Self.client)
+                == .denied("Authorization header too long"))
+        #expect(await authenticator.verdict(authorization: "Bearer abc", from: Self.client) != .allowed)
+        #expect(await authenticator.verdict(authorization: "Basic !!!not-base64", from: Self.client) != .allowed)
+        #expect(
+            await authenticator.verdict(
+                authorization: "Basic " + Data("nocolon".utf8).base64EncodedString(), from: Self.client)
                 != .allowed)
         #expect(checks.load(ordering: .relaxed) == 0)
     }
@@ -203,13 +218,106 @@ import Testing
         }
         let verdicts = await withTaskGroup(of: BasicAuthenticator.Verdict.self) { group in
             for attempt in 0..<10 {
-                group.addTask { await authenticator.verdict(authorization: Self.basic("p", "guess-\(attempt)")) }
+                group.addTask {
+                    await authenticator.verdict(authorization: Self.basic("p", "guess-\(attempt)"), from: Self.client)
+                }
             }
             return await group.reduce(into: []) { $0.append($1) }
         }
         #expect(peak.load(ordering: .relaxed) <= BasicAuthenticator.maximumConcurrentChecks)
         #expect(verdicts.contains(.busy))
         #expect(!verdicts.contains(.allowed))
+    }
+
+    /// Audit 5, finding 02: eight connections sending wrong passwords held both bcrypt slots, and a
+    /// scraper with the right password, at another address, got 503 on almost every scrape.
+    @Test func aFloodFromOneAddressLeavesAScraperElsewhereItsTurn() async throws {
+        let attackerRunning = Atomic<Int>(0)
+        let authenticator = BasicAuthenticator(users: ["p": try BcryptHash(Self.scrapeSecretHash)]) { password, _ in
+            let attacker = password != Array("scrape-secret".utf8)
+            if attacker { attackerRunning.add(1, ordering: .relaxed) }
+            usleep(100_000)
+            if attacker { attackerRunning.subtract(1, ordering: .relaxed) }
+            return !attacker
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for attempt in 0..<8 {
+                group.addTask {
+                    // Each flooding connection tries again as soon as it is answered.
+                    for round in 0..<6 {
+                        _ = await authenticator.verdict(
+                            authorization: Self.basic("p", "guess-\(attempt)-\(round)"), from: "198.51.100.7")
+                    }
+                }
+            }
+            // The flood holds what it can before the scraper comes.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while attackerRunning.load(ordering: .relaxed) == 0 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(
+                await authenticator.verdict(authorization: Self.basic("p", "scrape-secret"), from: "203.0.113.9")
+                    == .allowed)
+            try await group.waitForAll()
+        }
+        #expect(attackerRunning.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func oneAddressHoldsAtMostItsPlacesAndTheLineIsBounded() async throws {
+        let running = Atomic<Int>(0)
+        let peak = Atomic<Int>(0)
+        let authenticator = BasicAuthenticator(users: ["p": try BcryptHash(Self.scrapeSecretHash)]) { _, _ in
+            peak.max(running.add(1, ordering: .relaxed).newValue, ordering: .relaxed)
+            usleep(50_000)
+            running.subtract(1, ordering: .relaxed)
+            return false
+        }
+        // 5 requests from each of 30 addresses at once: each address gets at most its places, and
+        // beyond the slots at most the line's length wait; the rest are told to come back.
+        let verdicts = await withTaskGroup(of: BasicAuthenticator.Verdict.self) { group in
+            for address in 0..<30 {
+                for attempt in 0..<5 {
+                    group.addTask {
+                        await authenticator.verdict(
+                            authorization: Self.basic("p", "guess-\(attempt)"), from: "10.0.0.\(address)")
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let checked = verdicts.filter { $0 != .busy }.count
+        #expect(peak.load(ordering: .relaxed) <= BasicAuthenticator.maximumConcurrentChecks)
+        #expect(checked >= BasicAuthenticator.maximumConcurrentChecks)
+        #expect(
+            checked <= BasicAuthenticator.maximumConcurrentChecks + BasicAuthenticator.maximumWaitingChecks,
+            "\(checked) checks ran for 150 requests")
+        #expect(!verdicts.contains(.allowed))
+    }
+
+    /// A reload reads the file again; the scraper's password must not cost bcrypt again, or a
+    /// flood of wrong passwords locks it out after every `systemctl reload` (audit 5, finding 02).
+    @Test func aVerifiedPasswordOutlivesAReadingOfTheFileUnlessItsHashChanged() async throws {
+        let checks = Atomic<Int>(0)
+        let counting: @Sendable ([UInt8], BcryptHash) -> Bool = { password, hash in
+            checks.add(1, ordering: .relaxed)
+            return Bcrypt.matches(password: password, hash: hash)
+        }
+        let verified = VerifiedPasswords()
+        let hash = try BcryptHash(Self.scrapeSecretHash)
+        let first = BasicAuthenticator(users: ["p": hash], verified: verified, check: counting)
+        #expect(await first.verdict(authorization: Self.basic("p", "scrape-secret"), from: Self.client) == .allowed)
+        #expect(checks.load(ordering: .relaxed) == 1)
+
+        let reloaded = BasicAuthenticator(users: ["p": hash], verified: verified, check: counting)
+        #expect(await reloaded.verdict(authorization: Self.basic("p", "scrape-secret"), from: Self.client) == .allowed)
+        #expect(checks.load(ordering: .relaxed) == 1, "the reload kept the verified password")
+
+        // The password changed in the file: the remembered one is forgotten, and checked again.
+        let other = try BcryptHash(String(Self.scrapeSecretHash.dropLast()) + "x")
+        let changed = BasicAuthenticator(users: ["p": other], verified: verified, check: counting)
+        #expect(verified.count == 0)
+        #expect(await changed.verdict(authorization: Self.basic("p", "scrape-secret"), from: Self.client) != .allowed)
+        #expect(checks.load(ordering: .relaxed) == 2)
     }
 
     @Test func constantTimeEqualityIsEquality() {

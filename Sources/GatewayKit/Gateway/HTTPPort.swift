@@ -111,6 +111,7 @@ struct HTTPPort: Sendable {
         // Each request must arrive whole within http-request-timeout of the connection's start or of the
         // previous response; the idle timer alone is reset by every byte a trickling client sends.
         let channel = connection.channel
+        let client = channel.remoteAddress?.ipAddress ?? "unknown"
         let timeout = TimeAmount(configuration.httpRequestTimeout)
         var deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
         defer { deadline.cancel() }
@@ -130,7 +131,7 @@ struct HTTPPort: Sendable {
                         request = nil
                         // The request is whole: its response is not cut by the deadline, however slow the reader.
                         deadline.cancel()
-                        var response = await guarded(head)
+                        var response = await guarded(head, from: client)
                         let hasBody = head.method != .HEAD && response.body.readableBytes > 0
                         if hasBody { response.head.headers.add(name: Self.compressibleMarker, value: "1") }
                         // One write and one flush for the whole response: the compressor then sees it
@@ -157,10 +158,10 @@ struct HTTPPort: Sendable {
     private typealias Response = (head: HTTPResponseHead, body: ByteBuffer)
 
     /// The guard's refusal, or the page; either with the guard's response headers.
-    private func guarded(_ request: HTTPRequestHead) async -> Response {
+    private func guarded(_ request: HTTPRequestHead, from client: String) async -> Response {
         guard let httpGuard = state.httpGuard else { return respond(to: request) }
         var response: Response
-        if let refusal = await httpGuard.refusal(for: request) {
+        if let refusal = await httpGuard.refusal(for: request, from: client) {
             response = plain(refusal.status, refusal.body, request)
             for (name, value) in refusal.headers { response.head.headers.add(name: name, value: value) }
         } else {

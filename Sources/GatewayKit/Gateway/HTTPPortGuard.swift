@@ -13,7 +13,8 @@ public protocol HTTPPortGuard: Sendable {
     func secure(_ pipeline: ChannelPipeline.SynchronousOperations) throws
     /// `nil` when the request may be served; otherwise the answer to send instead (401 with
     /// `WWW-Authenticate` for a missing or wrong password). May wait for a password check, never on the event loop.
-    func refusal(for request: HTTPRequestHead) async -> HTTPRefusal?
+    /// `address`: the client's IP address, without its port (password checks are shared out per address).
+    func refusal(for request: HTTPRequestHead, from address: String) async -> HTTPRefusal?
     /// Added to every response (`http_server_config.headers`).
     var responseHeaders: [(name: String, value: String)] { get }
     /// Whether connections are TLS, for the startup line (`https://`).
