@@ -171,15 +171,17 @@ struct HostileInputTests {
 extension HostileInputTests {
     /// The audit's crash: connections held open at the HTTP cap, then one more with a whole request.
     /// NIOHTTP1 traps when a response is written before a request; the 503 must not go through it.
-    @Test("HTTP: beyond max-http-connections a client gets a 503 and the gateway lives on")
+    @Test(
+        "HTTP: beyond max-http-connections, each in the middle of a request, a client gets a 503 and the gateway lives on"
+    )
     func httpConnectionCap() async throws {
         try await withGateway(extraConfiguration: "agent-timeout = 3s\nmax-http-connections = 8\n") { gateway in
             var held: [LoopbackSocket] = []
             defer { for socket in held { socket.close() } }
-            for index in 0..<8 {
+            for _ in 0..<8 {
                 let socket = try LoopbackSocket(port: gateway.metricsPort)
-                // Half of them idle, half with a request line and no end of headers.
-                if index.isMultiple(of: 2) { try socket.send(Array("GET /metrics HTTP/1.1\r\n".utf8)) }
+                // A request whose body never comes: busy, so not closed to make room.
+                try socket.send(Array("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n".utf8))
                 held.append(socket)
             }
             try await Task.sleep(for: .milliseconds(300))
@@ -196,6 +198,41 @@ extension HostileInputTests {
             for socket in held { socket.close() }
             held = []
             #expect(await eventually { try HTTPClient.get(port: gateway.metricsPort, path: "/metrics").status == 200 })
+            #expect(gateway.process.process.isRunning, "monitord died: \(gateway.process.output)")
+        }
+    }
+}
+
+extension HostileInputTests {
+    /// Audit 5, finding 03: clients holding keep-alive connections, each asking now and then, filled
+    /// `max-http-connections`, and every scrape got 503. A full pool of connections waiting between
+    /// requests (or that never sent one, or trickle their first) now makes room for a newcomer.
+    @Test("HTTP: a pool full of waiting keep-alive connections makes room for a scrape")
+    func waitingConnectionsMakeRoom() async throws {
+        try await withGateway(extraConfiguration: "agent-timeout = 3s\nmax-http-connections = 8\n") { gateway in
+            var held: [LoopbackSocket] = []
+            defer { for socket in held { socket.close() } }
+            for index in 0..<8 {
+                let socket = try LoopbackSocket(port: gateway.metricsPort)
+                switch index % 3 {
+                // Answered and kept alive (the response sits unread in the socket).
+                case 0: try socket.send(Array("GET /api/v1/agents HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                // The start of a request, never finished.
+                case 1: try socket.send(Array("GET /metrics HTTP/1.1\r\n".utf8))
+                // Nothing at all.
+                default: break
+                }
+                held.append(socket)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            for _ in 0..<5 {
+                #expect(try HTTPClient.get(port: gateway.metricsPort, path: "/metrics").status == 200)
+            }
+            let page = try gateway.metrics()
+            #expect(page.value("monitord_http_connections_refused_total") == 0)
+            // The first scrape took a waiting connection's place; each that follows takes the place
+            // its predecessor left when it closed.
+            #expect(page.value("monitord_http_connections_replaced_total") ?? 0 >= 1)
             #expect(gateway.process.process.isRunning, "monitord died: \(gateway.process.output)")
         }
     }

@@ -40,6 +40,7 @@ public final class GatewayCounters: Sendable {
     private let accepted = Atomic<UInt64>(0)
     private let clamped = Atomic<UInt64>(0)
     private let httpRefused = Atomic<UInt64>(0)
+    private let httpReplaced = Atomic<UInt64>(0)
     let dropped = Mutex<[SampleDropReason: UInt64]>([:])
     // Errors are rare next to samples: one lock is cheaper to read than it is worth avoiding.
     let errors = Mutex<[PeerErrorReason: UInt64]>([:])
@@ -63,6 +64,10 @@ public final class GatewayCounters: Sendable {
 
     func httpConnectionRefused() {
         httpRefused.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    func httpConnectionReplaced() {
+        httpReplaced.wrappingAdd(1, ordering: .relaxed)
     }
 
     public var timestampsClamped: UInt64 { clamped.load(ordering: .relaxed) }
@@ -111,9 +116,17 @@ extension GatewayCounters {
             ),
             MetricFamily(
                 name: "monitord_http_connections_refused_total",
-                help: "Connections on the HTTP port answered 503 because max-http-connections were open.",
+                help:
+                    "Connections on the HTTP port answered 503 because max-http-connections were open, each in the middle of a request.",
                 type: .counter,
                 samples: [MetricSample(Double(httpRefused.load(ordering: .relaxed)))]
+            ),
+            MetricFamily(
+                name: "monitord_http_connections_replaced_total",
+                help:
+                    "Keep-alive connections on the HTTP port closed while waiting for a request, to admit a new connection when max-http-connections were open.",
+                type: .counter,
+                samples: [MetricSample(Double(httpReplaced.load(ordering: .relaxed)))]
             ),
         ]
     }

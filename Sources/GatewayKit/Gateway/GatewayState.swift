@@ -12,7 +12,7 @@ final class GatewayState: Sendable {
     let counters = GatewayCounters()
     let limiter = ConnectionLimiter()
     /// Open connections on the HTTP port (only the total is limited there).
-    let httpLimiter = ConnectionLimiter()
+    let httpConnections = HTTPConnectionPool()
     let live: LiveConnections
     private let refusalLog = LogThrottle<PeerErrorReason>()
     /// Connects and disconnects: a peer churning connections must not flood the journal either.

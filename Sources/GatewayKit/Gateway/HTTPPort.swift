@@ -47,12 +47,18 @@ struct HTTPPort: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     try httpGuard?.secure(pipeline)
-                    // The HTTP port has its own share of descriptors: past it, a connection gets a 503
-                    // at once, so floods of idle HTTP clients cannot take what agents and scrapes need.
-                    guard state.httpLimiter.admit("", maximumTotal: maximum, maximumPerAddress: .max) == nil else {
+                    // The HTTP port has its own share of descriptors: past it, a newcomer replaces the
+                    // connection that waited longest for a request, or gets a 503 at once if all are
+                    // busy, so floods of HTTP clients cannot take what agents and scrapes need.
+                    switch state.httpConnections.admit(channel, maximum: maximum) {
+                    case .refused:
                         state.counters.httpConnectionRefused()
                         try pipeline.addHandler(ServiceUnavailableResponder(maximum: maximum))
                         return Admission.refused
+                    case .replacing:
+                        state.counters.httpConnectionReplaced()
+                    case .admitted:
+                        break
                     }
                     do {
                         try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
@@ -70,7 +76,7 @@ struct HTTPPort: Sendable {
                                 configuration: .init(isOutboundHalfClosureEnabled: true)
                             ))
                     } catch {
-                        state.httpLimiter.release("")
+                        state.httpConnections.remove(channel)
                         throw error
                     }
                 }
@@ -107,10 +113,10 @@ struct HTTPPort: Sendable {
     private func handle(_ admission: Admission) async {
         guard case .admitted(let connection) = admission else { return }
         let configuration = state.configuration
-        defer { state.httpLimiter.release("") }
+        let channel = connection.channel
+        defer { state.httpConnections.remove(channel) }
         // Each request must arrive whole within http-request-timeout of the connection's start or of the
         // previous response; the idle timer alone is reset by every byte a trickling client sends.
-        let channel = connection.channel
         let client = channel.remoteAddress?.ipAddress ?? "unknown"
         let timeout = TimeAmount(configuration.httpRequestTimeout)
         var deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
@@ -123,6 +129,7 @@ struct HTTPPort: Sendable {
                     switch part {
                     case .head(let head):
                         request = head
+                        state.httpConnections.requestStarted(on: channel)
                     case .body:
                         // Scrapes carry no body; whatever comes is dropped, never accumulated.
                         break
@@ -140,6 +147,7 @@ struct HTTPPort: Sendable {
                         if hasBody { parts.append(.body(.byteBuffer(response.body))) }
                         parts.append(.end(nil))
                         try await outbound.write(contentsOf: parts)
+                        state.httpConnections.requestAnswered(on: channel)
                         deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
                         if !head.isKeepAlive {
                             // Flush, then FIN; the client's close ends the inbound stream (or

@@ -38,6 +38,11 @@ struct MetricsPage {
         series.first { $0.name == name && $0.labels["agent_number"] == agent }?.value
     }
 
+    /// The value of `name`'s series without labels (the gateway's own counters), if exported.
+    func value(_ name: String) -> Double? {
+        series.first { $0.name == name && $0.labels.isEmpty }?.value
+    }
+
     /// The agent labels that export `name`.
     func agents(exporting name: String) -> Set<String> {
         Set(series.filter { $0.name == name }.compactMap { $0.labels["agent_number"] })
