@@ -10,8 +10,9 @@ struct WALSegmentContents: Equatable {
     var validBytes: Int
     /// Why reading stopped before the end of the file, if it did: "torn record at offset 80 ...".
     var damage: String?
-    /// Records whose checksum is right but whose content no agent could have sent: passed over,
-    /// not cut, so that one strange record never takes the records after it (other agents') along.
+    /// Records passed over, not cut, so that one bad record never takes the records after it (other
+    /// agents') along: those whose checksum is right but whose content no agent could have sent, and
+    /// those damaged (a flipped bit) when the record after them is intact.
     var skipped = 0
     /// Why the first of them was passed over.
     var firstSkipped: String?
@@ -50,6 +51,13 @@ enum WALSegmentReader {
         let first = try header(bytes)
         var contents = WALSegmentContents(firstRecord: first, validBytes: WALFormat.headerBytes)
         var offset = WALFormat.headerBytes
+        // A record passed over keeps its number: the records after it are numbered on.
+        func passOver(to next: Int, because reason: String) {
+            if contents.skipped == 0 { contents.firstSkipped = "record at offset \(offset): \(reason)" }
+            contents.skipped += 1
+            offset = next
+            contents.validBytes = offset
+        }
         while true {
             switch ChecksummedRecord.read(bytes, at: offset, lengths: WALFormat.payloadLengths) {
             case .end:
@@ -58,8 +66,15 @@ enum WALSegmentReader {
                 contents.damage = "torn record at offset \(offset) (the file ends inside it)"
                 return contents
             case .corrupt(let reason):
-                contents.damage = "corrupt record at offset \(offset): \(reason)"
-                return contents
+                // A torn tail is cut; damage in the middle (a flipped bit) costs only its record.
+                guard
+                    let next = ChecksummedRecord.afterDamagedRecord(
+                        bytes, at: offset, lengths: WALFormat.payloadLengths)
+                else {
+                    contents.damage = "corrupt record at offset \(offset): \(reason)"
+                    return contents
+                }
+                passOver(to: next, because: "\(reason) (the record after it is intact)")
             case .record(let payload, let next):
                 switch decode(payload) {
                 case .success(let decoded):
@@ -68,12 +83,7 @@ enum WALSegmentReader {
                     offset = next
                     contents.validBytes = offset
                 case .failure(let error):
-                    if contents.skipped == 0 {
-                        contents.firstSkipped = "record at offset \(offset): \(error.description)"
-                    }
-                    contents.skipped += 1
-                    offset = next
-                    contents.validBytes = offset
+                    passOver(to: next, because: error.description)
                 }
             }
         }

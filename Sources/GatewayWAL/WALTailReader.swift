@@ -64,6 +64,18 @@ enum WALTailReader {
                 case .end, .torn:
                     break scan
                 case .corrupt(let reason):
+                    // Recovery passed over a damaged record whose length proved right (the record
+                    // after it intact, or the end of what was written); so does the forwarder.
+                    if let next = ChecksummedRecord.afterDamagedRecord(
+                        chunk, at: offset, lengths: WALFormat.payloadLengths),
+                        next < count || result.next.offset + next == endBytes
+                    {
+                        result.next.number += 1
+                        offset = next
+                        continue scan
+                    }
+                    // The record after it may only be cut by this read's end: read again from here.
+                    if offset > 0, result.next.offset + count < endBytes { break scan }
                     result.damage = "\(path): corrupt record at offset \(result.next.offset + offset): \(reason)"
                     result.next.offset += offset
                     return result

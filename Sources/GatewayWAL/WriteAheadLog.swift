@@ -209,7 +209,7 @@ public final class WriteAheadLog: Sendable {
             }
             if let first = contents.firstSkipped {
                 logger.warning(
-                    "write-ahead log: \(path): \(contents.skipped) records no agent could have sent passed over, the first \(first)",
+                    "write-ahead log: \(path): \(contents.skipped) damaged records passed over, the first \(first)",
                     metadata: ["file": "\(path)"])
                 recovery.damaged += 1
             }

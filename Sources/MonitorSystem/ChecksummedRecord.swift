@@ -58,4 +58,21 @@ package enum ChecksummedRecord {
         guard computed == stored else { return .corrupt("checksum mismatch") }
         return .record(payload: payload, next: offset + overhead + length)
     }
+
+    /// Where reading can go on past a record at `offset` that failed its checksum: after it, when
+    /// its length field proves right because the bytes there are the end or another intact record;
+    /// `nil` when the length itself may be what was damaged, and the next record cannot be found.
+    /// (A wrong length would have to land on a record whose CRC-32C verifies: one chance in 2^32.)
+    package static func afterDamagedRecord(_ bytes: ArraySlice<UInt8>, at offset: Int, lengths: ClosedRange<Int>)
+        -> Int?
+    {
+        guard offset >= 0, bytes.count - offset >= overhead else { return nil }
+        let length = Int(LittleEndian.read(UInt32.self, from: bytes, at: offset))
+        guard lengths.contains(length) else { return nil }
+        let next = offset + overhead + length
+        switch read(bytes, at: next, lengths: lengths) {
+        case .record, .end: return next
+        case .torn, .corrupt: return nil
+        }
+    }
 }

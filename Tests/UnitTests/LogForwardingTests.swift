@@ -160,6 +160,53 @@ struct LogForwardingTests {
         #expect(run.received == Array(1...12), "\(name): everything in the log, once, in order")
     }
 
+    /// Audit 5, finding 04: one flipped bit cut the segment there, and every later record of it
+    /// (acknowledged, unforwarded, other agents') was gone. Damage in the middle now costs only its
+    /// record, at recovery and in the forwarder's reads, also where a read's 64 KiB chunk ends inside
+    /// the damaged record or the one after it.
+    @Test("damaged records in an unforwarded segment cost themselves alone: every other record is forwarded")
+    func damagedRecordsArePassedOver() async throws {
+        let directory = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
+        let log = LogCapture()
+        let count: UInt64 = 2000
+        do {
+            try FileManager.default.createDirectory(
+                atPath: (directory as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let (wal, _) = try WriteAheadLog.open(
+                directory: directory, maximumBytes: 64 << 20, policy: .always, logger: log.logger
+            ) { _ in }
+            _ = try wal.append((1...count).map(Self.record))
+            await wal.close()
+        }
+        var one: [UInt8] = []
+        WALFormat.append(Self.record(1), to: &one)
+        let path = directory + "/" + WALFormat.segmentName(1)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(bytes.count == WALFormat.headerBytes + Int(count) * one.count)
+        // Record 20; the record around the first 64 KiB boundary and the one after it; the last.
+        let boundary = UInt64((65536 - WALFormat.headerBytes) / one.count) + 1
+        let damaged: [UInt64] = [20, boundary, boundary + 2, count]
+        for number in damaged {
+            bytes[WALFormat.headerBytes + Int(number - 1) * one.count + one.count - 5] ^= 0x08
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+
+        let run = try await Run(directory: directory, log: log, batch: 500)
+        let sender = Task { await run.writer.run() }
+        let expected = (1...count).filter { !damaged.contains($0) }
+        #expect(
+            await Self.waitUntil {
+                run.value("monitord_remote_write_samples_sent_total") == Double(4 * expected.count)
+            })
+        #expect(await Self.waitUntil { ForwardingPosition.load(directory: directory).number == count })
+        sender.cancel()
+        await sender.value
+        await run.wal.close()
+        #expect(run.received == expected.map { $0 % 100 }, "every intact record, once, in order")
+        #expect(log.messages.contains { $0.contains("4 damaged records passed over") }, "\(log.messages)")
+    }
+
     @Test("a position past the log's end (records a power cut took) is brought back: new records are not skipped")
     func positionPastTheEnd() async throws {
         let directory = Self.directory()

@@ -173,7 +173,9 @@ struct WALTests {
         }
     }
 
-    @Test("every single bit flipped in a segment: no trap, the records before it kept, the damage reported")
+    @Test(
+        "every single bit flipped in a segment: no trap, a damaged length cuts there, any other damage costs only its record"
+    )
     func bitFlips() async throws {
         let fixture = WALFixture()
         defer { fixture.remove() }
@@ -193,23 +195,39 @@ struct WALTests {
                 let contents = try? WALSegmentReader.collect(bytes[...])
                 if index < WALFormat.headerBytes {
                     #expect(contents == nil, "header byte \(index) bit \(bit)")
-                } else {
-                    let kept = index < WALFormat.headerBytes + one.count ? 0 : 1
-                    #expect(contents?.records == Array([walRecord(1)].prefix(kept)), "byte \(index) bit \(bit)")
+                    continue
+                }
+                let inFirst = index < WALFormat.headerBytes + one.count
+                let recordStart = inFirst ? WALFormat.headerBytes : WALFormat.headerBytes + one.count
+                if index < recordStart + 4 {
+                    // The length: where the next record starts is unknown, so the segment is cut here.
+                    #expect(contents?.records == (inFirst ? [] : [walRecord(1)]), "byte \(index) bit \(bit)")
+                    #expect(contents?.validBytes == recordStart && contents?.skipped == 0)
                     #expect(
                         contents?.damage?.contains("corrupt record") == true
                             || contents?.damage?.contains("torn") == true)
+                } else {
+                    // The checksum or the payload: the length proves right, only this record is lost.
+                    #expect(
+                        contents?.records == (inFirst ? [walRecord(2)] : [walRecord(1)]), "byte \(index) bit \(bit)")
+                    #expect(contents?.damage == nil && contents?.skipped == 1 && contents?.validBytes == original.count)
+                    #expect(contents?.firstSkipped?.contains("offset \(recordStart)") == true)
                 }
             }
         }
-        // And through the log: the flipped copy is cut at the damage, reported once.
+        // And through the log: a flipped bit in the first record's payload costs that record alone
+        // (audit 5, finding 04: it took every later record of the segment), reported once, and the
+        // numbering goes on after both.
         var flipped = original
-        flipped[original.count - 3] ^= 0x10
+        flipped[WALFormat.headerBytes + one.count - 3] ^= 0x10
         try fixture.write(flipped, to: name)
         let (wal, recovery, replayed) = try fixture.open()
-        #expect(replayed == [walRecord(1)] && recovery.damaged == 1)
+        #expect(replayed == [walRecord(2)] && recovery.damaged == 1)
+        #expect(fixture.reports("1 damaged records passed over").count == 1, "\(fixture.log.messages)")
         #expect(fixture.reports("checksum mismatch").count == 1, "\(fixture.log.messages)")
+        #expect(try wal.append([walRecord(3)]) == 3)
         await wal.close()
+        #expect(try fixture.bytes(name) == flipped, "not cut")
     }
 
     @Test(
@@ -278,7 +296,7 @@ struct WALTests {
         do {
             let (wal, recovery, replayed) = try fixture.open()
             #expect(replayed == [walRecord(1), walRecord(3, agent: "other")] && recovery.damaged == 1)
-            #expect(fixture.reports("1 records no agent could have sent passed over").count == 1)
+            #expect(fixture.reports("1 damaged records passed over").count == 1)
             #expect(try wal.append([walRecord(4)]) == 4)
             await wal.close()
         }
