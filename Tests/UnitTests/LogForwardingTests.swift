@@ -86,6 +86,17 @@ struct LogForwardingTests {
         return condition()
     }
 
+    /// A log holding `records`, written by a run that never forwarded them.
+    static func writeLog(_ directory: String, records: ClosedRange<UInt64>, log: LogCapture) async throws {
+        try FileManager.default.createDirectory(
+            atPath: (directory as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let (wal, _) = try WriteAheadLog.open(
+            directory: directory, maximumBytes: 64 << 20, policy: .always, logger: log.logger
+        ) { _ in }
+        _ = try wal.append(records.map(Self.record))
+        await wal.close()
+    }
+
     static func directory() -> String { NSTemporaryDirectory() + "walfwd-test-\(UUID().uuidString)/wal" }
 
     @Test("the confirmed position survives a restart: the next run sends exactly what was unsent, in order")
@@ -136,15 +147,7 @@ struct LogForwardingTests {
         let directory = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
         let log = LogCapture()
-        do {
-            try FileManager.default.createDirectory(
-                atPath: (directory as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let (wal, _) = try WriteAheadLog.open(
-                directory: directory, maximumBytes: 64 << 20, policy: .always, logger: log.logger
-            ) { _ in }
-            _ = try wal.append((1...12).map(Self.record))
-            await wal.close()
-        }
+        try await Self.writeLog(directory, records: 1...12, log: log)
         try Data(bytes).write(to: URL(fileURLWithPath: directory + "/" + ForwardingPosition.fileName))
         let run = try await Run(directory: directory, log: log)
         #expect(run.forwarding.confirmed == 0, "\(name)")
@@ -170,15 +173,7 @@ struct LogForwardingTests {
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
         let log = LogCapture()
         let count: UInt64 = 2000
-        do {
-            try FileManager.default.createDirectory(
-                atPath: (directory as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let (wal, _) = try WriteAheadLog.open(
-                directory: directory, maximumBytes: 64 << 20, policy: .always, logger: log.logger
-            ) { _ in }
-            _ = try wal.append((1...count).map(Self.record))
-            await wal.close()
-        }
+        try await Self.writeLog(directory, records: 1...count, log: log)
         var one: [UInt8] = []
         WALFormat.append(Self.record(1), to: &one)
         let path = directory + "/" + WALFormat.segmentName(1)
