@@ -245,15 +245,21 @@ import Testing
         #expect(harness.receiver.requests.count <= 1 + RemoteWriter.maximumSplitRequests)
     }
 
-    /// Authentication and routing refusals are about every part alike: not split.
-    @Test func anUnauthorizedBatchIsNotSplit() async throws {
-        let harness = try await Harness(script: [401]) { $0.flushInterval = .seconds(60) }
+    /// A redirect, an authentication or a routing refusal is about the configuration, not the
+    /// samples: the whole batch is retried, never split and never dropped, until the operator's fix
+    /// lets it through.
+    @Test func anUnauthorizedOrMisroutedBatchIsRetriedWholeUntilTaken() async throws {
+        let harness = try await Harness(script: [401, 404, 307, 403, 204])
         for n in 1...20 { harness.writer.enqueue(Self.sample(n), agent: "agent-\(n % 4)", now: 0) }
         let sender = Task { await harness.writer.run() }
+        #expect(await Self.waitUntil { harness.value("monitord_remote_write_samples_sent_total") == 80 })
         sender.cancel()
         await sender.value
-        #expect(harness.receiver.requests.count == 1)
-        #expect(harness.dropped("refused") == 80)
+        let requests = harness.receiver.requests
+        #expect(requests.count == 5)
+        #expect(Set(requests.map(\.body)).count == 1, "the same batch, byte for byte, until it is stored")
+        #expect(harness.dropped("refused") == 0)
+        #expect(harness.value("monitord_remote_write_samples_retried_total") == 320, "four refusals of 80 samples")
     }
 
     /// `max-sample-age`: what the receiver would refuse anyway is dropped before sending, counted as too old.
