@@ -32,33 +32,30 @@ public struct GatewayConfiguration: Sendable, Equatable {
         .integer("max-http-connections", \.maxHTTPConnections, in: httpConnectionRange),
         .duration("http-request-timeout", \.httpRequestTimeout, atLeast: .milliseconds(100)),
         ConfigurationKey(
-            "acknowledge",
-            read: { configuration, entry, values throws(ConfigurationError) in
+            "acknowledge", \.acknowledge,
+            parse: { entry, values throws(ConfigurationError) in
                 guard let mode = AcknowledgeMode(rawValue: entry.value) else {
                     throw values.failure(entry, "\(entry.value.quoted) is not received, durable or forwarded")
                 }
-                configuration.acknowledge = mode
-            }, value: \.acknowledge.rawValue),
+                return mode
+            }, render: \.rawValue),
         ConfigurationKey(
-            "wal-directory",
-            read: { configuration, entry, values throws(ConfigurationError) in
+            "wal-directory", \.walDirectory,
+            parse: { entry, values throws(ConfigurationError) in
                 guard entry.value.isEmpty || entry.value.hasPrefix("/") else {
                     throw values.failure(entry, "\(entry.value.quoted) is not an absolute path (or empty for no log)")
                 }
-                configuration.walDirectory = entry.value.isEmpty ? nil : entry.value
-            }, value: { $0.walDirectory ?? "" }),
+                return entry.value.isEmpty ? nil : entry.value
+            }, render: { $0 ?? "" }),
         ConfigurationKey(
-            "wal-fsync",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                if entry.value == "always" {
-                    configuration.walFsyncPeriod = nil
-                } else {
-                    guard let period = Duration(configurationText: entry.value), period > .zero else {
-                        throw values.failure(entry, "\(entry.value.quoted) is not always or a duration (e.g. 100ms)")
-                    }
-                    configuration.walFsyncPeriod = period
+            "wal-fsync", \.walFsyncPeriod,
+            parse: { entry, values throws(ConfigurationError) in
+                if entry.value == "always" { return nil }
+                guard let period = Duration(configurationText: entry.value), period > .zero else {
+                    throw values.failure(entry, "\(entry.value.quoted) is not always or a duration (e.g. 100ms)")
                 }
-            }, value: { $0.walFsyncPeriod.map(\.configurationText) ?? "always" }),
+                return period
+            }, render: { $0.map(\.configurationText) ?? "always" }),
         .size("wal-max-size", \.walMaxBytes, in: walSizeRange),
     ]
     static let schema = ConfigurationSchema(sections: [

@@ -11,11 +11,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
     /// Every key of the section, in the order `rendered()` writes them; the schema, parse and
     /// rendering. An optional key that is not set is left out of the rendering.
     static let keys: [ConfigurationKey<RemoteWriteConfiguration>] = [
-        ConfigurationKey(
-            "url",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration.url = try endpoint(entry, values: values)
-            }, value: { "\($0.url)" }),
+        ConfigurationKey("url", \.url, parse: endpoint, render: { "\($0)" }),
         .integer("queue-capacity", \.queueCapacity, in: queueCapacityRange),
         .integer("max-samples-per-send", \.maxSamplesPerSend, in: batchSizeRange),
         .duration("flush-interval", \.flushInterval, atLeast: .milliseconds(10)),
@@ -23,17 +19,14 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
         .duration("min-backoff", \.minBackoff, atLeast: .milliseconds(1)),
         .duration("max-backoff", \.maxBackoff, atLeast: .milliseconds(1)),
         ConfigurationKey(
-            "external-labels",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration.externalLabels = try externalLabels(entry, values: values)
-            },
-            line: { "external-labels = " + $0.externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ", ") }),
+            "external-labels", \.externalLabels, parse: externalLabels,
+            line: { "external-labels = " + $0.map { "\($0.name)=\($0.value)" }.joined(separator: ", ") }),
         // 0 is off (the default); rendered after external-labels, where it has always been.
         ConfigurationKey(
-            "max-sample-age",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration.maxSampleAge = entry.value == "0" ? nil : try values.duration(entry, atLeast: .seconds(1))
-            }, value: { $0.maxSampleAge.map(\.configurationText) ?? "0" }),
+            "max-sample-age", \.maxSampleAge,
+            parse: { entry, values throws(ConfigurationError) in
+                entry.value == "0" ? nil : try values.duration(entry, atLeast: .seconds(1))
+            }, render: { $0.map(\.configurationText) ?? "0" }),
         .setting("basic-auth-username", \.basicAuthUsername, renderedWith: \Self.basicAuthPasswordFile) {
             entry, values throws(ConfigurationError) in
             guard !entry.value.isEmpty, !entry.value.contains(":") else {
