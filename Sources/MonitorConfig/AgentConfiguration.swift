@@ -22,8 +22,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         .boolean("tls", \.tls),
         .optionalText("tls-ca-file", \.tlsCAFile),
         .optionalText("tls-server-name", \.tlsServerName),
-        .optionalText("tls-certificate", \.tlsCertificate),
-        .optionalText("tls-key", \.tlsKey),
+        .optionalText("tls-certificate", \.tlsIdentity.certificate),
+        .optionalText("tls-key", \.tlsIdentity.key),
         .logLevel("log-level", \.logLevel),
         ConfigurationKey("spool-directory", \.spoolDirectory, parse: spoolDirectory, render: { $0 }),
         .size("spool-max-size", \.spoolMaxBytes, in: spoolSizeRange),
@@ -64,8 +64,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Key `tls-server-name`.
     public var tlsServerName: String?
     /// Client certificate and key (PEM), for gateways that require mutual TLS. Keys `tls-certificate`, `tls-key`.
-    public var tlsCertificate: String?
-    public var tlsKey: String?
+    public var tlsIdentity = TLSIdentityFiles()
     /// Key `log-level`.
     public var logLevel = LogLevelName.info
     /// Where samples are kept on disk until the gateway acknowledges them, so that they survive a
@@ -106,12 +105,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         let values = ConfigurationValues(file: file)
         var configuration = AgentConfiguration()
         let lines = try keys.read(document.entries(in: section), into: &configuration, file: file)
-        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
-            let entry = lines["tls-certificate"] ?? lines["tls-key"]
-            throw ConfigurationError(
-                file: file, line: entry?.line,
-                message: "tls-certificate and tls-key go together: set both for mutual TLS, or neither")
-        }
+        try configuration.tlsIdentity.checkBothOrNeither(lines: lines, file: file)
         if configuration.cpuWindow > configuration.interval {
             let window = configuration.cpuWindow.configurationText
             let interval = configuration.interval.configurationText

@@ -40,8 +40,8 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
             _ = try secret(entry, values: values)
         },
         .setting("tls-ca-file", \.tlsCAFile),
-        .setting("tls-certificate", \.tlsCertificate, renderedWith: \Self.tlsKey),
-        .setting("tls-key", \.tlsKey, renderedWith: \Self.tlsCertificate),
+        .setting("tls-certificate", \.tlsIdentity.certificate, renderedWith: \Self.tlsIdentity.key),
+        .setting("tls-key", \.tlsIdentity.key, renderedWith: \Self.tlsIdentity.certificate),
         .setting("tls-server-name", \.tlsServerName) { entry, values throws(ConfigurationError) in
             guard entry.value.isEmpty || isServerName(entry.value) else {
                 throw values.failure(
@@ -96,8 +96,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
     public var tlsCAFile: String?
     /// Client certificate chain and key (PEM), for a receiver that asks for one (mutual TLS). Keys
     /// `tls-certificate` and `tls-key`, both or neither.
-    public var tlsCertificate: String?
-    public var tlsKey: String?
+    public var tlsIdentity = TLSIdentityFiles()
     /// The name the receiver's certificate must carry, and the SNI sent, instead of the URL's host
     /// (a receiver reached by address, or through a tunnel). Key `tls-server-name`.
     public var tlsServerName: String?
@@ -171,11 +170,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
         {
             throw values.failure(entry, "only applies to an https:// url")
         }
-        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
-            let entry = lines["tls-certificate"] ?? lines["tls-key"]
-            throw ConfigurationError(
-                file: file, line: entry?.line, message: "tls-certificate and tls-key go together: set both or neither")
-        }
+        try configuration.tlsIdentity.checkBothOrNeither(lines: lines, file: file)
         for (key, marker) in [
             ("tls-ca-file", "CERTIFICATE-----"), ("tls-certificate", "CERTIFICATE-----"),
             ("tls-key", "PRIVATE KEY-----"),
