@@ -60,16 +60,6 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        // The gateway's write-ahead log (acknowledge = durable): the spool's framing and file
-        // operations from MonitorSystem, fsync on a thread of NIOPosix's pool.
-        .target(
-            name: "GatewayWAL",
-            dependencies: [
-                "MonitorModel", "MonitorSystem", .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            swiftSettings: strictSwift
-        ),
         // Holds SIGHUP, SIGTERM and SIGINT from the daemons' first instant, before the Swift
         // runtime starts (a C constructor); DaemonKit's StartupSignals replays them.
         .target(name: "CStartupSignals"),
@@ -107,6 +97,16 @@ let package = Package(
         .target(
             name: "GatewayStore",
             dependencies: ["MonitorModel", "MonitorSystem"],
+            swiftSettings: strictSwift
+        ),
+        // The gateway's write-ahead log (acknowledge = durable): the spool's framing and file
+        // operations from MonitorSystem, fsync on a thread of NIOPosix's pool.
+        .target(
+            name: "GatewayWAL",
+            dependencies: [
+                "GatewayStore", "MonitorModel", "MonitorSystem", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSwift
         ),
         // The status page and /api/v1/agents, rendered from the store's snapshots.

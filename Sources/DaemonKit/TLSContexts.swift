@@ -11,11 +11,9 @@ public enum TLSContexts {
 
     /// The gateway's server context, or nil without `tls-certificate`.
     public static func server(_ configuration: GatewayConfiguration) throws(Failure) -> NIOSSLContext? {
-        guard let certificatePath = configuration.tlsCertificate, let keyPath = configuration.tlsKey else {
-            return nil
-        }
-        let chain = try certificates(certificatePath, key: "tls-certificate")
-        let key = try privateKey(keyPath, key: "tls-key")
+        guard let identity = configuration.tlsIdentity.paths else { return nil }
+        let chain = try certificates(identity.certificate, key: "tls-certificate")
+        let key = try privateKey(identity.key, key: "tls-key")
         var tls: TLSConfiguration
         if let clientCA = configuration.tlsClientCAFile {
             let roots = try certificates(clientCA, key: "tls-client-ca-file")
@@ -35,31 +33,29 @@ public enum TLSContexts {
     /// The agent's client context, or nil when `tls = no`.
     public static func client(_ configuration: AgentConfiguration) throws(Failure) -> NIOSSLContext? {
         guard configuration.tls else { return nil }
-        return try clientContext(
-            caFile: configuration.tlsCAFile, certificate: configuration.tlsCertificate, key: configuration.tlsKey)
+        return try clientContext(caFile: configuration.tlsCAFile, identity: configuration.tlsIdentity)
     }
 
     /// The remote-write client context for an `https://` url, or nil for `http://`. Verifies the
     /// receiver against `tls-ca-file` (or the system's store), and presents `tls-certificate` if set.
     public static func remoteWriteClient(_ configuration: RemoteWriteConfiguration) throws(Failure) -> NIOSSLContext? {
         guard configuration.url.scheme == .https else { return nil }
-        return try clientContext(
-            caFile: configuration.tlsCAFile, certificate: configuration.tlsCertificate, key: configuration.tlsKey)
+        return try clientContext(caFile: configuration.tlsCAFile, identity: configuration.tlsIdentity)
     }
 
     /// A client context (the agent's and remote write's): TLS 1.2 or later, verifying the server
-    /// against `caFile` (or the system's store), presenting `certificate` and `key` when both are set.
-    private static func clientContext(caFile: String?, certificate: String?, key: String?) throws(Failure)
-        -> NIOSSLContext
-    {
+    /// against `caFile` (or the system's store), presenting `identity` when both its files are set.
+    private static func clientContext(caFile: String?, identity: TLSIdentityFiles) throws(Failure) -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         if let caFile {
             tls.trustRoots = .certificates(try certificates(caFile, key: "tls-ca-file"))
         }
-        if let certificate, let key {
-            tls.certificateChain = try certificates(certificate, key: "tls-certificate").map { .certificate($0) }
-            tls.privateKey = .privateKey(try privateKey(key, key: "tls-key"))
+        if let identity = identity.paths {
+            tls.certificateChain = try certificates(identity.certificate, key: "tls-certificate").map {
+                .certificate($0)
+            }
+            tls.privateKey = .privateKey(try privateKey(identity.key, key: "tls-key"))
         }
         return try context(tls)
     }

@@ -4,7 +4,8 @@
 // OpenMetrics exposition (`MetricsPage`, `PrometheusTextWriter`, each agent's rendered lines kept
 // between scrapes, content negotiation), the gateway's own `process_*` figures, and
 // `SampleForwarder`, the seam remote write plugs into, with `ForwardingLog`, the write-ahead log
-// as remote write reads it (plain record numbers, so neither module imports the other).
+// as remote write reads it, and `WALRecord`, the log's record (so that the log and remote write
+// share it and neither imports the other).
 //
 // What it may depend on: MonitorModel and MonitorSystem (the `/proc` reader for the process
 // figures). No NIO and no transport: the store is driven with the time passed in, and the page is

@@ -1,3 +1,4 @@
+import GatewayStore
 import MonitorModel
 import MonitorSystem
 

@@ -1,3 +1,4 @@
+import GatewayStore
 import MonitorSystem
 
 #if canImport(Glibc)
@@ -15,8 +16,8 @@ enum WALTailReader {
     }
 
     struct Result {
-        /// The records numbered after `after`, with their numbers, in order.
-        var records: [(number: UInt64, record: WALRecord)]
+        /// The records numbered after `after`, in order.
+        var records: [WALRecord]
         /// Where the next read of this segment starts.
         var next: Position
         /// Set when the file does not hold what the log wrote there (changed behind its back): the
@@ -56,7 +57,7 @@ enum WALTailReader {
                 switch ChecksummedRecord.read(chunk, at: offset, lengths: WALFormat.payloadLengths) {
                 case .record(let payload, let next):
                     if result.next.number > after, case .success(let record) = WALSegmentReader.decode(payload) {
-                        result.records.append((result.next.number, record))
+                        result.records.append(record)
                     }
                     // A record no agent could send was passed over (and reported) at recovery; its number goes by.
                     result.next.number += 1

@@ -1,3 +1,4 @@
+public import GatewayStore
 public import Logging
 import MonitorModel
 public import MonitorSystem
@@ -73,13 +74,6 @@ public final class WriteAheadLog: Sendable {
             self.appended = appended
             self.dropped = dropped
         }
-    }
-
-    /// What one read of the log gave (see ``records(after:limit:)``).
-    public struct Read: Sendable {
-        public var records: [(number: UInt64, record: WALRecord)]
-        /// The last record number covered, read or not (deleted, passed over): the next read asks after it.
-        public var through: UInt64
     }
 
     /// What opening the log found.
@@ -375,7 +369,7 @@ public final class WriteAheadLog: Sendable {
     /// remote write forwards. Records no longer in the log (deleted by the bound, or in a damaged
     /// segment left alone) are passed over: `through` then goes past them with fewer records, and
     /// a read of nothing new returns `through == number`. Reads only what appends have finished.
-    public func records(after number: UInt64, limit: Int) throws(FileOperationError) -> Read {
+    public func records(after number: UInt64, limit: Int) throws(FileOperationError) -> LoggedSamples {
         enum Plan {
             case passOver(through: UInt64)
             case read(path: String, segment: UInt64, start: WALTailReader.Position, endBytes: Int, end: UInt64)
@@ -410,7 +404,7 @@ public final class WriteAheadLog: Sendable {
             }
             switch plan {
             case .passOver(let through):
-                return Read(records: [], through: through)
+                return LoggedSamples(records: [], through: through)
             case .read(let path, let segment, let start, let endBytes, let end):
                 let result: WALTailReader.Result
                 do throws(FileOperationError) {
@@ -424,9 +418,9 @@ public final class WriteAheadLog: Sendable {
                 state.withLock { $0.readCursor = (segment, result.next) }
                 if let damage = result.damage {
                     logger.error("write-ahead log: \(damage); the rest of the segment is passed over")
-                    return Read(records: result.records, through: end - 1)
+                    return LoggedSamples(records: result.records, through: end - 1)
                 }
-                return Read(records: result.records, through: max(number, result.next.number - 1))
+                return LoggedSamples(records: result.records, through: max(number, result.next.number - 1))
             }
         }
     }

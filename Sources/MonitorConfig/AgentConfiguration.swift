@@ -9,44 +9,25 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Every key of the section, in the order `rendered()` writes them; the schema, parse and rendering.
     static let keys: [ConfigurationKey<AgentConfiguration>] = [
         ConfigurationKey(
-            "server",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration.servers = try values.hostPortList(entry)
-            },
-            value: { $0.servers.map(\.description).joined(separator: ", ") }),
+            "server", \.servers, parse: { entry, values throws(ConfigurationError) in try values.hostPortList(entry) },
+            render: { $0.map(\.description).joined(separator: ", ") }),
         .duration("failback-after", \.failbackAfter, atLeast: .seconds(1)),
-        ConfigurationKey(
-            "name",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration.name = try validatedName(entry, values: values)
-            }, value: \.name),
+        ConfigurationKey("name", \.name, parse: validatedName, render: { $0 }),
         .duration("interval", \.interval, atLeast: minimumInterval),
         .duration("cpu-window", \.cpuWindow),
         .integer("buffer-samples", \.bufferCapacity, in: bufferCapacityRange),
         ConfigurationKey(
-            "token",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration.token = try validatedToken(entry, values: values)
-            },
-            line: { $0.token.map { "# token = (set, \($0.utf8.count) bytes; not shown)" } ?? "token =" }),
+            "token", \.token, parse: validatedToken,
+            line: { $0.map { "# token = (set, \($0.utf8.count) bytes; not shown)" } ?? "token =" }),
         .boolean("tls", \.tls),
         .optionalText("tls-ca-file", \.tlsCAFile),
         .optionalText("tls-server-name", \.tlsServerName),
-        .optionalText("tls-certificate", \.tlsCertificate),
-        .optionalText("tls-key", \.tlsKey),
+        .optionalText("tls-certificate", \.tlsIdentity.certificate),
+        .optionalText("tls-key", \.tlsIdentity.key),
         .logLevel("log-level", \.logLevel),
-        ConfigurationKey(
-            "spool-directory",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration.spoolDirectory = try spoolDirectory(entry, values: values)
-            },
-            value: \.spoolDirectory),
+        ConfigurationKey("spool-directory", \.spoolDirectory, parse: spoolDirectory, render: { $0 }),
         .size("spool-max-size", \.spoolMaxBytes, in: spoolSizeRange),
-        ConfigurationKey(
-            "spool-fsync",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration.spoolFsync = try spoolFsync(entry, values: values)
-            }, value: \.spoolFsync.rendered),
+        ConfigurationKey("spool-fsync", \.spoolFsync, parse: spoolFsync, render: \.rendered),
     ]
     static let schema = ConfigurationSchema(sections: [keys.schema(section: section)])
     /// Shorter intervals would make the agent itself a noticeable load and flood the gateway.
@@ -83,8 +64,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Key `tls-server-name`.
     public var tlsServerName: String?
     /// Client certificate and key (PEM), for gateways that require mutual TLS. Keys `tls-certificate`, `tls-key`.
-    public var tlsCertificate: String?
-    public var tlsKey: String?
+    public var tlsIdentity = TLSIdentityFiles()
     /// Key `log-level`.
     public var logLevel = LogLevelName.info
     /// Where samples are kept on disk until the gateway acknowledges them, so that they survive a
@@ -125,12 +105,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         let values = ConfigurationValues(file: file)
         var configuration = AgentConfiguration()
         let lines = try keys.read(document.entries(in: section), into: &configuration, file: file)
-        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
-            let entry = lines["tls-certificate"] ?? lines["tls-key"]
-            throw ConfigurationError(
-                file: file, line: entry?.line,
-                message: "tls-certificate and tls-key go together: set both for mutual TLS, or neither")
-        }
+        try configuration.tlsIdentity.checkBothOrNeither(lines: lines, file: file)
         if configuration.cpuWindow > configuration.interval {
             let window = configuration.cpuWindow.configurationText
             let interval = configuration.interval.configurationText

@@ -35,68 +35,78 @@ struct ConfigurationKey<Configuration>: Sendable {
     }
 }
 
-// The kinds of value both daemons share, each read by ``ConfigurationValues`` and written as it reads.
+// A key that sets one field: the field named once, with what the entry's value becomes and how it
+// is written back. The kinds of value both daemons share are such keys, each read by
+// ``ConfigurationValues`` and written as it reads.
 extension ConfigurationKey {
     typealias Field<Value> = any WritableKeyPath<Configuration, Value> & Sendable
+    typealias Parser<Value> =
+        @Sendable (ConfigurationEntry, ConfigurationValues) throws(ConfigurationError) -> Value
+
+    /// A key that sets `field` to what `parse` makes of the entry, and renders `name = render(value)`.
+    init<Value>(
+        _ name: String, _ field: Field<Value>, parse: @escaping Parser<Value>,
+        render: @escaping @Sendable (Value) -> String
+    ) {
+        self.init(
+            name,
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration[keyPath: field] = try parse(entry, values)
+            }, value: { render($0[keyPath: field]) })
+    }
+
+    /// A key that sets `field` to what `parse` makes of the entry, and renders its own line, or none.
+    init<Value>(
+        _ name: String, _ field: Field<Value>, parse: @escaping Parser<Value>,
+        line: @escaping @Sendable (Value) -> String?
+    ) {
+        self.init(
+            name,
+            read: { configuration, entry, values throws(ConfigurationError) in
+                configuration[keyPath: field] = try parse(entry, values)
+            }, line: { line($0[keyPath: field]) })
+    }
 
     static func duration(_ name: String, _ field: Field<Duration>, atLeast minimum: Duration? = nil) -> Self {
         Self(
-            name,
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration[keyPath: field] = try values.duration(entry, atLeast: minimum)
-            },
-            value: { $0[keyPath: field].configurationText })
+            name, field,
+            parse: { entry, values throws(ConfigurationError) in try values.duration(entry, atLeast: minimum) },
+            render: \.configurationText)
     }
 
     static func integer(_ name: String, _ field: Field<Int>, in range: ClosedRange<Int>) -> Self {
         Self(
-            name,
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration[keyPath: field] = try values.integer(entry, in: range)
-            }, value: { "\($0[keyPath: field])" })
+            name, field, parse: { entry, values throws(ConfigurationError) in try values.integer(entry, in: range) },
+            render: { "\($0)" })
     }
 
     static func size(_ name: String, _ field: Field<Int>, in range: ClosedRange<Int>) -> Self {
         Self(
-            name,
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration[keyPath: field] = try values.size(entry, in: range)
-            },
-            value: { ByteSize.render($0[keyPath: field]) })
+            name, field, parse: { entry, values throws(ConfigurationError) in try values.size(entry, in: range) },
+            render: ByteSize.render)
     }
 
     static func boolean(_ name: String, _ field: Field<Bool>) -> Self {
         Self(
-            name,
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration[keyPath: field] = try values.boolean(entry)
-            }, value: { $0[keyPath: field] ? "yes" : "no" })
+            name, field, parse: { entry, values throws(ConfigurationError) in try values.boolean(entry) },
+            render: { $0 ? "yes" : "no" })
     }
 
     static func hostPort(_ name: String, _ field: Field<HostPort>) -> Self {
         Self(
-            name,
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration[keyPath: field] = try values.hostPort(entry)
-            }, value: { "\($0[keyPath: field])" })
+            name, field, parse: { entry, values throws(ConfigurationError) in try values.hostPort(entry) },
+            render: { "\($0)" })
     }
 
     static func logLevel(_ name: String, _ field: Field<LogLevelName>) -> Self {
         Self(
-            name,
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration[keyPath: field] = try values.logLevel(entry)
-            }, value: { $0[keyPath: field].rawValue })
+            name, field, parse: { entry, values throws(ConfigurationError) in try values.logLevel(entry) },
+            render: \.rawValue)
     }
 
     /// A file path or name taken as written; empty means none.
     static func optionalText(_ name: String, _ field: Field<String?>) -> Self {
-        Self(
-            name,
-            read: { configuration, entry, _ throws(ConfigurationError) in
-                configuration[keyPath: field] = entry.value.isEmpty ? nil : entry.value
-            },
-            value: { $0[keyPath: field] ?? "" })
+        Self(name, field, parse: { entry, _ in entry.value.isEmpty ? nil : entry.value }, render: { $0 ?? "" })
     }
 }
 

@@ -21,8 +21,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         .integer("max-agents", \.maxAgents, in: limitRange),
         .integer("max-samples-per-second", \.maxSamplesPerSecond, in: limitRange),
         .optionalText("tokens-file", \.tokensFile),
-        .optionalText("tls-certificate", \.tlsCertificate),
-        .optionalText("tls-key", \.tlsKey),
+        .optionalText("tls-certificate", \.tlsIdentity.certificate),
+        .optionalText("tls-key", \.tlsIdentity.key),
         .optionalText("tls-client-ca-file", \.tlsClientCAFile),
         .logLevel("log-level", \.logLevel),
         .optionalText("web-config-file", \.webConfigFile),
@@ -32,33 +32,30 @@ public struct GatewayConfiguration: Sendable, Equatable {
         .integer("max-http-connections", \.maxHTTPConnections, in: httpConnectionRange),
         .duration("http-request-timeout", \.httpRequestTimeout, atLeast: .milliseconds(100)),
         ConfigurationKey(
-            "acknowledge",
-            read: { configuration, entry, values throws(ConfigurationError) in
+            "acknowledge", \.acknowledge,
+            parse: { entry, values throws(ConfigurationError) in
                 guard let mode = AcknowledgeMode(rawValue: entry.value) else {
                     throw values.failure(entry, "\(entry.value.quoted) is not received, durable or forwarded")
                 }
-                configuration.acknowledge = mode
-            }, value: \.acknowledge.rawValue),
+                return mode
+            }, render: \.rawValue),
         ConfigurationKey(
-            "wal-directory",
-            read: { configuration, entry, values throws(ConfigurationError) in
+            "wal-directory", \.walDirectory,
+            parse: { entry, values throws(ConfigurationError) in
                 guard entry.value.isEmpty || entry.value.hasPrefix("/") else {
                     throw values.failure(entry, "\(entry.value.quoted) is not an absolute path (or empty for no log)")
                 }
-                configuration.walDirectory = entry.value.isEmpty ? nil : entry.value
-            }, value: { $0.walDirectory ?? "" }),
+                return entry.value.isEmpty ? nil : entry.value
+            }, render: { $0 ?? "" }),
         ConfigurationKey(
-            "wal-fsync",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                if entry.value == "always" {
-                    configuration.walFsyncPeriod = nil
-                } else {
-                    guard let period = Duration(configurationText: entry.value), period > .zero else {
-                        throw values.failure(entry, "\(entry.value.quoted) is not always or a duration (e.g. 100ms)")
-                    }
-                    configuration.walFsyncPeriod = period
+            "wal-fsync", \.walFsyncPeriod,
+            parse: { entry, values throws(ConfigurationError) in
+                if entry.value == "always" { return nil }
+                guard let period = Duration(configurationText: entry.value), period > .zero else {
+                    throw values.failure(entry, "\(entry.value.quoted) is not always or a duration (e.g. 100ms)")
                 }
-            }, value: { $0.walFsyncPeriod.map(\.configurationText) ?? "always" }),
+                return period
+            }, render: { $0.map(\.configurationText) ?? "always" }),
         .size("wal-max-size", \.walMaxBytes, in: walSizeRange),
     ]
     static let schema = ConfigurationSchema(sections: [
@@ -130,8 +127,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Certificate chain and private key (PEM) for TLS on the agent port; with them, native agents
     /// must use TLS (peers in the report's format may still use plain TCP if `allow-legacy-agents`).
     /// Keys `tls-certificate`, `tls-key`.
-    public var tlsCertificate: String?
-    public var tlsKey: String?
+    public var tlsIdentity = TLSIdentityFiles()
     /// CA certificates (PEM) that agents' client certificates must chain to: mutual TLS. Key `tls-client-ca-file`.
     public var tlsClientCAFile: String?
     /// Key `log-level`.
@@ -174,12 +170,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
                     "listen (\(configuration.listen)) and metrics-listen (\(configuration.metricsListen)) are the same "
                     + "address: the agent port and the metrics port need a port each")
         }
-        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
-            let entry = lines["tls-certificate"] ?? lines["tls-key"]
-            throw ConfigurationError(
-                file: file, line: entry?.line, message: "tls-certificate and tls-key go together: set both, or neither")
-        }
-        if configuration.tlsClientCAFile != nil, configuration.tlsCertificate == nil {
+        try configuration.tlsIdentity.checkBothOrNeither(lines: lines, file: file)
+        if configuration.tlsClientCAFile != nil, configuration.tlsIdentity.certificate == nil {
             throw ConfigurationError(
                 file: file, line: lines["tls-client-ca-file"]?.line,
                 message:

@@ -11,11 +11,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
     /// Every key of the section, in the order `rendered()` writes them; the schema, parse and
     /// rendering. An optional key that is not set is left out of the rendering.
     static let keys: [ConfigurationKey<RemoteWriteConfiguration>] = [
-        ConfigurationKey(
-            "url",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration.url = try endpoint(entry, values: values)
-            }, value: { "\($0.url)" }),
+        ConfigurationKey("url", \.url, parse: endpoint, render: { "\($0)" }),
         .integer("queue-capacity", \.queueCapacity, in: queueCapacityRange),
         .integer("max-samples-per-send", \.maxSamplesPerSend, in: batchSizeRange),
         .duration("flush-interval", \.flushInterval, atLeast: .milliseconds(10)),
@@ -23,17 +19,14 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
         .duration("min-backoff", \.minBackoff, atLeast: .milliseconds(1)),
         .duration("max-backoff", \.maxBackoff, atLeast: .milliseconds(1)),
         ConfigurationKey(
-            "external-labels",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration.externalLabels = try externalLabels(entry, values: values)
-            },
-            line: { "external-labels = " + $0.externalLabels.map { "\($0.name)=\($0.value)" }.joined(separator: ", ") }),
+            "external-labels", \.externalLabels, parse: externalLabels,
+            line: { "external-labels = " + $0.map { "\($0.name)=\($0.value)" }.joined(separator: ", ") }),
         // 0 is off (the default); rendered after external-labels, where it has always been.
         ConfigurationKey(
-            "max-sample-age",
-            read: { configuration, entry, values throws(ConfigurationError) in
-                configuration.maxSampleAge = entry.value == "0" ? nil : try values.duration(entry, atLeast: .seconds(1))
-            }, value: { $0.maxSampleAge.map(\.configurationText) ?? "0" }),
+            "max-sample-age", \.maxSampleAge,
+            parse: { entry, values throws(ConfigurationError) in
+                entry.value == "0" ? nil : try values.duration(entry, atLeast: .seconds(1))
+            }, render: { $0.map(\.configurationText) ?? "0" }),
         .setting("basic-auth-username", \.basicAuthUsername, renderedWith: \Self.basicAuthPasswordFile) {
             entry, values throws(ConfigurationError) in
             guard !entry.value.isEmpty, !entry.value.contains(":") else {
@@ -47,8 +40,8 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
             _ = try secret(entry, values: values)
         },
         .setting("tls-ca-file", \.tlsCAFile),
-        .setting("tls-certificate", \.tlsCertificate, renderedWith: \Self.tlsKey),
-        .setting("tls-key", \.tlsKey, renderedWith: \Self.tlsCertificate),
+        .setting("tls-certificate", \.tlsIdentity.certificate, renderedWith: \Self.tlsIdentity.key),
+        .setting("tls-key", \.tlsIdentity.key, renderedWith: \Self.tlsIdentity.certificate),
         .setting("tls-server-name", \.tlsServerName) { entry, values throws(ConfigurationError) in
             guard entry.value.isEmpty || isServerName(entry.value) else {
                 throw values.failure(
@@ -103,8 +96,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
     public var tlsCAFile: String?
     /// Client certificate chain and key (PEM), for a receiver that asks for one (mutual TLS). Keys
     /// `tls-certificate` and `tls-key`, both or neither.
-    public var tlsCertificate: String?
-    public var tlsKey: String?
+    public var tlsIdentity = TLSIdentityFiles()
     /// The name the receiver's certificate must carry, and the SNI sent, instead of the URL's host
     /// (a receiver reached by address, or through a tunnel). Key `tls-server-name`.
     public var tlsServerName: String?
@@ -178,11 +170,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
         {
             throw values.failure(entry, "only applies to an https:// url")
         }
-        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
-            let entry = lines["tls-certificate"] ?? lines["tls-key"]
-            throw ConfigurationError(
-                file: file, line: entry?.line, message: "tls-certificate and tls-key go together: set both or neither")
-        }
+        try configuration.tlsIdentity.checkBothOrNeither(lines: lines, file: file)
         for (key, marker) in [
             ("tls-ca-file", "CERTIFICATE-----"), ("tls-certificate", "CERTIFICATE-----"),
             ("tls-key", "PRIVATE KEY-----"),

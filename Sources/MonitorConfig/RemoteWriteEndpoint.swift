@@ -5,6 +5,8 @@ import MonitorSystem
 /// Parsed by hand (no Foundation `URL` in the daemon) and deliberately narrow: a scheme, a host or
 /// bracketed IPv6 address, an optional port and a path. User info in the URL is refused, because
 /// credentials belong in files the configuration points to, not in a world-readable config line.
+///
+/// Other modules get one only from ``parse(_:)``: the memberwise initializer is the module's own.
 public struct RemoteWriteEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// How the bytes travel: plain HTTP, or HTTP over TLS (hosted and multi-tenant receivers).
     public enum Scheme: String, Sendable {
@@ -19,13 +21,6 @@ public struct RemoteWriteEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var port: Int
     /// The request target, starting with `/` (with the query, if the URL had one).
     public var path: String
-
-    public init(scheme: Scheme, host: String, port: Int, path: String) {
-        self.scheme = scheme
-        self.host = host
-        self.port = port
-        self.path = path
-    }
 
     /// The URL again, as `parse` accepts it.
     public var description: String {

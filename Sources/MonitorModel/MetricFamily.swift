@@ -16,18 +16,16 @@ public struct MetricLabel: Sendable, Hashable {
 }
 
 /// One line of a family: its labels (in the order written) and its value.
+///
+/// Built by one public initializer, which reads like the exposition itself.
 public struct MetricSample: Sendable, Hashable {
     public var labels: [MetricLabel]
     public var value: Double
 
-    public init(labels: [MetricLabel], value: Double) {
-        self.labels = labels
-        self.value = value
-    }
-
-    /// Reads like the exposition itself: `MetricSample(3, labels: ["reason": "tls"])`; the literal keeps label order.
+    /// `MetricSample(3, labels: ["reason": "tls"])`; the literal keeps label order.
     public init(_ value: Double, labels: KeyValuePairs<String, String> = [:]) {
-        self.init(labels: labels.map { MetricLabel(name: $0.key, value: $0.value) }, value: value)
+        self.labels = labels.map { MetricLabel(name: $0.key, value: $0.value) }
+        self.value = value
     }
 }
 

@@ -54,8 +54,7 @@ final class RemoteWriteCounters: Sendable {
                 type: .counter,
                 samples: DropReason.allCases.map { reason in
                     let count = reason == .queueFull ? droppedByQueue : drops[reason] ?? 0
-                    return MetricSample(
-                        labels: [MetricLabel(name: "reason", value: reason.rawValue)], value: Double(count))
+                    return MetricSample(Double(count), labels: ["reason": reason.rawValue])
                 }),
             MetricFamily(
                 name: "monitord_remote_write_queue_length",

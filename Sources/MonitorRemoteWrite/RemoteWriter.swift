@@ -342,14 +342,14 @@ public final class RemoteWriter: Sendable {
             if log.unread == 0 { log.waitingSince = nil }
             shared.log = log
             var samples: [PendingSample] = []
-            samples.reserveCapacity(read.samples.count)
-            for logged in read.samples {
-                let seconds = logged.sample.timestamp ?? logged.arrival
+            samples.reserveCapacity(read.records.count)
+            for record in read.records {
+                let seconds = record.sample.timestamp ?? record.arrival
                 guard seconds.isFinite, abs(seconds) < 9e15 else { continue }  // Int64 milliseconds
                 samples.append(
                     PendingSample(
-                        agent: logged.agent, timestampMilliseconds: Int64((seconds * 1000).rounded()),
-                        sample: logged.sample, enqueuedAt: logged.arrival))
+                        agent: record.agent, timestampMilliseconds: Int64((seconds * 1000).rounded()),
+                        sample: record.sample, enqueuedAt: record.arrival))
             }
             shared.sendingSince = samples.first?.enqueuedAt
             return .batch(Batch(samples: samples, through: read.through))

@@ -48,6 +48,19 @@ import Testing
         )
     }
 
+    /// A certificate without its key, or a key without its certificate, is refused at the line of
+    /// the one set, in the same words in each of the three sections that have the pair.
+    @Test func tlsCertificateAndKeyGoTogether() {
+        let message = "tls-certificate and tls-key go together: set both, or neither"
+        #expect(agentError("[agent]\ntls = yes\ntls-key = /k.pem\n")?.description == "a.conf:3: \(message)")
+        #expect(gatewayError("[monitord]\n\ntls-certificate = /c.pem\n")?.description == "m.conf:3: \(message)")
+        #expect(
+            gatewayError("[monitord]\n[remote-write]\nurl = https://h/\ntls-key = /k.pem\n")?.description
+                == "m.conf:4: \(message)")
+        #expect(agentError("[agent]\ntls = yes\ntls-certificate = /c.pem\ntls-key = /k.pem\n") == nil)
+        #expect(gatewayError("[monitord]\ntls-certificate = /c.pem\ntls-key = /k.pem\n") == nil)
+    }
+
     @Test func keyOutsideAnySection() {
         #expect(
             gatewayError("; leading comment\nlisten = 0.0.0.0:5578\n[monitord]\n")?.description

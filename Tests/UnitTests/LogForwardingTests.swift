@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import GatewayKit
+@testable import GatewayStore
 @testable import GatewayWAL
 @testable import MonitorConfig
 @testable import MonitorModel

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
+@testable import GatewayStore
 @testable import GatewayWAL
 @testable import MonitorModel
 @testable import MonitorSystem

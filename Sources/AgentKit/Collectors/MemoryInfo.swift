@@ -31,8 +31,8 @@ public struct MemoryInfo: Sendable, Equatable {
         var total: UInt64?, free: UInt64?, available: UInt64?, cached: UInt64?
         var activeFile: UInt64?, inactiveFile: UInt64?, slabReclaimable: UInt64?
 
-        /// The `/proc/meminfo` name of each field, in the order of ``subscript(_:)``'s indexes
-        /// (and of the kernel's lines).
+        /// The `/proc/meminfo` name of each field, in the order of ``set(_:to:)``'s indexes (and
+        /// of the kernel's lines).
         static let names: [StaticString] = [
             "MemTotal", "MemFree", "MemAvailable", "Cached", "Active(file)", "Inactive(file)", "SReclaimable",
         ]
@@ -42,28 +42,17 @@ public struct MemoryInfo: Sendable, Equatable {
             names.firstIndex { ProcText.word(name, equals: $0) }
         }
 
-        subscript(_ index: Int) -> UInt64? {
-            get {
-                switch index {
-                case 0: total
-                case 1: free
-                case 2: available
-                case 3: cached
-                case 4: activeFile
-                case 5: inactiveFile
-                default: slabReclaimable
-                }
-            }
-            set {
-                switch index {
-                case 0: total = newValue
-                case 1: free = newValue
-                case 2: available = newValue
-                case 3: cached = newValue
-                case 4: activeFile = newValue
-                case 5: inactiveFile = newValue
-                default: slabReclaimable = newValue
-                }
+        /// Sets the field of the name at `index` in ``names`` (a switch, not key paths: this runs
+        /// for every line read, each sample).
+        mutating func set(_ index: Int, to value: UInt64) {
+            switch index {
+            case 0: total = value
+            case 1: free = value
+            case 2: available = value
+            case 3: cached = value
+            case 4: activeFile = value
+            case 5: inactiveFile = value
+            default: slabReclaimable = value
             }
         }
 
@@ -89,7 +78,7 @@ public struct MemoryInfo: Sendable, Equatable {
             guard let name = line.nextWord(), name.last == UInt8(ascii: ":"),
                 let index = Fields.index(of: name.dropLast()), let word = line.nextWord()
             else { continue }
-            fields[index] = try kibibytesAsBytes(word, name: name.dropLast())
+            fields.set(index, to: try kibibytesAsBytes(word, name: name.dropLast()))
             if fields.complete { break }
         }
         guard let total = fields.total else {

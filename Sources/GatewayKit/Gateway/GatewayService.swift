@@ -234,7 +234,7 @@ public final class GatewayService: Service {
     private func effective(_ configuration: GatewayConfiguration, budget: DescriptorBudget) -> GatewayConfiguration {
         let (fitted, warnings) = budget.fit(configuration)
         for warning in warnings { state.logger.warning("\(warning)") }
-        if fitted.allowReportFormatAgents, configuration.tokens != nil || configuration.tlsCertificate != nil {
+        if fitted.allowReportFormatAgents, configuration.tokens != nil || configuration.tlsIdentity.certificate != nil {
             let text =
                 "tokens or TLS are configured, but allow-legacy-agents = yes still lets report-format peers in "
                 + "without either (up to \(configuration.anonymousAgentQuota) of them: max-anonymous-agents); "

@@ -5,7 +5,7 @@ import MonitorSystem
 import NIOPosix
 import Synchronization
 
-/// The write-ahead log as remote write reads it: the log's records as plain numbered samples, and
+/// The write-ahead log as remote write reads it: the log's records, and
 /// the position file (``ForwardingPosition``) that says how far the receiver confirmed. The glue
 /// between GatewayWAL and GatewayStore's ``ForwardingLog``, so that neither the log nor remote
 /// write knows the other.
@@ -55,13 +55,7 @@ final class LogForwarding: ForwardingLog {
     var lastAppended: UInt64 { wal.lastAppended }
 
     func read(after number: UInt64, limit: Int) throws -> LoggedSamples {
-        let read = try wal.records(after: number, limit: limit)
-        return LoggedSamples(
-            samples: read.records.map {
-                LoggedSample(
-                    number: $0.number, agent: $0.record.agent, arrival: $0.record.arrival, sample: $0.record.sample)
-            },
-            through: read.through)
+        try wal.records(after: number, limit: limit)
     }
 
     /// Has the position written (see the type's comment); throws the previous write's failure, if

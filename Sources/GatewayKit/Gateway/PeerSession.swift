@@ -1,5 +1,4 @@
 import GatewayStore
-import GatewayWAL
 import MonitorConfig
 import MonitorModel
 import MonitorProtocol

@@ -1,7 +1,10 @@
 public import MonitorModel
 
-/// One sample as the gateway took it from a native agent: what a restart needs to rebuild the
-/// store (latest values, the last sequence of each agent session, the counters).
+/// One sample as the gateway took it from a native agent, as its write-ahead log holds it: what a
+/// restart needs to rebuild the store (latest values, the last sequence of each agent session, the
+/// counters), and what remote write reads back from the log (``ForwardingLog``). Here, beside the
+/// store it rebuilds, so that the log (GatewayWAL) and remote write share it without importing
+/// each other.
 public struct WALRecord: Sendable, Equatable {
     public var agent: String
     public var session: String
