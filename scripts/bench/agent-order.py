@@ -21,6 +21,8 @@ Profiles (valgrind 3.19 cannot read Swift's DWARF 5: strip --strip-debug keeps t
         cg.out.3 cg-tls.out.3 cg.out cg-tls.out > packaging/monitor-agent.order
 
 Files are taken in the order given, the steady state's first; within a file, most instructions first.
+Then `rm .build-release-agent/release/monitor-agent` before building again: SwiftPM does not know the
+order file as an input of the link, and with nothing else changed it keeps the old binary.
 
 A stale order file is harmless but costs memory: names it lists that no longer exist are ignored,
 new functions are placed after the listed ones. Make it again from the shipped build whenever the
