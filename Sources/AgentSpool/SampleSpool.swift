@@ -195,6 +195,11 @@ package final class SampleSpool {
                     metadata: ["file": "\(path)", "offset": "\(damage.offset)"])
                 try DurableFiles.truncateFile(path, to: contents.validBytes)
             }
+            if let first = contents.firstSkipped {
+                logger.warning(
+                    "spool: \(path): \(contents.skipped) damaged records passed over (the records after them are intact), the first \(first)",
+                    metadata: ["file": "\(path)", "offset": "\(first.offset)"])
+            }
             spool.highestSequence = max(spool.highestSequence, header.first - 1)
             var segment = Segment(
                 name: header.name, firstSequence: header.first, lastSequence: nil, records: 0,

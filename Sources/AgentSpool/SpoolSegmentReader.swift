@@ -5,16 +5,22 @@ import MonitorSystem
 struct SpoolSegmentContents: Equatable {
     var session: String
     var firstSequence: UInt64
-    /// Every intact record up to the first damaged one, in file order.
+    /// Every intact record up to the first damage that stops the reading, in file order.
     var samples: [Sample]
-    /// Bytes from the start of the file up to the end of the last intact record: where to truncate.
+    /// Bytes from the start of the file up to the end of the last record read: where to truncate.
     var validBytes: Int
     /// Why reading stopped before the end of the file, if it did.
     var damage: SpoolDamage?
+    /// Records that failed their checksum although the record after them is intact (a flipped bit in
+    /// the middle of the file): passed over, so that they cost only themselves, not the rest.
+    var skipped = 0
+    /// Where and why the first of them was passed over.
+    var firstSkipped: SpoolDamage?
 }
 
-/// Why a segment could not be read to its end. Reading stops at the first problem: after a bad
-/// length the next record's start is unknown, and records after a bad one are not worth the risk.
+/// Why a segment could not be read to its end. Reading stops at a torn tail, at a damaged length
+/// (the next record's start is then unknown) and at a record that passes its checksum but holds
+/// what the agent never wrote (the bytes there are not worth the risk).
 enum SpoolDamage: Equatable, CustomStringConvertible {
     /// The file ends inside a record: a write was cut short (a crash or power loss mid-write).
     case torn(offset: Int)
@@ -96,8 +102,15 @@ enum SpoolSegmentReader {
                 contents.damage = .torn(offset: offset)
                 return contents
             case .corrupt(let reason):
-                contents.damage = .corrupt(offset: offset, reason: reason)
-                return contents
+                guard let next = ChecksummedRecord.afterDamagedRecord(bytes, at: offset, lengths: length...length)
+                else {
+                    contents.damage = .corrupt(offset: offset, reason: reason)
+                    return contents
+                }
+                if contents.skipped == 0 { contents.firstSkipped = .corrupt(offset: offset, reason: reason) }
+                contents.skipped += 1
+                offset = next
+                contents.validBytes = offset
             case .record(let payload, let next):
                 switch decodeSample(payload, after: previous) {
                 case .success(let sample):

@@ -62,12 +62,17 @@ struct SpoolFormatTests {
         let secondStart = headerBytes + recordBytes
         bytes[secondStart + 20] ^= 0x40
         let contents = try SpoolSegmentReader.read(bytes[...])
-        #expect(contents.samples.map(\.sequence) == [1])
-        #expect(contents.damage == .corrupt(offset: secondStart, reason: "checksum mismatch"))
-        #expect(contents.validBytes == secondStart)
+        // Audit 5, finding 04b: the damaged record costs itself, not the three after it.
+        #expect(contents.samples.map(\.sequence) == [1, 3, 4, 5])
+        #expect(contents.damage == nil)
+        #expect(contents.skipped == 1)
+        #expect(contents.firstSkipped == .corrupt(offset: secondStart, reason: "checksum mismatch"))
+        #expect(contents.validBytes == bytes.count)
     }
 
-    @Test("any single flipped bit in a record is detected, never read as a different sample")
+    @Test(
+        "any single flipped bit in a record is detected, never read as a different sample; only a damaged length cuts the rest"
+    )
     func everyBitFlip() throws {
         let whole = spoolSegment(1...3)
         let secondStart = headerBytes + recordBytes
@@ -76,8 +81,14 @@ struct SpoolFormatTests {
                 var bytes = whole
                 bytes[index] ^= 1 << bit
                 let contents = try SpoolSegmentReader.read(bytes[...])
-                #expect(contents.samples.map(\.sequence) == [1], "byte \(index) bit \(bit)")
-                #expect(contents.damage?.offset == secondStart, "byte \(index) bit \(bit)")
+                if index < secondStart + 4 {
+                    #expect(contents.samples.map(\.sequence) == [1], "byte \(index) bit \(bit)")
+                    #expect(contents.damage?.offset == secondStart, "byte \(index) bit \(bit)")
+                } else {
+                    #expect(contents.samples.map(\.sequence) == [1, 3], "byte \(index) bit \(bit)")
+                    #expect(contents.damage == nil && contents.skipped == 1, "byte \(index) bit \(bit)")
+                    #expect(contents.firstSkipped?.offset == secondStart)
+                }
             }
         }
     }
