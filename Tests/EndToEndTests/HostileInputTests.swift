@@ -170,17 +170,16 @@ struct HostileInputTests {
 
 extension HostileInputTests {
     /// The audit's crash: connections held open at the HTTP cap, then one more with a whole request.
-    /// NIOHTTP1 traps when a response is written before a request; the 503 must not go through it.
-    @Test(
-        "HTTP: beyond max-http-connections, each in the middle of a request, a client gets a 503 and the gateway lives on"
-    )
+    /// NIOHTTP1 traps when a response is written before a request. And audit 6, 01: connections whose
+    /// request body never comes no longer hold their places: a scrape takes one.
+    @Test("HTTP: beyond max-http-connections held by requests whose body never comes, a scrape is answered")
     func httpConnectionCap() async throws {
         try await withGateway(extraConfiguration: "agent-timeout = 3s\nmax-http-connections = 8\n") { gateway in
             var held: [LoopbackSocket] = []
             defer { for socket in held { socket.close() } }
             for _ in 0..<8 {
                 let socket = try LoopbackSocket(port: gateway.metricsPort)
-                // A request whose body never comes: busy, so not closed to make room.
+                // A request whose body never comes.
                 try socket.send(Array("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n".utf8))
                 held.append(socket)
             }
@@ -190,8 +189,7 @@ extension HostileInputTests {
                 try? extra.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
                 let answer = String(decoding: try extra.receiveAll(limit: 1 << 16), as: UTF8.self)
                 extra.close()
-                #expect(answer.hasPrefix("HTTP/1.1 503"), "beyond the cap: \(answer.prefix(200))")
-                #expect(answer.contains("max-http-connections = 8"))
+                #expect(answer.hasPrefix("HTTP/1.1 200"), "beyond the cap: \(answer.prefix(200))")
             }
             try await Task.sleep(for: .milliseconds(500))
             #expect(gateway.process.process.isRunning, "monitord died: \(gateway.process.output)")

@@ -50,7 +50,9 @@ struct HTTPPort: Sendable {
                     // The HTTP port has its own share of descriptors: past it, a newcomer replaces the
                     // connection that waited longest for a request, or gets a 503 at once if all are
                     // busy, so floods of HTTP clients cannot take what agents and scrapes need.
-                    switch state.httpConnections.admit(channel, maximum: maximum) {
+                    switch state.httpConnections.admit(
+                        ObjectIdentifier(channel), maximum: maximum, close: { channel.close(promise: nil) })
+                    {
                     case .refused:
                         state.counters.httpConnectionRefused()
                         try pipeline.addHandler(ServiceUnavailableResponder(maximum: maximum))
@@ -76,7 +78,7 @@ struct HTTPPort: Sendable {
                                 configuration: .init(isOutboundHalfClosureEnabled: true)
                             ))
                     } catch {
-                        state.httpConnections.remove(channel)
+                        state.httpConnections.remove(ObjectIdentifier(channel))
                         throw error
                     }
                 }
@@ -114,7 +116,7 @@ struct HTTPPort: Sendable {
         guard case .admitted(let connection) = admission else { return }
         let configuration = state.configuration
         let channel = connection.channel
-        defer { state.httpConnections.remove(channel) }
+        defer { state.httpConnections.remove(ObjectIdentifier(channel)) }
         // Each request must arrive whole within http-request-timeout of the connection's start or of the
         // previous response; the idle timer alone is reset by every byte a trickling client sends.
         let client = channel.remoteAddress?.ipAddress ?? "unknown"
@@ -129,7 +131,6 @@ struct HTTPPort: Sendable {
                     switch part {
                     case .head(let head):
                         request = head
-                        state.httpConnections.requestStarted(on: channel)
                     case .body:
                         // Scrapes carry no body; whatever comes is dropped, never accumulated.
                         break
@@ -138,6 +139,20 @@ struct HTTPPort: Sendable {
                         request = nil
                         // The request is whole: its response is not cut by the deadline, however slow the reader.
                         deadline.cancel()
+                        // A client that pipelines requests without reading the answers would have the
+                        // gateway render page after page into a socket that never drains (audit 6, 02).
+                        // Clients that read (Prometheus, browsers) never get here with a full buffer.
+                        guard channel.isWritable else {
+                            state.logger.debug(
+                                "metrics connection closed: a request came while earlier answers were unread",
+                                metadata: ["client": "\(client)"])
+                            channel.close(promise: nil)
+                            closing = true
+                            continue
+                        }
+                        // Busy from here to the response only: a connection still sending its request (a
+                        // body promised and trickled, say) can be replaced by a newcomer (audit 6, 01).
+                        state.httpConnections.requestStarted(on: ObjectIdentifier(channel))
                         var response = await guarded(head, from: client)
                         let hasBody = head.method != .HEAD && response.body.readableBytes > 0
                         if hasBody { response.head.headers.add(name: Self.compressibleMarker, value: "1") }
@@ -147,7 +162,7 @@ struct HTTPPort: Sendable {
                         if hasBody { parts.append(.body(.byteBuffer(response.body))) }
                         parts.append(.end(nil))
                         try await outbound.write(contentsOf: parts)
-                        state.httpConnections.requestAnswered(on: channel)
+                        state.httpConnections.requestAnswered(on: ObjectIdentifier(channel))
                         deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
                         if !head.isKeepAlive {
                             // Flush, then FIN; the client's close ends the inbound stream (or
