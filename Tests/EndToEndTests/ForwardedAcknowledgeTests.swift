@@ -1,0 +1,93 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue 12, item 1: `acknowledge = forwarded`. An agent's sample is acknowledged only once the
+/// remote-write receiver took the request that carried it, so a gateway that dies for good (SIGKILL,
+/// its write-ahead log gone with its disk) loses nothing: the agent still holds what that gateway had
+/// not forwarded and replays it to the next one. With `durable` the same death loses what the dead
+/// gateway acknowledged and had not forwarded. Against Debian's Prometheus with its remote-write receiver.
+@Suite("Acknowledge once forwarded", .serialized)
+struct ForwardedAcknowledgeTests {
+    static func configuration(mode: String, receiver: RemoteWriteTests.Receiver, directory: String) -> String {
+        // A flush interval of 1 s: a gateway holds about a second of samples unforwarded at any time.
+        """
+        agent-timeout = 3s
+        forget-after = 60s
+        acknowledge = \(mode)
+        wal-directory = \(directory)/wal
+        wal-fsync = always
+
+        [remote-write]
+        url = \(receiver.writeURL)
+        flush-interval = 1s
+        max-samples-per-send = 400
+        min-backoff = 50ms
+        max-backoff = 500ms
+        timeout = 2s
+        """
+    }
+
+    @Test(
+        "gateway SIGKILLed for good, its log deleted; the agent fails over: forwarded loses nothing, durable loses what was unforwarded",
+        arguments: ["forwarded", "durable"])
+    func gatewayDiesForGood(mode: String) async throws {
+        let receiver = try await RemoteWriteTests.Receiver()
+        defer { receiver.stop() }
+        let directoryA = try makeTemporaryDirectory()
+        let directoryB = try makeTemporaryDirectory()
+        let spool = try makeTemporaryDirectory()
+        let gatewayA = try await GatewayProcess.start(
+            extraConfiguration: Self.configuration(mode: mode, receiver: receiver, directory: directoryA),
+            directory: directoryA)
+        let gatewayB = try await GatewayProcess.start(
+            extraConfiguration: Self.configuration(mode: mode, receiver: receiver, directory: directoryB),
+            directory: directoryB)
+        let name = "e2e-fwd-\(mode)"
+        let agent = try AgentProcess.start(
+            name: name, gatewayPort: gatewayA.agentPort, servers: [gatewayA.agentPort, gatewayB.agentPort],
+            interval: "100ms",
+            extraConfiguration: "failback-after = 1h\nspool-directory = \(spool)/spool\nspool-fsync = always\n")
+        defer { agent.process.signal(SIGKILL) }
+        #expect(await receiver.server.ingests("process_ram_usage_percent", agent: name, timeout: 30))
+        #expect(
+            await eventually(timeout: 30) {
+                try gatewayA.metrics().value("monitord_samples_received_total", agent: name) ?? 0 >= 40
+            })
+
+        // A dies for good: killed, and its write-ahead log gone with it (a lost disk, a replaced host).
+        gatewayA.process.signal(SIGKILL)
+        _ = await gatewayA.process.waitForExit(timeout: 10)
+        try FileManager.default.removeItem(atPath: directoryA + "/wal")
+
+        #expect(
+            await eventually(timeout: 30) {
+                try gatewayB.metrics().value("monitord_samples_received_total", agent: name) ?? 0 >= 30
+            }, "agent: \(agent.process.output.suffix(2000))")
+        await agent.stop()  // Waits (up to its drain timeout) for acknowledgements of what it holds.
+        #expect(
+            await eventually(timeout: 30) {
+                let page = try gatewayB.metrics()
+                return LogForwardingCrashTests.total(page, "monitord_remote_write_queue_length") == 0
+            })
+        await gatewayB.stop()
+        let account = try #require(FaultTests.Account(log: agent.process.output), "\(agent.process.output)")
+        let samples = try receiver.samples("process_ram_usage_percent{agent_number=\"\(name)\"}")
+        let times = samples.map(\.0)
+        print(
+            "FIGURE acknowledge = \(mode), gateway SIGKILLed for good: agent took \(account.taken), "
+                + "delivered (acknowledged) \(account.delivered), not delivered \(account.left), "
+                + "Prometheus has \(samples.count), lost \(account.taken - samples.count)")
+        #expect(Set(times).count == times.count, "each timestamp once")
+        if mode == "forwarded" {
+            #expect(account.left == 0, "the agent delivered everything to B: \(agent.process.output.suffix(2000))")
+            #expect(samples.count == account.taken, "every sample the agent took is in the receiver")
+            for family in MetricsPage.reportFamilies.dropFirst() {
+                #expect(try receiver.samples("\(family){agent_number=\"\(name)\"}").map(\.0) == times, "\(family)")
+            }
+        } else {
+            // The hostile baseline: what A acknowledged (durable) and had not forwarded died with it.
+            #expect(samples.count < account.taken, "durable loses what the dead gateway had not forwarded")
+        }
+    }
+}
