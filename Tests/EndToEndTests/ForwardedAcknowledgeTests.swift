@@ -90,4 +90,51 @@ struct ForwardedAcknowledgeTests {
             #expect(samples.count < account.taken, "durable loses what the dead gateway had not forwarded")
         }
     }
+
+    @Test("receiver down for 6 s: acks stop, keepalives keep the agent with its gateway, and everything arrives after")
+    func receiverDownKeepsTheAgent() async throws {
+        let receiver = try await RemoteWriteTests.Receiver()
+        defer { receiver.stop() }
+        let directoryA = try makeTemporaryDirectory()
+        let directoryB = try makeTemporaryDirectory()
+        let gatewayA = try await GatewayProcess.start(
+            extraConfiguration: Self.configuration(mode: "forwarded", receiver: receiver, directory: directoryA),
+            directory: directoryA)
+        let gatewayB = try await GatewayProcess.start(
+            extraConfiguration: Self.configuration(mode: "forwarded", receiver: receiver, directory: directoryB),
+            directory: directoryB)
+        let name = "e2e-fwd-outage"
+        // At 100 ms the agent gives up on a gateway after 2 s without progress: a third of the outage.
+        let agent = try AgentProcess.start(
+            name: name, gatewayPort: gatewayA.agentPort, servers: [gatewayA.agentPort, gatewayB.agentPort],
+            interval: "100ms", extraConfiguration: "failback-after = 1h\n")
+        defer { agent.process.signal(SIGKILL) }
+        #expect(await receiver.server.ingests("process_ram_usage_percent", agent: name, timeout: 30))
+        await receiver.kill()
+        try await Task.sleep(for: .seconds(6))
+        try await receiver.restart()
+        #expect(
+            await eventually(timeout: 30) {
+                try gatewayA.metrics().value("monitord_samples_received_total", agent: name) ?? 0 >= 120
+            })
+        await agent.stop()
+        #expect(
+            await eventually(timeout: 30) {
+                LogForwardingCrashTests.total(try gatewayA.metrics(), "monitord_remote_write_queue_length") == 0
+            })
+        let onB = try gatewayB.metrics().value("monitord_samples_received_total", agent: name) ?? 0
+        await gatewayA.stop()
+        await gatewayB.stop()
+        let account = try #require(FaultTests.Account(log: agent.process.output), "\(agent.process.output)")
+        let samples = try receiver.samples("process_ram_usage_percent{agent_number=\"\(name)\"}")
+        let failovers =
+            agent.process.output.components(separatedBy: "connected to 127.0.0.1:\(gatewayB.agentPort)")
+            .count - 1
+        print(
+            "FIGURE acknowledge = forwarded, receiver down 6 s: agent took \(account.taken), "
+                + "Prometheus has \(samples.count), connections to the second gateway \(failovers), samples it received \(Int(onB))")
+        #expect(failovers == 0 && onB == 0, "the agent stayed with its gateway: \(agent.process.output.suffix(3000))")
+        #expect(account.left == 0 && samples.count == account.taken, "every sample arrived after the outage")
+        #expect(Set(samples.map(\.0)).count == samples.count, "each timestamp once")
+    }
 }

@@ -76,6 +76,11 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     /// that wait for it.
     private let forwarded: ForwardedAcknowledgements?
     private var owedAcks = ForwardedAckQueue()
+    /// When the agent is next told, by a keepalive (ack 0), that its acks wait for the receiver;
+    /// nil while none is owed or the agent did not ask for keepalives.
+    private var keepaliveDue: NIODeadline?
+    /// Shorter than any agent's progress deadline (at least 2 s).
+    static let keepaliveInterval = TimeAmount.seconds(1)
 
     /// - Parameter remoteAddress: the peer's address, known as soon as the connection is accepted.
     init(
@@ -341,7 +346,15 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         guard let forwarded, let wal else { return }
         let wasWaiting = owedAcks.nextRecord != nil
         owedAcks.owe(sequence, once: wal.lastAppended)
-        if !wasWaiting { waitForForwarding(forwarded, context: context) }
+        if !wasWaiting {
+            scheduleKeepalive()
+            waitForForwarding(forwarded, context: context)
+        }
+    }
+
+    /// While acks are owed, the agent hears from the gateway at least every ``keepaliveInterval``.
+    private func scheduleKeepalive() {
+        keepaliveDue = session.wantsKeepalive && owedAcks.nextRecord != nil ? .now() + Self.keepaliveInterval : nil
     }
 
     /// Waits for the position to reach the oldest owed ack's record; the wake hops to this loop.
@@ -360,6 +373,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
             send(.ack(sequence: sequence), context: context)
             unflushed = false
             context.flush()
+            scheduleKeepalive()
         }
         waitForForwarding(forwarded, context: context)
     }
@@ -418,6 +432,13 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     /// Called by the sweeper, on this connection's loop, a few times a second.
     func checkDeadlines(now: NIODeadline) {
         guard !finished, let context else { return }
+        if let keepaliveDue, now >= keepaliveDue {
+            // Acks wait for the receiver (forwarded): the agent is told so, and keeps its samples.
+            send(.ack(sequence: 0), context: context)
+            unflushed = false
+            context.flush()
+            scheduleKeepalive()
+        }
         let text: String
         if let helloDue, now >= helloDue {
             text = "no hello within \(configuration.helloTimeout.configurationText)"
