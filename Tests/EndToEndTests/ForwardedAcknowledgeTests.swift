@@ -132,7 +132,8 @@ struct ForwardedAcknowledgeTests {
             .count - 1
         print(
             "FIGURE acknowledge = forwarded, receiver down 6 s: agent took \(account.taken), "
-                + "Prometheus has \(samples.count), connections to the second gateway \(failovers), samples it received \(Int(onB))")
+                + "Prometheus has \(samples.count), connections to the second gateway \(failovers), samples it received \(Int(onB))"
+        )
         #expect(failovers == 0 && onB == 0, "the agent stayed with its gateway: \(agent.process.output.suffix(3000))")
         #expect(account.left == 0 && samples.count == account.taken, "every sample arrived after the outage")
         #expect(Set(samples.map(\.0)).count == samples.count, "each timestamp once")
