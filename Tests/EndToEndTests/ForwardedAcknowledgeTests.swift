@@ -9,10 +9,12 @@ import Testing
 /// gateway acknowledged and had not forwarded. Against Debian's Prometheus with its remote-write receiver.
 @Suite("Acknowledge once forwarded", .serialized)
 struct ForwardedAcknowledgeTests {
-    static func configuration(mode: String, receiver: RemoteWriteTests.Receiver, directory: String) -> String {
+    static func configuration(
+        mode: String, receiver: RemoteWriteTests.Receiver, directory: String, agentTimeout: String = "3s"
+    ) -> String {
         // A flush interval of 1 s: a gateway holds about a second of samples unforwarded at any time.
         """
-        agent-timeout = 3s
+        agent-timeout = \(agentTimeout)
         forget-after = 60s
         acknowledge = \(mode)
         wal-directory = \(directory)/wal
@@ -137,5 +139,72 @@ struct ForwardedAcknowledgeTests {
         #expect(failovers == 0 && onB == 0, "the agent stayed with its gateway: \(agent.process.output.suffix(3000))")
         #expect(account.left == 0 && samples.count == account.taken, "every sample arrived after the outage")
         #expect(Set(samples.map(\.0)).count == samples.count, "each timestamp once")
+    }
+
+    static let keepalive = #"{"type":"ack","seq":0}"#
+    static func ack(_ sequence: Int) -> String { #"{"type":"ack","seq":\#(sequence)}"# }
+
+    /// Every line `peer` sends within `seconds`, or up to and including `last`.
+    static func lines(from peer: HostilePeer, for seconds: Double, until last: String? = nil) -> [String] {
+        let end = Date().addingTimeInterval(seconds)
+        var lines: [String] = []
+        while Date() < end, lines.last == nil || lines.last != last {
+            if let line = peer.nextLine(timeout: end.timeIntervalSinceNow) { lines.append(line) }
+        }
+        return lines
+    }
+
+    @Test("receiver down: no sample is acknowledged, only keepalives to agents that asked; acks come once it is back")
+    func nothingAcknowledgedBeforeTheReceiverHasIt() async throws {
+        let receiver = try await RemoteWriteTests.Receiver()
+        defer { receiver.stop() }
+        let directory = try makeTemporaryDirectory()
+        let gateway = try await GatewayProcess.start(
+            extraConfiguration: Self.configuration(
+                mode: "forwarded", receiver: receiver, directory: directory, agentTimeout: "30s"),
+            directory: directory)
+        defer { gateway.process.signal(SIGKILL) }
+        await receiver.kill()
+        // One second apart (the receiver keeps milliseconds), the same times when replayed.
+        let start = Date().timeIntervalSince1970.rounded() - 60
+        let asking = try HostilePeer(port: gateway.agentPort)
+        let plain = try HostilePeer(port: gateway.agentPort)
+        try asking.send(
+            line: HostileMessages.hello(
+                agent: "\"fwd-asking\"", session: "\"aaaa0000aaaa0000\"", extra: #","keepalive":true"#))
+        try plain.send(line: HostileMessages.hello(agent: "\"fwd-plain\"", session: "\"bbbb0000bbbb0000\""))
+        #expect(asking.nextLine(timeout: 5) == #"{"type":"welcome","protocol":1}"#)
+        #expect(plain.nextLine(timeout: 5) == #"{"type":"welcome","protocol":1}"#)
+        for seq in 1...5 {
+            try asking.send(line: HostileMessages.sample(seq: "\(seq)", ts: "\(start + Double(seq))"))
+            try plain.send(line: HostileMessages.sample(seq: "\(seq)", ts: "\(start + Double(seq))"))
+        }
+        let whileDown = Self.lines(from: asking, for: 3.5)
+        #expect(whileDown.count >= 2 && whileDown.allSatisfy { $0 == Self.keepalive }, "keepalives only: \(whileDown)")
+        #expect(Self.lines(from: plain, for: 0.5).isEmpty, "no keepalive to an agent that did not ask")
+
+        try await receiver.restart()
+        let once = Self.lines(from: asking, for: 20, until: Self.ack(5))
+        #expect(once.last == Self.ack(5) && once.dropLast().allSatisfy { $0 == Self.keepalive }, "\(once)")
+        #expect(plain.nextLine(timeout: 20) == Self.ack(5))
+
+        // A reconnect: the welcome promises nothing (the log may hold what is not forwarded), the
+        // replayed samples are recognised, and the ack covers them once forwarded.
+        asking.close()
+        let again = try HostilePeer(port: gateway.agentPort)
+        try again.send(
+            line: HostileMessages.hello(
+                agent: "\"fwd-asking\"", session: "\"aaaa0000aaaa0000\"", extra: #","keepalive":true"#))
+        #expect(again.nextLine(timeout: 5) == #"{"type":"welcome","protocol":1}"#)
+        for seq in 1...6 { try again.send(line: HostileMessages.sample(seq: "\(seq)", ts: "\(start + Double(seq))")) }
+        let replayed = Self.lines(from: again, for: 20, until: Self.ack(6))
+        // Replays of samples already forwarded may be acknowledged at once, the new one after its request.
+        #expect(
+            replayed.last == Self.ack(6)
+                && replayed.dropLast().allSatisfy { $0 == Self.keepalive || (1...5).map(Self.ack).contains($0) },
+            "\(replayed)")
+        #expect(try gateway.metrics().value("monitord_samples_received_total", agent: "fwd-asking") == 6)
+        let stored = try receiver.samples("process_ram_usage_percent{agent_number=\"fwd-asking\"}")
+        #expect(stored.count == 6, "\(stored)")
     }
 }
