@@ -52,12 +52,9 @@ final class ForwardedAcknowledgements: Sendable {
         let due = state.withLock { state -> [Wake] in
             guard position > state.confirmed else { return [] }
             state.confirmed = position
-            var due: [Wake] = []
-            for (waiter, wait) in state.waiting where wait.record <= position {
-                due.append(wait.wake)
-                state.waiting[waiter] = nil
-            }
-            return due
+            let reached = state.waiting.filter { $0.value.record <= position }
+            for waiter in reached.keys { state.waiting[waiter] = nil }
+            return reached.values.map(\.wake)
         }
         for wake in due { wake() }
     }
