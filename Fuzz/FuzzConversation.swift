@@ -127,6 +127,11 @@ struct AgentModel {
                 fatalError("believed ack \(sequence) with \(written) written")
             }
             forget(upTo: sequence)
+        case .keptAlive:
+            // A keepalive (ack 0) forgets nothing and is believed only in a welcomed conversation.
+            guard before == .welcomed, conversation.phase == .welcomed else {
+                fatalError("a keepalive believed outside a welcomed conversation")
+            }
         case .refused, .protocolError:
             guard conversation.phase == .ended else { fatalError("the conversation goes on after \(verdict)") }
             ended = true

@@ -137,7 +137,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var webConfigFile: String?
     /// When an agent's sample is acknowledged. Key `acknowledge`.
     public var acknowledge = AcknowledgeMode.received
-    /// The write-ahead log's directory; required by `durable`. Key `wal-directory` (empty: no log).
+    /// The write-ahead log's directory; required by `durable` and `forwarded`. Key `wal-directory` (empty: no log).
     public var walDirectory: String?
     /// How often the log is fsynced: `nil` for `always` (group commit before every ack), else at most
     /// once per this period. Key `wal-fsync`.
@@ -184,13 +184,26 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 message: "acknowledge = durable needs wal-directory: the write-ahead log is what makes a sample durable"
             )
         }
-        if configuration.acknowledge == .forwarded {
-            throw ConfigurationError(
-                file: file, line: lines["acknowledge"]?.line,
-                message: "acknowledge = forwarded is not available in this version of monitord (use durable)")
-        }
         configuration.remoteWrite = try RemoteWriteConfiguration.parse(
             document.entries(in: RemoteWriteConfiguration.section), file: file)
+        if configuration.acknowledge == .forwarded {
+            // Remote write forwards native samples from the log and records there how far the
+            // receiver confirmed: that position is what a forwarded ack is mapped from.
+            if configuration.remoteWrite == nil {
+                throw ConfigurationError(
+                    file: file, line: lines["acknowledge"]?.line,
+                    message:
+                        "acknowledge = forwarded needs a [remote-write] section: a sample is acknowledged once its receiver accepted it"
+                )
+            }
+            if configuration.walDirectory == nil {
+                throw ConfigurationError(
+                    file: file, line: lines["acknowledge"]?.line,
+                    message:
+                        "acknowledge = forwarded needs wal-directory: remote write forwards from the write-ahead log, whose confirmed position is what acknowledges a sample"
+                )
+            }
+        }
         if configuration.forgetAfter < configuration.agentTimeout {
             // Blame the key the operator wrote last; if only one was written, that one.
             let culprit = [lines["forget-after"], lines["agent-timeout"]].compactMap { $0 }.max { $0.line < $1.line }

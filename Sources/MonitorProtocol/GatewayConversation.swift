@@ -8,7 +8,9 @@
 ///   numbers the agent no longer knows);
 /// - an `ack` may not exceed the highest sequence sent on this connection (or the welcome's
 ///   `last_seq`, which the gateway may confirm again);
-/// - one `welcome`, first; nothing but `error` before it.
+/// - one `welcome`, first; nothing but `error` before it;
+/// - an `ack` of 0 acknowledges nothing: a keepalive (``Verdict/keptAlive``), which this agent
+///   asked for in its hello.
 /// Anything else is a protocol error: the agent closes the connection and retries with backoff,
 /// and forgets nothing on the gateway's word.
 package struct GatewayConversation: Sendable, Equatable {
@@ -27,6 +29,8 @@ package struct GatewayConversation: Sendable, Equatable {
         case welcomed(acknowledged: UInt64, numberAfter: UInt64?)
         /// Forget every sample up to this sequence.
         case acknowledged(UInt64)
+        /// `ack` 0: the gateway holds the samples and waits for its receiver before acknowledging.
+        case keptAlive
         /// The gateway refused us; its reason.
         case refused(String)
         /// The gateway broke the protocol; what it did.
@@ -79,6 +83,8 @@ package struct GatewayConversation: Sendable, Equatable {
             return end("ack for sequence \(sequence) before the welcome")
         case (.welcomed, .welcome):
             return end("a second welcome on the same connection")
+        case (.welcomed, .ack(0)):
+            return .keptAlive
         case (.welcomed, .ack(let sequence)):
             guard sequence <= highestSent else {
                 return end("ack for sequence \(sequence), but the highest sent is \(highestSent)")

@@ -41,7 +41,8 @@ public enum ProtocolCodec {
                 let last = try object.optionalInteger(.lastSequence, in: "welcome", range: 0...UInt64.max)
                 return .welcome(protocolVersion: version, lastSequence: last == 0 ? nil : last)
             case "ack":
-                return .ack(sequence: try object.integer(.sequence, in: "ack", range: 1...UInt64.max))
+                // 0: a keepalive (see `Hello.keepalive`); the conversation decides whether it is believed.
+                return .ack(sequence: try object.integer(.sequence, in: "ack", range: 0...UInt64.max))
             case "error":
                 return .error(reason: try object.string(.reason, in: "error"))
             default:
@@ -85,7 +86,7 @@ public enum ProtocolCodec {
         }
         return Hello(
             protocolVersion: version, agent: agent, agentVersion: agentVersion, session: session.lowercased(),
-            token: token)
+            token: token, keepalive: try object.optionalBoolean(.keepalive, in: "hello") ?? false)
     }
 
     private static func decodeSample(_ object: ProtocolObject) throws(ProtocolError) -> Sample {

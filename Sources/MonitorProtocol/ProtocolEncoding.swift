@@ -34,6 +34,9 @@ extension ProtocolCodec {
             if let token = hello.token {
                 writer.member("token", string: token)
             }
+            if hello.keepalive {
+                writer.member("keepalive", boolean: true)
+            }
         case .sample(let sample):
             writer.member("type", string: "sample")
             writer.member("seq", integer: sample.sequence)
@@ -66,6 +69,11 @@ struct JSONLineWriter {
     mutating func member(_ key: StaticString, integer value: some BinaryInteger) {
         startMember(key)
         bytes.append(contentsOf: String(value).utf8)
+    }
+
+    mutating func member(_ key: StaticString, boolean value: Bool) {
+        startMember(key)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
     mutating func member(_ key: StaticString, number value: Double) {

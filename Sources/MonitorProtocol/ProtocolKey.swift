@@ -5,6 +5,7 @@ enum ProtocolKey: Int, CaseIterable {
     case sequence, timestamp, ramPercent, cpuPercent, processRAMGigabytes, interrupts
     case lastSequence, reason
     case reportFormatRAM, reportFormatCPU, reportFormatProcessRAM, reportFormatInterrupts
+    case keepalive
 
     /// The key as written in JSON.
     var name: String {
@@ -28,6 +29,7 @@ enum ProtocolKey: Int, CaseIterable {
         case .reportFormatCPU: "CPU usage: "
         case .reportFormatProcessRAM: "currentProccessRAM: "
         case .reportFormatInterrupts: "CPU interrupts: "
+        case .keepalive: "keepalive"
         }
     }
 

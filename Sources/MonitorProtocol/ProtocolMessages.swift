@@ -25,19 +25,26 @@ public struct Hello: Sendable, Equatable {
     /// The agent's shared secret, when the gateway requires one (`tokens-file`). Sent only
     /// over TLS in a sound setup: on plain TCP anyone on the path can read it.
     public var token: String?
+    /// Whether the agent takes an `ack` with `seq` 0 as the gateway's sign of life (`"keepalive":
+    /// true`): a gateway that acknowledges only once forwarded (`acknowledge = forwarded`) sends one
+    /// while acks wait for its receiver, so that the agent does not take the wait for a gateway that
+    /// takes nothing. Sent only to agents that said so: older ones refuse `seq` 0.
+    public var keepalive: Bool
 
     public init(
         protocolVersion: Int = ProtocolCodec.version,
         agent: String,
         agentVersion: String,
         session: String,
-        token: String? = nil
+        token: String? = nil,
+        keepalive: Bool = false
     ) {
         self.protocolVersion = protocolVersion
         self.agent = agent
         self.agentVersion = agentVersion
         self.session = session
         self.token = token
+        self.keepalive = keepalive
     }
 }
 
@@ -48,7 +55,8 @@ public enum GatewayMessage: Sendable, Equatable {
     /// the rest of its buffer.
     case welcome(protocolVersion: Int, lastSequence: UInt64?)
     /// Cumulative acknowledgement: every sample of the session numbered `sequence` or lower is
-    /// held by the gateway and may be forgotten by the agent.
+    /// held by the gateway and may be forgotten by the agent. `sequence` 0 acknowledges nothing:
+    /// a keepalive, sent only to agents whose hello said `"keepalive": true`.
     case ack(sequence: UInt64)
     /// The gateway refuses the connection and closes it after this message.
     case error(reason: String)

@@ -82,6 +82,16 @@ struct ProtocolObject {
         return value
     }
 
+    /// An optional boolean member: absent or `null` is `nil`.
+    func optionalBoolean(_ key: ProtocolKey, in message: String) throws(ProtocolError) -> Bool? {
+        guard let token = values[key.rawValue], token.kind != .null else { return nil }
+        switch token.kind {
+        case .literalTrue: return true
+        case .literalFalse: return false
+        default: throw ProtocolError(reason: "\(key.quoted) must be true or false")
+        }
+    }
+
     /// An optional integer member: absent or `null` is `nil`.
     func optionalInteger(
         _ key: ProtocolKey,

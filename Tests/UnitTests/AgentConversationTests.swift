@@ -63,6 +63,15 @@ struct AgentConversationTests {
         #expect(conversation.receive(.ack(sequence: UInt64.max), highestNumbered: 5).isProtocolError)
     }
 
+    @Test("an ack of 0 is a keepalive after the welcome, and a protocol error before it")
+    func keepalive() {
+        var (conversation, _) = welcomed(nil, highest: 3)
+        #expect(conversation.receive(.ack(sequence: 0), highestNumbered: 3) == .keptAlive)
+        #expect(conversation.phase == .welcomed && conversation.highestSent == 0)
+        var early = GatewayConversation(tailAllowance: 0)
+        #expect(early.receive(.ack(sequence: 0), highestNumbered: 3).isProtocolError)
+    }
+
     @Test("a second welcome is a protocol error; an error ends the conversation")
     func outOfOrder() {
         var (conversation, _) = welcomed(nil, highest: 0)

@@ -50,7 +50,15 @@ struct ConfigurationDurabilityTests: ConfigurationErrorText {
         )
         #expect(
             gatewayError("acknowledge = forwarded\nwal-directory = /w\n")
-                == "m.conf:2: acknowledge = forwarded is not available in this version of monitord (use durable)")
+                == "m.conf:2: acknowledge = forwarded needs a [remote-write] section: a sample is acknowledged once its receiver accepted it"
+        )
+        #expect(
+            gatewayError("log-level = info\nacknowledge = forwarded\n\n[remote-write]\nurl = http://127.0.0.1:9/w\n")
+                == "m.conf:3: acknowledge = forwarded needs wal-directory: remote write forwards from the write-ahead log, whose confirmed position is what acknowledges a sample"
+        )
+        #expect(
+            gatewayError("acknowledge = forwarded\nwal-directory = /w\n\n[remote-write]\nurl = http://127.0.0.1:9/w\n")
+                == nil)
         #expect(gatewayError("acknowledge = durable\nwal-directory = /w\n") == nil)
     }
 }

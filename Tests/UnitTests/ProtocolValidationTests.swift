@@ -191,7 +191,7 @@ import Testing
             #""last_seq" must be an integer from 0 to 18446744073709551615"#
         ),
         (#"{"type":"ack"}"#, #"missing "seq" in ack"#),
-        (#"{"type":"ack","seq":0}"#, #""seq" "# + sequenceRule),
+        (#"{"type":"ack","seq":-1}"#, #""seq" must be an integer from 0 to 18446744073709551615"#),
         (#"{"type":"error"}"#, #"missing "reason" in error"#),
         (#"{"type":"error","reason":5}"#, #""reason" must be a string"#),
         (#"{"type":"ack","seq":1,"seq":2}"#, #"duplicate key "seq""#),
@@ -215,6 +215,27 @@ import Testing
         #expect(
             try ProtocolCodec.decodeGatewayMessage(Array(#"{"type":"welcome","protocol":1,"last_seq":0}"#.utf8))
                 == .welcome(protocolVersion: 1, lastSequence: nil))
+    }
+
+    /// `acknowledge = forwarded`: an ack of 0 is a keepalive, asked for by the hello's `"keepalive": true`.
+    @Test func keepaliveAckAndHelloFlag() throws {
+        #expect(try ProtocolCodec.decodeGatewayMessage(Array(#"{"type":"ack","seq":0}"#.utf8)) == .ack(sequence: 0))
+        let hello = Hello(agent: "web-01", agentVersion: "1", session: "0123456789abcdef", keepalive: true)
+        let line = ProtocolCodec.encode(.hello(hello))
+        #expect(String(decoding: line, as: UTF8.self).contains(#""keepalive":true"#))
+        #expect(try ProtocolCodec.decodePeerMessage(Array(line.dropLast())) == .native(.hello(hello)))
+        let plain = Hello(agent: "web-01", agentVersion: "1", session: "0123456789abcdef")
+        #expect(!String(decoding: ProtocolCodec.encode(.hello(plain)), as: UTF8.self).contains("keepalive"))
+        let base = #"{"type":"hello","protocol":1,"agent":"a","version":"1","session":"0123456789abcdef""#
+        #expect(
+            try ProtocolCodec.decodePeerMessage(Array((base + #","keepalive":false}"#).utf8))
+                == .native(.hello(Hello(agent: "a", agentVersion: "1", session: "0123456789abcdef"))))
+        #expect(
+            try ProtocolCodec.decodePeerMessage(Array((base + #","keepalive":null}"#).utf8))
+                == .native(.hello(Hello(agent: "a", agentVersion: "1", session: "0123456789abcdef"))))
+        #expect(throws: ProtocolError(reason: #""keepalive" must be true or false"#)) {
+            try ProtocolCodec.decodePeerMessage(Array((base + #","keepalive":1}"#).utf8))
+        }
     }
 
     @Test(arguments: ["web-01", "a", "A.b_c-9", "agent_", "agent_x", "agent_1a", "agent-1", "Agent_1"])

@@ -101,7 +101,8 @@ struct Uplink: Sendable {
         // The gateway acks every sample, so a connection that has been silent for a few intervals
         // is dead (a partition, a frozen gateway) even if TCP has not noticed: give it up.
         // The same deadline holds for acknowledgements: samples sent and none of them acknowledged
-        // for that long (only stale acks repeated, say) is a gateway that takes nothing.
+        // for that long (only stale acks repeated, say) is a gateway that takes nothing, unless
+        // it says it is waiting for its receiver (acknowledge = forwarded: a keepalive, ack 0).
         let silence = TimeAmount(max(interval * 3, .seconds(2)))
         // SNI carries names only; for an address, the certificate is checked against the address.
         let sniName = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
@@ -110,7 +111,8 @@ struct Uplink: Sendable {
             agent: configuration.resolvedName(hostName: hostName),
             agentVersion: MonitorVersion.current,
             session: state.session,
-            token: configuration.token
+            token: configuration.token,
+            keepalive: true
         )
         let outcome = executor.eventLoop.makePromise(of: UplinkHandler.Outcome.self)
         let (state, logger) = (state, logger)

@@ -148,6 +148,12 @@ final class UplinkHandler: ChannelInboundHandler {
             // Progress: what is still outstanding waits from now.
             waitingSince = nil
             watchProgress(context: context)
+        case .keptAlive:
+            // The gateway acknowledges once its receiver has the samples (acknowledge = forwarded)
+            // and says it is waiting for it: the progress deadline starts again. Moving to another
+            // gateway would not help (they share the receiver) and would replay the whole buffer.
+            waitingSince = nil
+            watchProgress(context: context)
         case .refused(let reason):
             end(UplinkError.refused(reason), context: context)
         case .protocolError(let reason):

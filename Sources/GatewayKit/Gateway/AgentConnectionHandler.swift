@@ -20,6 +20,8 @@ import NIOSSL
 /// With a write-ahead log, the cycle's new native samples are written to it before its ack; with
 /// `acknowledge = durable`, what the cycle answers (welcome, ack) is held, and so is the next read,
 /// until the log reports on disk everything written before it (``holdAnswersUntilDurable(context:)``).
+/// With `acknowledge = forwarded`, an ack waits in a ``ForwardedAckQueue`` until remote write has
+/// confirmed the log past the cycle's records (``oweForwardedAck(_:context:)``); reads go on meanwhile.
 ///
 /// Its deadlines (hello, a message begun, silence) are times it keeps, checked by the listener's
 /// ``DeadlineSweeper``: no scheduled task per connection, whose cancelling costs NIO a search of
@@ -70,6 +72,15 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     private var awaitingDurability = false
     /// Samples of this connection were written to the log since the last wait for it.
     private var loggedSinceWait = false
+    /// With `acknowledge = forwarded`: how far remote write has confirmed the log, and the acks
+    /// that wait for it.
+    private let forwarded: ForwardedAcknowledgements?
+    private var owedAcks = ForwardedAckQueue()
+    /// When the agent is next told, by a keepalive (ack 0), that its acks wait for the receiver;
+    /// nil while none is owed or the agent did not ask for keepalives.
+    private var keepaliveDue: NIODeadline?
+    /// Shorter than any agent's progress deadline (at least 2 s).
+    static let keepaliveInterval = TimeAmount.seconds(1)
 
     /// - Parameter remoteAddress: the peer's address, known as soon as the connection is accepted.
     init(
@@ -105,6 +116,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         )
         self.wal = state.wal
         self.durable = state.wal != nil && configuration.acknowledge == .durable
+        self.forwarded = configuration.acknowledge == .forwarded ? state.forwardedAcknowledgements : nil
         self.pacing = TokenBucket(
             rate: Double(configuration.maxSamplesPerSecond),
             burst: Double(configuration.maxSamplesPerSecond),
@@ -215,12 +227,22 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     /// Tells the agent that every sample up to `sequence` is kept, so that it may drop them from its
     /// spool. The one place an ack leaves the gateway: written here, flushed at the end of the read cycle.
     private func acknowledge(upTo sequence: UInt64, context: ChannelHandlerContext) {
-        write(.ack(sequence: sequence), context: context)
+        if forwarded != nil {
+            oweForwardedAck(sequence, context: context)
+        } else {
+            write(.ack(sequence: sequence), context: context)
+        }
     }
 
     /// Writes an answer, or holds it with `acknowledge = durable` (see ``holdAnswersUntilDurable(context:)``).
     private func write(_ message: GatewayMessage, context: ChannelHandlerContext) {
-        if durable {
+        if forwarded != nil, case .welcome(let version, _) = message {
+            // The welcome's last_seq would let the agent forget what the log holds unforwarded,
+            // which a gateway that dies for good then loses: with forwarded it promises nothing,
+            // the agent replays what it holds, and replays the store knows are acknowledged once
+            // the log is confirmed past their first copies.
+            send(.welcome(protocolVersion: version, lastSequence: nil), context: context)
+        } else if durable {
             heldAnswers.append(message)
         } else {
             send(message, context: context)
@@ -315,6 +337,47 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         }
     }
 
+    // MARK: Acknowledging once forwarded
+
+    /// With `forwarded`: the ack of `sequence` goes out once remote write has confirmed the log up to
+    /// the last record written so far (this cycle's samples were written before this call; a
+    /// replay's first copy was written earlier still).
+    private func oweForwardedAck(_ sequence: UInt64, context: ChannelHandlerContext) {
+        guard let forwarded, let wal else { return }
+        let wasWaiting = owedAcks.nextRecord != nil
+        owedAcks.owe(sequence, once: wal.lastAppended)
+        if !wasWaiting {
+            scheduleKeepalive()
+            waitForForwarding(forwarded, context: context)
+        }
+    }
+
+    /// While acks are owed, the agent hears from the gateway at least every ``keepaliveInterval``.
+    private func scheduleKeepalive() {
+        keepaliveDue = session.wantsKeepalive && owedAcks.nextRecord != nil ? .now() + Self.keepaliveInterval : nil
+    }
+
+    /// Waits for the position to reach the oldest owed ack's record; the wake hops to this loop.
+    private func waitForForwarding(_ forwarded: ForwardedAcknowledgements, context: ChannelHandlerContext) {
+        guard let record = owedAcks.nextRecord else { return }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        forwarded.wait(ObjectIdentifier(self), for: record) {
+            eventLoop.execute { handler.value.forwardingConfirmed() }
+        }
+    }
+
+    private func forwardingConfirmed() {
+        guard let forwarded, let context, !finished, context.channel.isActive else { return }
+        if let sequence = owedAcks.confirmed(upTo: forwarded.confirmed) {
+            send(.ack(sequence: sequence), context: context)
+            unflushed = false
+            context.flush()
+            scheduleKeepalive()
+        }
+        waitForForwarding(forwarded, context: context)
+    }
+
     // MARK: Pacing
 
     /// Holds the connection's reads for `wait`: the kernel's buffer fills and TCP slows the agent down.
@@ -369,6 +432,13 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     /// Called by the sweeper, on this connection's loop, a few times a second.
     func checkDeadlines(now: NIODeadline) {
         guard !finished, let context else { return }
+        if let keepaliveDue, now >= keepaliveDue {
+            // Acks wait for the receiver (forwarded): the agent is told so, and keeps its samples.
+            send(.ack(sequence: 0), context: context)
+            unflushed = false
+            context.flush()
+            scheduleKeepalive()
+        }
         let text: String
         if let helloDue, now >= helloDue {
             text = "no hello within \(configuration.helloTimeout.configurationText)"
@@ -487,6 +557,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         _ = logNewSamples(context: nil)
         finished = true
         sweeper.unregister(self, on: context.eventLoop)
+        forwarded?.cancel(ObjectIdentifier(self))
         if let id = session.connection?.id { state.live.unregister(id) }
         if let agent = session.agentName {
             session.disconnect(now: state.clock.now())

@@ -139,6 +139,11 @@ public final class GatewayService: Service {
         state.wal = wal
         if let forwarder = state.forwarder {
             let log = LogForwarding(wal: wal, logger: state.logger)
+            if configuration.acknowledge == .forwarded {
+                let acknowledgements = ForwardedAcknowledgements(confirmed: log.confirmed)
+                log.onConfirmed = { acknowledgements.confirm(upTo: $0) }
+                state.forwardedAcknowledgements = acknowledgements
+            }
             logForwarding.withLock { $0 = log }
             forwarder.forward(from: log)
             if log.confirmed < log.lastAppended {

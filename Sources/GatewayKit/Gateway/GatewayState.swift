@@ -30,6 +30,13 @@ final class GatewayState: Sendable {
         set { log.withLock { $0 = newValue } }
     }
     private let log = Mutex<WriteAheadLog?>(nil)
+    /// With `acknowledge = forwarded`, once the log is open: how far remote write has confirmed it,
+    /// and the connections whose acks wait for that.
+    var forwardedAcknowledgements: ForwardedAcknowledgements? {
+        get { acknowledgements.withLock { $0 } }
+        set { acknowledgements.withLock { $0 = newValue } }
+    }
+    private let acknowledgements = Mutex<ForwardedAcknowledgements?>(nil)
     private let current: Mutex<GatewayConfiguration>
     private let tls: Mutex<NIOSSLContext?>
     private let webGuard: Mutex<(any HTTPPortGuard)?> = Mutex(nil)

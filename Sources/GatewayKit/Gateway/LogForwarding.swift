@@ -29,6 +29,14 @@ final class LogForwarding: ForwardingLog {
     }
 
     private let persisting = Mutex(Persisting())
+    private let confirmedObserver = Mutex<(@Sendable (UInt64) -> Void)?>(nil)
+
+    /// Told every confirmed position as soon as the receiver answered, before it is on disk
+    /// (`acknowledge = forwarded`: the receiver holds the samples, whatever becomes of the gateway).
+    var onConfirmed: (@Sendable (UInt64) -> Void)? {
+        get { confirmedObserver.withLock { $0 } }
+        set { confirmedObserver.withLock { $0 = newValue } }
+    }
 
     /// Loads the position in the log's directory. A position that cannot be read is reported and
     /// taken as 0 (everything in the log is forwarded again: duplicates rather than losses); one
@@ -61,6 +69,7 @@ final class LogForwarding: ForwardingLog {
     /// Has the position written (see the type's comment); throws the previous write's failure, if
     /// it failed, so that the writer logs it.
     func confirm(upTo number: UInt64) throws {
+        onConfirmed?(number)
         let (start, failure) = persisting.withLock { persisting -> (Bool, FileOperationError?) in
             persisting.wanted = max(persisting.wanted ?? 0, number)
             let start = !persisting.writing

@@ -32,6 +32,8 @@ struct PeerSession {
     private var highestAcknowledged: UInt64?
     /// The token the agent presented in its hello, so that a reload revoking it can close the connection.
     private(set) var presentedToken: String?
+    /// Whether the agent's hello said it takes an ack of 0 as a keepalive (`acknowledge = forwarded`).
+    private(set) var wantsKeepalive = false
 
     /// Whether new native samples are collected for the write-ahead log (see ``takeNewRecords()``).
     var collectsRecords = false
@@ -136,6 +138,7 @@ struct PeerSession {
             }
             identity = .native(agent: hello.agent, session: hello.session)
             presentedToken = hello.token
+            wantsKeepalive = hello.keepalive
             self.connection = connection
             return .reply(.welcome(protocolVersion: ProtocolCodec.version, lastSequence: connection.lastSequence))
 

@@ -1,0 +1,210 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue 12, item 1: `acknowledge = forwarded`. An agent's sample is acknowledged only once the
+/// remote-write receiver took the request that carried it, so a gateway that dies for good (SIGKILL,
+/// its write-ahead log gone with its disk) loses nothing: the agent still holds what that gateway had
+/// not forwarded and replays it to the next one. With `durable` the same death loses what the dead
+/// gateway acknowledged and had not forwarded. Against Debian's Prometheus with its remote-write receiver.
+@Suite("Acknowledge once forwarded", .serialized)
+struct ForwardedAcknowledgeTests {
+    static func configuration(
+        mode: String, receiver: RemoteWriteTests.Receiver, directory: String, agentTimeout: String = "3s"
+    ) -> String {
+        // A flush interval of 1 s: a gateway holds about a second of samples unforwarded at any time.
+        """
+        agent-timeout = \(agentTimeout)
+        forget-after = 60s
+        acknowledge = \(mode)
+        wal-directory = \(directory)/wal
+        wal-fsync = always
+
+        [remote-write]
+        url = \(receiver.writeURL)
+        flush-interval = 1s
+        max-samples-per-send = 400
+        min-backoff = 50ms
+        max-backoff = 500ms
+        timeout = 2s
+        """
+    }
+
+    @Test(
+        "gateway SIGKILLed for good, its log deleted; the agent fails over: forwarded loses nothing, durable loses what was unforwarded",
+        arguments: ["forwarded", "durable"])
+    func gatewayDiesForGood(mode: String) async throws {
+        let receiver = try await RemoteWriteTests.Receiver()
+        defer { receiver.stop() }
+        let directoryA = try makeTemporaryDirectory()
+        let directoryB = try makeTemporaryDirectory()
+        let spool = try makeTemporaryDirectory()
+        let gatewayA = try await GatewayProcess.start(
+            extraConfiguration: Self.configuration(mode: mode, receiver: receiver, directory: directoryA),
+            directory: directoryA)
+        let gatewayB = try await GatewayProcess.start(
+            extraConfiguration: Self.configuration(mode: mode, receiver: receiver, directory: directoryB),
+            directory: directoryB)
+        let name = "e2e-fwd-\(mode)"
+        let agent = try AgentProcess.start(
+            name: name, gatewayPort: gatewayA.agentPort, servers: [gatewayA.agentPort, gatewayB.agentPort],
+            interval: "100ms",
+            extraConfiguration: "failback-after = 1h\nspool-directory = \(spool)/spool\nspool-fsync = always\n")
+        defer { agent.process.signal(SIGKILL) }
+        #expect(await receiver.server.ingests("process_ram_usage_percent", agent: name, timeout: 30))
+        #expect(
+            await eventually(timeout: 30) {
+                try gatewayA.metrics().value("monitord_samples_received_total", agent: name) ?? 0 >= 40
+            })
+
+        // A dies for good: killed, and its write-ahead log gone with it (a lost disk, a replaced host).
+        gatewayA.process.signal(SIGKILL)
+        _ = await gatewayA.process.waitForExit(timeout: 10)
+        try FileManager.default.removeItem(atPath: directoryA + "/wal")
+
+        #expect(
+            await eventually(timeout: 30) {
+                try gatewayB.metrics().value("monitord_samples_received_total", agent: name) ?? 0 >= 30
+            }, "agent: \(agent.process.output.suffix(2000))")
+        await agent.stop()  // Waits (up to its drain timeout) for acknowledgements of what it holds.
+        #expect(
+            await eventually(timeout: 30) {
+                let page = try gatewayB.metrics()
+                return LogForwardingCrashTests.total(page, "monitord_remote_write_queue_length") == 0
+            })
+        await gatewayB.stop()
+        let account = try #require(FaultTests.Account(log: agent.process.output), "\(agent.process.output)")
+        let samples = try receiver.samples("process_ram_usage_percent{agent_number=\"\(name)\"}")
+        let times = samples.map(\.0)
+        print(
+            "FIGURE acknowledge = \(mode), gateway SIGKILLed for good: agent took \(account.taken), "
+                + "delivered (acknowledged) \(account.delivered), not delivered \(account.left), "
+                + "Prometheus has \(samples.count), lost \(account.taken - samples.count)")
+        #expect(Set(times).count == times.count, "each timestamp once")
+        if mode == "forwarded" {
+            #expect(account.left == 0, "the agent delivered everything to B: \(agent.process.output.suffix(2000))")
+            #expect(samples.count == account.taken, "every sample the agent took is in the receiver")
+            for family in MetricsPage.reportFamilies.dropFirst() {
+                #expect(try receiver.samples("\(family){agent_number=\"\(name)\"}").map(\.0) == times, "\(family)")
+            }
+        } else {
+            // The hostile baseline: what A acknowledged (durable) and had not forwarded died with it.
+            #expect(samples.count < account.taken, "durable loses what the dead gateway had not forwarded")
+        }
+    }
+
+    @Test("receiver down for 6 s: acks stop, keepalives keep the agent with its gateway, and everything arrives after")
+    func receiverDownKeepsTheAgent() async throws {
+        let receiver = try await RemoteWriteTests.Receiver()
+        defer { receiver.stop() }
+        let directoryA = try makeTemporaryDirectory()
+        let directoryB = try makeTemporaryDirectory()
+        let gatewayA = try await GatewayProcess.start(
+            extraConfiguration: Self.configuration(mode: "forwarded", receiver: receiver, directory: directoryA),
+            directory: directoryA)
+        let gatewayB = try await GatewayProcess.start(
+            extraConfiguration: Self.configuration(mode: "forwarded", receiver: receiver, directory: directoryB),
+            directory: directoryB)
+        let name = "e2e-fwd-outage"
+        // At 100 ms the agent gives up on a gateway after 2 s without progress: a third of the outage.
+        let agent = try AgentProcess.start(
+            name: name, gatewayPort: gatewayA.agentPort, servers: [gatewayA.agentPort, gatewayB.agentPort],
+            interval: "100ms", extraConfiguration: "failback-after = 1h\n")
+        defer { agent.process.signal(SIGKILL) }
+        #expect(await receiver.server.ingests("process_ram_usage_percent", agent: name, timeout: 30))
+        await receiver.kill()
+        try await Task.sleep(for: .seconds(6))
+        try await receiver.restart()
+        #expect(
+            await eventually(timeout: 30) {
+                try gatewayA.metrics().value("monitord_samples_received_total", agent: name) ?? 0 >= 120
+            })
+        await agent.stop()
+        #expect(
+            await eventually(timeout: 30) {
+                LogForwardingCrashTests.total(try gatewayA.metrics(), "monitord_remote_write_queue_length") == 0
+            })
+        let onB = try gatewayB.metrics().value("monitord_samples_received_total", agent: name) ?? 0
+        await gatewayA.stop()
+        await gatewayB.stop()
+        let account = try #require(FaultTests.Account(log: agent.process.output), "\(agent.process.output)")
+        let samples = try receiver.samples("process_ram_usage_percent{agent_number=\"\(name)\"}")
+        let failovers =
+            agent.process.output.components(separatedBy: "connected to 127.0.0.1:\(gatewayB.agentPort)")
+            .count - 1
+        print(
+            "FIGURE acknowledge = forwarded, receiver down 6 s: agent took \(account.taken), "
+                + "Prometheus has \(samples.count), connections to the second gateway \(failovers), samples it received \(Int(onB))"
+        )
+        #expect(failovers == 0 && onB == 0, "the agent stayed with its gateway: \(agent.process.output.suffix(3000))")
+        #expect(account.left == 0 && samples.count == account.taken, "every sample arrived after the outage")
+        #expect(Set(samples.map(\.0)).count == samples.count, "each timestamp once")
+    }
+
+    static let keepalive = #"{"type":"ack","seq":0}"#
+    static func ack(_ sequence: Int) -> String { #"{"type":"ack","seq":\#(sequence)}"# }
+
+    /// Every line `peer` sends within `seconds`, or up to and including `last`.
+    static func lines(from peer: HostilePeer, for seconds: Double, until last: String? = nil) -> [String] {
+        let end = Date().addingTimeInterval(seconds)
+        var lines: [String] = []
+        while Date() < end, lines.last == nil || lines.last != last {
+            if let line = peer.nextLine(timeout: end.timeIntervalSinceNow) { lines.append(line) }
+        }
+        return lines
+    }
+
+    @Test("receiver down: no sample is acknowledged, only keepalives to agents that asked; acks come once it is back")
+    func nothingAcknowledgedBeforeTheReceiverHasIt() async throws {
+        let receiver = try await RemoteWriteTests.Receiver()
+        defer { receiver.stop() }
+        let directory = try makeTemporaryDirectory()
+        let gateway = try await GatewayProcess.start(
+            extraConfiguration: Self.configuration(
+                mode: "forwarded", receiver: receiver, directory: directory, agentTimeout: "30s"),
+            directory: directory)
+        defer { gateway.process.signal(SIGKILL) }
+        await receiver.kill()
+        // One second apart (the receiver keeps milliseconds), the same times when replayed.
+        let start = Date().timeIntervalSince1970.rounded() - 60
+        let asking = try HostilePeer(port: gateway.agentPort)
+        let plain = try HostilePeer(port: gateway.agentPort)
+        try asking.send(
+            line: HostileMessages.hello(
+                agent: "\"fwd-asking\"", session: "\"aaaa0000aaaa0000\"", extra: #","keepalive":true"#))
+        try plain.send(line: HostileMessages.hello(agent: "\"fwd-plain\"", session: "\"bbbb0000bbbb0000\""))
+        #expect(asking.nextLine(timeout: 5) == #"{"type":"welcome","protocol":1}"#)
+        #expect(plain.nextLine(timeout: 5) == #"{"type":"welcome","protocol":1}"#)
+        for seq in 1...5 {
+            try asking.send(line: HostileMessages.sample(seq: "\(seq)", ts: "\(start + Double(seq))"))
+            try plain.send(line: HostileMessages.sample(seq: "\(seq)", ts: "\(start + Double(seq))"))
+        }
+        let whileDown = Self.lines(from: asking, for: 3.5)
+        #expect(whileDown.count >= 2 && whileDown.allSatisfy { $0 == Self.keepalive }, "keepalives only: \(whileDown)")
+        #expect(Self.lines(from: plain, for: 0.5).isEmpty, "no keepalive to an agent that did not ask")
+
+        try await receiver.restart()
+        let once = Self.lines(from: asking, for: 20, until: Self.ack(5))
+        #expect(once.last == Self.ack(5) && once.dropLast().allSatisfy { $0 == Self.keepalive }, "\(once)")
+        #expect(plain.nextLine(timeout: 20) == Self.ack(5))
+
+        // A reconnect: the welcome promises nothing (the log may hold what is not forwarded), the
+        // replayed samples are recognised, and the ack covers them once forwarded.
+        asking.close()
+        let again = try HostilePeer(port: gateway.agentPort)
+        try again.send(
+            line: HostileMessages.hello(
+                agent: "\"fwd-asking\"", session: "\"aaaa0000aaaa0000\"", extra: #","keepalive":true"#))
+        #expect(again.nextLine(timeout: 5) == #"{"type":"welcome","protocol":1}"#)
+        for seq in 1...6 { try again.send(line: HostileMessages.sample(seq: "\(seq)", ts: "\(start + Double(seq))")) }
+        let replayed = Self.lines(from: again, for: 20, until: Self.ack(6))
+        // Replays of samples already forwarded may be acknowledged at once, the new one after its request.
+        #expect(
+            replayed.last == Self.ack(6)
+                && replayed.dropLast().allSatisfy { $0 == Self.keepalive || (1...5).map(Self.ack).contains($0) },
+            "\(replayed)")
+        #expect(try gateway.metrics().value("monitord_samples_received_total", agent: "fwd-asking") == 6)
+        let stored = try receiver.samples("process_ram_usage_percent{agent_number=\"fwd-asking\"}")
+        #expect(stored.count == 6, "\(stored)")
+    }
+}
