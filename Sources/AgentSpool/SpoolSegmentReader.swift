@@ -11,16 +11,16 @@ struct SpoolSegmentContents: Equatable {
     var validBytes: Int
     /// Why reading stopped before the end of the file, if it did.
     var damage: SpoolDamage?
-    /// Records that failed their checksum although the record after them is intact (a flipped bit in
-    /// the middle of the file): passed over, so that they cost only themselves, not the rest.
+    /// Records passed over, so that they cost only themselves, not the rest: those that failed their
+    /// checksum although the record after them is intact (a flipped bit in the middle of the file),
+    /// and those whose checksum is right but whose content the agent never wrote.
     var skipped = 0
     /// Where and why the first of them was passed over.
     var firstSkipped: SpoolDamage?
 }
 
-/// Why a segment could not be read to its end. Reading stops at a torn tail, at a damaged length
-/// (the next record's start is then unknown) and at a record that passes its checksum but holds
-/// what the agent never wrote (the bytes there are not worth the risk).
+/// Why a segment could not be read to its end. Reading stops at a torn tail and at a damaged length
+/// (the next record's start is then unknown).
 enum SpoolDamage: Equatable, CustomStringConvertible {
     /// The file ends inside a record: a write was cut short (a crash or power loss mid-write).
     case torn(offset: Int)
@@ -82,11 +82,11 @@ enum SpoolSegmentReader {
         return (String(decoding: sessionBytes, as: UTF8.self).lowercased(), first, size)
     }
 
-    /// Reads a whole segment: its header and every intact record up to the first damaged one.
+    /// Reads a whole segment: its header and every intact record up to a torn tail or a damaged length.
     ///
     /// Records must carry increasing sequences from the header's first sequence on, and values the
     /// gateway accepts: a record that passes its checksum but would be refused on the wire is
-    /// corrupt here, so that a damaged spool can never make the agent resend a poisoned sample forever.
+    /// passed over, so that a damaged spool can never make the agent resend a poisoned sample forever.
     static func read(_ bytes: ArraySlice<UInt8>) throws(SpoolHeaderError) -> SpoolSegmentContents {
         let header = try header(bytes)
         var contents = SpoolSegmentContents(
@@ -94,6 +94,12 @@ enum SpoolSegmentReader {
         var offset = header.size
         var previous = header.firstSequence - 1
         let length = SpoolFormat.samplePayloadBytes
+        func passOver(to next: Int, because reason: String) {
+            if contents.skipped == 0 { contents.firstSkipped = .corrupt(offset: offset, reason: reason) }
+            contents.skipped += 1
+            offset = next
+            contents.validBytes = offset
+        }
         while true {
             switch ChecksummedRecord.read(bytes, at: offset, lengths: length...length) {
             case .end:
@@ -107,10 +113,7 @@ enum SpoolSegmentReader {
                     contents.damage = .corrupt(offset: offset, reason: reason)
                     return contents
                 }
-                if contents.skipped == 0 { contents.firstSkipped = .corrupt(offset: offset, reason: reason) }
-                contents.skipped += 1
-                offset = next
-                contents.validBytes = offset
+                passOver(to: next, because: reason)
             case .record(let payload, let next):
                 switch decodeSample(payload, after: previous) {
                 case .success(let sample):
@@ -119,8 +122,9 @@ enum SpoolSegmentReader {
                     offset = next
                     contents.validBytes = offset
                 case .failure(let reason):
-                    contents.damage = .corrupt(offset: offset, reason: reason.description)
-                    return contents
+                    // Checksummed, yet nothing the agent wrote: it is never sent (a poisoned sample
+                    // must not be resent for ever), and the records after it are kept (audit 6, 05).
+                    passOver(to: next, because: reason.description)
                 }
             }
         }

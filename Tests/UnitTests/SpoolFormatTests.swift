@@ -109,24 +109,28 @@ struct SpoolFormatTests {
         #expect(contents.damage == .corrupt(offset: secondStart, reason: "payload length 0, expected 49"))
     }
 
-    @Test("records that pass the checksum but would be refused on the wire are corrupt")
+    /// Never sent (a poisoned sample must not be resent for ever), and the records after it kept
+    /// (audit 6, 05: the rest of the segment was cut, 29 undelivered samples).
+    @Test("records that pass the checksum but would be refused on the wire are passed over, the rest kept")
     func invalidValues() throws {
         var bad = spoolSample(2)
         bad.cpuUsagePercent = 150
-        var bytes = spoolSegment(1...1) + SpoolFormat.record(bad)
+        var bytes = spoolSegment(1...1) + SpoolFormat.record(bad) + SpoolFormat.record(spoolSample(3))
         let offset = headerBytes + recordBytes
-        #expect(
-            try SpoolSegmentReader.read(bytes[...]).damage
-                == .corrupt(offset: offset, reason: "percentage outside 0...100"))
-        bytes = spoolSegment(1...2) + SpoolFormat.record(spoolSample(2))
-        #expect(
-            try SpoolSegmentReader.read(bytes[...]).damage
-                == .corrupt(offset: offset + recordBytes, reason: "sequence 2 does not follow 2"))
+        var contents = try SpoolSegmentReader.read(bytes[...])
+        #expect(contents.samples.map(\.sequence) == [1, 3] && contents.damage == nil && contents.skipped == 1)
+        #expect(contents.firstSkipped == .corrupt(offset: offset, reason: "percentage outside 0...100"))
+        bytes = spoolSegment(1...2) + SpoolFormat.record(spoolSample(2)) + SpoolFormat.record(spoolSample(3))
+        contents = try SpoolSegmentReader.read(bytes[...])
+        #expect(contents.samples.map(\.sequence) == [1, 2, 3], "a repeated sequence is not sent twice")
+        #expect(contents.firstSkipped == .corrupt(offset: offset + recordBytes, reason: "sequence 2 does not follow 2"))
         bad = spoolSample(3)
         bad.timestamp = .nan
         bytes = spoolSegment(1...2) + SpoolFormat.record(bad)
+        contents = try SpoolSegmentReader.read(bytes[...])
+        #expect(contents.samples.map(\.sequence) == [1, 2] && contents.validBytes == bytes.count)
         #expect(
-            try SpoolSegmentReader.read(bytes[...]).damage
+            contents.firstSkipped
                 == .corrupt(offset: offset + recordBytes, reason: "timestamp is not a positive finite number"))
     }
 
