@@ -235,3 +235,28 @@ extension HostileInputTests {
         }
     }
 }
+
+extension HostileInputTests {
+    /// Audit 6, 02: a client pipelining requests and never reading had the gateway render page after
+    /// page into a socket that never drained, on a connection never closed. Now its send buffer
+    /// fills, the next request finds the channel not writable, and the connection is closed.
+    @Test("HTTP: a client that pipelines requests without reading the answers is closed, not served for ever")
+    func pipeliningWithoutReadingIsClosed() async throws {
+        try await withGateway(extraConfiguration: "agent-timeout = 3s\n") { gateway in
+            let socket = try LoopbackSocket(port: gateway.metricsPort, receiveBuffer: 1024)
+            defer { socket.close() }
+            let count = 500
+            let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            try socket.send((0..<count).flatMap { _ in request })
+            // Long enough for the gateway to fill the socket and find the next request (debug builds
+            // render a page in milliseconds).
+            try await Task.sleep(for: .seconds(8))
+            let answers =
+                String(decoding: try socket.receiveAll(), as: UTF8.self)
+                .components(separatedBy: "HTTP/1.1 200 OK").count - 1
+            #expect(answers < count, "all \(count) pipelined requests were answered to a client that did not read")
+            #expect(answers > 0)
+            #expect(try HTTPClient.get(port: gateway.metricsPort, path: "/metrics").status == 200)
+        }
+    }
+}

@@ -63,6 +63,12 @@ struct HTTPPort: Sendable {
                         break
                     }
                     do {
+                        // A bounded send buffer (the kernel doubles it; without it, it grows to 4 MiB):
+                        // a client that pipelines requests without reading the answers fills it soon,
+                        // the channel stops being writable, and its next request closes it (below),
+                        // instead of the gateway rendering page after page for it (audit 6, 02).
+                        try channel.syncOptions?.setOption(
+                            ChannelOptions.socketOption(.so_sndbuf), value: HTTPPort.sendBufferBytes)
                         try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
                         try pipeline.addHandler(CloseOnIdleHandler())
                         try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
@@ -94,6 +100,11 @@ struct HTTPPort: Sendable {
     /// Set by ``handle(_:)`` on a response with a body to send (never on a HEAD's, which has a length but no
     /// body: compressed, it would get one). Taken off again before the head is written.
     private static let compressibleMarker = "x-monitord-compressible"
+
+    /// Half the send buffer each HTTP connection gets (the kernel doubles it): a page of 10,000 agents
+    /// (about 400 KiB gzipped) leaves in a few round trips, and a client that does not read is found
+    /// out after about 200 KiB of answers (this and NIO's 64 KiB of pending writes).
+    static let sendBufferBytes: SocketOptionValue = 64 << 10
 
     /// Whether the compressor may gzip this response, if the client asked for it.
     private static func compressIfMarked(
@@ -161,7 +172,12 @@ struct HTTPPort: Sendable {
                         var parts: [HTTPServerResponsePart] = [.head(response.head)]
                         if hasBody { parts.append(.body(.byteBuffer(response.body))) }
                         parts.append(.end(nil))
+                        // The answer must be taken within the timeout too: the write waits while the
+                        // channel is not writable, and a client that never reads would hold it (and
+                        // its place in the pool, as busy) for ever.
+                        deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
                         try await outbound.write(contentsOf: parts)
+                        deadline.cancel()
                         state.httpConnections.requestAnswered(on: ObjectIdentifier(channel))
                         deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
                         if !head.isKeepAlive {
