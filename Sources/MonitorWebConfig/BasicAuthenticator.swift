@@ -75,7 +75,10 @@ final class BasicAuthenticator: Sendable {
             (try? await NIOThreadPool.singleton.runIfActive { check(password, hash) }) ?? false
         }
         guard let matches = checked else { return .busy }
-        guard let known, matches else { return .denied(known == nil ? "unknown user" : "wrong password") }
+        guard let known, matches else {
+            queue.failed(address)
+            return .denied(known == nil ? "unknown user" : "wrong password")
+        }
         verified.remember(password, for: known)
         return .allowed
     }

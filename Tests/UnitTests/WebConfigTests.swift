@@ -263,6 +263,50 @@ import Testing
         #expect(attackerRunning.load(ordering: .relaxed) == 0)
     }
 
+    /// Audit 6, 03: nine addresses with two connections each filled the two slots and the line of
+    /// sixteen with wrong passwords, and the scraper (at an address that never failed) got 503 on
+    /// every scrape after a restart. It now goes ahead of the suspects, in a suspect's place.
+    @Test func suspectsFillingTheLineDoNotKeepOutAClientThatNeverFailed() async throws {
+        let floodEnds = ContinuousClock.now + .seconds(5)
+        let authenticator = BasicAuthenticator(users: ["p": try BcryptHash(Self.scrapeSecretHash)]) { password, _ in
+            usleep(50_000)
+            return password == Array("scrape-secret".utf8)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for address in 0..<9 {
+                for connection in 0..<2 {
+                    group.addTask {
+                        var round = 0
+                        while ContinuousClock.now < floodEnds {
+                            round += 1
+                            let verdict = await authenticator.verdict(
+                                authorization: Self.basic("p", "guess-\(connection)-\(round)"),
+                                from: "10.0.9.\(address)")
+                            if verdict == .busy { try await Task.sleep(for: .milliseconds(5)) }
+                        }
+                    }
+                }
+            }
+            // Every flooding address has failed at least once, and the line is full.
+            try await Task.sleep(for: .seconds(2))
+            for attempt in 0..<5 {
+                let started = ContinuousClock.now
+                let verdict = await authenticator.verdict(
+                    authorization: Self.basic("p", "scrape-secret"), from: "203.0.113.\(attempt)")
+                #expect(verdict == .allowed, "scrape \(attempt)")
+                #expect(ContinuousClock.now - started < .seconds(1), "behind the running checks only")
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test func anIPv6ClientCountsAsItsSlash64() {
+        #expect(PasswordCheckQueue.group("2001:db8:1:2:aaaa::1") == PasswordCheckQueue.group("2001:db8:1:2:bbbb::9"))
+        #expect(PasswordCheckQueue.group("2001:db8:1:2::1") != PasswordCheckQueue.group("2001:db8:1:3::1"))
+        #expect(PasswordCheckQueue.group("192.0.2.7") == "192.0.2.7")
+        #expect(PasswordCheckQueue.group("not an address") == "not an address")
+    }
+
     @Test func oneAddressHoldsAtMostItsPlacesAndTheLineIsBounded() async throws {
         let running = Atomic<Int>(0)
         let peak = Atomic<Int>(0)
