@@ -94,9 +94,9 @@ enum SpoolSegmentReader {
         var offset = header.size
         var previous = header.firstSequence - 1
         let length = SpoolFormat.samplePayloadBytes
-        func passOver(to next: Int, because reason: String) {
+        func passOver(to next: Int, records: Int = 1, because reason: String) {
             if contents.skipped == 0 { contents.firstSkipped = .corrupt(offset: offset, reason: reason) }
-            contents.skipped += 1
+            contents.skipped += records
             offset = next
             contents.validBytes = offset
         }
@@ -108,12 +108,14 @@ enum SpoolSegmentReader {
                 contents.damage = .torn(offset: offset)
                 return contents
             case .corrupt(let reason):
-                guard let next = ChecksummedRecord.afterDamagedRecord(bytes, at: offset, lengths: length...length)
+                // Records are of one size: damage is stepped over however many records it covers,
+                // up to an intact one (a torn tail of zeros, with none after it, is still cut).
+                guard let (next, records) = ChecksummedRecord.pastDamage(bytes, at: offset, lengths: length...length)
                 else {
                     contents.damage = .corrupt(offset: offset, reason: reason)
                     return contents
                 }
-                passOver(to: next, because: reason)
+                passOver(to: next, records: records, because: reason)
             case .record(let payload, let next):
                 switch decodeSample(payload, after: previous) {
                 case .success(let sample):

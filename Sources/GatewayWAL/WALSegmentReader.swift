@@ -53,9 +53,9 @@ enum WALSegmentReader {
         var contents = WALSegmentContents(firstRecord: first, validBytes: WALFormat.headerBytes)
         var offset = WALFormat.headerBytes
         // A record passed over keeps its number: the records after it are numbered on.
-        func passOver(to next: Int, because reason: String) {
+        func passOver(to next: Int, records: Int = 1, because reason: String) {
             if contents.skipped == 0 { contents.firstSkipped = "record at offset \(offset): \(reason)" }
-            contents.skipped += 1
+            contents.skipped += records
             offset = next
             contents.validBytes = offset
         }
@@ -67,15 +67,15 @@ enum WALSegmentReader {
                 contents.damage = "torn record at offset \(offset) (the file ends inside it)"
                 return contents
             case .corrupt(let reason):
-                // A torn tail is cut; damage in the middle (a flipped bit) costs only its record.
+                // A torn tail is cut; damage in the middle (flipped bits) costs only its records.
                 guard
-                    let next = ChecksummedRecord.afterDamagedRecord(
+                    let (next, records) = ChecksummedRecord.pastDamage(
                         bytes, at: offset, lengths: WALFormat.payloadLengths)
                 else {
                     contents.damage = "corrupt record at offset \(offset): \(reason)"
                     return contents
                 }
-                passOver(to: next, because: "\(reason) (the record after it is intact)")
+                passOver(to: next, records: records, because: "\(reason) (the record after it is intact)")
             case .record(let payload, let next):
                 switch decode(payload) {
                 case .success(let decoded):

@@ -65,13 +65,13 @@ enum WALTailReader {
                 case .end, .torn:
                     break scan
                 case .corrupt(let reason):
-                    // Recovery passed over a damaged record whose length proved right (the record
-                    // after it intact, or the end of what was written); so does the forwarder.
-                    if let next = ChecksummedRecord.afterDamagedRecord(
+                    // Recovery passed over damaged records whose lengths proved right (the record
+                    // after them intact, or the end of what was written); so does the forwarder.
+                    if let (next, records) = ChecksummedRecord.pastDamage(
                         chunk, at: offset, lengths: WALFormat.payloadLengths),
                         next < count || result.next.offset + next == endBytes
                     {
-                        result.next.number += 1
+                        result.next.number += UInt64(records)
                         offset = next
                         continue scan
                     }

@@ -59,20 +59,37 @@ package enum ChecksummedRecord {
         return .record(payload: payload, next: offset + overhead + length)
     }
 
-    /// Where reading can go on past a record at `offset` that failed its checksum: after it, when
-    /// its length field proves right because the bytes there are the end or another intact record;
-    /// `nil` when the length itself may be what was damaged, and the next record cannot be found.
-    /// (A wrong length would have to land on a record whose CRC-32C verifies: one chance in 2^32.)
-    package static func afterDamagedRecord(_ bytes: ArraySlice<UInt8>, at offset: Int, lengths: ClosedRange<Int>)
-        -> Int?
+    /// Where reading can go on past damage at `offset` (a record that failed its checksum), and how
+    /// many records the damage covers: `nil` when the next record cannot be found.
+    ///
+    /// The damage ends where an intact record, or the end of the bytes, follows a chain of at most
+    /// ``damagedRecordsPassedOver`` damaged ones, each as long as its length field says. With
+    /// records of one fixed size the stride is known whatever a length field says, so a zeroed
+    /// block is passed over too; with records of several sizes a damaged length field cannot be
+    /// stepped over. (A wrong length would have to land on a record whose CRC-32C verifies: one
+    /// chance in 2^32; landing on a true record start after more than one record, though, passes
+    /// them over as one.)
+    package static func pastDamage(_ bytes: ArraySlice<UInt8>, at offset: Int, lengths: ClosedRange<Int>)
+        -> (next: Int, records: Int)?
     {
-        guard offset >= 0, bytes.count - offset >= overhead else { return nil }
-        let length = Int(LittleEndian.read(UInt32.self, from: bytes, at: offset))
-        guard lengths.contains(length) else { return nil }
-        let next = offset + overhead + length
-        switch read(bytes, at: next, lengths: lengths) {
-        case .record, .end: return next
-        case .torn, .corrupt: return nil
+        var position = offset
+        for records in 1...damagedRecordsPassedOver {
+            guard position >= 0, bytes.count - position >= overhead else { return nil }
+            var length = lengths.lowerBound
+            if lengths.lowerBound != lengths.upperBound {
+                length = Int(LittleEndian.read(UInt32.self, from: bytes, at: position))
+                guard lengths.contains(length) else { return nil }
+            }
+            position += overhead + length
+            switch read(bytes, at: position, lengths: lengths) {
+            case .record, .end: return (position, records)
+            case .torn: return nil
+            case .corrupt: continue
+            }
         }
+        return nil
     }
+
+    /// Damaged records in a row that reading passes over; more, and the rest is cut.
+    package static let damagedRecordsPassedOver = 128
 }

@@ -70,9 +70,9 @@ struct SpoolFormatTests {
         #expect(contents.validBytes == bytes.count)
     }
 
+    /// Records are of one size, so even a damaged length is stepped over (audit 6, 04).
     @Test(
-        "any single flipped bit in a record is detected, never read as a different sample; only a damaged length cuts the rest"
-    )
+        "any single flipped bit in a record is detected, never read as a different sample, and costs that record only")
     func everyBitFlip() throws {
         let whole = spoolSegment(1...3)
         let secondStart = headerBytes + recordBytes
@@ -81,32 +81,46 @@ struct SpoolFormatTests {
                 var bytes = whole
                 bytes[index] ^= 1 << bit
                 let contents = try SpoolSegmentReader.read(bytes[...])
-                if index < secondStart + 4 {
-                    #expect(contents.samples.map(\.sequence) == [1], "byte \(index) bit \(bit)")
-                    #expect(contents.damage?.offset == secondStart, "byte \(index) bit \(bit)")
-                } else {
-                    #expect(contents.samples.map(\.sequence) == [1, 3], "byte \(index) bit \(bit)")
-                    #expect(contents.damage == nil && contents.skipped == 1, "byte \(index) bit \(bit)")
-                    #expect(contents.firstSkipped?.offset == secondStart)
-                }
+                #expect(contents.samples.map(\.sequence) == [1, 3], "byte \(index) bit \(bit)")
+                #expect(contents.damage == nil && contents.skipped == 1, "byte \(index) bit \(bit)")
+                #expect(contents.firstSkipped?.offset == secondStart)
             }
         }
     }
 
-    @Test("a damaged length field is corrupt, including the zeros a power loss can leave")
+    @Test("a damaged length field is reported and stepped over; zeros a power loss leaves at the end are cut")
     func badLength() throws {
         let secondStart = headerBytes + recordBytes
         for length: UInt8 in [0, 48, 50, 200] {
-            var bytes = spoolSegment(1...2)
+            var bytes = spoolSegment(1...3)
             bytes[secondStart] = length
+            let contents = try SpoolSegmentReader.read(bytes[...])
+            #expect(contents.samples.map(\.sequence) == [1, 3] && contents.damage == nil)
             #expect(
-                try SpoolSegmentReader.read(bytes[...]).damage
-                    == .corrupt(offset: secondStart, reason: "payload length \(length), expected 49"))
+                contents.firstSkipped == .corrupt(offset: secondStart, reason: "payload length \(length), expected 49"))
         }
         let zeros = spoolSegment(1...1) + [UInt8](repeating: 0, count: 4096)
         let contents = try SpoolSegmentReader.read(zeros[...])
         #expect(contents.samples.map(\.sequence) == [1])
         #expect(contents.damage == .corrupt(offset: secondStart, reason: "payload length 0, expected 49"))
+    }
+
+    /// Audit 6, 04: a zeroed block (a lost disk page) in the middle took every record after it.
+    @Test("a zeroed 4 KiB block in the middle of a segment costs the records it covers, not those after it")
+    func zeroedBlockInTheMiddle() throws {
+        var bytes = spoolSegment(1...200)
+        let blockStart = 4096
+        bytes.replaceSubrange(blockStart..<(blockStart + 4096), with: [UInt8](repeating: 0, count: 4096))
+        let contents = try SpoolSegmentReader.read(bytes[...])
+        // Record n spans [header + (n - 1) * size, header + n * size): those outside the block are kept
+        // (one touching it may survive too, where its bytes there were zeros already).
+        let outside = (1...200).filter { n in
+            headerBytes + n * recordBytes <= blockStart || headerBytes + (n - 1) * recordBytes >= blockStart + 4096
+        }
+        let sequences = contents.samples.map(\.sequence)
+        #expect(contents.damage == nil && contents.validBytes == bytes.count)
+        #expect(Set(outside.map(UInt64.init)).isSubset(of: sequences) && sequences == sequences.sorted())
+        #expect(contents.skipped + sequences.count == 200 && contents.skipped >= 70)
     }
 
     /// Never sent (a poisoned sample must not be resent for ever), and the records after it kept

@@ -231,6 +231,22 @@ struct WALTests {
         #expect(try fixture.bytes(name) == flipped, "not cut")
     }
 
+    /// Audit 6, 04: two damaged records in a row cut the rest of the segment.
+    @Test("damaged records in a row whose lengths prove right are passed over together, numbered on")
+    func damagedRecordsInARow() throws {
+        var segment = WALFormat.header(firstRecord: 1)
+        var starts: [Int] = []
+        for n in 1...6 as ClosedRange<UInt64> {
+            starts.append(segment.count)
+            WALFormat.append(walRecord(n), to: &segment)
+        }
+        for record in [1, 2, 3] { segment[starts[record] + 12] ^= 0x20 }
+        let contents = try WALSegmentReader.collect(segment[...])
+        #expect(contents.records == [walRecord(1), walRecord(5), walRecord(6)])
+        #expect(contents.damage == nil && contents.skipped == 3 && contents.validBytes == segment.count)
+        #expect(contents.firstSkipped?.contains("offset \(starts[1])") == true, "\(contents)")
+    }
+
     @Test(
         "a length field of any size is believed only within a record's sizes",
         arguments: [UInt32.max, 1 << 31, 0, 67, 188, 65536])
