@@ -122,6 +122,7 @@ struct WebConfigTests {
                 }
             }
             let after = residentKiB(of: gateway.process.pid)
+            #expect(before > 0 && after > 0, "the gateway's RSS could not be read")
             #expect(after < before + 16 * 1024, "RSS grew from \(before) to \(after) KiB")
             let auth = Data("prometheus:scrape-secret".utf8).base64EncodedString()
             let right = try HTTPClient.exchange(
