@@ -130,9 +130,6 @@ final class PasswordCheckQueue: Sendable {
         next?.resume(returning: true)
     }
 
-    /// Checks running or waiting, for tests of the bounds.
-    var holders: Int { state.withLock { $0.held.values.reduce(0, +) } }
-
     /// The address a client counts as: itself, or for IPv6 its /64 (one host or site may hold all of it).
     static func group(_ address: String) -> String {
         guard address.contains(":") else { return address }

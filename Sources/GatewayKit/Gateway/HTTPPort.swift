@@ -127,7 +127,8 @@ struct HTTPPort: Sendable {
         guard case .admitted(let connection) = admission else { return }
         let configuration = state.configuration
         let channel = connection.channel
-        defer { state.httpConnections.remove(ObjectIdentifier(channel)) }
+        let pooled = ObjectIdentifier(channel)
+        defer { state.httpConnections.remove(pooled) }
         // Each request must arrive whole within http-request-timeout of the connection's start or of the
         // previous response; the idle timer alone is reset by every byte a trickling client sends.
         let client = channel.remoteAddress?.ipAddress ?? "unknown"
@@ -148,7 +149,7 @@ struct HTTPPort: Sendable {
                     case .end:
                         guard let head = request else { continue }
                         request = nil
-                        // The request is whole: its response is not cut by the deadline, however slow the reader.
+                        // The request is whole: the deadline for reading it ends (the answer gets its own, below).
                         deadline.cancel()
                         // A client that pipelines requests without reading the answers would have the
                         // gateway render page after page into a socket that never drains (audit 6, 02).
@@ -163,7 +164,7 @@ struct HTTPPort: Sendable {
                         }
                         // Busy from here to the response only: a connection still sending its request (a
                         // body promised and trickled, say) can be replaced by a newcomer (audit 6, 01).
-                        state.httpConnections.requestStarted(on: ObjectIdentifier(channel))
+                        state.httpConnections.requestStarted(on: pooled)
                         var response = await guarded(head, from: client)
                         let hasBody = head.method != .HEAD && response.body.readableBytes > 0
                         if hasBody { response.head.headers.add(name: Self.compressibleMarker, value: "1") }
@@ -178,7 +179,7 @@ struct HTTPPort: Sendable {
                         deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
                         try await outbound.write(contentsOf: parts)
                         deadline.cancel()
-                        state.httpConnections.requestAnswered(on: ObjectIdentifier(channel))
+                        state.httpConnections.requestAnswered(on: pooled)
                         deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
                         if !head.isKeepAlive {
                             // Flush, then FIN; the client's close ends the inbound stream (or
