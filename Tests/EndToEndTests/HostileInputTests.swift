@@ -259,4 +259,30 @@ extension HostileInputTests {
             #expect(try HTTPClient.get(port: gateway.metricsPort, path: "/metrics").status == 200)
         }
     }
+
+    /// Audit 6, 02, the flood: 48 such clients at once. Each still gets pages until its socket is
+    /// full, so what each page costs decides whether Prometheus is starved; a scrape read its
+    /// `/proc` files byte by byte in debug builds (140 ms a page), and 48 clients took every
+    /// scrape past its timeout. The bound is Prometheus' default scrape timeout (10 s) halved.
+    @Test("HTTP: 48 clients pipelining without reading do not keep a scrape from its answer")
+    func pipeliningFloodLeavesScrapesAnswered() async throws {
+        try await withGateway { gateway in
+            let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            let flood = try (0..<48).map { _ in
+                let socket = try LoopbackSocket(port: gateway.metricsPort, receiveBuffer: 1024)
+                try socket.send((0..<400).flatMap { _ in request })
+                return socket
+            }
+            defer { flood.forEach { $0.close() } }
+            for _ in 0..<4 {
+                let clock = ContinuousClock()
+                let start = clock.now
+                let status = try HTTPClient.get(port: gateway.metricsPort, path: "/metrics").status
+                let waited = clock.now - start
+                #expect(status == 200)
+                #expect(waited < .seconds(5), "a scrape waited \(waited) behind clients that never read")
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
 }

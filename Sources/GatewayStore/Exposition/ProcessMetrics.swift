@@ -35,7 +35,7 @@ public struct ProcessMetrics: Sendable, Hashable {
         #if os(Linux)
             let proc = ProcFileReader()
             guard let stat = (try? proc.bytes("self/stat")).flatMap(ProcessStat.init(parsing:)),
-                let bootTime = (try? proc.bytes("stat")).flatMap(ProcessStat.bootTime(inSystemStat:)),
+                let bootTime = Self.bootTime,
                 let openFDs = try? proc.countEntries(inDirectory: "self/fd")
             else { return nil }
             let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -56,4 +56,9 @@ public struct ProcessMetrics: Sendable, Hashable {
             return nil
         #endif
     }
+
+    /// The boot time never changes while the process runs, and `/proc/stat` holds a line per CPU and
+    /// every interrupt count: read once, not at every scrape.
+    private static let bootTime: UInt64? = (try? ProcFileReader().bytes("stat")).flatMap(
+        ProcessStat.bootTime(inSystemStat:))
 }
