@@ -36,6 +36,46 @@ struct AdmissionTests {
         }
     }
 
+    /// Audit 7, 02: silent sockets from a few addresses, each under max-connections-per-address,
+    /// filled max-connections, and every new or reconnecting agent was refused for as long as they
+    /// were kept open. Now the newcomer takes the place of the oldest connection without a hello.
+    @Test("silent connections filling max-connections cannot keep an agent out: the oldest of them makes room")
+    func silentConnectionsMakeRoomForAnAgent() async throws {
+        try await withGateway(
+            extraConfiguration: "max-connections = 40\nmax-connections-per-address = 10\nhello-timeout = 30s\n"
+        ) { gateway in
+            var silent: [Int32] = []
+            defer { silent.forEach { close($0) } }
+            for host in 1...4 {
+                silent += try ConnectionFloodTests.openSilentConnections(
+                    count: 10, from: "127.0.1.\(host)", to: gateway.agentPort)
+            }
+            #expect(
+                await eventually {
+                    try gateway.metrics().value("monitord_connections_accepted_total") ?? 0 >= 40
+                })
+            let agent = try HostilePeer(port: gateway.agentPort)
+            defer { agent.close() }
+            try agent.send(line: HostileMessages.hello(agent: "\"newcomer\""))
+            let answer = agent.nextLine(timeout: 10)
+            #expect(answer?.contains("welcome") == true, "the agent got \(String(describing: answer))")
+            try agent.send(line: HostileMessages.sample(seq: "1"))
+            #expect(agent.nextLine(timeout: 10)?.contains("\"ack\"") == true)
+            // One silent connection, the oldest, was closed with an error line saying why.
+            let errors = try gateway.metrics().series.filter {
+                $0.name == "monitord_peer_errors_total" && $0.labels["reason"] == "replaced"
+            }
+            #expect(errors.first?.value == 1)
+            // Which one is the oldest depends on the order the event loops admitted them.
+            let told = silent.filter { descriptor in
+                var buffer = [UInt8](repeating: 0, count: 512)
+                let got = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+                return got > 0 && String(decoding: buffer.prefix(got), as: UTF8.self).contains("made room")
+            }
+            #expect(told.count == 1, "one silent connection is told why it is closed")
+        }
+    }
+
     @Test("report-format peers cannot fill max-agents: they have their own, smaller quota")
     func anonymousPeersCannotFillTheFleet() async throws {
         try await withGateway(extraConfiguration: "max-agents = 20\nagent-timeout = 30s\n") { gateway in

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import GatewayKit
@@ -167,18 +168,77 @@ struct PeerSessionTests {
 
 @Suite("Gateway limits")
 struct GatewayLimitTests {
-    @Test("connections are limited in total and per address, and released")
-    func connectionLimiter() {
+    @Test("connections are limited per address before their hello, and released")
+    func connectionLimiter() throws {
         let limiter = ConnectionLimiter()
-        #expect(limiter.admit("10.0.0.1", maximumTotal: 3, maximumPerAddress: 2) == nil)
-        #expect(limiter.admit("10.0.0.1", maximumTotal: 3, maximumPerAddress: 2) == nil)
-        #expect(limiter.admit("10.0.0.1", maximumTotal: 3, maximumPerAddress: 2) == .tooManyFromAddress)
-        #expect(limiter.admit("10.0.0.2", maximumTotal: 3, maximumPerAddress: 2) == nil)
-        #expect(limiter.admit("10.0.0.3", maximumTotal: 3, maximumPerAddress: 2) == .tooManyConnections)
-        limiter.release("10.0.0.1")
-        #expect(limiter.admit("10.0.0.3", maximumTotal: 3, maximumPerAddress: 2) == nil)
-        for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] { limiter.release(address) }
+        func admit(_ address: String) -> ConnectionLimiter.Admission {
+            limiter.admit(address, maximumTotal: 3, maximumPerAddress: 2, replace: {})
+        }
+        guard case .admitted(let first) = admit("10.0.0.1"), case .admitted(let second) = admit("10.0.0.1") else {
+            Issue.record("the first two connections of an address are admitted")
+            return
+        }
+        #expect(admit("10.0.0.1") == .refused(.tooManyFromAddress))
+        // Identified, a connection no longer counts against its address.
+        #expect(limiter.identified(first))
+        guard case .admitted(let third) = admit("10.0.0.1") else {
+            Issue.record("an identified connection frees its place of the address")
+            return
+        }
+        limiter.release(first, identified: true)
+        limiter.release(second, identified: false)
+        limiter.release(third, identified: false)
         #expect(limiter.openConnections == 0)
+    }
+
+    /// Audit 7, 02: sockets that never say hello filled max-connections and kept every new agent out.
+    @Test("at max-connections a newcomer replaces the oldest connection without a hello; identified ones stay")
+    func connectionLimiterReplacesTheOldestUnidentified() {
+        let limiter = ConnectionLimiter()
+        let replaced = Mutex<[Int]>([])
+        func admit(_ index: Int, _ address: String) -> ConnectionLimiter.Admission {
+            limiter.admit(address, maximumTotal: 3, maximumPerAddress: 3) { replaced.withLock { $0.append(index) } }
+        }
+        var tickets: [ConnectionLimiter.Ticket] = []
+        for index in 0..<3 {
+            guard case .admitted(let ticket) = admit(index, "10.0.0.\(index)") else {
+                Issue.record("room for three")
+                return
+            }
+            tickets.append(ticket)
+        }
+        #expect(limiter.identified(tickets[0]))
+        // Full: the oldest without a hello (1, not the identified 0) makes room, then 2.
+        guard case .replacing(let fourth) = admit(3, "10.0.0.9") else {
+            Issue.record("a newcomer replaces a connection without hello")
+            return
+        }
+        #expect(replaced.withLock { $0 } == [1])
+        #expect(limiter.identified(tickets[1]) == false, "a replaced connection cannot identify itself any more")
+        limiter.release(tickets[1], identified: false)  // Counted off when replaced: no second release.
+        #expect(limiter.openConnections == 3)
+        guard case .replacing = admit(4, "10.0.0.9") else {
+            Issue.record("the next newcomer replaces the next oldest")
+            return
+        }
+        #expect(replaced.withLock { $0 } == [1, 2])
+        #expect(limiter.identified(fourth), "the newer connection stays while an older one is left")
+        // Every connection identified: a newcomer is refused, never an agent closed.
+        let all = Mutex<[ConnectionLimiter.Ticket]>([])
+        let limiter2 = ConnectionLimiter()
+        for index in 0..<3 {
+            if case .admitted(let ticket) = limiter2.admit(
+                "10.0.1.\(index)", maximumTotal: 3, maximumPerAddress: 3, replace: {})
+            {
+                #expect(limiter2.identified(ticket))
+                all.withLock { $0.append(ticket) }
+            }
+        }
+        #expect(
+            limiter2.admit("10.0.1.9", maximumTotal: 3, maximumPerAddress: 3, replace: {})
+                == .refused(.tooManyConnections))
+        for ticket in all.withLock({ $0 }) { limiter2.release(ticket, identified: true) }
+        #expect(limiter2.openConnections == 0)
     }
 
     @Test("the token bucket lets a burst through, then asks to wait in proportion")

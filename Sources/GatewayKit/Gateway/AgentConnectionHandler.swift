@@ -37,8 +37,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     private var session: PeerSession
     private let remote: String
     private let sourceAddress: String
-    /// Whether the limiter counted this connection (it must then be released once).
-    private var admitted = false
+    /// The limiter's count of this connection, while it holds one (it must then be released once).
+    private var ticket: ConnectionLimiter.Ticket?
     private var identified = false
     /// Set once the connection is being closed by us: nothing it sends afterwards is handled.
     private var finished = false
@@ -142,23 +142,27 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
 
     /// Admits the connection or refuses it with an error line, and starts the hello deadline.
     private func start(context: ChannelHandlerContext) {
-        guard !admitted, !finished else { return }
+        guard ticket == nil, !finished else { return }
         state.counters.connectionAccepted()
         let channel = context.channel
-        if let reason = state.limiter.admit(
+        let handler = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        switch state.limiter.admit(
             sourceAddress,
             maximumTotal: configuration.maxConnections,
-            maximumPerAddress: configuration.maxConnectionsPerAddress
+            maximumPerAddress: configuration.maxConnectionsPerAddress,
+            replace: { channel.eventLoop.execute { handler.value.replaced() } }
         ) {
+        case .admitted(let ticket), .replacing(let ticket):
+            self.ticket = ticket
+        case .refused(let reason):
             let text =
                 reason == .tooManyConnections
-                ? "the gateway has its maximum of \(configuration.maxConnections) connections (max-connections)"
+                ? "the gateway has its maximum of \(configuration.maxConnections) connections (max-connections), all of them agents that said hello"
                 : "\(sourceAddress) has its maximum of \(configuration.maxConnectionsPerAddress) connections that have not said hello yet (max-connections-per-address)"
             state.refused(reason, text, remote: remote, agent: nil)
             finish(context: context, errorLine: text)
             return
         }
-        admitted = true
         // The hello deadline runs independent of whether the peer sends anything at all: a peer
         // trickling bytes that never form a hello is closed too.
         let now = NIODeadline.now()
@@ -187,8 +191,12 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
                         context: context)
                     return
                 }
-                if case .native = session.identity {
-                    state.limiter.identified(sourceAddress)
+                if case .native = session.identity, let ticket {
+                    // Replaced an instant before its hello: it is being closed for a newcomer already.
+                    guard state.limiter.identified(ticket) else {
+                        refuse(.replaced, replacedText, acknowledging: acknowledgedBefore, context: context)
+                        return
+                    }
                     identified = true
                 }
             }
@@ -507,6 +515,18 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     }
 
     /// Sends the error line (with whatever the cycle wrote before it) and closes once it is out.
+    /// The limiter gave this connection's place to a newer one: it had not said hello (on the loop).
+    private func replaced() {
+        guard let context, !finished else { return }
+        state.refused(.replaced, replacedText, remote: remote, agent: nil)
+        finish(context: context, errorLine: replacedText)
+    }
+
+    private var replacedText: String {
+        "the gateway has its maximum of \(configuration.maxConnections) connections (max-connections): "
+            + "this one had not said hello and made room for a newer one"
+    }
+
     private func finish(context: ChannelHandlerContext, errorLine text: String) {
         finished = true
         unflushed = false
@@ -563,9 +583,9 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
             session.disconnect(now: state.clock.now())
             state.logConnection("agent disconnected", metadata: ["agent": "\(agent)", "remote": "\(remote)"])
         }
-        if admitted {
-            admitted = false
-            state.limiter.release(sourceAddress, identified: identified)
+        if let ticket {
+            self.ticket = nil
+            state.limiter.release(ticket, identified: identified)
         }
         context.fireChannelInactive()
     }

@@ -17,6 +17,8 @@ public enum PeerErrorReason: String, Sendable, CaseIterable {
     case tooManyConnections = "too_many_connections"
     /// `max-connections-per-address` open connections from this source address already.
     case tooManyFromAddress = "too_many_from_address"
+    /// Closed before its hello, at `max-connections`, to make room for a newer connection.
+    case replaced
     /// `max-agents` distinct agents known already, and this is a new one.
     case tooManyAgents = "too_many_agents"
     /// `max-anonymous-agents` report-format peers and not yet delivering agents held already, and this is a new one.
