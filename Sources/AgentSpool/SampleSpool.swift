@@ -158,7 +158,24 @@ package final class SampleSpool {
         // planted) under another name must not make a second open read it differently.
         headers.sort { ($0.first, $0.name) < ($1.first, $1.name) }
         let session = headers.last?.session ?? watermark?.session ?? newSession()
-        let acknowledged = watermark?.session == session ? watermark!.sequence : 0
+        var acknowledged = watermark?.session == session ? watermark!.sequence : 0
+        var distrusted: UInt64?
+        // With every record fsynced before it is sent, nothing can be acknowledged that the segments
+        // do not hold: a watermark above their highest sequence is damage, and believing it would
+        // discard every sample not yet delivered (audit 7, 04). Without fsync, a crash can take a
+        // segment's tail that the gateway had acknowledged: there the watermark is believed, and
+        // numbering goes on above it (the gateway holds those numbers).
+        if fsyncPolicy == .always, acknowledged > 0,
+            let newest = headers.last(where: { $0.session == session }),
+            let held = Self.highestSequence(in: directory + "/" + newest.name, first: newest.first),
+            acknowledged > held
+        {
+            logger.error(
+                "spool: \(watermarkPath): acknowledgement \(acknowledged) is above the highest sequence the spool holds (\(held)), which spool-fsync = always rules out: the file is corrupt; ignored, every sample the spool holds is replayed (the gateway acknowledges again what it has)",
+                metadata: ["file": "\(watermarkPath)"])
+            distrusted = acknowledged
+            acknowledged = 0
+        }
         let spool = SampleSpool(
             directory: directory, maximumBytes: maximumBytes, fsyncPolicy: fsyncPolicy, logger: logger,
             session: session, acknowledged: acknowledged, highestSequence: acknowledged)
@@ -223,6 +240,12 @@ package final class SampleSpool {
             leaveOnDisk(kept.prefix(kept.count - keep))
             kept.removeFirst(kept.count - keep)
         }
+        // Numbering still goes on above a disbelieved watermark (short of the ceiling, which would end
+        // the session with its samples): it may have been the gateway's honest claim (a welcome above
+        // our numbering), and numbers it holds would make new samples look like duplicates.
+        if let distrusted, distrusted < SpoolFormat.maximumSequence {
+            spool.highestSequence = max(spool.highestSequence, distrusted)
+        }
         try spool.deleteAcknowledgedSegments(keepingNewest: false)
         // At the ceiling no segment can follow: the agent starts a new session before its next sample.
         // A segment that cannot be started (a full disk, say) must not stop the agent: what the spool
@@ -240,6 +263,14 @@ package final class SampleSpool {
             highestSequence: spool.highestSequence, unacknowledged: kept, notKept: notKept,
             notKeptRanges: notKeptRanges)
         return (spool, recovery)
+    }
+
+    /// The highest sequence a segment accounts for: its last intact record, or the one before its
+    /// first if it has none; `nil` if it cannot be read.
+    private static func highestSequence(in path: String, first: UInt64) -> UInt64? {
+        guard let bytes = try? DurableFiles.readFile(path), let contents = try? SpoolSegmentReader.read(bytes[...])
+        else { return nil }
+        return contents.samples.last?.sequence ?? (first > 0 ? first - 1 : 0)
     }
 
     /// Deletes a file the agent did not write, or says why it cannot (a directory planted under a

@@ -307,6 +307,28 @@ struct SpoolRecoveryTests {
         #expect(try fixture.open().1.unacknowledged.map(\.sequence) == [9])
     }
 
+    /// Audit 7, 04: one digit of damage in `acked` (18 -> 99) discarded the 20 samples never delivered.
+    @Test(
+        "with spool-fsync = always, a watermark above what the segments hold is damage: everything is replayed",
+        arguments: [99, 1 << 63] as [UInt64])
+    func watermarkAboveTheSegmentsIsDamage(claimed: UInt64) throws {
+        let fixture = SpoolFixture()
+        defer { fixture.remove() }
+        do {
+            let (spool, _) = try fixture.open(fsync: .always)
+            for sequence in 1...38 { spool.append(spoolSample(UInt64(sequence))) }
+            spool.acknowledge(upTo: 18)
+            spool.close()
+        }
+        try "\(spoolSession) \(claimed)\n".write(toFile: fixture.path("acked"), atomically: true, encoding: .utf8)
+        let (_, recovery) = try fixture.open(fsync: .always)
+        #expect(recovery.session == spoolSession)
+        #expect(recovery.unacknowledged.map(\.sequence) == Array(1...38), "every held sample is replayed")
+        // Numbering goes on above the claim unless that would end the session.
+        #expect(recovery.highestSequence == (claimed < 1 << 63 ? claimed : 38))
+        #expect(fixture.log.messages.contains { $0.contains("above the highest sequence the spool holds (38)") })
+    }
+
     @Test("a directory at a segment's name or a temporary name does not stop the agent (audit 3/08)")
     func directoriesPlantedInTheSpool() throws {
         let fixture = SpoolFixture()
