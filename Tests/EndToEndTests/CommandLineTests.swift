@@ -13,6 +13,23 @@ struct CommandLineTests {
         return (status, process.output)
     }
 
+    /// Audit 7, 05: under a limit of 20 descriptors monitord ran with one connection per port and no
+    /// reserve, and the first burst made `accept` fail (the HTTP listener stopped for good, or the
+    /// process died in NIO). Now a limit that cannot hold the reserve stops the start, naming it.
+    @Test("an open-file limit too small for monitord's reserve stops the start with the limit named")
+    func descriptorLimitBelowTheReserve() async throws {
+        let dir = try makeTemporaryDirectory()
+        try "[monitord]\nlisten = 127.0.0.1:0\nmetrics-listen = 127.0.0.1:0\n".write(
+            toFile: dir + "/m.conf", atomically: true, encoding: .utf8)
+        let process = try RunningProcess(
+            executable: "/usr/bin/prlimit",
+            arguments: ["--nofile=100:100", "--", Products.monitord, "--config", dir + "/m.conf"])
+        defer { process.signal(SIGKILL) }
+        let status = try #require(await process.waitForExit(timeout: 20), "monitord did not stop: \(process.output)")
+        #expect(status == 1)
+        #expect(process.output.contains("open-file limit (descriptors, RLIMIT_NOFILE) is 100"), "\(process.output)")
+    }
+
     @Test("--version prints the version", arguments: binaries)
     func version(binary: String, section: String) async throws {
         let (status, output) = try await run(binary, ["--version"])

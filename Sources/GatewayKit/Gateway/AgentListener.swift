@@ -60,7 +60,7 @@ struct AgentListener: Sendable {
             }
             .bind(host: address.host, port: address.port)
             .get()
-        try await AcceptBackoff.shorten(on: server)
+        try await AcceptBackoff.shorten(on: server, logger: state.logger)
         return AgentListener(server: server, connections: connections, sweeper: sweeper, state: state)
     }
 

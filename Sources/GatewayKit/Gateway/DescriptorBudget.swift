@@ -19,8 +19,27 @@ struct DescriptorBudget: Equatable {
     /// max-connections-per-address is at most max-connections divided by this.
     static let addressShareDivisor = 4
 
+    /// The least limit monitord runs with: its reserve, and a few connections on each port.
+    static let minimum = reserve + 16
+
     /// The soft `RLIMIT_NOFILE` in force.
     var limit: Int
+
+    /// A limit below ``minimum``: the reserve would not be there, and `accept` or NIO's own
+    /// descriptors would fail at the first flood (audit 7, 05).
+    struct TooFew: Error, CustomStringConvertible {
+        let limit: Int
+        var description: String {
+            "the open-file limit (descriptors, RLIMIT_NOFILE) is \(limit), which even raised to the hard limit is "
+                + "below the \(DescriptorBudget.minimum) monitord needs (\(DescriptorBudget.reserve) for itself and a "
+                + "few connections on each port); raise LimitNOFILE= in the unit (or ulimit -n)"
+        }
+    }
+
+    /// Throws ``TooFew`` when the limit cannot hold the reserve and a few connections.
+    func requireMinimum() throws(TooFew) {
+        guard limit >= Self.minimum else { throw TooFew(limit: limit) }
+    }
 
     /// Raises the soft descriptor limit to the hard one (as far as the kernel lets us) and returns the result.
     static func raiseToHardLimit() -> DescriptorBudget {

@@ -54,6 +54,7 @@ public final class GatewayService: Service {
     public func run() async throws {
         // Descriptors first: the limits below must fit in what the process may open.
         let budget = DescriptorBudget.raiseToHardLimit()
+        try budget.requireMinimum()
         let configuration = effective(state.configuration, budget: budget)
         // A certificate or key that does not load stops the start with its file named.
         state.apply(

@@ -89,7 +89,7 @@ struct HTTPPort: Sendable {
                     }
                 }
             }
-        try await AcceptBackoff.shorten(on: server.channel)
+        try await AcceptBackoff.shorten(on: server.channel, logger: state.logger)
         return HTTPPort(server: server, state: state, agentLines: RenderedAgentLines())
     }
 
