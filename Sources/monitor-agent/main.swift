@@ -31,6 +31,14 @@ case .success(.run(let options)):
             identifier: "monitor-agent", defaultConfigurationPath: "/etc/monitor/agent.conf",
             validate: { configuration, path throws(ConfigurationError) in
                 try configuration.checkResolvedName(hostName: HostName.current, file: path)
+                // The TLS files are loaded as at start, so that --check-config refuses a missing CA
+                // file or a key that does not fit its certificate (audit 7, 03), and a start or a
+                // reload with them fails as a configuration error (78), naming the file.
+                do {
+                    _ = try TLSContexts.client(configuration)
+                } catch {
+                    throw ConfigurationError(file: path, line: nil, message: "\(error)")
+                }
             })
         return await launcher.main(
             explicitPath: options.configPath, checkConfig: options.checkConfig, verbose: options.verbose

@@ -30,6 +30,20 @@ struct CommandLineTests {
         #expect(process.output.contains("open-file limit (descriptors, RLIMIT_NOFILE) is 100"), "\(process.output)")
     }
 
+    /// Audit 7, 03: the agent's --check-config said "valid" for TLS files it could not load, and the
+    /// agent then refused to start with exit 1.
+    @Test("monitor-agent --check-config loads its TLS files: a missing CA file or a device is 78, named")
+    func agentCheckConfigLoadsTLSFiles() async throws {
+        let dir = try makeTemporaryDirectory()
+        for (caFile, said) in [(dir + "/none.pem", "No such file"), ("/dev/zero", "not a regular file")] {
+            try "[agent]\nserver = 127.0.0.1:1\ntls = yes\ntls-ca-file = \(caFile)\n".write(
+                toFile: dir + "/agent.conf", atomically: true, encoding: .utf8)
+            let (status, output) = try await run("monitor-agent", ["--config", dir + "/agent.conf", "--check-config"])
+            #expect(status == 78, "\(caFile): \(output)")
+            #expect(output.contains("tls-ca-file \(caFile)") && output.contains(said), "\(output)")
+        }
+    }
+
     @Test("--version prints the version", arguments: binaries)
     func version(binary: String, section: String) async throws {
         let (status, output) = try await run(binary, ["--version"])
