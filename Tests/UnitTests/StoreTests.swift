@@ -314,6 +314,28 @@ private func agent(_ store: AgentStore, _ name: String, now: Double) -> AgentSna
         #expect(!snapshot.fresh)
     }
 
+    /// Audit 7, 01: an agent whose clock was a minute slow was shown down, its series gone, while it
+    /// delivered every second.
+    @Test func aSlowClockWithinTheToleranceIsUpAndFreshAndStillGoesStaleOnTime() throws {
+        let store = makeStore(timeout: 30)
+        _ = store.connected(agent: "slow", session: "s", dialect: .native, remoteAddress: "x", now: 1000)
+        _ = store.connected(agent: "far", session: "t", dialect: .native, remoteAddress: "x", now: 1000)
+        for second in 0...10 {
+            let now = 1000 + Double(second)
+            #expect(store.record(makeSample(UInt64(second + 1), at: now - 50), agent: "slow", session: "s", now: now))
+            #expect(store.record(makeSample(UInt64(second + 1), at: now - 120), agent: "far", session: "t", now: now))
+        }
+        let slow = try #require(agent(store, "slow", now: 1010.5))
+        #expect(slow.up && slow.fresh)
+        #expect(slow.lastSeen == 960, "the last-seen time stays the agent's own")
+        // Beyond clock-skew-tolerance (60 s) the values are too old to show, but delivering is being up.
+        let far = try #require(agent(store, "far", now: 1010.5))
+        #expect(far.up && !far.fresh)
+        // Silent from 1010: stale and down after agent-timeout, as for any agent.
+        let silent = try #require(agent(store, "slow", now: 1041))
+        #expect(!silent.up && !silent.fresh)
+    }
+
     @Test func futureTimestampsAreClampedToNow() throws {
         let store = makeStore(timeout: 30)
         _ = store.connected(agent: "a", session: "s", dialect: .native, remoteAddress: "x", now: 1000)

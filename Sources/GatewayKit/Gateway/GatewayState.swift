@@ -51,7 +51,8 @@ final class GatewayState: Sendable {
         self.tls = Mutex(tlsContext)
         self.store = AgentStore(
             agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter,
-            forgetAnonymousAfter: configuration.forgetAnonymousAfter)
+            forgetAnonymousAfter: configuration.forgetAnonymousAfter,
+            clockSkewTolerance: configuration.clockSkewTolerance)
         self.current = Mutex(configuration)
         self.live = LiveConnections(tokens: configuration.tokens)
         self.logger = logger
@@ -120,6 +121,7 @@ final class GatewayState: Sendable {
         webGuard.withLock { $0 = httpGuard }
         store.reconfigure(
             agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter,
-            forgetAnonymousAfter: configuration.forgetAnonymousAfter)
+            forgetAnonymousAfter: configuration.forgetAnonymousAfter,
+            clockSkewTolerance: configuration.clockSkewTolerance)
     }
 }

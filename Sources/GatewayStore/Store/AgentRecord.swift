@@ -14,7 +14,14 @@ struct AgentRecord {
     /// The highest sequence held of `session`; `nil` until the session's first sample, so that a
     /// welcome never claims a sample the gateway does not hold (sequences start at 1).
     var highestSequence: UInt64?
+    /// The time of the last sample, by the agent's clock (kept within `[0, now]`).
     var lastSeen: Double?
+    /// When the last sample arrived, by the gateway's clock.
+    var lastArrival: Double?
+    /// The least delay (arrival less the sample's own time) any sample of this connection arrived
+    /// with: about how far the agent's clock lags the gateway's, since a sample sent as it is taken
+    /// arrives within a round trip.
+    var leastDelay: Double?
     var latest: Sample?
     var samplesReceived: UInt64 = 0
 
@@ -36,11 +43,21 @@ struct AgentRecord {
 
     var isAnonymous: Bool { standing != .proven }
 
-    /// Connected, and its last sample or (re)connection is younger than `agentTimeout`: a just
-    /// connected agent is up until its first sample is late.
+    /// Connected, and its last sample arrived, or it (re)connected, within `agentTimeout`: a just
+    /// connected agent is up until its first sample is late. Judged by arrival, not by the sample's
+    /// time: an agent whose clock is slow is on time all the same.
     func isUp(now: Double, agentTimeout: Double) -> Bool {
-        let lastSign = max(lastSeen ?? -Double.infinity, connectedSince ?? -Double.infinity)
+        let lastSign = max(lastArrival ?? lastSeen ?? -Double.infinity, connectedSince ?? -Double.infinity)
         return isConnected && now - lastSign < agentTimeout
+    }
+
+    /// Its last sample is younger than `agentTimeout`, counted from the sample's time plus the lag of
+    /// the agent's clock (``leastDelay``, at most `tolerance`). Records restored from the log have no
+    /// delay seen yet and are judged by the samples' time alone.
+    func isFresh(now: Double, agentTimeout: Double, tolerance: Double) -> Bool {
+        guard let lastSeen else { return false }
+        let lag = min(max(leastDelay ?? 0, 0), tolerance)
+        return now - lastSeen - lag < agentTimeout
     }
 
     /// Registers a new connection and returns the sequence already held when it continues the current session.
@@ -51,6 +68,8 @@ struct AgentRecord {
         self.connection = id
         self.usesTLS = usesTLS
         self.connectedSince = now
+        // Learnt again on each connection: a clock corrected meanwhile must not keep its old lag.
+        self.leastDelay = nil
         self.disconnectedAt = nil
         self.dialect = dialect
         self.remoteAddress = remoteAddress
@@ -78,6 +97,8 @@ struct AgentRecord {
         samplesReceived &+= 1
         let seen = Self.effectiveTime(of: sample, now: now)
         lastSeen = max(lastSeen ?? seen, seen)
+        lastArrival = now
+        leastDelay = min(leastDelay ?? (now - seen), now - seen)
         // Within the current session every new sample has the highest sequence so far; an unnumbered peer's newest
         // arrival is its newest value; a sample of a superseded session is older than anything the current one sent.
         if inCurrentSession || session == nil || latest == nil {

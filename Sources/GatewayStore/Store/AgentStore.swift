@@ -7,8 +7,12 @@ import Synchronization
 ///
 /// Liveness, with `agentTimeout` as the deadline:
 /// - *fresh*: the agent has a sample and its last sample is younger than `agentTimeout`. Only fresh agents export
-///   the four report families, so a silent agent's values vanish instead of lingering as stale gauges.
-/// - *up*: connected, and the later of its last sample and its (re)connection is younger than `agentTimeout`.
+///   the four report families, so a silent agent's values vanish instead of lingering as stale gauges. The age is
+///   the sample's own timestamp against the gateway's clock, less how far the agent's clock is seen to lag (the
+///   least delay any of its samples arrived with, at most `clockSkewTolerance`): a host whose clock is a minute
+///   slow is not taken for silent (audit 7, 01), and replayed old samples still do not count as fresh.
+/// - *up*: connected, and the later of its last sample's arrival and its (re)connection is younger than
+///   `agentTimeout`: delivering is being on time, whatever the agent's clock says.
 ///   A just-connected agent counts as up before its first sample, because it has had no chance yet to be late;
 ///   it goes down if that first sample does not arrive in time.
 /// - *forgotten*: disconnected, and neither a sample nor the disconnection happened within `forgetAfter`; the agent
@@ -19,6 +23,8 @@ import Synchronization
 public final class AgentStore: Sendable {
     private struct Limits {
         var agentTimeout: Double
+        /// How far an agent's clock may be seen to lag the gateway's and its samples still count as fresh.
+        var clockSkewTolerance: Double = 60
         var forgetAfter: Double
         /// For records that no connection can take up again: anonymous ones (see ``AgentRecord/isAnonymous``).
         var forgetAnonymousAfter: Double
@@ -71,25 +77,38 @@ public final class AgentStore: Sendable {
 
     private let state: Mutex<State>
 
-    public init(agentTimeout: Duration, forgetAfter: Duration, forgetAnonymousAfter: Duration? = nil) {
+    public init(
+        agentTimeout: Duration, forgetAfter: Duration, forgetAnonymousAfter: Duration? = nil,
+        clockSkewTolerance: Duration = .seconds(60)
+    ) {
         state = Mutex(
             State(
                 limits: Self.limits(
-                    agentTimeout: agentTimeout, forgetAfter: forgetAfter, anonymous: forgetAnonymousAfter)))
+                    agentTimeout: agentTimeout, forgetAfter: forgetAfter, anonymous: forgetAnonymousAfter,
+                    clockSkewTolerance: clockSkewTolerance)))
     }
 
     /// Applies a reloaded configuration; agents keep their state and are judged by the new limits from now on.
-    public func reconfigure(agentTimeout: Duration, forgetAfter: Duration, forgetAnonymousAfter: Duration? = nil) {
-        let limits = Self.limits(agentTimeout: agentTimeout, forgetAfter: forgetAfter, anonymous: forgetAnonymousAfter)
+    public func reconfigure(
+        agentTimeout: Duration, forgetAfter: Duration, forgetAnonymousAfter: Duration? = nil,
+        clockSkewTolerance: Duration = .seconds(60)
+    ) {
+        let limits = Self.limits(
+            agentTimeout: agentTimeout, forgetAfter: forgetAfter, anonymous: forgetAnonymousAfter,
+            clockSkewTolerance: clockSkewTolerance)
         state.withLock { $0.limits = limits }
     }
 
     /// An anonymous record is kept at least until it is down (`agentTimeout`) and at most as long as any other.
-    private static func limits(agentTimeout: Duration, forgetAfter: Duration, anonymous: Duration?) -> Limits {
+    private static func limits(
+        agentTimeout: Duration, forgetAfter: Duration, anonymous: Duration?, clockSkewTolerance: Duration
+    ) -> Limits {
         let timeout = agentTimeout.inSeconds
         let forget = forgetAfter.inSeconds
         let short = anonymous.map { min(max($0.inSeconds, timeout), forget) } ?? forget
-        return Limits(agentTimeout: timeout, forgetAfter: forget, forgetAnonymousAfter: short)
+        return Limits(
+            agentTimeout: timeout, clockSkewTolerance: max(clockSkewTolerance.inSeconds, 0), forgetAfter: forget,
+            forgetAnonymousAfter: short)
     }
 
     /// Allocates the label for a peer speaking the report's format: `agent_<n>`, n from 1 in order of connection,
@@ -307,7 +326,7 @@ public final class AgentStore: Sendable {
     private static func snapshot(of record: AgentRecord, named name: String, limits: Limits, now: Double)
         -> AgentSnapshot
     {
-        let fresh = record.lastSeen.map { now - $0 < limits.agentTimeout } ?? false
+        let fresh = record.isFresh(now: now, agentTimeout: limits.agentTimeout, tolerance: limits.clockSkewTolerance)
         let up = record.isUp(now: now, agentTimeout: limits.agentTimeout)
         return AgentSnapshot(
             name: name,
