@@ -5,6 +5,26 @@ import Testing
 /// SIGHUP: a valid file is applied live (ports moved, timeouts changed), a broken one refused.
 @Suite("Reload")
 struct ReloadTests {
+    /// Audit 7, 06: a reload requiring TLS (or client certificates) on the HTTP port did not reach a
+    /// keep-alive connection opened before it, which went on getting pages in clear text.
+    @Test("a reload closes HTTP keep-alive connections at their next request, unanswered")
+    func reloadClosesKeepAliveConnections() async throws {
+        try await withGateway { gateway in
+            let socket = try LoopbackSocket(port: gateway.metricsPort)
+            defer { socket.close() }
+            try socket.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            try await Task.sleep(for: .milliseconds(500))
+            gateway.process.signal(SIGHUP)
+            #expect(await eventually { gateway.process.output.contains("configuration reloaded") })
+            try socket.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+            let answers =
+                String(decoding: try socket.receiveAll(), as: UTF8.self)
+                .components(separatedBy: "HTTP/1.1 200 OK").count - 1
+            #expect(answers == 1, "the request after the reload was answered on the old connection")
+            #expect(try HTTPClient.get(port: gateway.metricsPort, path: "/metrics").status == 200)
+        }
+    }
+
     @Test("SIGHUP moves the metrics port, keeps serving agents, and refuses a broken file")
     func reloadMovesPortsAndRefusesBrokenFiles() async throws {
         try await withGateway { gateway in
@@ -115,8 +135,14 @@ struct ReloadTests {
         #expect(await eventually { process.output.contains(ready) }, "\(process.output)")
         // Changed before the storm: a reload that reads it says so (log-level waits for a restart).
         let original = try String(contentsOfFile: configuration, encoding: .utf8)
-        try (original + "log-level = debug\n").write(toFile: configuration, atomically: true, encoding: .utf8)
-        // 20 µs apart (about 10 ms in all, shorter than a debug build's reload): far enough for
+        // Padded with comments to nearly the 1 MiB a configuration may have, so that a reload (which
+        // reads and parses it all) outlasts the storm on any machine: the reads alone took that long
+        // while they grew arrays byte by byte; now they are one copy and a bare reload is quicker
+        // than the storm.
+        let padding = String(
+            repeating: "# a reload reads and parses every line of this file, this one too\n", count: 14_000)
+        try (original + "log-level = debug\n" + padding).write(toFile: configuration, atomically: true, encoding: .utf8)
+        // 20 µs apart (about 10 ms in all, shorter than a reload of the padded file): far enough for
         // most to reach the daemon on their own (the kernel merges a signal sent while the same one
         // is still pending), and so to queue a reload each before the fix (hundreds).
         for _ in 0..<300 {

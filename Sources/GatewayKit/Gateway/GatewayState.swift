@@ -40,6 +40,10 @@ final class GatewayState: Sendable {
     private let current: Mutex<GatewayConfiguration>
     private let tls: Mutex<NIOSSLContext?>
     private let webGuard: Mutex<(any HTTPPortGuard)?> = Mutex(nil)
+    /// How many times the configuration was applied: an HTTP connection accepted under an earlier
+    /// one is closed at its next request, so that TLS or client certificates a reload requires reach
+    /// keep-alive connections too (audit 7, 06).
+    private let generation = Atomic<UInt64>(0)
 
     init(
         configuration: GatewayConfiguration,
@@ -108,6 +112,9 @@ final class GatewayState: Sendable {
         tls.withLock { $0 }
     }
 
+    /// Changes each time a configuration is applied (a reload).
+    var configurationGeneration: UInt64 { generation.load(ordering: .sequentiallyConsistent) }
+
     /// TLS and basic auth of the HTTP port (`web-config-file`); replaced on reload like ``tlsContext``.
     var httpGuard: (any HTTPPortGuard)? {
         webGuard.withLock { $0 }
@@ -119,6 +126,7 @@ final class GatewayState: Sendable {
         current.withLock { $0 = configuration }
         tls.withLock { $0 = tlsContext }
         webGuard.withLock { $0 = httpGuard }
+        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
         store.reconfigure(
             agentTimeout: configuration.agentTimeout, forgetAfter: configuration.forgetAfter,
             forgetAnonymousAfter: configuration.forgetAnonymousAfter,

@@ -21,7 +21,8 @@ struct HTTPPort: Sendable {
     /// What accepting a connection made of it: an HTTP connection to serve, or one that was
     /// answered 503 already (beyond `max-http-connections`).
     enum Admission: Sendable {
-        case admitted(Connection)
+        /// With the configuration generation its TLS settings came from.
+        case admitted(Connection, generation: UInt64)
         case refused
     }
 
@@ -42,6 +43,8 @@ struct HTTPPort: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: address.host, port: address.port) { channel in
                 // Read per connection, so that a reloaded web config file applies to new connections.
+                // Generation first: a reload in between makes it older than the guard, never newer.
+                let generation = state.configurationGeneration
                 let httpGuard = state.httpGuard
                 let maximum = state.configuration.maxHTTPConnections
                 return channel.eventLoop.makeCompletedFuture {
@@ -82,7 +85,7 @@ struct HTTPPort: Sendable {
                             try Connection(
                                 wrappingChannelSynchronously: channel,
                                 configuration: .init(isOutboundHalfClosureEnabled: true)
-                            ))
+                            ), generation: generation)
                     } catch {
                         state.httpConnections.remove(ObjectIdentifier(channel))
                         throw error
@@ -124,7 +127,7 @@ struct HTTPPort: Sendable {
     }
 
     private func handle(_ admission: Admission) async {
-        guard case .admitted(let connection) = admission else { return }
+        guard case .admitted(let connection, let generation) = admission else { return }
         let configuration = state.configuration
         let channel = connection.channel
         let pooled = ObjectIdentifier(channel)
@@ -154,6 +157,18 @@ struct HTTPPort: Sendable {
                         // A client that pipelines requests without reading the answers would have the
                         // gateway render page after page into a socket that never drains (audit 6, 02).
                         // Clients that read (Prometheus, browsers) never get here with a full buffer.
+                        // A reload since this connection was accepted may require TLS or a client
+                        // certificate it was not made with: it is closed, unanswered, and the client
+                        // sends the request again on a new connection, as HTTP clients do when a
+                        // keep-alive connection closes (audit 7, 06).
+                        guard state.configurationGeneration == generation else {
+                            state.logger.debug(
+                                "metrics connection closed: accepted before the last reload",
+                                metadata: ["client": "\(client)"])
+                            channel.close(promise: nil)
+                            closing = true
+                            continue
+                        }
                         guard channel.isWritable else {
                             state.logger.debug(
                                 "metrics connection closed: a request came while earlier answers were unread",
