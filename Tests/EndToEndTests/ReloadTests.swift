@@ -25,6 +25,37 @@ struct ReloadTests {
         }
     }
 
+    /// Audit 7, 07: a reload that requires TLS and refuses the report's format left the plain-TCP
+    /// agent and the report-format peer connected before it delivering for as long as they liked.
+    @Test("a reload requiring TLS and refusing the report's format closes the peers it no longer admits")
+    func reloadClosesPeersItNoLongerAdmits() async throws {
+        let certificates = try Certificates.make()
+        try await withGateway { gateway in
+            let native = try HostilePeer(port: gateway.agentPort)
+            defer { native.close() }
+            try native.send(line: HostileMessages.hello(agent: "\"plain-agent\""))
+            #expect(native.nextLine(timeout: 10)?.contains("welcome") == true)
+            let report = try HostilePeer(port: gateway.agentPort)
+            defer { report.close() }
+            try report.send(line: HostileMessages.reportFormat())
+            #expect(await eventually { try gateway.metrics().value("monitord_agent_up", agent: "agent_1") == 1 })
+            let original = try String(contentsOfFile: gateway.configPath, encoding: .utf8)
+            try
+                (original + """
+                    tls-certificate = \(certificates.serverCertificate)
+                    tls-key = \(certificates.serverKey)
+                    allow-legacy-agents = no
+
+                    """).write(toFile: gateway.configPath, atomically: true, encoding: .utf8)
+            gateway.process.signal(SIGHUP)
+            #expect(await eventually { gateway.process.output.contains("configuration reloaded") })
+            #expect(native.nextLine(timeout: 10)?.contains("requires TLS") == true)
+            #expect(report.nextLine(timeout: 10)?.contains("allow-legacy-agents = no") == true)
+            #expect(
+                gateway.process.output.contains("disconnected 2 peer(s) the reloaded configuration no longer admits"))
+        }
+    }
+
     @Test("SIGHUP moves the metrics port, keeps serving agents, and refuses a broken file")
     func reloadMovesPortsAndRefusesBrokenFiles() async throws {
         try await withGateway { gateway in

@@ -483,8 +483,10 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         }
         state.logConnection(
             "agent connected", metadata: ["agent": "\(agent)", "remote": "\(remote)", "dialect": "\(dialect.rawValue)"])
-        guard case .native = session.identity, let connection = session.connection else { return true }
-        let registered = state.live.register(connection.id, agent: agent, token: session.presentedToken) {
+        guard let connection = session.connection else { return true }
+        let registered = state.live.register(
+            connection.id, agent: agent, token: session.presentedToken, dialect: dialect, usesTLS: transport.isTLS
+        ) {
             [state, remote] reason, text in
             state.refused(reason, text, remote: remote, agent: agent)
             Self.closeWithError(channel, text)

@@ -298,5 +298,12 @@ public final class GatewayService: Service {
             let names = revoked.prefix(10).joined(separator: ", ") + (revoked.count > 10 ? ", ..." : "")
             state.logger.notice("disconnected \(revoked.count) agent(s) whose token was revoked: \(names)")
         }
+        // So do TLS required and report-format peers refused: connected peers the new settings would
+        // not admit are closed as a new one would be refused (each counted and logged, throttled).
+        let inadmissible = state.live.closeInadmissible(
+            requireTLS: tlsContext != nil, allowReportFormat: new.allowReportFormatAgents)
+        if inadmissible > 0 {
+            state.logger.notice("disconnected \(inadmissible) peer(s) the reloaded configuration no longer admits")
+        }
     }
 }

@@ -17,6 +17,8 @@ final class LiveConnections: Sendable {
     private struct Entry {
         var agent: String
         var token: String?
+        var dialect: AgentDialect
+        var usesTLS: Bool
         var close: Closer
     }
 
@@ -32,12 +34,18 @@ final class LiveConnections: Sendable {
         state = Mutex(State(tokens: tokens))
     }
 
-    /// Registers a native connection, unless the token it presented is not accepted by the set in force
-    /// (a reload revoked it after its hello was checked): then returns false and the caller refuses it.
-    func register(_ id: ConnectionID, agent: String, token: String?, close: @escaping Closer) -> Bool {
+    /// Registers a connection, unless it is native and the token it presented is not accepted by the set
+    /// in force (a reload revoked it after its hello was checked): then returns false and the caller
+    /// refuses it. Report-format peers present no token.
+    func register(
+        _ id: ConnectionID, agent: String, token: String?, dialect: AgentDialect = .native, usesTLS: Bool = false,
+        close: @escaping Closer
+    ) -> Bool {
         state.withLock { state in
-            if let tokens = state.tokens, !tokens.verify(agent: agent, token: token) { return false }
-            state.entries[id] = Entry(agent: agent, token: token, close: close)
+            if dialect == .native, let tokens = state.tokens, !tokens.verify(agent: agent, token: token) {
+                return false
+            }
+            state.entries[id] = Entry(agent: agent, token: token, dialect: dialect, usesTLS: usesTLS, close: close)
             return true
         }
     }
@@ -59,13 +67,36 @@ final class LiveConnections: Sendable {
         let revoked = state.withLock { state in
             state.tokens = tokens
             guard let tokens else { return [Entry]() }
-            let ids = state.entries.filter { !tokens.verify(agent: $0.value.agent, token: $0.value.token) }.map(\.key)
+            let ids = state.entries.filter {
+                $0.value.dialect == .native && !tokens.verify(agent: $0.value.agent, token: $0.value.token)
+            }.map(\.key)
             return ids.compactMap { state.entries.removeValue(forKey: $0) }
         }
         for entry in revoked {
             entry.close(.tokenRevoked, Self.revocation(of: entry.agent))
         }
         return revoked.map(\.agent).sorted()
+    }
+
+    /// Closes every connection a reloaded configuration would not admit (audit 7, 07): a native agent
+    /// over plain TCP once TLS is required, a report-format peer once `allow-legacy-agents = no`, with
+    /// the error line a new one gets. Returns how many were closed.
+    @discardableResult
+    func closeInadmissible(requireTLS: Bool, allowReportFormat: Bool) -> Int {
+        let closing = state.withLock { state in
+            let ids = state.entries.filter { _, entry in
+                entry.dialect == .native ? requireTLS && !entry.usesTLS : !allowReportFormat
+            }.map(\.key)
+            return ids.compactMap { state.entries.removeValue(forKey: $0) }
+        }
+        for entry in closing {
+            if entry.dialect == .native {
+                entry.close(.tlsRequired, PeerSession.tlsRequiredText)
+            } else {
+                entry.close(.reportFormatRefused, PeerSession.reportFormatRefusedText)
+            }
+        }
+        return closing.count
     }
 
     /// The error line of a connection whose token was revoked.

@@ -8,6 +8,9 @@ import MonitorProtocol
 /// Pure logic, free of NIO, so that every rule of the dialogue is unit-tested without sockets:
 /// the connection handler feeds it each framed JSON object and carries out the returned action.
 struct PeerSession {
+    static let tlsRequiredText = "this gateway requires TLS for native agents (set tls = yes in agent.conf)"
+    static let reportFormatRefusedText = "the report's format is disabled here (allow-legacy-agents = no)"
+
     enum Identity: Equatable {
         case anonymous
         case native(agent: String, session: String)
@@ -123,7 +126,7 @@ struct PeerSession {
             // The codec has refused every protocol version but ours.
             guard !requireTLS || isTLS else {
                 return .refuse(
-                    .tlsRequired, "this gateway requires TLS for native agents (set tls = yes in agent.conf)")
+                    .tlsRequired, Self.tlsRequiredText)
             }
             if let tokens, !tokens.verify(agent: hello.agent, token: hello.token) {
                 return .refuse(.unauthenticated, "agent \(hello.agent): missing or wrong token")
@@ -147,7 +150,7 @@ struct PeerSession {
 
         case (.anonymous, .reportFormat(let sample)):
             guard allowReportFormatAgents else {
-                return .refuse(.reportFormatRefused, "the report's format is disabled here (allow-legacy-agents = no)")
+                return .refuse(.reportFormatRefused, Self.reportFormatRefusedText)
             }
             let agent = store.nextReportFormatName()
             do {
