@@ -99,13 +99,22 @@ let package = Package(
             dependencies: ["MonitorModel", "MonitorSystem"],
             swiftSettings: strictSwift
         ),
+        // The write-ahead log's files: its format, readers and recovery, without threads or NIO
+        // (so that scripts/fuzz.sh builds recovery as it runs).
+        .target(
+            name: "GatewayWALFiles",
+            dependencies: [
+                "GatewayStore", "MonitorModel", "MonitorSystem", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // The gateway's write-ahead log (acknowledge = durable): the spool's framing and file
         // operations from MonitorSystem, fsync on a thread of NIOPosix's pool.
         .target(
             name: "GatewayWAL",
             dependencies: [
-                "GatewayStore", "MonitorModel", "MonitorSystem", .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                "GatewayWALFiles", "GatewayStore", "MonitorModel", "MonitorSystem",
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSwift
         ),
@@ -244,6 +253,7 @@ let package = Package(
                 "GatewayStatus",
                 "GatewayStore",
                 "GatewayWAL",
+                "GatewayWALFiles",
                 "MonitorRemoteWrite",
                 "MonitorWebConfig",
                 "CSnappy",

@@ -1,3 +1,4 @@
+import GatewayWALFiles
 public import MonitorSystem
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 public import GatewayStore
+import GatewayWALFiles
 public import Logging
 import MonitorModel
 public import MonitorSystem
@@ -24,11 +25,15 @@ import Synchronization
 /// started, so many connections waiting at once cost one disk flush, not one each.
 ///
 /// Bound: beyond ``maximumBytes`` the oldest segment is deleted before the next write, its records
-/// counted in ``Statistics/droppedRecords`` and logged.
+/// counted in ``Statistics/droppedRecords`` and logged. Every segment starts with a checkpoint
+/// (``LogCheckpoint``: each agent's received count, newest record and last seen) of all records
+/// before it, kept up to date as records are appended, so that a restart after a deletion
+/// restores the counters as they were, not from the records left.
 ///
-/// Damage: opening reads every segment once. A torn or corrupt record is reported once with file
-/// and offset and the file is cut there; a segment whose header is unreadable is reported and
-/// deleted; a file that is not a regular file is reported and left alone. Opening never traps.
+/// Damage: opening reads every segment once (``WALRecovery``). A torn or corrupt record is
+/// reported once with file and offset and the file is cut there; a segment whose header is
+/// unreadable is reported and deleted; a file that is not a regular file is reported and left
+/// alone. Opening never traps.
 ///
 /// Failures: a failed write is cut back to the last whole record and thrown to the caller, who
 /// then must not acknowledge; the log stays usable (a full disk may clear). A failed fsync is
@@ -82,14 +87,24 @@ public final class WriteAheadLog: Sendable {
         public var segments: Int
         /// Damaged segments reported (and cut or deleted).
         public var damaged: Int
+        /// What the log's records add up to per agent, older segments' checkpoints included: what
+        /// the store restores (``AgentStore/restore(_:)``).
+        public var checkpoint: LogCheckpoint
     }
 
-    struct Segment {
-        var name: String
-        var firstRecord: UInt64
-        var records: Int
-        var bytes: Int
+    /// Which agents a checkpoint keeps: as the store would after a restart (`forget-after`,
+    /// `max-agents`), so that it stays as bounded as the store.
+    public struct Retention: Sendable, Equatable {
+        public var forgetAfter: Duration
+        public var maximumAgents: Int
+
+        public init(forgetAfter: Duration, maximumAgents: Int) {
+            self.forgetAfter = forgetAfter
+            self.maximumAgents = maximumAgents
+        }
     }
+
+    typealias Segment = WALSegment
 
     private struct State {
         var segments: [Segment] = []
@@ -110,13 +125,15 @@ public final class WriteAheadLog: Sendable {
         /// Where the last ``records(after:limit:)`` stopped (the first record of its segment, and
         /// the position in it), so that the next read does not scan the segment from its start.
         var readCursor: (segment: UInt64, position: WALTailReader.Position)?
+        /// What every record appended so far adds up to: written at the start of each new segment.
+        var checkpoint = LogCheckpoint()
         var statistics = Statistics(
             bytes: 0, segments: 0, droppedRecords: 0, fsyncs: 0, fsyncSeconds: 0, appendedRecords: 0)
 
         var totalBytes: Int { segments.reduce(0) { $0 + $1.bytes } }
     }
 
-    static let maximumSegmentBytes = 64 << 20
+    static let maximumSegmentBytes = WALRecovery.maximumSegmentRecordBytes
 
     public let directory: String
     public let maximumBytes: Int
@@ -128,8 +145,12 @@ public final class WriteAheadLog: Sendable {
     private let state: Mutex<State>
     private let syncThread: NIOThreadPool
     private let events: Events?
+    private let retention: Retention
 
-    private init(directory: String, maximumBytes: Int, policy: SyncPolicy, logger: Logger, events: Events?) {
+    private init(
+        directory: String, maximumBytes: Int, policy: SyncPolicy, retention: Retention, logger: Logger,
+        events: Events?
+    ) {
         self.directory = directory
         self.maximumBytes = maximumBytes
         self.policy = policy
@@ -138,98 +159,38 @@ public final class WriteAheadLog: Sendable {
         self.state = Mutex(State())
         self.syncThread = NIOThreadPool(numberOfThreads: 1)
         self.events = events
+        self.retention = retention
     }
 
     /// Opens (creating if needed) the log in `directory`, checks and repairs its segments, hands
     /// every intact record to `replay` in the order written, and starts a new segment for this run.
-    /// `events` hears of every append and every deletion by the bound from then on.
+    /// `events` hears of every append and every deletion by the bound from then on. `retention`
+    /// is the configuration's `forget-after` and `max-agents` (their defaults unless given).
     public static func open(
-        directory: String, maximumBytes: Int, policy: SyncPolicy, logger: Logger, events: Events? = nil,
-        replay: (WALRecord) -> Void
+        directory: String, maximumBytes: Int, policy: SyncPolicy,
+        retention: Retention = Retention(forgetAfter: .seconds(3600), maximumAgents: 20_000), logger: Logger,
+        events: Events? = nil, replay: (WALRecord) -> Void
     ) throws(FileOperationError) -> (WriteAheadLog, Recovery) {
         try DurableFiles.makeDirectory(directory, role: "write-ahead log directory", daemon: "gateway")
         let log = WriteAheadLog(
-            directory: directory, maximumBytes: maximumBytes, policy: policy, logger: logger, events: events)
-        var recovery = Recovery(records: 0, segments: 0, damaged: 0)
-        let names = try DurableFiles.list(directory)
-        DurableFiles.removeTemporaryFiles(among: names, in: directory) { _, error in
-            // The log still opens; a rotation that needs the name fails, and appends are refused,
-            // until it is moved away.
-            logger.error("write-ahead log: \(error); left alone")
-        }
-        var segments: [Segment] = []
-        var nextRecord: UInt64 = 1
-        var openingSyncs: UInt64 = 0
-        let numbered = names.compactMap { name in WALFormat.segmentNumber(name).map { (name, $0) } }
-        for (name, number) in numbered.sorted(by: { $0.1 < $1.1 }) {
-            let path = directory + "/" + name
-            let bytes: [UInt8]
-            do throws(FileOperationError) {
-                // A file longer than any segment is read only as far as a segment goes: the rest
-                // is then a torn record and cut, never an allocation a planted file chooses.
-                bytes = try DurableFiles.readFile(path, limit: maximumSegmentBytes)
-            } catch {
-                logger.warning("write-ahead log: \(error); left alone", metadata: ["file": "\(path)"])
-                recovery.damaged += 1
-                // Its name stays taken: the numbering goes on after it, so no new segment needs it.
-                let (next, overflow) = number.addingReportingOverflow(1)
-                nextRecord = max(nextRecord, overflow ? WALFormat.maximumNumber : next)
-                continue
-            }
-            let contents: WALSegmentContents
-            do throws(WALSegmentReader.HeaderError) {
-                // The header first: records of a segment that is not the one its name says are not replayed.
-                let first = try WALSegmentReader.header(bytes[...])
-                guard first == number else {
-                    throw WALSegmentReader.HeaderError(
-                        description: "its header starts at record \(first), not at its name's")
-                }
-                // Replayed as they are decoded. Records a previous run wrote and never synced count
-                // as durable from here on (a welcome may promise them), so the file is synced below,
-                // before `open` returns and anything can be promised.
-                contents = try WALSegmentReader.read(bytes[...], each: replay)
-            } catch {
-                logger.warning("write-ahead log: \(path): \(error); file deleted", metadata: ["file": "\(path)"])
-                recovery.damaged += 1
-                try DurableFiles.removeFile(path)
-                continue
-            }
-            if let damage = contents.damage {
-                logger.warning(
-                    "write-ahead log: \(path): \(damage); cut there, \(bytes.count - contents.validBytes) bytes discarded",
-                    metadata: ["file": "\(path)"])
-                recovery.damaged += 1
-                try DurableFiles.truncateFile(path, to: contents.validBytes)
-            }
-            if let first = contents.firstSkipped {
-                logger.warning(
-                    "write-ahead log: \(path): \(contents.skipped) damaged records passed over, the first \(first)",
-                    metadata: ["file": "\(path)"])
-                recovery.damaged += 1
-            }
-            if contents.recordCount > 0 {
-                try syncFile(path)
-                openingSyncs += 1
-            }
-            recovery.records += contents.recordCount
-            recovery.segments += 1
-            // Passed-over records keep their numbers: the numbering, and the next segment's name, go on after them.
-            let numbered = contents.recordCount + contents.skipped
-            segments.append(Segment(name: name, firstRecord: number, records: numbered, bytes: contents.validBytes))
-            // Checked: a forged header near 2^63 must not wrap the numbering.
-            let (end, overflow) = number.addingReportingOverflow(UInt64(numbered))
-            nextRecord = max(nextRecord, overflow ? WALFormat.maximumNumber : end)
-        }
-        guard nextRecord < WALFormat.maximumNumber else {
+            directory: directory, maximumBytes: maximumBytes, policy: policy, retention: retention, logger: logger,
+            events: events)
+        var found = try WALRecovery.recover(directory: directory, logger: logger, replay: replay)
+        guard found.nextRecord < WALFormat.maximumNumber else {
             throw FileOperationError(
                 directory, refused: "record numbers in the write-ahead log reach 2^63; move it away")
         }
+        log.forgetRetired(&found.checkpoint)
+        let recovery = Recovery(
+            records: found.records, segments: found.segments.count, damaged: found.damaged,
+            checkpoint: found.checkpoint)
         log.syncThread.start()
         log.state.withLock { state in
-            state.segments = segments
-            state.lastAppended = nextRecord - 1
-            state.lastDurable = nextRecord - 1
-            state.statistics.fsyncs = openingSyncs
+            state.segments = found.segments
+            state.lastAppended = found.nextRecord - 1
+            state.lastDurable = found.nextRecord - 1
+            state.statistics.fsyncs = UInt64(found.syncedSegments)
+            state.checkpoint = found.checkpoint
             // A full disk must not keep the gateway from serving what it restored: without a new
             // segment, appends fail (samples are refused, not acknowledged) and each retries it.
             do throws(FileOperationError) {
@@ -244,11 +205,9 @@ public final class WriteAheadLog: Sendable {
         return (log, recovery)
     }
 
-    private static func syncFile(_ path: String) throws(FileOperationError) {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FileOperationError(path, "open") }
-        defer { Glibc.close(descriptor) }
-        try DurableFiles.sync(descriptor, path: path)
+    /// Drops from `checkpoint` the agents a restarted store would forget at once.
+    private func forgetRetired(_ checkpoint: inout LogCheckpoint) {
+        checkpoint.forget(inactiveFor: retention.forgetAfter.inSeconds, keeping: retention.maximumAgents)
     }
 
     /// Writes `records` at the end of the log and returns the number of the last, for
@@ -262,9 +221,9 @@ public final class WriteAheadLog: Sendable {
             guard !records.isEmpty else { return state.lastAppended }
             do throws(FileOperationError) {
                 let last = state.segments.count - 1
-                if state.active < 0
-                    || (state.segments[last].bytes + bytes.count > segmentBytes && state.segments[last].records > 0)
-                {
+                // The checkpoint does not count: a large one (many agents) must not rotate every batch.
+                let recordBytes = state.segments[last].bytes - state.segments[last].recordsStart
+                if state.active < 0 || (recordBytes + bytes.count > segmentBytes && state.segments[last].records > 0) {
                     try rotate(&state)
                 }
                 dropOldestSegments(&state, toFit: bytes.count)
@@ -286,6 +245,7 @@ public final class WriteAheadLog: Sendable {
                 state.segments[index].records += records.count
                 state.lastAppended += UInt64(records.count)
                 state.statistics.appendedRecords += UInt64(records.count)
+                for record in records { state.checkpoint.add(record) }
                 events?.appended(state.lastAppended)
                 if state.writeFailure != nil {
                     logger.notice("write-ahead log: writing again")
@@ -392,7 +352,7 @@ public final class WriteAheadLog: Sendable {
                     let next = index + 1 < state.segments.count ? state.segments[index + 1].firstRecord : end
                     return .passOver(through: max(number, min(next, state.lastAppended + 1) - 1))
                 }
-                var start = WALTailReader.Position(offset: WALFormat.headerBytes, number: segment.firstRecord)
+                var start = WALTailReader.Position(offset: segment.recordsStart, number: segment.firstRecord)
                 if let cursor = state.readCursor, cursor.segment == segment.firstRecord,
                     cursor.position.number <= wanted
                 {
@@ -490,22 +450,30 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
-    /// Starts a new segment whose first record is the next to be appended. Its header is written to
-    /// a temporary file, synced and renamed into place: a crash mid-rotation leaves no new segment
-    /// or an empty one, both harmless on the next open.
+    /// Starts a new segment whose first record is the next to be appended, with the checkpoint of
+    /// every record before it. Its header and checkpoint are written to a temporary file, synced and
+    /// renamed into place: a crash mid-rotation leaves no new segment or a whole one, both harmless
+    /// on the next open.
     private func rotate(_ state: inout State) throws(FileOperationError) {
         let first = state.lastAppended + 1
         let name = WALFormat.segmentName(first)
         let path = directory + "/" + name
-        let header = WALFormat.header(firstRecord: first)
-        try DurableFiles.replace(path, with: header, durable: true)
+        forgetRetired(&state.checkpoint)
+        let (start, agents) = WALFormat.start(firstRecord: first, checkpoint: state.checkpoint)
+        if agents < state.checkpoint.agents.count {
+            logger.warning(
+                "write-ahead log: the checkpoint of \(name) holds the \(agents) most recently active of \(state.checkpoint.agents.count) agents (at most \(ByteSize.render(WALFormat.maximumCheckpointBytes))); the others' counters restart from the records left after a deletion by wal-max-size"
+            )
+        }
+        try DurableFiles.replace(path, with: start, durable: true)
         let descriptor = try DurableFiles.openForAppend(path)
         if state.active >= 0 { state.retired.append(state.active) }
         state.active = descriptor
         state.directoryChanged = true
         // A rotation retried after a failed write may replace an empty segment of the same name.
         if state.segments.last?.name == name { state.segments.removeLast() }
-        state.segments.append(Segment(name: name, firstRecord: first, records: 0, bytes: header.count))
+        state.segments.append(
+            Segment(name: name, firstRecord: first, records: 0, bytes: start.count, recordsStart: start.count))
     }
 
     private func dropOldestSegments(_ state: inout State, toFit bytes: Int) {

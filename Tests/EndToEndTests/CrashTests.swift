@@ -137,6 +137,45 @@ struct CrashTests {
         #expect(outcome.acknowledged > 0)
     }
 
+    @Test(
+        "acknowledge = durable, wal-max-size 1 MiB: after the bound deleted segments, a SIGKILL and a restart, every counter is as it was (audit 5, 05)"
+    )
+    func countersSurviveTheBound() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let settings =
+            "agent-timeout = 60s\nforget-after = 1h\nacknowledge = durable\nwal-directory = \(directory)/wal\n"
+            + "wal-fsync = 100ms\nwal-max-size = 1MiB\n"
+        var gateway = try await GatewayProcess.start(extraConfiguration: settings, directory: directory)
+        let agents = [CountingAgent(name: "rotated-1"), CountingAgent(name: "rotated-2")]
+        // About 100 bytes a record: 30,000 of them are three times the bound.
+        for _ in 0..<300 {
+            for agent in agents { agent.step(port: gateway.agentPort, burst: 50) }
+        }
+        let before = try gateway.metrics()
+        #expect((before.value("monitord_wal_records_dropped_total") ?? 0) > 0, "the bound deleted records")
+        #expect(kill(gateway.process.pid, SIGKILL) == 0)
+        #expect(await gateway.process.waitForExit(timeout: 10) != nil)
+        gateway = try await GatewayProcess.start(
+            agentPort: gateway.agentPort, metricsPort: gateway.metricsPort, extraConfiguration: settings,
+            directory: directory)
+        let after = try gateway.metrics()
+        for agent in agents {
+            agent.drop()
+            let counted = before.value("monitord_samples_received_total", agent: agent.name)
+            #expect((counted ?? 0) >= Double(agent.acknowledged) && agent.acknowledged > 0)
+            #expect(after.value("monitord_samples_received_total", agent: agent.name) == counted, "\(agent.name)")
+            // The welcome still holds every acknowledged sample, and counting goes on from there.
+            agent.step(port: gateway.agentPort, burst: 10)
+            #expect(agent.lost == 0 && agent.welcomes == 2)
+        }
+        let resumed = try gateway.metrics()
+        for agent in agents {
+            #expect(resumed.value("monitord_samples_received_total", agent: agent.name) == Double(agent.sent))
+        }
+        await gateway.stop()
+    }
+
     @Test("acknowledge = received, no log: the same crashes lose acknowledged samples (the test can fail)")
     func receivedLoses() async throws {
         let outcome = try await crashRun(kills: 2) { _ in "acknowledge = received\n" }

@@ -7,6 +7,7 @@ import Testing
 @testable import GatewayKit
 @testable import GatewayStore
 @testable import GatewayWAL
+@testable import GatewayWALFiles
 @testable import MonitorConfig
 @testable import MonitorModel
 @testable import MonitorRemoteWrite

@@ -3,6 +3,7 @@ import Testing
 @testable import GatewayKit
 @testable import GatewayStore
 @testable import GatewayWAL
+@testable import GatewayWALFiles
 @testable import MonitorModel
 
 /// A gateway restarted with a write-ahead log rebuilds its store from it before the agent port
@@ -14,13 +15,12 @@ struct StoreRestoreTests {
         let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
         let old = "aaaaaaaaaaaaaaaa"
         let new = "bbbbbbbbbbbbbbbb"
-        for sequence in 1...5 as ClosedRange<UInt64> {
-            store.restore(walRecord(sequence, agent: "web-1", session: old))
-        }
-        for sequence in 1...3 as ClosedRange<UInt64> {
-            store.restore(walRecord(sequence, agent: "web-1", session: new))
-        }
-        store.restore(walRecord(9, agent: "db-1", session: old))
+        // A resend of the current session (2 again) is not counted; one of an older session is.
+        store.restore(
+            (1...5).map { walRecord($0, agent: "web-1", session: old) }
+                + (1...3).map { walRecord($0, agent: "web-1", session: new) } + [
+                    walRecord(2, agent: "web-1", session: new), walRecord(9, agent: "db-1", session: old),
+                ])
         let now = walRecord(9).arrival + 1
         let snapshot = store.snapshot(now: now)
         #expect(snapshot.map(\.name) == ["db-1", "web-1"])
@@ -63,8 +63,8 @@ struct StoreSettleTests {
     func retiredAgentsStayForgotten() {
         let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
         let now = 1_800_000_000.0
-        for index in 1...4 { store.restore(record("retired-\(index)", at: now - 7200 - Double(index))) }
-        store.restore(record("recent", at: now - 60))
+        store.restore(
+            (1...4).map { record("retired-\($0)", at: now - 7200 - Double($0)) } + [record("recent", at: now - 60)])
         let settled = store.settleAfterRestore(now: now, maximumAgents: 100)
         #expect(settled.expired == ["retired-1", "retired-2", "retired-3", "retired-4"])
         #expect(settled.overLimit.isEmpty)
@@ -75,7 +75,7 @@ struct StoreSettleTests {
     func surplusAgentsGo() throws {
         let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
         let now = 1_800_000_000.0
-        for index in 1...6 { store.restore(record("host-\(index)", at: now - 600 + Double(index))) }
+        store.restore((1...6).map { record("host-\($0)", at: now - 600 + Double($0)) })
         let settled = store.settleAfterRestore(now: now, maximumAgents: 4)
         #expect(settled.expired.isEmpty)
         #expect(settled.overLimit == ["host-1", "host-2"])
@@ -85,5 +85,57 @@ struct StoreSettleTests {
         _ = try store.admit(
             agent: "host-6", session: "cccccccccccccccc", dialect: .native, remoteAddress: "r", quota: quota, now: now)
         #expect(store.agentCount == 4)
+    }
+}
+
+@Suite("Counters restored after wal-max-size deleted the oldest segments")
+struct StoreRestoreAfterRotationTests {
+    func arriving(_ record: WALRecord, at round: Int) -> WALRecord {
+        var record = record
+        record.arrival = 1_700_000_000 + Double(round)
+        record.sample.timestamp = record.arrival - 0.5
+        return record
+    }
+
+    @Test("a restart after the bound deleted segments restores every agent's count, not fewer (audit 5, 05)")
+    func countersDoNotGoBackwards() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        let maximum = 1 << 20
+        var sequences: [String: UInt64] = ["web-1": 0, "db-1": 0]
+        var newest: [String: WALRecord] = [:]
+        do {
+            let (wal, _, _) = try fixture.open(maximumBytes: maximum, policy: .every(.seconds(60)))
+            for round in 0..<300 {
+                let agent = round % 3 == 0 ? "db-1" : "web-1"
+                // Both agents active throughout (one batch a second), as a fleet is.
+                let batch = (0..<100).map { _ in
+                    sequences[agent]! += 1
+                    return arriving(walRecord(sequences[agent]!, agent: agent), at: round)
+                }
+                _ = try wal.append(batch)
+                newest[agent] = batch.last
+            }
+            #expect(wal.statistics.droppedRecords > 0, "the bound must have deleted segments")
+            await wal.close()
+        }
+        let (wal, recovery, _) = try fixture.open(maximumBytes: maximum)
+        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
+        store.restore(recovery.checkpoint)
+        let restored = Dictionary(uniqueKeysWithValues: store.snapshot(now: 1_700_100_000).map { ($0.name, $0) })
+        for (agent, last) in sequences {
+            #expect(restored[agent]?.samplesReceived == last, "\(agent)")
+            #expect(restored[agent]?.latest == newest[agent]?.sample, "\(agent)")
+        }
+        await wal.close()
+    }
+}
+
+extension AgentStore {
+    /// Restores `records` as a start does: summed as the log's recovery sums them, then installed.
+    func restore(_ records: [WALRecord]) {
+        var checkpoint = LogCheckpoint()
+        for record in records { checkpoint.add(record) }
+        restore(checkpoint)
     }
 }

@@ -4,6 +4,7 @@ import Testing
 
 @testable import GatewayStore
 @testable import GatewayWAL
+@testable import GatewayWALFiles
 @testable import MonitorModel
 @testable import MonitorSystem
 
@@ -391,7 +392,9 @@ struct WALTests {
         for size in [0, 1, 19, 20, 21, 100, 5000] {
             for _ in 0..<50 {
                 var bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
-                if size > 20, Bool.random() { bytes.replaceSubrange(0..<20, with: WALFormat.header(firstRecord: 1)) }
+                if size > WALFormat.headerBytes, Bool.random() {
+                    bytes.replaceSubrange(0..<WALFormat.headerBytes, with: WALFormat.header(firstRecord: 1))
+                }
                 _ = try? WALSegmentReader.collect(bytes[...])
             }
         }
@@ -484,6 +487,13 @@ struct WALTests {
         #expect(replayed == accepted, "no partial batch was left behind")
         #expect(recovery.damaged == 0)
         await reopened.close()
+    }
+}
+
+extension WALFormat {
+    /// A segment's header with an empty checkpoint (the first segment of a new log has one).
+    static func header(firstRecord: UInt64) -> [UInt8] {
+        start(firstRecord: firstRecord, checkpoint: LogCheckpoint()).bytes
     }
 }
 

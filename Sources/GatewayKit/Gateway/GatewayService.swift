@@ -125,18 +125,21 @@ public final class GatewayService: Service {
         let (wal, recovery) = try WriteAheadLog.open(
             directory: directory, maximumBytes: configuration.walMaxBytes,
             policy: configuration.walFsyncPeriod.map { WriteAheadLog.SyncPolicy.every($0) } ?? .always,
+            retention: WriteAheadLog.Retention(
+                forgetAfter: configuration.forgetAfter, maximumAgents: configuration.maxAgents),
             logger: state.logger, events: events
-        ) { record in
-            state.store.restore(record)
+        ) { _ in
             replayed += 1
             // A large log takes a while: systemd hears that the start is progressing (and would
             // otherwise kill it at TimeoutStartSec=, then replay again from the start, for ever).
             if replayed % Self.replayProgressRecords == 0 {
                 notifier.extendTimeout(
                     by: Self.replayProgressTimeout,
-                    status: "replaying the write-ahead log: \(replayed) samples of \(state.store.agentCount) agents")
+                    status: "replaying the write-ahead log: \(replayed) samples")
             }
         }
+        // The counters, sessions and latest values the records and the segments' checkpoints add up to.
+        state.store.restore(recovery.checkpoint)
         state.wal = wal
         if let forwarder = state.forwarder {
             let log = LogForwarding(wal: wal, logger: state.logger)

@@ -219,6 +219,26 @@ public final class AgentStore: Sendable {
         }
     }
 
+    /// Installs what replaying the write-ahead log added up to, at start and before the agent port
+    /// opens: each agent as if it had connected with its newest record's session, delivered its
+    /// samples by their arrival times and gone. A reconnecting agent's welcome then carries its last
+    /// sequence, and `/metrics` its latest values and counters.
+    public func restore(_ checkpoint: LogCheckpoint) {
+        state.withLock { state in
+            for (name, agent) in checkpoint.agents {
+                let latest = agent.latest
+                var record = AgentRecord(dialect: .native, remoteAddress: "", session: latest.session)
+                record.highestSequence = latest.sample.sequence
+                record.latest = latest.sample
+                record.samplesReceived = agent.samplesReceived
+                record.lastSeen = agent.lastSeen
+                record.connectedSince = latest.arrival
+                record.disconnectedAt = latest.arrival
+                state.modify(name, creating: record) { $0 = record }
+            }
+        }
+    }
+
     /// Forgets disconnected agents that have been silent longer than `forgetAfter` (anonymous ones: longer than
     /// `forgetAnonymousAfter`), and returns their names (sorted) so the caller can log them.
     public func expire(now: Double) -> [String] {

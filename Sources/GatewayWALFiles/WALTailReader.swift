@@ -1,5 +1,5 @@
-import GatewayStore
-import MonitorSystem
+package import GatewayStore
+package import MonitorSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -8,27 +8,32 @@ import MonitorSystem
 /// Reads records back from one segment, from a known record's offset on: what remote write does
 /// to forward from the log. Only the bytes the log has finished writing are read (`endBytes`,
 /// taken under the log's lock), so a record being appended is never seen half-written.
-enum WALTailReader {
+package enum WALTailReader {
     /// Where a read stopped: the next record's offset in the segment and its number.
-    struct Position: Equatable {
-        var offset: Int
-        var number: UInt64
+    package struct Position: Equatable, Sendable {
+        package var offset: Int
+        package var number: UInt64
+
+        package init(offset: Int, number: UInt64) {
+            self.offset = offset
+            self.number = number
+        }
     }
 
-    struct Result {
+    package struct Result {
         /// The records numbered after `after`, in order.
-        var records: [WALRecord]
+        package var records: [WALRecord]
         /// Where the next read of this segment starts.
-        var next: Position
+        package var next: Position
         /// Set when the file does not hold what the log wrote there (changed behind its back): the
         /// rest of the segment is then unreadable.
-        var damage: String?
+        package var damage: String?
     }
 
     static let framedBytes = ChecksummedRecord.overhead + WALFormat.longestPayload
 
     /// Up to `limit` records numbered above `after`, reading `path` from `start` up to `endBytes`.
-    static func read(
+    package static func read(
         _ path: String, from start: Position, endBytes: Int, after: UInt64, limit: Int
     ) throws(FileOperationError) -> Result {
         let descriptor = RegularFile.open(path, O_RDONLY | O_NOFOLLOW)
