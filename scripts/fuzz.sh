@@ -2,7 +2,7 @@
 # Builds a libFuzzer target from Fuzz/ against the package's own modules and runs it.
 #
 #   scripts/fuzz.sh TARGET SECONDS
-#   TARGET: splitter | codec | spool | config | conversation | spool-recovery
+#   TARGET: splitter | codec | spool | config | conversation | spool-recovery | wal-recovery
 #
 # The binary is compiled with swiftc directly: SwiftPM cannot link a libFuzzer executable
 # (see the fuzzing notes). Each module the target needs is compiled from its whole folder,
@@ -13,7 +13,7 @@
 # .build/fuzz/<target>/).
 set -euo pipefail
 
-usage="usage: scripts/fuzz.sh splitter|codec|spool|config|conversation|spool-recovery SECONDS"
+usage="usage: scripts/fuzz.sh splitter|codec|spool|config|conversation|spool-recovery|wal-recovery SECONDS"
 target=${1:?$usage}
 seconds=${2:?$usage}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,8 +27,10 @@ case "$target" in
     conversation) entry="$root/Fuzz/FuzzConversation.swift" ;;
     # Spool recovery over arbitrary segment, watermark and temporary files.
     spool-recovery) entry="$root/Fuzz/FuzzSpoolRecovery.swift" ;;
+    # The gateway's write-ahead log recovery over arbitrary segment files (GatewayWALFiles).
+    wal-recovery) entry="$root/Fuzz/FuzzWALRecovery.swift" ;;
     *)
-        echo "unknown target '$target' (splitter | codec | spool | config | conversation | spool-recovery)" >&2
+        echo "unknown target '$target' (splitter | codec | spool | config | conversation | spool-recovery | wal-recovery)" >&2
         exit 64
         ;;
 esac

@@ -19,7 +19,7 @@ swift test --skip-build --no-parallel 2>&1 | tee /tmp/monitord-swift-test.log
 bash scripts/build-man.sh --lint "$(mktemp -d)"
 
 # Fuzz smoke: each libFuzzer target for a bounded time; any crash, leak or timeout fails.
-for target in splitter codec spool config conversation spool-recovery; do
+for target in splitter codec spool config conversation spool-recovery wal-recovery; do
     bash scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-30}"
 done
 
