@@ -118,7 +118,7 @@ struct NotifyTests {
         let ready = try #require(messages.firstIndex { $0.contains("READY=1") }, "\(messages) \(process.output)")
         let progress = messages[..<ready].filter { $0.hasPrefix("EXTEND_TIMEOUT_USEC=30000000\n") }
         #expect(progress.count == 2, "\(messages)")
-        #expect(progress.last?.contains("STATUS=replaying the write-ahead log: 16384 samples of 1 agents") == true)
+        #expect(progress.last?.hasSuffix("STATUS=replaying the write-ahead log: 16384 samples") == true)
     }
 
     @Test("no watchdog pings when WATCHDOG_PID names another process")
