@@ -232,6 +232,8 @@ public final class AgentStore: Sendable {
                 record.latest = latest.sample
                 record.samplesReceived = agent.samplesReceived
                 record.lastSeen = agent.lastSeen
+                record.lastArrival = latest.arrival
+                // `leastDelay` stays unset (learnt on the next connection): fresh by the samples' time alone.
                 record.connectedSince = latest.arrival
                 record.disconnectedAt = latest.arrival
                 state.modify(name, creating: record) { $0 = record }
