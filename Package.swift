@@ -53,6 +53,10 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(name: "MonitorConfig", dependencies: ["MonitorModel", "MonitorSystem"], swiftSettings: strictSwift),
+        // The gateway's sections of the configuration: out of MonitorConfig, so the agent links none of it.
+        .target(
+            name: "GatewayConfig", dependencies: ["MonitorModel", "MonitorSystem", "MonitorConfig"],
+            swiftSettings: strictSwift),
         .target(
             name: "AgentSpool",
             dependencies: [
@@ -134,6 +138,7 @@ let package = Package(
                 "MonitorProtocol",
                 "MonitorSystem",
                 "MonitorConfig",
+                "GatewayConfig",
                 "DaemonKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -153,6 +158,7 @@ let package = Package(
             dependencies: [
                 "MonitorModel",
                 "MonitorConfig",
+                "GatewayConfig",
                 "DaemonKit",
                 "GatewayStore",
                 "CSnappy",
@@ -188,6 +194,7 @@ let package = Package(
             dependencies: [
                 "MonitorModel",
                 "MonitorConfig",
+                "GatewayConfig",
                 "DaemonKit",
                 "GatewayKit",
                 "MonitorRemoteWrite",
@@ -234,6 +241,7 @@ let package = Package(
                 "LoadGenCore",
                 "MonitorModel",
                 "MonitorConfig",
+                "GatewayConfig",
                 "GatewayKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -246,6 +254,7 @@ let package = Package(
                 "MonitorProtocol",
                 "MonitorSystem",
                 "MonitorConfig",
+                "GatewayConfig",
                 "AgentSpool",
                 "DaemonKit",
                 "AgentKit",

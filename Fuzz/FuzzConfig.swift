@@ -5,6 +5,7 @@
 // file that parses back to an equal configuration (what `--check-config --verbose` prints is
 // a valid file meaning the same thing, but for the agent's token, which it never prints).
 
+@testable import GatewayConfig
 @testable import MonitorConfig
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,9 +1,10 @@
 // DaemonKit: what both daemons are made of besides their own work.
 //
 // What it holds: the launcher both `main`s run (configuration, `--check-config`, logging,
-// signals, exit codes), the TLS contexts built from the configurations, and the NIO pieces the
-// pipelines share: the framing decoder that turns a connection's bytes into messages, and
-// closing idle connections.
+// signals, exit codes), the agent's TLS context and the PEM loading that the gateway's and
+// remote write's contexts share (they extend `TLSContexts` in GatewayKit and MonitorRemoteWrite,
+// so the agent links neither), and the NIO pieces the pipelines share: the framing decoder that
+// turns a connection's bytes into messages, and closing idle connections.
 //
 // What it may depend on: MonitorModel, MonitorProtocol, MonitorSystem, MonitorConfig, NIOCore,
 // NIOSSL and swift-log. Not on swift-service-lifecycle, which only monitord uses (the agent links

@@ -20,7 +20,6 @@ extension DaemonConfiguration {
     public func securityWarnings(path: String?) -> [String] { [] }
 }
 
-extension GatewayConfiguration: DaemonConfiguration {}
 extension AgentConfiguration: DaemonConfiguration {}
 
 /// The part of `main` both daemons share: configuration, `--check-config`, logging, signals,

@@ -2,32 +2,13 @@ public import MonitorConfig
 import MonitorSystem
 public import NIOSSL
 
-/// Builds the TLS contexts of both daemons from their configuration, with errors that name the
+/// Builds the TLS contexts of the daemons from their configuration, with errors that name the
 /// file and the key that was wrong (a PEM that does not parse is the usual operator mistake).
+/// The agent's client context is here; the gateway's server context and remote write's client
+/// context extend this type in GatewayKit and MonitorRemoteWrite, so the agent links neither.
 public enum TLSContexts {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
-    }
-
-    /// The gateway's server context, or nil without `tls-certificate`.
-    public static func server(_ configuration: GatewayConfiguration) throws(Failure) -> NIOSSLContext? {
-        guard let identity = configuration.tlsIdentity.paths else { return nil }
-        let chain = try certificates(identity.certificate, key: "tls-certificate")
-        let key = try privateKey(identity.key, key: "tls-key")
-        var tls: TLSConfiguration
-        if let clientCA = configuration.tlsClientCAFile {
-            let roots = try certificates(clientCA, key: "tls-client-ca-file")
-            tls = .makeServerConfigurationWithMTLS(
-                certificateChain: chain.map { .certificate($0) },
-                privateKey: .privateKey(key),
-                trustRoots: .certificates(roots)
-            )
-        } else {
-            tls = .makeServerConfiguration(
-                certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        }
-        tls.minimumTLSVersion = .tlsv12
-        return try context(tls)
     }
 
     /// The agent's client context, or nil when `tls = no`.
@@ -36,16 +17,9 @@ public enum TLSContexts {
         return try clientContext(caFile: configuration.tlsCAFile, identity: configuration.tlsIdentity)
     }
 
-    /// The remote-write client context for an `https://` url, or nil for `http://`. Verifies the
-    /// receiver against `tls-ca-file` (or the system's store), and presents `tls-certificate` if set.
-    public static func remoteWriteClient(_ configuration: RemoteWriteConfiguration) throws(Failure) -> NIOSSLContext? {
-        guard configuration.url.scheme == .https else { return nil }
-        return try clientContext(caFile: configuration.tlsCAFile, identity: configuration.tlsIdentity)
-    }
-
     /// A client context (the agent's and remote write's): TLS 1.2 or later, verifying the server
     /// against `caFile` (or the system's store), presenting `identity` when both its files are set.
-    private static func clientContext(caFile: String?, identity: TLSIdentityFiles) throws(Failure) -> NIOSSLContext {
+    package static func clientContext(caFile: String?, identity: TLSIdentityFiles) throws(Failure) -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         if let caFile {
@@ -72,7 +46,7 @@ public enum TLSContexts {
         }
     }
 
-    private static func certificates(_ path: String, key: String) throws(Failure) -> [NIOSSLCertificate] {
+    package static func certificates(_ path: String, key: String) throws(Failure) -> [NIOSSLCertificate] {
         do {
             let certificates = try NIOSSLCertificate.fromPEMBytes(try pemFile(path))
             guard !certificates.isEmpty else { throw Failure(description: "no certificate in the file") }
@@ -82,7 +56,7 @@ public enum TLSContexts {
         }
     }
 
-    private static func privateKey(_ path: String, key: String) throws(Failure) -> NIOSSLPrivateKey {
+    package static func privateKey(_ path: String, key: String) throws(Failure) -> NIOSSLPrivateKey {
         do {
             return try NIOSSLPrivateKey(bytes: try pemFile(path), format: .pem)
         } catch {
@@ -90,7 +64,7 @@ public enum TLSContexts {
         }
     }
 
-    private static func context(_ configuration: TLSConfiguration) throws(Failure) -> NIOSSLContext {
+    package static func context(_ configuration: TLSConfiguration) throws(Failure) -> NIOSSLContext {
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {

@@ -6,6 +6,6 @@
 // `HTTPPortGuard` is the seam the web config file plugs into.
 //
 // What it may depend on: the layers below (MonitorModel, MonitorProtocol, MonitorSystem,
-// MonitorConfig, DaemonKit, GatewayWAL, GatewayStore, GatewayStatus), NIOCore, NIOPosix, NIOHTTP1,
-// NIOHTTPCompression, NIOSSL, swift-log and swift-service-lifecycle. Never on AgentKit, nor on remote
+// MonitorConfig, GatewayConfig, DaemonKit, GatewayWAL, GatewayStore, GatewayStatus), NIOCore,
+// NIOPosix, NIOHTTP1, NIOHTTPCompression, NIOSSL, swift-log and swift-service-lifecycle. Never on AgentKit, nor on remote
 // write (which depends on GatewayStore only).

@@ -6,19 +6,19 @@ import MonitorModel
 /// Each configuration lists its keys once, in a table of these, and that table is the section's schema
 /// (the keys the INI parser accepts, in the order its error message lists them), its parse and its
 /// rendering: a key added, renamed or retyped in one place is so everywhere.
-struct ConfigurationKey<Configuration>: Sendable {
-    typealias Reader =
+package struct ConfigurationKey<Configuration>: Sendable {
+    package typealias Reader =
         @Sendable (inout Configuration, ConfigurationEntry, ConfigurationValues) throws(ConfigurationError) -> Void
 
-    let name: String
+    package let name: String
     /// Sets the configuration's field from the entry, or throws the entry's error.
-    let read: Reader
+    package let read: Reader
     /// The key's line in `rendered()`: `name = value`, or `name =` for an empty value; `nil` leaves
     /// the key out (an optional setting that is not set).
-    let line: @Sendable (Configuration) -> String?
+    package let line: @Sendable (Configuration) -> String?
 
     /// A key whose rendered line is the usual `name = value`.
-    init(_ name: String, read: @escaping Reader, value: @escaping @Sendable (Configuration) -> String) {
+    package init(_ name: String, read: @escaping Reader, value: @escaping @Sendable (Configuration) -> String) {
         self.name = name
         self.read = read
         self.line = { configuration in
@@ -28,7 +28,7 @@ struct ConfigurationKey<Configuration>: Sendable {
     }
 
     /// A key that renders its own line (a secret shown only as a comment, say), or none.
-    init(_ name: String, read: @escaping Reader, line: @escaping @Sendable (Configuration) -> String?) {
+    package init(_ name: String, read: @escaping Reader, line: @escaping @Sendable (Configuration) -> String?) {
         self.name = name
         self.read = read
         self.line = line
@@ -39,12 +39,12 @@ struct ConfigurationKey<Configuration>: Sendable {
 // is written back. The kinds of value both daemons share are such keys, each read by
 // ``ConfigurationValues`` and written as it reads.
 extension ConfigurationKey {
-    typealias Field<Value> = any WritableKeyPath<Configuration, Value> & Sendable
-    typealias Parser<Value> =
+    package typealias Field<Value> = any WritableKeyPath<Configuration, Value> & Sendable
+    package typealias Parser<Value> =
         @Sendable (ConfigurationEntry, ConfigurationValues) throws(ConfigurationError) -> Value
 
     /// A key that sets `field` to what `parse` makes of the entry, and renders `name = render(value)`.
-    init<Value>(
+    package init<Value>(
         _ name: String, _ field: Field<Value>, parse: @escaping Parser<Value>,
         render: @escaping @Sendable (Value) -> String
     ) {
@@ -56,7 +56,7 @@ extension ConfigurationKey {
     }
 
     /// A key that sets `field` to what `parse` makes of the entry, and renders its own line, or none.
-    init<Value>(
+    package init<Value>(
         _ name: String, _ field: Field<Value>, parse: @escaping Parser<Value>,
         line: @escaping @Sendable (Value) -> String?
     ) {
@@ -67,59 +67,59 @@ extension ConfigurationKey {
             }, line: { line($0[keyPath: field]) })
     }
 
-    static func duration(_ name: String, _ field: Field<Duration>, atLeast minimum: Duration? = nil) -> Self {
+    package static func duration(_ name: String, _ field: Field<Duration>, atLeast minimum: Duration? = nil) -> Self {
         Self(
             name, field,
             parse: { entry, values throws(ConfigurationError) in try values.duration(entry, atLeast: minimum) },
             render: \.configurationText)
     }
 
-    static func integer(_ name: String, _ field: Field<Int>, in range: ClosedRange<Int>) -> Self {
+    package static func integer(_ name: String, _ field: Field<Int>, in range: ClosedRange<Int>) -> Self {
         Self(
             name, field, parse: { entry, values throws(ConfigurationError) in try values.integer(entry, in: range) },
             render: { "\($0)" })
     }
 
-    static func size(_ name: String, _ field: Field<Int>, in range: ClosedRange<Int>) -> Self {
+    package static func size(_ name: String, _ field: Field<Int>, in range: ClosedRange<Int>) -> Self {
         Self(
             name, field, parse: { entry, values throws(ConfigurationError) in try values.size(entry, in: range) },
             render: ByteSize.render)
     }
 
-    static func boolean(_ name: String, _ field: Field<Bool>) -> Self {
+    package static func boolean(_ name: String, _ field: Field<Bool>) -> Self {
         Self(
             name, field, parse: { entry, values throws(ConfigurationError) in try values.boolean(entry) },
             render: { $0 ? "yes" : "no" })
     }
 
-    static func hostPort(_ name: String, _ field: Field<HostPort>) -> Self {
+    package static func hostPort(_ name: String, _ field: Field<HostPort>) -> Self {
         Self(
             name, field, parse: { entry, values throws(ConfigurationError) in try values.hostPort(entry) },
             render: { "\($0)" })
     }
 
-    static func logLevel(_ name: String, _ field: Field<LogLevelName>) -> Self {
+    package static func logLevel(_ name: String, _ field: Field<LogLevelName>) -> Self {
         Self(
             name, field, parse: { entry, values throws(ConfigurationError) in try values.logLevel(entry) },
             render: \.rawValue)
     }
 
     /// A file path or name taken as written; empty means none.
-    static func optionalText(_ name: String, _ field: Field<String?>) -> Self {
+    package static func optionalText(_ name: String, _ field: Field<String?>) -> Self {
         Self(name, field, parse: { entry, _ in entry.value.isEmpty ? nil : entry.value }, render: { $0 ?? "" })
     }
 }
 
 extension Array {
     /// The section's schema entry: its name and the keys of this table.
-    func schema<Configuration>(section: String) -> (String, [String])
+    package func schema<Configuration>(section: String) -> (String, [String])
     where Element == ConfigurationKey<Configuration> {
         (section, map(\.name))
     }
 
     /// Reads every entry into `configuration` by its key, and returns the entries by key so that
     /// checks across keys can point at the line they blame.
-    func read<Configuration>(
+    package func read<Configuration>(
         _ entries: [ConfigurationEntry], into configuration: inout Configuration, file: String
     ) throws(ConfigurationError) -> [String: ConfigurationEntry] where Element == ConfigurationKey<Configuration> {
         let values = ConfigurationValues(file: file)
@@ -134,7 +134,7 @@ extension Array {
     }
 
     /// The section as `rendered()` writes it: its header and one line a key, in the table's order.
-    func rendered<Configuration>(_ configuration: Configuration, section: String) -> String
+    package func rendered<Configuration>(_ configuration: Configuration, section: String) -> String
     where Element == ConfigurationKey<Configuration> {
         "[\(section)]\n" + compactMap { $0.line(configuration).map { $0 + "\n" } }.joined()
     }

@@ -3,14 +3,16 @@ import MonitorSystem
 
 /// Converts the text of one entry into a typed value, or an error that quotes the value and says what
 /// would be accepted. Shared by both daemons so that the same kind of value is described the same way.
-struct ConfigurationValues {
-    var file: String
+package struct ConfigurationValues {
+    package var file: String
 
-    func failure(_ entry: ConfigurationEntry, _ message: String) -> ConfigurationError {
+    package init(file: String) { self.file = file }
+
+    package func failure(_ entry: ConfigurationEntry, _ message: String) -> ConfigurationError {
         ConfigurationError(file: file, line: entry.line, message: "\(entry.key): \(message)")
     }
 
-    func hostPort(_ entry: ConfigurationEntry) throws(ConfigurationError) -> HostPort {
+    package func hostPort(_ entry: ConfigurationEntry) throws(ConfigurationError) -> HostPort {
         guard let value = HostPort.parse(entry.value) else {
             throw failure(
                 entry, "\(entry.value.quoted) is not a host:port (e.g. 0.0.0.0:5578, localhost:5578, [::1]:5578)")
@@ -18,7 +20,7 @@ struct ConfigurationValues {
         return value
     }
 
-    func hostPortList(_ entry: ConfigurationEntry) throws(ConfigurationError) -> [HostPort] {
+    package func hostPortList(_ entry: ConfigurationEntry) throws(ConfigurationError) -> [HostPort] {
         let items = entry.value.split(separator: ",", omittingEmptySubsequences: false)
             .map { INIParser.trimmed($0) }
         guard !(items.count == 1 && items[0].isEmpty) else {
@@ -36,7 +38,8 @@ struct ConfigurationValues {
         return result
     }
 
-    func duration(_ entry: ConfigurationEntry, atLeast minimum: Duration? = nil) throws(ConfigurationError) -> Duration
+    package func duration(_ entry: ConfigurationEntry, atLeast minimum: Duration? = nil) throws(ConfigurationError)
+        -> Duration
     {
         guard let value = Duration(configurationText: entry.value) else {
             throw failure(entry, "\(entry.value.quoted) is not a duration (use a unit: 500ms, 5s, 2m, 1h)")
@@ -47,7 +50,7 @@ struct ConfigurationValues {
         return value
     }
 
-    func size(_ entry: ConfigurationEntry, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+    package func size(_ entry: ConfigurationEntry, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         guard let value = ByteSize.parse(entry.value) else {
             throw failure(entry, "\(entry.value.quoted) is not a size (use bytes or a unit: 65536, 64KiB, 1MiB)")
         }
@@ -60,7 +63,7 @@ struct ConfigurationValues {
         return value
     }
 
-    func integer(_ entry: ConfigurationEntry, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+    package func integer(_ entry: ConfigurationEntry, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         guard (1...18).contains(entry.value.utf8.count), entry.value.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
             let value = Int(entry.value)
         else {
@@ -72,7 +75,7 @@ struct ConfigurationValues {
         return value
     }
 
-    func boolean(_ entry: ConfigurationEntry) throws(ConfigurationError) -> Bool {
+    package func boolean(_ entry: ConfigurationEntry) throws(ConfigurationError) -> Bool {
         switch entry.value.lowercased() {
         case "yes", "true", "on", "1": return true
         case "no", "false", "off", "0": return false
@@ -81,7 +84,7 @@ struct ConfigurationValues {
         }
     }
 
-    func logLevel(_ entry: ConfigurationEntry) throws(ConfigurationError) -> LogLevelName {
+    package func logLevel(_ entry: ConfigurationEntry) throws(ConfigurationError) -> LogLevelName {
         guard let value = LogLevelName(rawValue: entry.value) else {
             let names = LogLevelName.allCases.map(\.rawValue).joined(separator: ", ")
             throw failure(entry, "\(entry.value.quoted) is not a log level (use \(names))")

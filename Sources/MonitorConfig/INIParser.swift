@@ -1,40 +1,48 @@
 import MonitorSystem
 
 /// One `key = value` line of a configuration file, kept with its line so that a bad value can be reported there.
-struct ConfigurationEntry: Sendable, Equatable {
-    var key: String
-    var value: String
-    var line: Int
+package struct ConfigurationEntry: Sendable, Equatable {
+    package var key: String
+    package var value: String
+    package var line: Int
+
+    package init(key: String, value: String, line: Int) {
+        self.key = key
+        self.value = value
+        self.line = line
+    }
 }
 
 /// The sections and keys a daemon understands; anything else in its file is an error rather than ignored,
 /// because a misspelt key that is silently ignored is a setting that silently does not apply.
-struct ConfigurationSchema: Sendable {
-    var sections: [(name: String, keys: [String])]
+package struct ConfigurationSchema: Sendable {
+    package var sections: [(name: String, keys: [String])]
 
-    func keys(of section: String) -> [String]? {
+    package init(sections: [(name: String, keys: [String])]) { self.sections = sections }
+
+    package func keys(of section: String) -> [String]? {
         sections.first { $0.name == section }?.keys
     }
 }
 
 /// The parsed content of a configuration file: for each known section present, its entries in file order.
-struct ConfigurationDocument: Sendable {
-    var entries: [String: [ConfigurationEntry]] = [:]
+package struct ConfigurationDocument: Sendable {
+    package var entries: [String: [ConfigurationEntry]] = [:]
 
-    func entries(in section: String) -> [ConfigurationEntry] {
+    package func entries(in section: String) -> [ConfigurationEntry] {
         entries[section] ?? []
     }
 }
 
 /// A deliberately small INI reader: the format is simple enough that a dependency would cost more than it
 /// saves, and writing it here lets every error name the exact line and what was expected.
-enum INIParser {
+package enum INIParser {
     /// Files larger than this are refused before parsing: no legitimate configuration comes near it, and it
     /// bounds the memory an accidental `--config /dev/zero` or a huge log file can take.
-    static let maximumFileBytes = 1 << 20
+    package static let maximumFileBytes = 1 << 20
 
     /// Validates raw file bytes (size, UTF-8) before parsing, reporting the first offending line.
-    static func decode(_ bytes: [UInt8], file: String) throws(ConfigurationError) -> String {
+    package static func decode(_ bytes: [UInt8], file: String) throws(ConfigurationError) -> String {
         guard bytes.count <= maximumFileBytes else {
             throw ConfigurationError(file: file, line: nil, message: "file is larger than 1 MiB; refusing to read it")
         }
@@ -50,7 +58,7 @@ enum INIParser {
         return text
     }
 
-    static func parse(
+    package static func parse(
         _ text: String, file: String, schema: ConfigurationSchema
     ) throws(ConfigurationError) -> ConfigurationDocument {
         guard text.utf8.count <= maximumFileBytes else {
@@ -127,7 +135,7 @@ enum INIParser {
 
     /// Removes a trailing comment: `#` or `;` preceded by white space, so that values such as
     /// `a#b` keep their character while `5s   # five seconds` loses its annotation.
-    static func stripComment(_ text: Substring) -> Substring {
+    package static func stripComment(_ text: Substring) -> Substring {
         var previous: Unicode.Scalar = " "
         for index in text.unicodeScalars.indices {
             let scalar = text.unicodeScalars[index]
@@ -139,7 +147,7 @@ enum INIParser {
         return text
     }
 
-    static func trimmed(_ text: Substring) -> Substring {
+    package static func trimmed(_ text: Substring) -> Substring {
         let isBlank: (Unicode.Scalar) -> Bool = {
             $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}"
         }

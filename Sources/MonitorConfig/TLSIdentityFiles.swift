@@ -5,6 +5,9 @@ public struct TLSIdentityFiles: Sendable, Equatable {
     public var certificate: String?
     public var key: String?
 
+    /// Neither file: no identity to present.
+    public init() {}
+
     /// Both paths, when both are set: the identity to present.
     public var paths: (certificate: String, key: String)? {
         guard let certificate, let key else { return nil }
@@ -12,7 +15,7 @@ public struct TLSIdentityFiles: Sendable, Equatable {
     }
 
     /// Refuses one of the two without the other, at the line of the one that is set.
-    func checkBothOrNeither(lines: [String: ConfigurationEntry], file: String) throws(ConfigurationError) {
+    package func checkBothOrNeither(lines: [String: ConfigurationEntry], file: String) throws(ConfigurationError) {
         guard (certificate == nil) != (key == nil) else { return }
         let entry = lines["tls-certificate"] ?? lines["tls-key"]
         throw ConfigurationError(

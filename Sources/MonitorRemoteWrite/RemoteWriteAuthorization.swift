@@ -1,3 +1,4 @@
+import GatewayConfig
 import MonitorConfig
 
 /// The `Authorization` header of remote-write requests, from the credential files the configuration names.

@@ -1,7 +1,7 @@
 import DaemonKit
+public import GatewayConfig
 public import GatewayStore
 public import Logging
-public import MonitorConfig
 public import MonitorModel
 public import NIOCore
 import NIOSSL

@@ -1,4 +1,5 @@
 import DaemonKit
+import GatewayConfig
 import MonitorConfig
 
 /// What to do after one attempt to deliver a batch, and how long to wait before the next.

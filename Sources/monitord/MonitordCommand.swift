@@ -1,5 +1,6 @@
 import ArgumentParser
 import DaemonKit
+import GatewayConfig
 import GatewayKit
 import MonitorConfig
 import MonitorModel

@@ -1,3 +1,4 @@
+import GatewayConfig
 import GatewayKit
 import Logging
 import MonitorConfig

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import GatewayConfig
 @testable import MonitorConfig
 
 /// Every structural error of the INI reader, with its exact line and message.

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import GatewayConfig
 @testable import MonitorConfig
 
 /// The `[monitord]` keys of issue 12 (names fixed by the SPEC): `acknowledge`, `wal-directory`,

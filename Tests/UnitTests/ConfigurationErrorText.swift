@@ -1,3 +1,4 @@
+@testable import GatewayConfig
 @testable import MonitorConfig
 
 /// What the configuration suites assert on: a `[monitord]` or `[agent]` body parsed as a file,

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import GatewayConfig
 @testable import MonitorConfig
 
 @Suite struct ConfigurationTests: ConfigurationErrorText {

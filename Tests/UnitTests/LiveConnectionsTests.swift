@@ -1,4 +1,5 @@
 import Dispatch
+import GatewayConfig
 import MonitorConfig
 import Synchronization
 import Testing

@@ -4,6 +4,7 @@ import NIOPosix
 import Synchronization
 import Testing
 
+@testable import GatewayConfig
 @testable import GatewayKit
 @testable import GatewayStore
 @testable import GatewayWAL

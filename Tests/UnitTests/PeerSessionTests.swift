@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 
+@testable import GatewayConfig
 @testable import GatewayKit
 @testable import GatewayStore
 @testable import MonitorConfig

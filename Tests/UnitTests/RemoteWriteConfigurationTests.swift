@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import GatewayConfig
 @testable import MonitorConfig
 @testable import MonitorModel
 @testable import MonitorRemoteWrite

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import GatewayConfig
 @testable import MonitorConfig
 @testable import MonitorModel
 @testable import MonitorRemoteWrite

@@ -3,6 +3,7 @@ import Logging
 import NIOPosix
 import Testing
 
+@testable import GatewayConfig
 @testable import MonitorConfig
 @testable import MonitorModel
 @testable import MonitorRemoteWrite

@@ -6,6 +6,7 @@ import NIOPosix
 import Synchronization
 import Testing
 
+@testable import GatewayConfig
 @testable import MonitorConfig
 @testable import MonitorModel
 @testable import MonitorRemoteWrite

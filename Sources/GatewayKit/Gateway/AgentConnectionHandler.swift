@@ -1,4 +1,5 @@
 import DaemonKit
+import GatewayConfig
 import GatewayStore
 import GatewayWAL
 import Logging

@@ -1,8 +1,9 @@
 import DaemonKit
+public import GatewayConfig
 public import GatewayStore
 import GatewayWAL
 public import Logging
-public import MonitorConfig
+import MonitorConfig
 public import MonitorModel
 public import MonitorSystem
 public import NIOCore

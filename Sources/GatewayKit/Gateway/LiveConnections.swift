@@ -1,3 +1,4 @@
+import GatewayConfig
 import GatewayStore
 import MonitorConfig
 import Synchronization

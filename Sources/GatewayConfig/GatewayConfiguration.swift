@@ -1,3 +1,4 @@
+public import MonitorConfig
 import MonitorModel
 import MonitorSystem
 

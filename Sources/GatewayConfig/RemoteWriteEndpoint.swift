@@ -1,3 +1,4 @@
+import MonitorConfig
 import MonitorSystem
 
 /// Where remote-write requests go: `url` of `[remote-write]`, split into what a connection needs.
@@ -43,7 +44,7 @@ public struct RemoteWriteEndpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// Reads `http[s]://host[:port][/path]`; the error says what is wrong, for a `file:line:` message.
     public static func parse(_ text: String) -> Result<RemoteWriteEndpoint, RemoteWriteEndpointError> {
-        guard let schemeEnd = Self.firstRange(of: "://", in: text) else {
+        guard let schemeEnd = text.utf8.firstRange(ofBytes: "://".utf8) else {
             return .failure(.init("is not a URL (e.g. http://127.0.0.1:9090/api/v1/write)"))
         }
         let schemeText = text[..<schemeEnd.lowerBound].lowercased()
@@ -94,20 +95,6 @@ public struct RemoteWriteEndpoint: Sendable, Hashable, CustomStringConvertible {
             let port = Int(text), (1...65535).contains(port)
         else { return nil }
         return port
-    }
-
-    /// Where `needle` first occurs in `text`. Not `text.firstRange(of:)`: that method comes from
-    /// _StringProcessing, and using it links the Regex runtime (900 KiB) into the agent, which links
-    /// this module for its configuration.
-    private static func firstRange(of needle: String, in text: String) -> Range<String.Index>? {
-        var start = text.startIndex
-        while start < text.endIndex {
-            if text[start...].hasPrefix(needle) {
-                return start..<text.index(start, offsetBy: needle.count)
-            }
-            start = text.index(after: start)
-        }
-        return nil
     }
 }
 

@@ -1,3 +1,4 @@
+public import MonitorConfig
 import MonitorModel
 
 /// The gateway's `tokens-file`: one `name token` pair per line, `#` comments and blank lines

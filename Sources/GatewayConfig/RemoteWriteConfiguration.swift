@@ -1,3 +1,4 @@
+public import MonitorConfig
 public import MonitorModel
 import MonitorSystem
 
@@ -195,8 +196,7 @@ public struct RemoteWriteConfiguration: Sendable, Equatable {
             case .system(let reason): throw values.failure(entry, "\(entry.value.quoted): cannot read: \(reason)")
             }
         }
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard text.contains("-----BEGIN "), text.contains(marker) else {
+        guard bytes.contains(bytes: "-----BEGIN ".utf8), bytes.contains(bytes: marker.utf8) else {
             throw values.failure(entry, "\(entry.value.quoted) holds no PEM \(marker.dropLast(5).lowercased())")
         }
     }
