@@ -71,7 +71,6 @@ let package = Package(
             name: "DaemonKit",
             dependencies: [
                 "CStartupSignals",
-                "MonitorModel",
                 "MonitorProtocol",
                 "MonitorSystem",
                 "MonitorConfig",
@@ -200,6 +199,7 @@ let package = Package(
                 "MonitorRemoteWrite",
                 "MonitorWebConfig",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -239,10 +239,10 @@ let package = Package(
             name: "LoadGenTests",
             dependencies: [
                 "LoadGenCore",
-                "MonitorModel",
                 "MonitorConfig",
                 "GatewayConfig",
                 "GatewayKit",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -270,6 +270,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]

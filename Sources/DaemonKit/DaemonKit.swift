@@ -6,7 +6,7 @@
 // so the agent links neither), and the NIO pieces the pipelines share: the framing decoder that
 // turns a connection's bytes into messages, and closing idle connections.
 //
-// What it may depend on: MonitorModel, MonitorProtocol, MonitorSystem, MonitorConfig, NIOCore,
+// What it may depend on: CStartupSignals, MonitorProtocol, MonitorSystem, MonitorConfig, NIOCore,
 // NIOSSL and swift-log. Not on swift-service-lifecycle, which only monitord uses (the agent links
 // this module and must not carry it). Never on AgentKit or GatewayKit, which build on
 // it, nor on swift-argument-parser, which brings FoundationEssentials: monitord's options live

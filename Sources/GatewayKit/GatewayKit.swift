@@ -7,5 +7,5 @@
 //
 // What it may depend on: the layers below (MonitorModel, MonitorProtocol, MonitorSystem,
 // MonitorConfig, GatewayConfig, DaemonKit, GatewayWAL, GatewayStore, GatewayStatus), NIOCore,
-// NIOPosix, NIOHTTP1, NIOHTTPCompression, NIOSSL, swift-log and swift-service-lifecycle. Never on AgentKit, nor on remote
-// write (which depends on GatewayStore only).
+// NIOPosix, NIOHTTP1, NIOHTTPCompression, NIOSSL, swift-log and swift-service-lifecycle (with its
+// UnixSignals). Never on AgentKit, nor on remote write (which plugs into GatewayStore instead).
