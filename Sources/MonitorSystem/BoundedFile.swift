@@ -21,32 +21,13 @@ package enum BoundedFile {
         let descriptor = RegularFile.open(path, O_RDONLY)
         guard descriptor >= 0 else { throw .system(RegularFile.describe(errno)) }
         defer { _ = close(descriptor) }
-        var bytes: [UInt8] = []
-        let chunk = 64 * 1024
-        // Each read lands in a scratch buffer and is appended with one copy: growing the array by
-        // `chunk` zeros first costs a loop over every byte, which a debug build runs element by
-        // element (a scrape's /proc reads then took most of its 140 ms, audit 6, 02).
-        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunk) { scratch throws(Failure) in
-            while true {
-                // Ask for one byte more than the limit so that "exactly at the limit" and "over it" differ.
-                let wanted = min(chunk, limit + 1 - bytes.count)
-                let got = retryingOnInterrupt {
-                    Self.readBytes(descriptor, UnsafeMutableRawBufferPointer(scratch), count: wanted)
-                }
-                guard got >= 0 else { throw .system(systemMessage(errno)) }
-                if got == 0 { return bytes }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<got]))
-                if bytes.count > limit { throw .tooLarge }
-            }
+        // One byte more than the limit, so that "exactly at the limit" and "over it" differ.
+        let (wanted, overflow) = limit.addingReportingOverflow(1)
+        guard let bytes = DescriptorIO.read(descriptor, limit: overflow ? limit : wanted) else {
+            throw .system(systemMessage(errno))
         }
-    }
-
-    private static func retryingOnInterrupt<T: BinaryInteger>(_ call: () -> T) -> T {
-        while true {
-            let result = call()
-            if result < 0 && errno == EINTR { continue }
-            return result
-        }
+        if bytes.count > limit { throw .tooLarge }
+        return bytes
     }
 
     /// `strerror_r` rather than `strerror`, which may share one buffer between threads.
@@ -54,17 +35,5 @@ package enum BoundedFile {
         var buffer = [CChar](repeating: 0, count: 256)
         guard strerror_r(code, &buffer, buffer.count) == 0 else { return "error \(code)" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
-extension BoundedFile {
-    /// `read(2)` of up to `count` bytes into the start of `buffer` (`Glibc.read`: inside this type
-    /// `read` is ``read(path:limit:)``).
-    private static func readBytes(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer, count: Int) -> Int {
-        guard let base = buffer.baseAddress, count <= buffer.count else {
-            errno = EINVAL
-            return -1
-        }
-        return Glibc.read(descriptor, base, count)
     }
 }

@@ -68,18 +68,7 @@ package enum DurableFiles {
         let descriptor = RegularFile.open(path, O_RDONLY | O_NOFOLLOW)
         guard descriptor >= 0 else { throw FileOperationError(path, "open") }
         defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while bytes.count < limit {
-            let wanted = min(chunk.count, limit - bytes.count)
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, wanted) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileOperationError(path, "read")
-            }
-            if count == 0 { break }
-            bytes += chunk[0..<count]
-        }
+        guard let bytes = DescriptorIO.read(descriptor, limit: limit) else { throw FileOperationError(path, "read") }
         return bytes
     }
 
@@ -90,14 +79,8 @@ package enum DurableFiles {
     }
 
     package static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(FileOperationError) {
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, bytes.count - written) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileOperationError(path, "write")
-            }
-            written += count
+        guard bytes.withUnsafeBytes({ DescriptorIO.writeAll(descriptor, $0) }) else {
+            throw FileOperationError(path, "write")
         }
     }
 

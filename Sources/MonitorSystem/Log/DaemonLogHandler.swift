@@ -58,19 +58,6 @@ public struct DaemonLogHandler: LogHandler {
     /// partial writes and `EINTR` are retried, other errors dropped (there is nowhere left to report them).
     static func write(_ text: String, to descriptor: Int32) {
         var text = text
-        text.withUTF8 { bytes in
-            guard let base = bytes.baseAddress else { return }
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(descriptor, base + offset, bytes.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
-        }
+        text.withUTF8 { bytes in _ = DescriptorIO.writeAll(descriptor, UnsafeRawBufferPointer(bytes)) }
     }
 }
