@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import GatewayKit
@@ -134,7 +135,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool"), "needs promtool"))
+    @Test(.enabled(if: Promtool.isInstalled, "needs promtool"))
     func everyExpressionParsesWithPromtool() throws {
         // promtool parses the PromQL of a rules file; Grafana's variables become what they expand to.
         var rules = "groups:\n  - name: dashboard\n    rules:\n"
@@ -143,19 +144,8 @@ import Testing
             let quoted = expanded.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
             rules += "      - record: dashboard:expression_\(index)\n        expr: \"\(quoted)\"\n"
         }
-        let file = NSTemporaryDirectory() + "dashboard-rules-\(UUID().uuidString).yml"
-        try rules.write(toFile: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-        process.arguments = ["check", "rules", file]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(printed)\n\(rules)")
+        let (status, printed) = try Promtool.checkRules(rules)
+        #expect(status == 0, "\(printed)\n\(rules)")
         #expect(printed.contains("SUCCESS"), "\(printed)")
     }
 }
