@@ -5,12 +5,6 @@ package struct ConfigurationEntry: Sendable, Equatable {
     package var key: String
     package var value: String
     package var line: Int
-
-    package init(key: String, value: String, line: Int) {
-        self.key = key
-        self.value = value
-        self.line = line
-    }
 }
 
 /// The sections and keys a daemon understands; anything else in its file is an error rather than ignored,
