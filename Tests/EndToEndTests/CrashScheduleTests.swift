@@ -29,8 +29,8 @@ import Testing
 /// copy, and `/api/v1/export` returns them all. Lost = taken − delivered.
 ///
 /// Runs (CI time about 8 minutes): `received` into VictoriaMetrics (losses recorded, not
-/// asserted), `durable` (`wal-fsync = always`) and `forwarded` into both receivers (nothing lost,
-/// nothing twice: asserted), and vmagent into VictoriaMetrics (figures only). `CRASH_SABOTAGE=1`
+/// asserted), `durable` (`wal-fsync = always`) and `forwarded` into both receivers (nothing lost:
+/// asserted; duplicates counted), and vmagent into VictoriaMetrics (figures only). `CRASH_SABOTAGE=1`
 /// deletes monitord's log at the third restart, to see the durable run fail.
 @Suite("Crash schedule: monitord and vmagent SIGKILLed on a schedule, into real receivers", .serialized)
 struct CrashScheduleTests {
@@ -69,6 +69,14 @@ struct CrashScheduleTests {
         log.firstMatch(of: /not delivered \(last sequence (\d+)\)/).flatMap { Int($0.1) }
     }
 
+    /// Where `stored` skips more than 1.5 intervals: "+12.34 s: 600 ms", from `start` (ms).
+    static func gaps(_ stored: [Int64], from start: Int64) -> String {
+        let times = Set(stored).sorted()
+        return zip(times, times.dropFirst()).filter { $1 - $0 > 150 }.map {
+            String(format: "+%.2f s: %d ms", Double($0.0 - start) / 1000, Int($0.1 - $0.0))
+        }.joined(separator: ", ")
+    }
+
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     static func report(_ title: String, _ rows: [CrashFigures]) {
@@ -98,6 +106,7 @@ struct CrashScheduleTests {
         var agents = try (0..<4).map(startAgent)
         defer { agents.forEach { $0.process.signal(SIGKILL) } }
         var restarts = 0
+        let start = Self.now()
         var agentRestart: Int64 = 0
         try await schedule.run { event in
             switch event {
@@ -146,19 +155,26 @@ struct CrashScheduleTests {
             let log = agent.process.output
             let account = try #require(FaultTests.Account(log: log), "\(names[index]): \(log.suffix(2000))")
             var (taken, acknowledged) = (account.taken, account.delivered)
-            let stored = try receiver.timestamps(Self.family, agent: names[index])
+            var firstLifeTaken = 0
             if index == 1 {
                 let resumed = try #require(Self.resumption(log), "the killed agent resumed its spool: \(log)")
+                firstLifeTaken = resumed.highest
                 taken += resumed.highest
                 acknowledged += resumed.acknowledged
-                #expect(Self.lastSequence(log) == taken, "numbering went on from the spool: \(log.suffix(1000))")
-                firstLife = (Set(stored.filter { $0 < agentRestart }).count, resumed.highest)
-            } else {
-                #expect(Self.lastSequence(log) == taken, "\(names[index]): \(log.suffix(1000))")
             }
+            #expect(Self.lastSequence(log) == taken, "\(names[index]): numbering \(log.suffix(1000))")
+            // What a receiver stored is searchable a moment later (VictoriaMetrics: seconds, even
+            // after /internal/force_flush): wait, within a bound, for the count to reach what was taken.
+            let expected = taken
+            _ = await eventually(timeout: 20, every: .seconds(1)) {
+                Set(try receiver.timestamps(Self.family, agent: names[index])).count >= expected
+            }
+            let stored = try receiver.timestamps(Self.family, agent: names[index])
+            if index == 1 { firstLife = (Set(stored.filter { $0 < agentRestart }).count, firstLifeTaken) }
             let row = CrashFigures(agent: names[index], taken: taken, acknowledged: acknowledged, stored: stored)
             // Counting is consistent: nothing is stored that the agent did not take.
             #expect(row.lost >= 0, "\(row): the receiver holds timestamps the agent never took")
+            if row.lost > 0 { print("CRASH \(names[index]) missing around: \(Self.gaps(stored, from: start))") }
             rows.append(row)
         }
         Self.report(title + " seed=\(schedule.seed) kills=\(schedule.kills)", rows)
@@ -184,7 +200,9 @@ struct CrashScheduleTests {
         for row in rows {
             #expect(row.taken > 300, "\(row): the agents ran through the schedule")
             #expect(row.lost == 0, "\(row)")
-            #expect(row.duplicates == 0, "\(row)")
+            // Duplicates are counted, not refused: a request in flight at a kill (stored, its 2xx
+            // lost with the process) is sent again after the restart, and VictoriaMetrics keeps
+            // both copies (docs/durability.md, "Forwarding from the log").
         }
         #expect(firstLife.stored == firstLife.taken, "the killed agent's first life: \(firstLife)")
     }
@@ -223,12 +241,15 @@ struct CrashScheduleTests {
         #expect(
             await eventually(timeout: 60) { drivers.allSatisfy(\.finished) },
             "every driver had all it took acknowledged")
-        // vmagent forwards from its queue: wait until the receiver's count stops growing (5 s).
+        // vmagent forwards from its queue: wait until the receiver holds every sample taken, or
+        // its count stops growing for 5 s (longer than VictoriaMetrics' delay before a sample is
+        // searchable, seconds).
         var previous = -1
+        let taken = drivers.reduce(0) { $0 + $1.taken }
         _ = await eventually(timeout: 90, every: .seconds(5)) {
-            let count = try names.reduce(0) { try $0 + receiver.timestamps(Self.family, agent: $1).count }
+            let count = try names.reduce(0) { try $0 + Set(receiver.timestamps(Self.family, agent: $1)).count }
             defer { previous = count }
-            return count == previous
+            return count >= taken || count == previous
         }
         await vmagent.process.stop()
         var rows: [CrashFigures] = []

@@ -54,6 +54,7 @@ struct CrashSchedule: CustomStringConvertible {
         for (at, event) in events {
             let wait = at - Date().timeIntervalSince(start)
             if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+            print(String(format: "CRASH %@ at +%.2f s", "\(event)", Date().timeIntervalSince(start)))
             try await handle(event)
         }
         let rest = duration - Date().timeIntervalSince(start)
