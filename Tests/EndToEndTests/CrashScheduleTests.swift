@@ -149,13 +149,13 @@ struct CrashScheduleTests {
         #expect(drained, "monitord did not drain: \(gateway.process.output.suffix(2000))")
         await gateway.stop()
 
-        var rows: [CrashFigures] = []
-        var firstLife = (stored: 0, taken: 0)
+        // The agents' own accounts first: what each took and saw acknowledged.
+        var accounts: [(taken: Int, acknowledged: Int)] = []
+        var firstLifeTaken = 0
         for (index, agent) in agents.enumerated() {
             let log = agent.process.output
             let account = try #require(FaultTests.Account(log: log), "\(names[index]): \(log.suffix(2000))")
             var (taken, acknowledged) = (account.taken, account.delivered)
-            var firstLifeTaken = 0
             if index == 1 {
                 let resumed = try #require(Self.resumption(log), "the killed agent resumed its spool: \(log)")
                 firstLifeTaken = resumed.highest
@@ -163,18 +163,25 @@ struct CrashScheduleTests {
                 acknowledged += resumed.acknowledged
             }
             #expect(Self.lastSequence(log) == taken, "\(names[index]): numbering \(log.suffix(1000))")
-            // What a receiver stored is searchable a moment later (VictoriaMetrics: seconds, even
-            // after /internal/force_flush): wait, within a bound, for the count to reach what was taken.
-            let expected = taken
-            _ = await eventually(timeout: 20, every: .seconds(1)) {
-                Set(try receiver.timestamps(Self.family, agent: names[index])).count >= expected
+            accounts.append((taken, acknowledged))
+        }
+        // What a receiver stored is searchable a moment later (VictoriaMetrics: seconds, even after
+        // /internal/force_flush): wait, within a bound, for the counts to reach what was taken.
+        _ = await eventually(timeout: 20, every: .seconds(1)) {
+            try zip(names, accounts).allSatisfy {
+                Set(try receiver.timestamps(Self.family, agent: $0)).count >= $1.taken
             }
-            let stored = try receiver.timestamps(Self.family, agent: names[index])
-            if index == 1 { firstLife = (Set(stored.filter { $0 < agentRestart }).count, firstLifeTaken) }
-            let row = CrashFigures(agent: names[index], taken: taken, acknowledged: acknowledged, stored: stored)
+        }
+        var rows: [CrashFigures] = []
+        var firstLife = (stored: 0, taken: firstLifeTaken)
+        for (name, account) in zip(names, accounts) {
+            let stored = try receiver.timestamps(Self.family, agent: name)
+            if name == names[1] { firstLife.stored = Set(stored.filter { $0 < agentRestart }).count }
+            let row = CrashFigures(
+                agent: name, taken: account.taken, acknowledged: account.acknowledged, stored: stored)
             // Counting is consistent: nothing is stored that the agent did not take.
             #expect(row.lost >= 0, "\(row): the receiver holds timestamps the agent never took")
-            if row.lost > 0 { print("CRASH \(names[index]) missing around: \(Self.gaps(stored, from: start))") }
+            if row.lost > 0 { print("CRASH \(name) missing around: \(Self.gaps(stored, from: start))") }
             rows.append(row)
         }
         Self.report(title + " seed=\(schedule.seed) kills=\(schedule.kills)", rows)
@@ -221,6 +228,7 @@ struct CrashScheduleTests {
         defer { vmagent.process.signal(SIGKILL) }
         let names = (1...4).map { "crash-vmagent-\($0)" }
         let drivers = names.map { PushingAgent(name: $0, family: Self.family, port: port) }
+        let start = Self.now()
         for driver in drivers { Thread { driver.run() }.start() }
         defer { drivers.forEach { $0.abandon() } }
         try await schedule.run { event in
@@ -241,15 +249,18 @@ struct CrashScheduleTests {
         #expect(
             await eventually(timeout: 60) { drivers.allSatisfy(\.finished) },
             "every driver had all it took acknowledged")
-        // vmagent forwards from its queue: wait until the receiver holds every sample taken, or
-        // its count stops growing for 5 s (longer than VictoriaMetrics' delay before a sample is
-        // searchable, seconds).
+        // vmagent forwards from its queue: wait until its persistent queue is empty and the
+        // receiver holds every sample taken, or its count has not grown for 5 s (longer than
+        // VictoriaMetrics' delay before a sample is searchable, seconds).
         var previous = -1
         let taken = drivers.reduce(0) { $0 + $1.taken }
+        let agentPort = vmagent.port
         _ = await eventually(timeout: 90, every: .seconds(5)) {
+            let pending = MetricsPage(text: try HTTPClient.get(port: agentPort, path: "/metrics").body).series
+                .filter { $0.name == "vm_persistentqueue_bytes_pending" }.reduce(0) { $0 + $1.value }
             let count = try names.reduce(0) { try $0 + Set(receiver.timestamps(Self.family, agent: $1)).count }
             defer { previous = count }
-            return count >= taken || count == previous
+            return pending == 0 && (count >= taken || count == previous)
         }
         await vmagent.process.stop()
         var rows: [CrashFigures] = []
@@ -258,6 +269,7 @@ struct CrashScheduleTests {
             let row = CrashFigures(
                 agent: driver.name, taken: driver.taken, acknowledged: driver.acknowledged, stored: stored)
             #expect(row.lost >= 0 && row.acknowledged <= row.taken, "\(row)")
+            if row.lost > 0 { print("CRASH \(driver.name) missing around: \(Self.gaps(stored, from: start))") }
             rows.append(row)
         }
         Self.report(title + " seed=\(schedule.seed) kills=\(schedule.kills)", rows)
