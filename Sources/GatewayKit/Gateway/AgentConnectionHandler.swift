@@ -517,7 +517,6 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         }
     }
 
-    /// Sends the error line (with whatever the cycle wrote before it) and closes once it is out.
     /// The limiter gave this connection's place to a newer one: it had not said hello (on the loop).
     private func replaced() {
         guard let context, !finished else { return }
@@ -530,6 +529,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
             + "this one had not said hello and made room for a newer one"
     }
 
+    /// Sends the error line (with whatever the cycle wrote before it) and closes once it is out.
     private func finish(context: ChannelHandlerContext, errorLine text: String) {
         finished = true
         unflushed = false
