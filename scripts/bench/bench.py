@@ -14,8 +14,9 @@ Phases (figures in docs/performance.md):
           10,000 agents, and 50,000 held by monitord alone (monitor-loadgen over several
           loopback source addresses);
   durability (opt-in, --phases durability) 100 agents as fast as possible against monitord with
-          acknowledge = received, durable + wal-fsync = always, durable + 100ms: samples/s
-          acknowledged, ack latency, samples per fsync (group commit).
+          acknowledge = received, durable + wal-fsync = always, durable + 100ms, and forwarded
+          into VictoriaMetrics: samples/s acknowledged, ack latency, samples per fsync (group
+          commit).
 
 Exit status: 1 when a component fails (a process dies, an agent delivers nothing, a page lacks
 the series, the load generator reports errors against monitord); a missed performance target
@@ -607,6 +608,10 @@ DURABILITY_MODES = [
     ("received (no log)", None),
     ("durable, wal-fsync = always", "always"),
     ("durable, wal-fsync = 100ms", "100ms"),
+    # Acknowledged once VictoriaMetrics has the samples: an ack waits for the next remote-write
+    # request (flush-interval) and its 2xx, so with 32 samples unacknowledged per agent the rate is
+    # set by that round trip, not by monitord.
+    ("forwarded (VictoriaMetrics, flush-interval = 100ms)", "forwarded"),
 ]
 
 
@@ -619,20 +624,38 @@ def metric_total(port, name):
     return float(match.group(1)) if match else 0.0
 
 
+def start_victoria_metrics(ctx, name):
+    """Debian's VictoriaMetrics single node as a remote-write receiver, its data in the work directory."""
+    port = free_port()
+    process = ctx.processes.start(name, [
+        "victoria-metrics", f"-httpListenAddr=127.0.0.1:{port}", "-retentionPeriod=1d", "-loggerLevel=ERROR",
+        f"-storageDataPath={os.path.join(ctx.workdir, name)}"])
+    wait_http(port, process, ctx.processes)  # VictoriaMetrics serves its own /metrics
+    return process, port
+
+
 def phase_durability(ctx, agents, seconds):
     rows = []
     for index, (mode, fsync) in enumerate(DURABILITY_MODES):
         name = f"monitord-durability-{index}"
+        wal = os.path.join(ctx.workdir, name + "-wal")
         extra = ""
-        if fsync:
-            extra = (f"acknowledge = durable\nwal-directory = {os.path.join(ctx.workdir, name + '-wal')}\n"
-                     f"wal-fsync = {fsync}\n")
+        receiver = None
+        if fsync == "forwarded":
+            receiver, receiver_port = start_victoria_metrics(ctx, name + "-receiver")
+            extra = (f"acknowledge = forwarded\nwal-directory = {wal}\nwal-fsync = always\n\n[remote-write]\n"
+                     f"url = http://127.0.0.1:{receiver_port}/api/v1/write\nflush-interval = 100ms\n"
+                     "max-samples-per-send = 10000\n")
+        elif fsync:
+            extra = f"acknowledge = durable\nwal-directory = {wal}\nwal-fsync = {fsync}\n"
         gateway, agent_port, metrics_port = start_monitord(ctx, name, extra)
         ramp = "1s" if agents <= 100 else "3s"
         code, result, stderr = run_loadgen(ctx, agent_port, agents, "0", f"{seconds}s", ramp)
         ctx.processes.check_alive(gateway)
         fsyncs = metric_total(metrics_port, "monitord_wal_fsyncs_total")
         ctx.processes.stop(gateway)
+        if receiver:
+            ctx.processes.stop(receiver)
         if code != 0 or result is None:
             raise ComponentFailure(f"monitor-loadgen against {mode} failed ({code}): {result}\n{stderr}")
         rows.append({"mode": mode, "agents": agents, "samples_per_second": result["samples_per_second"],
