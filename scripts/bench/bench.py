@@ -683,7 +683,16 @@ def hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, dialect, wi
         time.sleep(window)
         cpu = (gateway_cpu_seconds(server) - cpu_before) / (time.monotonic() - wall_before)
         rss, hwm = memory_kib(server.pid)
-        median, worst, size, page = metrics_timing(metrics_port, metric_runs)
+        try:
+            if metrics_port is None:  # the C floor serves no page
+                raise ComponentFailure("no /metrics")
+            median, worst, size, page = metrics_timing(metrics_port, metric_runs)
+        except ComponentFailure as failure:
+            # A peer that cannot answer its page under this load is a figure, not a failure of ours.
+            if strict:
+                raise
+            print(f"[bench] {server.bench_name}: {failure}", flush=True)
+            median, worst, size, page = None, None, 0, ""
         series = count_series(page, "process_ram_usage_percent")
         still_connected = established(agent_port)
     except BaseException:
@@ -695,10 +704,15 @@ def hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, dialect, wi
     if strict and (loadgen.returncode != 0 or series < agents):
         raise ComponentFailure(f"{server.bench_name} with {agents} agents: loadgen {loadgen.returncode} {result}, "
                                f"{series} series on /metrics\n{stderr[-2000:]}")
-    return {"agents": agents, "connected": connected, "still_connected": still_connected,
-            "cpu_percent": cpu * 100, "rss_kib": rss, "hwm_kib": hwm, "baseline_rss_kib": baseline_rss,
-            "metrics_median_ms": median * 1000, "metrics_max_ms": worst * 1000, "metrics_bytes": size,
-            "series": series, "loadgen": result}
+    row = {"agents": agents, "connected": connected, "still_connected": still_connected,
+           "cpu_percent": cpu * 100, "rss_kib": rss, "hwm_kib": hwm, "baseline_rss_kib": baseline_rss,
+           "metrics_median_ms": None if median is None else median * 1000,
+           "metrics_max_ms": None if worst is None else worst * 1000, "metrics_bytes": size,
+           "series": series, "loadgen": result}
+    # Said at once, so that a later phase's failure does not take this figure with it.
+    print(f"[bench] hold {server.bench_name}: {json.dumps({k: v for k, v in row.items() if k != 'loadgen'})}",
+          flush=True)
+    return row
 
 
 PUSH_BODY = """# TYPE process_ram_usage_percent gauge
@@ -760,6 +774,30 @@ def descriptor_limit():
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+FLOOR_NAME = "C floor (epoll: read, welcome, ack; nothing else)"
+
+
+def start_gateway_floor(ctx):
+    """scripts/bench/gateway-floor.c built and started: what answering each sample costs with
+    nothing else done, so that monitord's CPU reads as a ratio to the work's own. None without gcc."""
+    if shutil.which("gcc") is None:
+        print("[bench] no gcc: the C floor is left out", flush=True)
+        return None
+    binary = os.path.join(ctx.workdir, "gateway-floor")
+    subprocess.run(["gcc", "-O2", "-o", binary, os.path.join(ROOT, "scripts/bench/gateway-floor.c")], check=True)
+    port = free_port()
+    process = ctx.processes.start("gateway-floor", [binary, str(port)])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ctx.processes.check_alive(process)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    raise ComponentFailure(f"gateway-floor did not listen on {port}")
+
+
 def phase_hold(ctx, levels, window, metric_runs):
     rows = []
     for agents in levels:
@@ -772,6 +810,11 @@ def phase_hold(ctx, levels, window, metric_runs):
         row = hold_with_loadgen(ctx, gateway, agent_port, metrics_port, agents, "native", window, metric_runs, True)
         ctx.processes.stop(gateway)
         rows.append(("monitord", row))
+        floor = start_gateway_floor(ctx)
+        if floor:
+            process, port = floor
+            rows.append((FLOOR_NAME, hold_with_loadgen(ctx, process, port, None, agents, "native", window, 0, False)))
+            ctx.processes.stop(process)
         if agents > PEERS_UP_TO:
             continue
 
@@ -898,16 +941,23 @@ def tables(results):
         for name, row in hold:
             if name == "monitord":
                 reference[row["agents"]] = row["metrics_median_ms"]
-            ratio = row["metrics_median_ms"] / max(reference.get(row["agents"], row["metrics_median_ms"]), 1e-9)
             per_thousand = (row["rss_kib"] - row["baseline_rss_kib"]) / row["agents"] * 1000
             extra = ""
             if "pushes_per_second" in row:
                 extra = f" (PUT {row['pushes_per_second']:,.0f} groups/s)"
             elif row.get("still_connected", row["agents"]) < row["agents"]:
                 extra = f" ({row['still_connected']:,} of {row['agents']:,} connections left)"
+            median, own = row["metrics_median_ms"], reference.get(row["agents"])
+            if name == FLOOR_NAME:
+                timing = "– | – | – | – | –"
+            elif median is None:
+                timing = "timed out | – | – | – | –"
+            else:
+                ratio = f"{median / max(own, 1e-9):.1f}" if own else "–"
+                timing = (f"{median:.1f} | {row['metrics_max_ms']:.1f} | {row['metrics_bytes'] / 1024:.0f} | "
+                          f"{row['series']:,} | {ratio}")
             out.append(f"| {name}{extra} | {row['agents']:,} | {row['cpu_percent']:.1f} | {mib(row['rss_kib'])} | "
-                       f"{mib(per_thousand)} | {row['metrics_median_ms']:.1f} | {row['metrics_max_ms']:.1f} | "
-                       f"{row['metrics_bytes'] / 1024:.0f} | {row['series']:,} | {ratio:.1f} |")
+                       f"{mib(per_thousand)} | {timing} |")
         out.append("")
     return "\n".join(out)
 
@@ -982,6 +1032,11 @@ def targets(results):
         check(f"10,000 agents under 64 MB RSS (measured {row['agents']:,})", projected * 1024 < 64e6,
               f"{row['rss_kib'] * 1024 / 1e6:.1f} MB at {row['agents']:,}, {per_connection:.1f} KiB per connection"
               + (f", projected {projected * 1024 / 1e6:.0f} MB at 10,000" if scale != 1 else ""))
+        floor = next((r for n, r in hold if n == FLOOR_NAME and r["agents"] == row["agents"]), None)
+        if floor:
+            lines.append(f"- (not a target) monitord holding {row['agents']:,} agents: {row['cpu_percent']:.1f} % of a core, "
+                         f"{row['cpu_percent'] / max(floor['cpu_percent'], 1e-9):.1f}× the C floor's "
+                         f"{floor['cpu_percent']:.1f} %")
         check(f"/metrics for {row['agents']:,} agents: median under 10 ms", row["metrics_median_ms"] < 10,
               f"{row['metrics_median_ms']:.1f} ms")
         if pgw:
