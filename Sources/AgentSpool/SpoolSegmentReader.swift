@@ -108,13 +108,11 @@ enum SpoolSegmentReader {
                 contents.damage = .torn(offset: offset)
                 return contents
             case .corrupt(let reason):
+                contents.damage = .corrupt(offset: offset, reason: reason)
+                return contents
+            case .damaged(let reason, let next, let records):
                 // Records are of one size: damage is stepped over however many records it covers,
                 // up to an intact one (a torn tail of zeros, with none after it, is still cut).
-                guard let (next, records) = ChecksummedRecord.pastDamage(bytes, at: offset, lengths: length...length)
-                else {
-                    contents.damage = .corrupt(offset: offset, reason: reason)
-                    return contents
-                }
                 passOver(to: next, records: records, because: reason)
             case .record(let payload, let next):
                 switch decodeSample(payload, after: previous) {

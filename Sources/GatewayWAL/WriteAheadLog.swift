@@ -352,7 +352,7 @@ public final class WriteAheadLog: Sendable {
                     let next = index + 1 < state.segments.count ? state.segments[index + 1].firstRecord : end
                     return .passOver(through: max(number, min(next, state.lastAppended + 1) - 1))
                 }
-                var start = WALTailReader.Position(offset: segment.recordsStart, number: segment.firstRecord)
+                var start = WALTailReader.Position(startOf: segment)
                 if let cursor = state.readCursor, cursor.segment == segment.firstRecord,
                     cursor.position.number <= wanted
                 {

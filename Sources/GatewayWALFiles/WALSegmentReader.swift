@@ -108,14 +108,10 @@ package enum WALSegmentReader {
                 contents.damage = "torn record at offset \(offset) (the file ends inside it)"
                 return contents
             case .corrupt(let reason):
+                contents.damage = "corrupt record at offset \(offset): \(reason)"
+                return contents
+            case .damaged(let reason, let next, let records):
                 // A torn tail is cut; damage in the middle (flipped bits) costs only its records.
-                guard
-                    let (next, records) = ChecksummedRecord.pastDamage(
-                        bytes, at: offset, lengths: WALFormat.payloadLengths)
-                else {
-                    contents.damage = "corrupt record at offset \(offset): \(reason)"
-                    return contents
-                }
                 passOver(to: next, records: records, because: "\(reason) (the record after it is intact)")
             case .record(let payload, let next):
                 switch decode(payload) {
@@ -155,13 +151,9 @@ package enum WALSegmentReader {
                 note("the checkpoint ends inside it", entries: 1)
                 break scan
             case .corrupt(let reason):
-                guard
-                    let (next, entries) = ChecksummedRecord.pastDamage(
-                        region, at: offset, lengths: WALFormat.checkpointPayloadLengths)
-                else {
-                    note("\(reason); the rest of the checkpoint is passed over", entries: 1)
-                    break scan
-                }
+                note("\(reason); the rest of the checkpoint is passed over", entries: 1)
+                break scan
+            case .damaged(let reason, let next, let entries):
                 note(reason, entries: entries)
                 offset = next
             case .record(let payload, let next):

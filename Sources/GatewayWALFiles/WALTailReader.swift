@@ -14,9 +14,10 @@ package enum WALTailReader {
         package var offset: Int
         package var number: UInt64
 
-        package init(offset: Int, number: UInt64) {
-            self.offset = offset
-            self.number = number
+        /// Where `segment`'s first record starts: past its header and checkpoint.
+        package init(startOf segment: WALSegment) {
+            offset = segment.recordsStart
+            number = segment.firstRecord
         }
     }
 
@@ -69,17 +70,12 @@ package enum WALTailReader {
                     offset = next
                 case .end, .torn:
                     break scan
-                case .corrupt(let reason):
+                case .damaged(_, let next, let records) where next < count || result.next.offset + next == endBytes:
                     // Recovery passed over damaged records whose lengths proved right (the record
                     // after them intact, or the end of what was written); so does the forwarder.
-                    if let (next, records) = ChecksummedRecord.pastDamage(
-                        chunk, at: offset, lengths: WALFormat.payloadLengths),
-                        next < count || result.next.offset + next == endBytes
-                    {
-                        result.next.number += UInt64(records)
-                        offset = next
-                        continue scan
-                    }
+                    result.next.number += UInt64(records)
+                    offset = next
+                case .corrupt(let reason), .damaged(let reason, _, _):
                     // The record after it may only be cut by this read's end: read again from here.
                     if offset > 0, result.next.offset + count < endBytes { break scan }
                     result.damage = "\(path): corrupt record at offset \(result.next.offset + offset): \(reason)"

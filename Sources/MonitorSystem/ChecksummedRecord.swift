@@ -17,6 +17,10 @@ package enum ChecksummedRecord {
         case end
         /// The bytes end inside a record: a write cut short.
         case torn
+        /// Damaged records whose extent is known (see ``pastDamage(_:at:lengths:)``): why the first
+        /// cannot be trusted, where the intact record (or the end) after them starts, and how many
+        /// records they were.
+        case damaged(String, next: Int, records: Int)
         /// A complete record that cannot be trusted, and why. What follows is unreadable: the next
         /// record's start is unknown.
         case corrupt(String)
@@ -35,8 +39,18 @@ package enum ChecksummedRecord {
         }
     }
 
-    /// The record at `offset` (counted from the slice's start) whose payload length must lie in `lengths`.
+    /// The record at `offset` (counted from the slice's start) whose payload length must lie in
+    /// `lengths`; damage is stepped over where its extent is known. The spool, the log's recovery
+    /// and its forwarder all read this way.
     package static func read(_ bytes: ArraySlice<UInt8>, at offset: Int, lengths: ClosedRange<Int>) -> Next {
+        let next = readRecord(bytes, at: offset, lengths: lengths)
+        guard case .corrupt(let reason) = next, let (after, records) = pastDamage(bytes, at: offset, lengths: lengths)
+        else { return next }
+        return .damaged(reason, next: after, records: records)
+    }
+
+    /// The record at `offset` alone: never `.damaged`.
+    private static func readRecord(_ bytes: ArraySlice<UInt8>, at offset: Int, lengths: ClosedRange<Int>) -> Next {
         guard offset >= 0, offset <= bytes.count else { return .torn }
         let remaining = bytes.count - offset
         if remaining == 0 { return .end }
@@ -69,7 +83,7 @@ package enum ChecksummedRecord {
     /// stepped over. (A wrong length would have to land on a record whose CRC-32C verifies: one
     /// chance in 2^32; landing on a true record start after more than one record, though, passes
     /// them over as one.)
-    package static func pastDamage(_ bytes: ArraySlice<UInt8>, at offset: Int, lengths: ClosedRange<Int>)
+    private static func pastDamage(_ bytes: ArraySlice<UInt8>, at offset: Int, lengths: ClosedRange<Int>)
         -> (next: Int, records: Int)?
     {
         var position = offset
@@ -81,10 +95,10 @@ package enum ChecksummedRecord {
                 guard lengths.contains(length) else { return nil }
             }
             position += overhead + length
-            switch read(bytes, at: position, lengths: lengths) {
+            switch readRecord(bytes, at: position, lengths: lengths) {
             case .record, .end: return (position, records)
             case .torn: return nil
-            case .corrupt: continue
+            case .corrupt, .damaged: continue
             }
         }
         return nil

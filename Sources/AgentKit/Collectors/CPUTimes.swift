@@ -44,16 +44,21 @@ public struct CPUTimes: Sendable, Equatable {
         guard var line = text.line(named: "cpu") else {
             throw ProcFileError(file: "/proc/stat", message: "no aggregate \"cpu\" line")
         }
-        var times = CPUTimes()
         var columns = 0
-        while columns < 10, let word = line.nextWord() {
+        // The next column, or 0 past the line's end or the ten known columns.
+        func next() throws(ProcFileError) -> UInt64 {
+            guard columns < 10, let word = line.nextWord() else { return 0 }
             guard let value = ProcText.decimal(word) else {
                 throw ProcFileError(
                     file: "/proc/stat", message: "\"cpu\" line has a bad value \(ProcText.text(word).quoted)")
             }
-            times[column: columns] = value
             columns += 1
+            return value
         }
+        // Arguments are evaluated left to right: the kernel's column order.
+        let times = CPUTimes(
+            user: try next(), nice: try next(), system: try next(), idle: try next(), iowait: try next(),
+            irq: try next(), softirq: try next(), steal: try next(), guest: try next(), guestNice: try next())
         guard columns >= 4 else {
             throw ProcFileError(
                 file: "/proc/stat", message: "\"cpu\" line has \(columns) columns, expected at least 4")
@@ -66,33 +71,17 @@ public struct CPUTimes: Sendable, Equatable {
 
     /// One column, in the kernel's order.
     private subscript(column index: Int) -> UInt64 {
-        get {
-            switch index {
-            case 0: user
-            case 1: nice
-            case 2: system
-            case 3: idle
-            case 4: iowait
-            case 5: irq
-            case 6: softirq
-            case 7: steal
-            case 8: guest
-            default: guestNice
-            }
-        }
-        set {
-            switch index {
-            case 0: user = newValue
-            case 1: nice = newValue
-            case 2: system = newValue
-            case 3: idle = newValue
-            case 4: iowait = newValue
-            case 5: irq = newValue
-            case 6: softirq = newValue
-            case 7: steal = newValue
-            case 8: guest = newValue
-            default: guestNice = newValue
-            }
+        switch index {
+        case 0: user
+        case 1: nice
+        case 2: system
+        case 3: idle
+        case 4: iowait
+        case 5: irq
+        case 6: softirq
+        case 7: steal
+        case 8: guest
+        default: guestNice
         }
     }
 

@@ -154,25 +154,24 @@ struct HTTPPort: Sendable {
                         request = nil
                         // The request is whole: the deadline for reading it ends (the answer gets its own, below).
                         deadline.cancel()
-                        // A client that pipelines requests without reading the answers would have the
-                        // gateway render page after page into a socket that never drains (audit 6, 02).
-                        // Clients that read (Prometheus, browsers) never get here with a full buffer.
-                        // A reload since this connection was accepted may require TLS or a client
-                        // certificate it was not made with: it is closed, unanswered, and the client
-                        // sends the request again on a new connection, as HTTP clients do when a
-                        // keep-alive connection closes (audit 7, 06).
-                        guard state.configurationGeneration == generation else {
+                        let closeUnanswered: String? =
+                            if state.configurationGeneration != generation {
+                                // A reload since this connection was accepted may require TLS or a client
+                                // certificate it was not made with: it is closed, unanswered, and the client
+                                // sends the request again on a new connection, as HTTP clients do when a
+                                // keep-alive connection closes (audit 7, 06).
+                                "accepted before the last reload"
+                            } else if !channel.isWritable {
+                                // A client that pipelines requests without reading the answers would have the
+                                // gateway render page after page into a socket that never drains (audit 6, 02).
+                                // Clients that read (Prometheus, browsers) never get here with a full buffer.
+                                "a request came while earlier answers were unread"
+                            } else {
+                                nil
+                            }
+                        if let closeUnanswered {
                             state.logger.debug(
-                                "metrics connection closed: accepted before the last reload",
-                                metadata: ["client": "\(client)"])
-                            channel.close(promise: nil)
-                            closing = true
-                            continue
-                        }
-                        guard channel.isWritable else {
-                            state.logger.debug(
-                                "metrics connection closed: a request came while earlier answers were unread",
-                                metadata: ["client": "\(client)"])
+                                "metrics connection closed: \(closeUnanswered)", metadata: ["client": "\(client)"])
                             channel.close(promise: nil)
                             closing = true
                             continue
