@@ -124,7 +124,7 @@ let package = Package(
         // The status page and /api/v1/agents, rendered from the store's snapshots.
         .target(
             name: "GatewayStatus",
-            dependencies: ["GatewayStore", "MonitorModel", "MonitorSystem"],
+            dependencies: ["GatewayStore", "MonitorModel", "MonitorProtocol", "MonitorSystem"],
             swiftSettings: strictSwift
         ),
         .target(

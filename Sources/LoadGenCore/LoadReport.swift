@@ -1,3 +1,5 @@
+import MonitorProtocol
+
 /// The outcome of a run: a human-readable summary and one JSON line for scripts.
 public struct LoadReport: Sendable {
     public var plan: LoadPlan
@@ -58,52 +60,46 @@ public struct LoadReport: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// One line of JSON with every figure, latencies in microseconds.
+    /// One line of JSON with every figure, fractions rounded to three decimals, latencies in microseconds.
     public var jsonLine: String {
-        let fields: [(String, String)] = [
-            ("agents", String(plan.agents)),
-            ("dialect", quoted(plan.dialect.rawValue)),
-            ("connected", String(connected)),
-            ("connect_failures", String(connectFailures)),
-            ("unexpected_closes", String(unexpectedCloses)),
-            ("open_at_end", String(openAtEnd)),
-            ("samples_sent", String(samplesSent)),
-            ("samples_acknowledged", String(samplesAcknowledged)),
-            ("errors", String(errors)),
-            ("ramp_up_seconds", format(rampUpSeconds)),
-            ("window_seconds", format(windowSeconds)),
-            ("sent_in_window", String(sentInWindow)),
-            ("acknowledged_in_window", String(acknowledgedInWindow)),
-            ("samples_per_second", format(throughput)),
-            ("latency_count", String(latency.count)),
-            ("latency_p50_us", String(latency.p50)),
-            ("latency_p90_us", String(latency.p90)),
-            ("latency_p99_us", String(latency.p99)),
-            ("latency_max_us", String(latency.max)),
-        ]
-        return "{" + fields.map { "\(quoted($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+        var json = JSONWriter()
+        json.object { json in
+            json.member("agents", integer: plan.agents)
+            json.member("dialect", string: plan.dialect.rawValue)
+            // The connections.
+            json.member("connected", integer: connected)
+            json.member("connect_failures", integer: connectFailures)
+            json.member("unexpected_closes", integer: unexpectedCloses)
+            json.member("open_at_end", integer: openAtEnd)
+            // The samples over the whole run.
+            json.member("samples_sent", integer: samplesSent)
+            json.member("samples_acknowledged", integer: samplesAcknowledged)
+            json.member("errors", integer: errors)
+            // The measurement window.
+            json.member("ramp_up_seconds", number: roundedToThreeDecimals(rampUpSeconds))
+            json.member("window_seconds", number: roundedToThreeDecimals(windowSeconds))
+            json.member("sent_in_window", integer: sentInWindow)
+            json.member("acknowledged_in_window", integer: acknowledgedInWindow)
+            json.member("samples_per_second", number: roundedToThreeDecimals(throughput))
+            // Send→ack latency within the window.
+            json.member("latency_count", integer: latency.count)
+            json.member("latency_p50_us", integer: latency.p50)
+            json.member("latency_p90_us", integer: latency.p90)
+            json.member("latency_p99_us", integer: latency.p99)
+            json.member("latency_max_us", integer: latency.max)
+        }
+        return json.text
+    }
+
+    private func roundedToThreeDecimals(_ value: Double) -> Double {
+        (value * 1000).rounded() / 1000
     }
 
     private func format(_ value: Double) -> String {
-        let scaled = (value * 1000).rounded() / 1000
-        return String(scaled)
+        String(roundedToThreeDecimals(value))
     }
 
     private func ms(_ microseconds: UInt32) -> String {
         format(Double(microseconds) / 1000)
-    }
-
-    private func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case _ where scalar.value < 0x20:
-                result += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
     }
 }

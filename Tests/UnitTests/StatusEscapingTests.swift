@@ -1,4 +1,3 @@
-import Foundation
 import Testing
 
 @testable import GatewayStatus
@@ -36,23 +35,5 @@ import Testing
         // Every ampersand starts one of the references the function writes.
         let references = escaped.matches(of: /&(amp|lt|gt|quot|#39);/).count
         #expect(escaped.filter { $0 == "&" }.count == references)
-    }
-
-    @Test func jsonEscapesQuotesBackslashesAndControls() {
-        #expect(Escaping.jsonString("a\"b\\c") == #""a\"b\\c""#)
-        #expect(Escaping.jsonString("\n\r\t\u{8}\u{C}") == #""\n\r\t\b\f""#)
-        #expect(Escaping.jsonString("\u{0}\u{1B}\u{7F}") == #""\u0000\u001b\u007f""#)
-        #expect(Escaping.jsonString("</script>") == #""\u003c/script\u003e""#)
-        #expect(Escaping.jsonString("a & 'b'") == #""a \u0026 \u0027b\u0027""#)
-        #expect(Escaping.jsonString("\u{2028}\u{2029}") == #""\u2028\u2029""#)
-        #expect(Escaping.jsonString("Grüße 🚀") == "\"Grüße 🚀\"")
-    }
-
-    @Test(arguments: hostile)
-    func jsonRoundTripsThroughFoundation(_ text: String) throws {
-        let literal = Escaping.jsonString(text)
-        #expect(!literal.contains("<") && !literal.contains(">") && !literal.contains("&"))
-        let decoded = try JSONDecoder().decode(String.self, from: Data(literal.utf8))
-        #expect(decoded == text)
     }
 }

@@ -90,7 +90,7 @@ func statusFixture(now: Double = 1_000_100) -> [AgentSnapshot] {
         let json = AgentsJSON.render([], now: 5)
         #expect(
             json
-                == #"{"now":5,"version":"\#(MonitorVersion.current)","counts":{"total":0,"up":0,"late":0,"down":0},"agents":[]}"#
+                == #"{"now":5.0,"version":"\#(MonitorVersion.current)","counts":{"total":0,"up":0,"late":0,"down":0},"agents":[]}"#
                 + "\n")
     }
 }
