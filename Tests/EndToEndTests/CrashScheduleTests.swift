@@ -301,7 +301,7 @@ struct CrashScheduleTests {
         let taken = drivers.reduce(0) { $0 + $1.taken }
         let agentPort = vmagent.port
         _ = await eventually(timeout: 90, every: .seconds(5)) {
-            let pending = MetricsPage(text: try HTTPClient.get(port: agentPort, path: "/metrics").body).series
+            let pending = ExpositionPage(text: try HTTPClient.get(port: agentPort, path: "/metrics").body).series
                 .filter { $0.name == "vm_persistentqueue_bytes_pending" }.reduce(0) { $0 + $1.value }
             let count = try names.reduce(0) { try $0 + Set(receiver.timestamps(Self.family, agent: $1)).count }
             defer { previous = count }

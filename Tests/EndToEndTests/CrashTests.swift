@@ -81,7 +81,7 @@ final class CountingAgent {
 struct CrashTests {
     struct Outcome {
         var agents: [CountingAgent]
-        var metrics: MetricsPage
+        var metrics: ExpositionPage
         var lost: UInt64 { agents.reduce(0) { $0 + $1.lost } }
         var acknowledged: UInt64 { agents.reduce(0) { $0 + $1.acknowledged } }
     }

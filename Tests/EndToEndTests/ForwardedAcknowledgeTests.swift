@@ -84,7 +84,7 @@ struct ForwardedAcknowledgeTests {
         if mode == "forwarded" {
             #expect(account.left == 0, "the agent delivered everything to B: \(agent.process.output.suffix(2000))")
             #expect(samples.count == account.taken, "every sample the agent took is in the receiver")
-            for family in MetricsPage.reportFamilies.dropFirst() {
+            for family in ExpositionPage.reportFamilies.dropFirst() {
                 #expect(try receiver.samples("\(family){agent_number=\"\(name)\"}").map(\.0) == times, "\(family)")
             }
         } else {

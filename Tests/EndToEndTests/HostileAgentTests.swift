@@ -504,11 +504,11 @@ struct HostileAgentTests {
         guard let (agentPort, metricsPort) = ports else { return }
         let healthy = try AgentProcess.start(name: "fd-healthy", gatewayPort: agentPort)
         defer { healthy.process.signal(SIGKILL) }
-        func metrics(timeout: Int = 5) -> MetricsPage? {
+        func metrics(timeout: Int = 5) -> ExpositionPage? {
             guard let response = try? HTTPClient.get(port: metricsPort, path: "/metrics"), response.status == 200 else {
                 return nil
             }
-            return MetricsPage(text: response.body)
+            return ExpositionPage(text: response.body)
         }
         #expect(await eventually { metrics()?.value("monitord_agent_up", agent: "fd-healthy") == 1 })
         let before = metrics()?.value("monitord_samples_received_total", agent: "fd-healthy") ?? 0

@@ -42,7 +42,7 @@ struct HostileInputTests {
     }()
 
     /// Every refusal the gateway counted, whatever its reason.
-    static func refusals(_ page: MetricsPage) -> Double {
+    static func refusals(_ page: ExpositionPage) -> Double {
         page.series.filter { $0.name == "monitord_peer_errors_total" }.reduce(0) { $0 + $1.value }
     }
 

@@ -28,7 +28,7 @@ struct LogForwardingCrashTests {
     }
 
     /// A family without labels, from a page.
-    static func total(_ page: MetricsPage, _ name: String, reason: String? = nil) -> Double? {
+    static func total(_ page: ExpositionPage, _ name: String, reason: String? = nil) -> Double? {
         page.series.first { $0.name == name && $0.labels == (reason.map { ["reason": $0] } ?? [:]) }?.value
     }
 
@@ -98,7 +98,7 @@ struct LogForwardingCrashTests {
             (0...(2 * Self.batch)).contains(sent - 4 * Int(taken)),
             "nothing sent twice beyond the request in flight at the kill and the one whose position was being written: \(sent) sent for \(Int(taken)) agent samples"
         )
-        for family in MetricsPage.reportFamilies.dropFirst() {
+        for family in ExpositionPage.reportFamilies.dropFirst() {
             #expect(try receiver.samples("\(family){agent_number=\"e2e-walfwd\"}").map(\.0) == times, "\(family)")
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// monitor-agent and monitord together, as deployed: delivery, outages and expiry.
@@ -12,7 +13,7 @@ struct NativeAgentTests {
             defer { agent.process.signal(SIGKILL) }
             let reported = await eventually {
                 let page = try gateway.metrics()
-                return MetricsPage.reportFamilies.allSatisfy { page.value($0, agent: "e2e-web-01") != nil }
+                return ExpositionPage.reportFamilies.allSatisfy { page.value($0, agent: "e2e-web-01") != nil }
             }
             #expect(reported, "gateway: \(gateway.process.output)\nagent: \(agent.process.output)")
             let page = try gateway.metrics()
@@ -111,7 +112,7 @@ struct NativeAgentTests {
                 await eventually {
                     let page = try gateway.metrics()
                     return page.value("monitord_agent_up", agent: "e2e-doomed") == 1
-                        && MetricsPage.reportFamilies.allSatisfy { page.value($0, agent: "e2e-doomed") != nil }
+                        && ExpositionPage.reportFamilies.allSatisfy { page.value($0, agent: "e2e-doomed") != nil }
                 })
             agent.process.signal(SIGKILL)
             let killedAt = Date()
@@ -125,7 +126,7 @@ struct NativeAgentTests {
                     let page = try gateway.metrics()
                     lastPage = page.text
                     expired =
-                        MetricsPage.reportFamilies.allSatisfy { page.value($0, agent: "e2e-doomed") == nil }
+                        ExpositionPage.reportFamilies.allSatisfy { page.value($0, agent: "e2e-doomed") == nil }
                         && page.value("monitord_agent_up", agent: "e2e-doomed") == 0
                 } catch {
                     lastPage = "\(error)"

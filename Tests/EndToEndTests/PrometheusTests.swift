@@ -55,7 +55,7 @@ struct PrometheusTests {
     @Test("a real Prometheus scrapes monitord and its query API returns the four families")
     func prometheusScrapes() async throws {
         try await withScrapedAgent(named: "e2e-scraped") { _, prometheus in
-            for family in MetricsPage.reportFamilies {
+            for family in ExpositionPage.reportFamilies {
                 let found = await prometheus.ingests(family, agent: "e2e-scraped")
                 #expect(found, "\(family) not in Prometheus: \(prometheus.recentOutput)")
             }

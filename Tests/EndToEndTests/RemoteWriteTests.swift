@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// monitord forwarding to a real Prometheus (Debian's, with its remote-write receiver) on loopback.
@@ -128,7 +129,7 @@ struct RemoteWriteTests {
         let sent = try #require(Self.samplesSent(in: gateway.process.output), "\(gateway.process.output)")
         #expect(sent == Int(received) * 4, "every accepted sample forwarded, four series each")
 
-        for family in MetricsPage.reportFamilies {
+        for family in ExpositionPage.reportFamilies {
             let samples = try receiver.samples("\(family){agent_number=\"e2e-rw\"}")
             #expect(samples.count == Int(received), "\(family): \(samples.count) in Prometheus, \(received) accepted")
             // The newest sample carries the agent's own sampling time, to the millisecond.
@@ -137,7 +138,9 @@ struct RemoteWriteTests {
         let labels = try receiver.labelSets("process_ram_usage_percent")
         #expect(labels == [["__name__": "process_ram_usage_percent", "agent_number": "e2e-rw", "job": "monitord"]])
         #expect(page.contains("monitord_remote_write_samples_failed_total 0"))
-        let dropped = MetricsPage(text: page).series.filter { $0.name == "monitord_remote_write_samples_dropped_total" }
+        let dropped = ExpositionPage(text: page).series.filter {
+            $0.name == "monitord_remote_write_samples_dropped_total"
+        }
         // One per reason: refused, too_old, out_of_order, queue_full, shutdown, wal_full.
         #expect(dropped.count == 6 && dropped.allSatisfy { $0.value == 0 }, "\(dropped)")
         #expect(!page.contains("monitord_remote_write_last_success_timestamp_seconds 0\n"))
@@ -194,7 +197,7 @@ struct RemoteWriteTests {
         #expect(Set(times).count == times.count, "nothing twice")
         #expect(duringOutage >= 5, "samples taken while monitord was down arrived with their own times")
         #expect(times.last == Int64((lastSeen * 1000).rounded()), "the agent's last sample arrived, at its time")
-        for family in MetricsPage.reportFamilies.dropFirst() {
+        for family in ExpositionPage.reportFamilies.dropFirst() {
             #expect(try receiver.samples("\(family){agent_number=\"e2e-outage\"}").map(\.0) == times, "\(family)")
         }
     }
@@ -302,7 +305,7 @@ struct RemoteWriteTests {
                     try receiver.samples("process_ram_usage_percent{agent_number=\"\($0)\"}").count == 11
                 }
             })
-        for family in MetricsPage.reportFamilies {
+        for family in ExpositionPage.reportFamilies {
             for agent in live {
                 let samples = try receiver.samples("\(family){agent_number=\"\(agent)\"}")
                 #expect(samples.count == 11, "\(family) \(agent): every current sample, once")

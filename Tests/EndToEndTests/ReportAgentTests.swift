@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The report's own agent, unchanged, against monitord: SPEC §1 compatibility.
@@ -18,7 +19,9 @@ struct ReportAgentTests {
             defer { second.signal(SIGKILL) }
             let bothReported = await eventually {
                 let page = try gateway.metrics()
-                return MetricsPage.reportFamilies.allSatisfy { page.agents(exporting: $0) == ["agent_1", "agent_2"] }
+                return ExpositionPage.reportFamilies.allSatisfy {
+                    page.agents(exporting: $0) == ["agent_1", "agent_2"]
+                }
             }
             #expect(bothReported, "log: \(gateway.process.output)\nagent: \(first.output)")
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import GatewayConfig
@@ -289,8 +290,7 @@ import Testing
     }
 
     func temporaryFile(_ bytes: [UInt8]) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString).conf")
-            .path
+        let path = temporaryPath("config") + ".conf"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }

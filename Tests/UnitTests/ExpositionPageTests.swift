@@ -1,31 +1,8 @@
+import TestSupport
 import Testing
 
 @testable import GatewayStore
 @testable import MonitorModel
-
-/// The page as a map from series (name plus label set, as written) to value text, and the families declared.
-struct ParsedPage {
-    var series: [String: String] = [:]
-    var types: [String: String] = [:]
-    var helps: [String: String] = [:]
-    var familyOrder: [String] = []
-
-    init(_ bytes: [UInt8]) {
-        let text = String(decoding: bytes, as: UTF8.self)
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
-            if line.hasPrefix("# TYPE ") {
-                let parts = line.dropFirst(7).split(separator: " ", maxSplits: 1)
-                types[String(parts[0])] = String(parts[1])
-            } else if line.hasPrefix("# HELP ") {
-                let parts = line.dropFirst(7).split(separator: " ", maxSplits: 1)
-                helps[String(parts[0])] = String(parts[1])
-                familyOrder.append(String(parts[0]))
-            } else if let space = line.lastIndex(of: " ") {
-                series[String(line[..<space])] = String(line[line.index(after: space)...])
-            }
-        }
-    }
-}
 
 private func snapshot(
     _ name: String, connected: Bool = true, lastSeen: Double? = 100, latest: Sample? = nil, received: UInt64 = 0,
@@ -42,18 +19,18 @@ private let reportSample = Sample(
 
 @Suite struct ExpositionPageTests {
     @Test func freshAgentExportsTheFourReportFamiliesWithTheReportsHelpTexts() {
-        let page = ParsedPage(
+        let page = ExpositionPage(
             MetricsPage.render(
                 store: [snapshot("web-01", lastSeen: 99.5, latest: reportSample, received: 4)], process: nil))
-        #expect(page.series[#"process_ram_usage_percent{agent_number="web-01"}"#] == "58.4")
-        #expect(page.series[#"process_cpu_usage_percent{agent_number="web-01"}"#] == "2.8")
-        #expect(page.series[#"process_ram_gigabytes{agent_number="web-01"}"#] == "0.00927734375")
-        #expect(page.series[#"process_cpu_interrupts_total{agent_number="web-01"}"#] == "706148")
-        #expect(page.series[#"monitord_agent_up{agent_number="web-01"}"#] == "1")
-        #expect(page.series[#"monitord_agent_last_seen_timestamp_seconds{agent_number="web-01"}"#] == "99.5")
-        #expect(page.series[#"monitord_samples_received_total{agent_number="web-01"}"#] == "4")
-        #expect(page.series["monitord_agents"] == "1")
-        #expect(page.series[#"monitord_build_info{version="\#(MonitorVersion.current)"}"#] == "1")
+        #expect(page.samples[#"process_ram_usage_percent{agent_number="web-01"}"#] == "58.4")
+        #expect(page.samples[#"process_cpu_usage_percent{agent_number="web-01"}"#] == "2.8")
+        #expect(page.samples[#"process_ram_gigabytes{agent_number="web-01"}"#] == "0.00927734375")
+        #expect(page.samples[#"process_cpu_interrupts_total{agent_number="web-01"}"#] == "706148")
+        #expect(page.samples[#"monitord_agent_up{agent_number="web-01"}"#] == "1")
+        #expect(page.samples[#"monitord_agent_last_seen_timestamp_seconds{agent_number="web-01"}"#] == "99.5")
+        #expect(page.samples[#"monitord_samples_received_total{agent_number="web-01"}"#] == "4")
+        #expect(page.samples["monitord_agents"] == "1")
+        #expect(page.samples[#"monitord_build_info{version="\#(MonitorVersion.current)"}"#] == "1")
 
         #expect(page.helps["process_ram_usage_percent"] == "usage of my ram")
         #expect(page.helps["process_cpu_usage_percent"] == "usage of my cpu in 4 seconds")
@@ -71,19 +48,20 @@ private let reportSample = Sample(
 
     @Test func staleAgentKeepsOnlyItsSelfMetrics() {
         let stale = snapshot("old", connected: false, latest: reportSample, received: 9, up: false, fresh: false)
-        let page = ParsedPage(MetricsPage.render(store: [stale], process: nil))
-        #expect(!page.series.keys.contains { $0.hasPrefix("process_") })
-        #expect(page.series[#"monitord_agent_up{agent_number="old"}"#] == "0")
-        #expect(page.series[#"monitord_samples_received_total{agent_number="old"}"#] == "9")
-        #expect(page.series[#"monitord_agent_last_seen_timestamp_seconds{agent_number="old"}"#] == "100")
+        let page = ExpositionPage(MetricsPage.render(store: [stale], process: nil))
+        #expect(!page.samples.keys.contains { $0.hasPrefix("process_") })
+        #expect(page.samples[#"monitord_agent_up{agent_number="old"}"#] == "0")
+        #expect(page.samples[#"monitord_samples_received_total{agent_number="old"}"#] == "9")
+        #expect(page.samples[#"monitord_agent_last_seen_timestamp_seconds{agent_number="old"}"#] == "100")
         // The families are still declared, so the page always has the same shape.
         #expect(page.types["process_ram_usage_percent"] == "gauge")
     }
 
     @Test func agentWithoutSampleHasNoLastSeen() {
-        let page = ParsedPage(MetricsPage.render(store: [snapshot("new", lastSeen: nil, fresh: false)], process: nil))
-        #expect(page.series[#"monitord_agent_up{agent_number="new"}"#] == "1")
-        #expect(!page.series.keys.contains { $0.hasPrefix("monitord_agent_last_seen") })
+        let page = ExpositionPage(
+            MetricsPage.render(store: [snapshot("new", lastSeen: nil, fresh: false)], process: nil))
+        #expect(page.samples[#"monitord_agent_up{agent_number="new"}"#] == "1")
+        #expect(!page.samples.keys.contains { $0.hasPrefix("monitord_agent_last_seen") })
     }
 
     @Test func extraFamiliesAndProcessFiguresAreAppended() {
@@ -93,17 +71,17 @@ private let reportSample = Sample(
         let refused = MetricFamily(
             name: "monitord_connections_refused_total", help: "Connections refused.", type: .counter,
             samples: [MetricSample(2, labels: ["reason": "limit"])])
-        let page = ParsedPage(MetricsPage.render(store: [], process: process, extra: [refused], version: "9.9"))
-        #expect(page.series[#"monitord_connections_refused_total{reason="limit"}"#] == "2")
-        #expect(page.series["process_cpu_seconds_total"] == "1.25")
-        #expect(page.series["process_resident_memory_bytes"] == "4096")
-        #expect(page.series["process_virtual_memory_bytes"] == "8192")
-        #expect(page.series["process_start_time_seconds"] == "1700000000.5")
-        #expect(page.series["process_open_fds"] == "12")
-        #expect(page.series["process_max_fds"] == "1024")
+        let page = ExpositionPage(MetricsPage.render(store: [], process: process, extra: [refused], version: "9.9"))
+        #expect(page.samples[#"monitord_connections_refused_total{reason="limit"}"#] == "2")
+        #expect(page.samples["process_cpu_seconds_total"] == "1.25")
+        #expect(page.samples["process_resident_memory_bytes"] == "4096")
+        #expect(page.samples["process_virtual_memory_bytes"] == "8192")
+        #expect(page.samples["process_start_time_seconds"] == "1700000000.5")
+        #expect(page.samples["process_open_fds"] == "12")
+        #expect(page.samples["process_max_fds"] == "1024")
         #expect(page.types["process_cpu_seconds_total"] == "counter")
-        #expect(page.series[#"monitord_build_info{version="9.9"}"#] == "1")
-        #expect(page.series["monitord_agents"] == "0")
+        #expect(page.samples[#"monitord_build_info{version="9.9"}"#] == "1")
+        #expect(page.samples["monitord_agents"] == "0")
     }
 
     @Test func eachFamilyIsDeclaredOnceAndItsSamplesFollowIt() {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import GatewayStore
@@ -76,8 +77,7 @@ import Testing
     }
 
     @Test func directoryEntriesAreCounted() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("monitord-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
+        let directory = try URL(fileURLWithPath: makeTemporaryDirectory("monitord-entries"))
         defer { try? FileManager.default.removeItem(at: directory) }
         for name in ["a", "b", "c"] {
             try Data().write(to: directory.appendingPathComponent(name))

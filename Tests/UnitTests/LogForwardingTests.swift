@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOPosix
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import GatewayConfig
@@ -100,7 +101,7 @@ struct LogForwardingTests {
         await wal.close()
     }
 
-    static func directory() -> String { NSTemporaryDirectory() + "walfwd-test-\(UUID().uuidString)/wal" }
+    static func directory() -> String { temporaryPath("walfwd-test") + "/wal" }
 
     @Test("the confirmed position survives a restart: the next run sends exactly what was unsent, in order")
     func positionSurvivesRestart() async throws {

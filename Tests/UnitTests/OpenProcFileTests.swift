@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AgentKit
@@ -7,7 +8,7 @@ import Testing
 /// The agent's kept-open `/proc` files: each read sees the file as it is now, whole.
 @Suite struct OpenProcFileTests {
     func temporaryFile(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("open-proc-\(UUID().uuidString)").path
+        let path = temporaryPath("open-proc")
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -59,7 +60,7 @@ import Testing
 
     @Test("a missing file is an error naming it, at each read, until it appears")
     func missingFile() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID().uuidString)").path
+        let path = temporaryPath("absent")
         let file = OpenProcFile(path: path)
         for _ in 0..<2 {
             #expect(throws: ProcFileError(file: path, message: "cannot read: No such file or directory")) {

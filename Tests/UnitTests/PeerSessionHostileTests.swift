@@ -25,14 +25,6 @@ struct PeerSessionHostileTests {
             AgentMessage.hello(Hello(protocolVersion: 1, agent: agent, agentVersion: "1.0.0", session: session)))
     }
 
-    func sample(_ sequence: UInt64, at timestamp: Double = 1_700_000_000) -> [UInt8] {
-        ProtocolCodec.encode(
-            AgentMessage.sample(
-                Sample(
-                    sequence: sequence, timestamp: timestamp, ramUsagePercent: 50, cpuUsagePercent: 5,
-                    processRAMGigabytes: 0.01, cpuInterrupts: 1000 + sequence)))
-    }
-
     @Test("after a takeover the older connection's samples are neither kept, forwarded nor acked")
     func takeoverNeverAcksWhatIsNotKept() {
         let forwarded = Mutex<[UInt64]>([])
@@ -41,13 +33,13 @@ struct PeerSessionHostileTests {
         }
         var older = session(forward: forward)
         _ = older.receive(hello(session: "aaaaaaaaaaaaaaaa"), now: 100)
-        _ = older.receive(sample(1), now: 100)
+        _ = older.receive(sampleLine(1), now: 100)
         #expect(older.takePendingAck() == .ack(sequence: 1))
 
         var newer = session(forward: forward)
         #expect(newer.receive(hello(session: "bbbbbbbbbbbbbbbb"), now: 101) != .none)
 
-        let late = older.receive(sample(2), now: 102)
+        let late = older.receive(sampleLine(2), now: 102)
         guard case .refuse = late else {
             Issue.record("the superseded connection's sample was taken: \(late)")
             return
@@ -63,8 +55,8 @@ struct PeerSessionHostileTests {
         var peer = session { sample, _, _ in forwarded.withLock { $0.append(sample.timestamp ?? -1) } }
         let now = 1_700_000_000.0
         _ = peer.receive(hello(), now: now)
-        _ = peer.receive(sample(1, at: now + 10 * 365 * 86400), now: now)
-        _ = peer.receive(sample(2, at: now + 1), now: now + 1)
+        _ = peer.receive(sampleLine(1, at: now + 10 * 365 * 86400), now: now)
+        _ = peer.receive(sampleLine(2, at: now + 1), now: now + 1)
         let stamps = forwarded.withLock { $0 }
         #expect(stamps.count == 2)
         #expect(stamps.allSatisfy { $0 <= now + 3600 }, "a timestamp years ahead went through: \(stamps)")

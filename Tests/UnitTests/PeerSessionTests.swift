@@ -23,14 +23,6 @@ struct PeerSessionTests {
             AgentMessage.hello(Hello(protocolVersion: 1, agent: agent, agentVersion: "1.0.0", session: session)))
     }
 
-    func sample(_ sequence: UInt64) -> [UInt8] {
-        ProtocolCodec.encode(
-            AgentMessage.sample(
-                Sample(
-                    sequence: sequence, timestamp: 1_700_000_000 + Double(sequence), ramUsagePercent: 50,
-                    cpuUsagePercent: 5, processRAMGigabytes: 0.01, cpuInterrupts: 1000 + sequence)))
-    }
-
     let report = Array(
         #"{"currentProccessRAM: ": 0.5, "RAM usage: ": 58.4, "CPU usage: ": 2.8, "CPU interrupts: ": 706148}"#.utf8)
 
@@ -39,7 +31,7 @@ struct PeerSessionTests {
         var peer = session()
         #expect(peer.receive(hello(), now: 100) == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
         #expect(peer.agentName == "web-01")
-        for sequence in 1...3 { #expect(peer.receive(sample(UInt64(sequence)), now: 101) == .none) }
+        for sequence in 1...3 { #expect(peer.receive(sampleLine(UInt64(sequence)), now: 101) == .none) }
         #expect(peer.takePendingAck() == .ack(sequence: 3))
         #expect(peer.takePendingAck() == nil)
         #expect(peer.takeSampleCount() == 3)
@@ -50,13 +42,13 @@ struct PeerSessionTests {
     func acksNeverGoBackwards() {
         var peer = session()
         _ = peer.receive(hello(), now: 100)
-        _ = peer.receive(sample(5), now: 101)
+        _ = peer.receive(sampleLine(5), now: 101)
         #expect(peer.takePendingAck() == .ack(sequence: 5))
-        _ = peer.receive(sample(3), now: 101)
+        _ = peer.receive(sampleLine(3), now: 101)
         #expect(peer.takePendingAck() == nil, "an ack of 3 after 5 would take back what 5 promised")
-        _ = peer.receive(sample(4), now: 101)
+        _ = peer.receive(sampleLine(4), now: 101)
         #expect(peer.takePendingAck() == nil)
-        _ = peer.receive(sample(6), now: 102)
+        _ = peer.receive(sampleLine(6), now: 102)
         #expect(peer.takePendingAck() == .ack(sequence: 6))
         #expect(peer.takeAck(upTo: 4) == nil, "the ack before a refused read follows the same rule")
         #expect(peer.takeAck(upTo: 7) == .ack(sequence: 7))
@@ -66,12 +58,12 @@ struct PeerSessionTests {
     func reconnect() {
         var first = session()
         _ = first.receive(hello(), now: 100)
-        _ = first.receive(sample(1), now: 100)
-        _ = first.receive(sample(2), now: 100)
+        _ = first.receive(sampleLine(1), now: 100)
+        _ = first.receive(sampleLine(2), now: 100)
         first.disconnect(now: 101)
         var second = session()
         #expect(second.receive(hello(), now: 102) == .reply(.welcome(protocolVersion: 1, lastSequence: 2)))
-        _ = second.receive(sample(2), now: 102)
+        _ = second.receive(sampleLine(2), now: 102)
         #expect(second.takePendingAck() == .ack(sequence: 2))
         #expect(store.snapshot(now: 103).first?.samplesReceived == 2)
     }
@@ -100,7 +92,7 @@ struct PeerSessionTests {
         var peer = session()
         let action: PeerSession.Action
         switch scenario {
-        case 0: action = peer.receive(sample(1), now: 1)
+        case 0: action = peer.receive(sampleLine(1), now: 1)
         case 1:
             _ = peer.receive(hello(), now: 1)
             action = peer.receive(hello(), now: 1)
@@ -160,7 +152,7 @@ struct PeerSessionTests {
             let line = String(decoding: ProtocolCodec.encode(message), as: UTF8.self)
             #expect(!line.contains("last_seq"), "\(line)")
         }
-        _ = second.receive(sample(1), now: 103)
+        _ = second.receive(sampleLine(1), now: 103)
         second.disconnect(now: 104)
         var third = session()
         #expect(third.receive(hello(), now: 105) == .reply(.welcome(protocolVersion: 1, lastSequence: 1)))

@@ -39,8 +39,7 @@ import Testing
     }
 
     @Test func everyKeyIsReadAndTheRenderedFileParsesBack() throws {
-        let dir = NSTemporaryDirectory() + "rw-config-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try makeTemporaryDirectory("rw-config")
         try "s3cret\n".write(toFile: dir + "/password", atomically: true, encoding: .utf8)
         let text = """
             [remote-write]

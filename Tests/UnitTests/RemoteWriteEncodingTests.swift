@@ -7,15 +7,10 @@ import Testing
 
 /// The bytes remote write puts on the wire: protobuf per prometheus/prompb, snappy block format.
 @Suite struct RemoteWriteEncodingTests {
-    static func sample(_ sequence: UInt64, at timestamp: Double?) -> Sample {
-        Sample(
-            sequence: sequence, timestamp: timestamp, ramUsagePercent: 58.4, cpuUsagePercent: 2.8,
-            processRAMGigabytes: 0.009, cpuInterrupts: 706_148)
-    }
-
     static func pending(_ agent: String, _ sequence: UInt64, ms: Int64) -> PendingSample {
         PendingSample(
-            agent: agent, timestampMilliseconds: ms, sample: sample(sequence, at: Double(ms) / 1000), enqueuedAt: 0)
+            agent: agent, timestampMilliseconds: ms,
+            sample: makeSample(sequence, at: Double(ms) / 1000, value: 58.4, interrupts: 706_148), enqueuedAt: 0)
     }
 
     @Test func generatedCodeWritesTheProtobufWireFormatOfPrompb() throws {

@@ -17,14 +17,6 @@ import Testing
         }
     }
 
-    static func sample(_ sequence: UInt64) -> [UInt8] {
-        ProtocolCodec.encode(
-            AgentMessage.sample(
-                Sample(
-                    sequence: sequence, timestamp: 1_700_000_000 + Double(sequence), ramUsagePercent: 1,
-                    cpuUsagePercent: 2, processRAMGigabytes: 0.1, cpuInterrupts: 4)))
-    }
-
     @Test func nativeSamplesReachTheSinkOnceEvenWhenReplayed() {
         let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(60))
         let collected = Collected()
@@ -33,7 +25,7 @@ import Testing
         let hello = ProtocolCodec.encode(
             AgentMessage.hello(Hello(agent: "web-1", agentVersion: "0.1.0", session: "0123456789abcdef")))
         _ = session.receive(hello, now: 10)
-        for sequence: UInt64 in [1, 2, 2, 3, 1] { _ = session.receive(Self.sample(sequence), now: 11) }
+        for sequence: UInt64 in [1, 2, 2, 3, 1] { _ = session.receive(sampleLine(sequence), now: 11) }
         #expect(collected.sequences == [1, 2, 3], "duplicates are not forwarded twice")
         #expect(collected.items.withLock { $0.allSatisfy { $0.agent == "web-1" && $0.now == 11 } })
     }

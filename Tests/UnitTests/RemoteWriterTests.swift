@@ -66,10 +66,9 @@ import Testing
         }
     }
 
+    /// Sample `n`, taken `n` fifths of a second after 2023-11-14 (distinct milliseconds for remote write).
     static func sample(_ n: Int) -> Sample {
-        Sample(
-            sequence: UInt64(n), timestamp: 1_700_000_000 + Double(n) * 0.2, ramUsagePercent: Double(n),
-            cpuUsagePercent: 1, processRAMGigabytes: 0.01, cpuInterrupts: UInt64(n))
+        makeSample(UInt64(n), at: 1_700_000_000 + Double(n) * 0.2)
     }
 
     static func waitUntil(_ condition: () -> Bool) async -> Bool {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import AgentSpool
@@ -34,7 +35,7 @@ final class LogCapture: Sendable {
 
 /// A spool in a fresh temporary directory.
 struct SpoolFixture {
-    let directory = NSTemporaryDirectory() + "spool-test-\(UUID().uuidString)/spool"
+    let directory = temporaryPath("spool-test") + "/spool"
     let log = LogCapture()
 
     func open(

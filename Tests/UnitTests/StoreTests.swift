@@ -3,13 +3,6 @@ import Testing
 @testable import GatewayStore
 @testable import MonitorModel
 
-/// A sample whose values encode its sequence, so a test can tell which sample the store kept as latest.
-func makeSample(_ sequence: UInt64, at timestamp: Double? = nil, value: Double? = nil) -> Sample {
-    Sample(
-        sequence: sequence, timestamp: timestamp, ramUsagePercent: value ?? Double(sequence), cpuUsagePercent: 2.5,
-        processRAMGigabytes: 0.25, cpuInterrupts: 1000 + sequence)
-}
-
 private func makeStore(timeout: Int = 30, forget: Int = 300) -> AgentStore {
     AgentStore(agentTimeout: .seconds(timeout), forgetAfter: .seconds(forget))
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import GatewayStore
@@ -13,7 +14,7 @@ struct WALFixture {
     let directory: String
     let log = LogCapture()
 
-    init(directory: String = NSTemporaryDirectory() + "wal-test-\(UUID().uuidString)/wal") {
+    init(directory: String = temporaryPath("wal-test") + "/wal") {
         self.directory = directory
     }
 
@@ -430,8 +431,7 @@ struct WALTests {
         "a full disk (a 256 KiB tmpfs): the failed append is refused and cut back, the log writes again once space returns",
         .enabled(if: geteuid() == 0, "mounting a tmpfs needs root"))
     func fullDisk() async throws {
-        let mountPoint = NSTemporaryDirectory() + "wal-full-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let mountPoint = try makeTemporaryDirectory("wal-full")
         func run(_ arguments: [String]) throws -> Int32 {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/" + arguments[0])

@@ -1,6 +1,7 @@
 import Foundation
 import MonitorConfig
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import MonitorWebConfig
@@ -104,7 +105,7 @@ import Testing
     }
 
     @Test func aCertificateThatIsNotPEMIsRefused() throws {
-        let path = NSTemporaryDirectory() + "web-config-test-\(UUID().uuidString).pem"
+        let path = temporaryPath("web-config-test") + ".pem"
         try "not a certificate\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let message = failure("tls_server_config:\n  cert_file: \(path)\n  key_file: \(path)\n")

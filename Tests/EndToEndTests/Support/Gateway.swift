@@ -46,10 +46,10 @@ final class GatewayProcess: @unchecked Sendable {
         self.configPath = configPath
     }
 
-    func metrics() throws -> MetricsPage {
+    func metrics() throws -> ExpositionPage {
         let response = try HTTPClient.get(port: metricsPort, path: "/metrics")
         guard response.status == 200 else { throw E2EError("GET /metrics: \(response.status)") }
-        return MetricsPage(text: response.body)
+        return ExpositionPage(text: response.body)
     }
 
     func stop() async { await process.stop() }

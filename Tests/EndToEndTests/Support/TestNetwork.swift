@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Two network namespaces joined by a veth pair: the project's own test hosts, on addresses
 /// that exist only inside them. Made and removed by the test (needs root and iproute2).
@@ -50,10 +51,10 @@ struct TestNetwork {
     }
 
     /// /metrics from inside the gateway's namespace.
-    func fetchMetrics() throws -> MetricsPage {
+    func fetchMetrics() throws -> ExpositionPage {
         let output = try Self.run(
             "ip netns exec \(gatewayNamespace) curl -fsS --max-time 5 http://\(Self.gatewayAddress):8001/metrics")
-        return MetricsPage(text: output)
+        return ExpositionPage(text: output)
     }
 
     @discardableResult
