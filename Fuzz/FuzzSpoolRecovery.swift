@@ -22,7 +22,7 @@ import MonitorModel
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSpoolRecovery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
-    let directory = scratchDirectory()
+    let directory = scratchDirectory("spool")
     defer { removeAll(directory) }
     var offset = 0
     while offset + 11 <= input.count {
@@ -83,35 +83,4 @@ public func fuzzSpoolRecovery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     }
     again.close()
     return 0
-}
-
-private func scratchDirectory() -> String {
-    var template = Array("/dev/shm/fuzz-spool-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-        fatalError("mkdtemp failed")
-    }
-    chmod(made, 0o700)
-    return String(cString: made) + "/spool"
-}
-
-private func writeFile(_ path: String, _ bytes: [UInt8]) {
-    mkdir(String(path[..<path.lastIndex(of: "/")!]), 0o700)
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    guard descriptor >= 0 else { return }
-    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-    close(descriptor)
-}
-
-private func removeAll(_ directory: String) {
-    if let handle = opendir(directory) {
-        while let entry = readdir(handle) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { unlink(directory + "/" + name) }
-        }
-        closedir(handle)
-    }
-    rmdir(directory)
-    rmdir(String(directory[..<directory.lastIndex(of: "/")!]))
 }

@@ -32,7 +32,7 @@ import MonitorSystem
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWALRecovery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
-    let directory = scratchDirectory()
+    let directory = walScratchDirectory()
     defer { removeAll(directory) }
     var written: [String: [UInt8]] = [:]
     var offset = 0
@@ -161,34 +161,9 @@ private func framed(_ bytes: [UInt8]) -> (checkpoint: [UInt8], records: [UInt8])
     return (checkpoint, records)
 }
 
-private func scratchDirectory() -> String {
-    var template = Array("/dev/shm/fuzz-wal-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-        fatalError("mkdtemp failed")
-    }
-    chmod(made, 0o700)
-    let directory = String(cString: made) + "/wal"
+/// The log's directory, made: recovery expects it to exist, as the gateway makes it before.
+private func walScratchDirectory() -> String {
+    let directory = scratchDirectory("wal")
     mkdir(directory, 0o700)
     return directory
-}
-
-private func writeFile(_ path: String, _ bytes: [UInt8]) {
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    guard descriptor >= 0 else { return }
-    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-    close(descriptor)
-}
-
-private func removeAll(_ directory: String) {
-    if let handle = opendir(directory) {
-        while let entry = readdir(handle) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { unlink(directory + "/" + name) }
-        }
-        closedir(handle)
-    }
-    rmdir(directory)
-    rmdir(String(directory[..<directory.lastIndex(of: "/")!]))
 }

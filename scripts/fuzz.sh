@@ -18,6 +18,8 @@ target=${1:?$usage}
 seconds=${2:?$usage}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
+# The entry point, and any files of Fuzz/ it shares with other targets (compiled with it).
+support=()
 case "$target" in
     splitter) entry="$root/Fuzz/FuzzSplitter.swift" ;;
     codec) entry="$root/Fuzz/FuzzCodec.swift" ;;
@@ -26,9 +28,9 @@ case "$target" in
     # The agent's handling of sequences of gateway messages (GatewayConversation, in the protocol layer).
     conversation) entry="$root/Fuzz/FuzzConversation.swift" ;;
     # Spool recovery over arbitrary segment, watermark and temporary files.
-    spool-recovery) entry="$root/Fuzz/FuzzSpoolRecovery.swift" ;;
+    spool-recovery) entry="$root/Fuzz/FuzzSpoolRecovery.swift" support=("$root/Fuzz/FuzzFiles.swift") ;;
     # The gateway's write-ahead log recovery over arbitrary segment files (GatewayWALFiles).
-    wal-recovery) entry="$root/Fuzz/FuzzWALRecovery.swift" ;;
+    wal-recovery) entry="$root/Fuzz/FuzzWALRecovery.swift" support=("$root/Fuzz/FuzzFiles.swift") ;;
     *)
         echo "unknown target '$target' (splitter | codec | spool | config | conversation | spool-recovery | wal-recovery)" >&2
         exit 64
@@ -97,7 +99,7 @@ for module in "${modules[@]}"; do
         -emit-module-path "$work/modules/$module.swiftmodule" -c "${sources[@]}" -o "$work/modules/$module.o"
     objects+=("$work/modules/$module.o")
 done
-quiet swiftc "${flags[@]}" "$entry" "${objects[@]}" -o "$work/fuzz-$target"
+quiet swiftc "${flags[@]}" -module-name FuzzTarget "$entry" "${support[@]}" "${objects[@]}" -o "$work/fuzz-$target"
 
 cd "$work"
 # The Swift runtime's backtracer trips AddressSanitizer after a fatalError; libFuzzer reports.

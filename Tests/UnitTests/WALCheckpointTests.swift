@@ -64,27 +64,60 @@ struct WALCheckpointTests {
         await reopened.close()
     }
 
-    @Test("a checkpoint entry with a flipped bit is passed over and reported; the other entries and every record count")
-    func damagedEntryPassedOver() async throws {
+    /// Damage to a segment's checkpoint, and what it must cost: the entries named, nothing else.
+    enum CheckpointDamage: CaseIterable, Sendable {
+        /// A flipped bit in the second entry (entries are written newest first: "b" for record 100,
+        /// "a" for 99, "c" for 98): that entry alone is passed over.
+        case flippedBitInAnEntry
+        /// The first entry's length beyond any entry: the checkpoint cannot be stepped through.
+        case lengthField
+
+        func apply(to bytes: inout [UInt8], before: LogCheckpoint) {
+            switch self {
+            case .flippedBitInAnEntry:
+                var entry: [UInt8] = []
+                WALFormat.appendCheckpoint(before.agents["b"]!, to: &entry)
+                bytes[WALFormat.headerBytes + entry.count + 20] ^= 0x04
+            case .lengthField:
+                bytes[WALFormat.headerBytes + 1] = 0xff
+            }
+        }
+
+        var lostAgents: Set<String> {
+            switch self {
+            case .flippedBitInAnEntry: ["a"]
+            case .lengthField: ["a", "b", "c"]
+            }
+        }
+
+        var report: String {
+            switch self {
+            case .flippedBitInAnEntry: "1 checkpoint entries passed over"
+            case .lengthField: "the rest of the checkpoint is passed over"
+            }
+        }
+    }
+
+    @Test(
+        "damage in a checkpoint (a flipped bit, a length field) passes entries over, reported; every record counts",
+        arguments: CheckpointDamage.allCases)
+    func damagedCheckpointPassedOver(_ damage: CheckpointDamage) async throws {
         let (bytes, recordsStart, before) = Self.segment(after: Self.after)
-        // Entries are written newest first: "b" (record 100), "a" (99), "c" (98). The second is damaged.
-        var entry: [UInt8] = []
-        WALFormat.appendCheckpoint(before.agents["b"]!, to: &entry)
+        #expect(recordsStart > WALFormat.headerBytes)
         var damaged = bytes
-        damaged[WALFormat.headerBytes + entry.count + 20] ^= 0x04
+        damage.apply(to: &damaged, before: before)
         let fixture = WALFixture()
         defer { fixture.remove() }
         try FileManager.default.createDirectory(atPath: fixture.directory, withIntermediateDirectories: true)
         try fixture.write(damaged, to: WALFormat.segmentName(101))
         let (wal, recovery, replayed) = try fixture.open()
         #expect(replayed == Self.after)
-        #expect(recovery.checkpoint == Self.expected(from: before, without: ["a"]))
-        #expect(fixture.reports("1 checkpoint entries passed over").count == 1, "\(fixture.log.messages)")
+        #expect(recovery.checkpoint == Self.expected(from: before, without: damage.lostAgents))
+        #expect(fixture.reports(damage.report).count == 1, "\(fixture.log.messages)")
         // The damage cost no record and no number, and the file is not cut.
         #expect(try wal.append([walRecord(111)]) == 111)
         #expect(try fixture.bytes(WALFormat.segmentName(101)) == damaged)
         await wal.close()
-        #expect(recordsStart > WALFormat.headerBytes)
     }
 
     @Test(
@@ -110,23 +143,6 @@ struct WALCheckpointTests {
                 #expect(entries.allSatisfy { before.agents[$0.latest.agent] == $0 })
             }
         }
-    }
-
-    @Test("a length field damaged in a checkpoint passes the rest of the checkpoint over, not the records")
-    func damagedLengthField() async throws {
-        let (bytes, _, before) = Self.segment(after: Self.after)
-        var damaged = bytes
-        damaged[WALFormat.headerBytes + 1] = 0xff  // the first entry's length, beyond any entry
-        let fixture = WALFixture()
-        defer { fixture.remove() }
-        try FileManager.default.createDirectory(atPath: fixture.directory, withIntermediateDirectories: true)
-        try fixture.write(damaged, to: WALFormat.segmentName(101))
-        let (wal, recovery, replayed) = try fixture.open()
-        #expect(replayed == Self.after)
-        #expect(recovery.checkpoint == Self.expected(from: before, without: ["a", "b", "c"]))
-        #expect(fixture.reports("the rest of the checkpoint is passed over").count == 1, "\(fixture.log.messages)")
-        #expect(try wal.append([walRecord(111)]) == 111)
-        await wal.close()
     }
 
     @Test("a header whose checkpoint length goes past the end of the file: the segment is reported and deleted")
