@@ -102,42 +102,48 @@ struct ReloadTests {
         }
     }
 
-    /// The binary of "monitord" or "monitor-agent".
-    static func executable(of daemon: String) -> String {
-        daemon == "monitord" ? Products.monitord : Products.agent
-    }
+    /// "monitord" or "monitor-agent" as the startup-signal tests run it: its binary, the line it logs
+    /// once it runs, and a configuration file of its own (loopback, port 0).
+    struct StartingDaemon {
+        let executable: String
+        let readyLine: String
+        let configuration: String
 
-    /// What the daemon logs once it runs.
-    static func readyLine(of daemon: String) -> String {
-        daemon == "monitord" ? "listening: agents on" : "sampling as"
-    }
+        init(_ name: String) throws {
+            executable = Self.executable(of: name)
+            readyLine = name == "monitord" ? "listening: agents on" : "sampling as"
+            configuration = try makeTemporaryDirectory() + "/\(name).conf"
+            let text =
+                name == "monitord"
+                ? "[monitord]\nlisten = 127.0.0.1:0\nmetrics-listen = 127.0.0.1:0\n"
+                : "[agent]\nserver = 127.0.0.1:9\nname = e2e-early-hup\ninterval = 200ms\ncpu-window = 100ms\n"
+            try text.write(toFile: configuration, atomically: true, encoding: .utf8)
+        }
 
-    /// A daemon's configuration file for the startup-signal test: loopback, port 0.
-    static func startupConfiguration(daemon: String) throws -> String {
-        let path = try makeTemporaryDirectory() + "/\(daemon).conf"
-        let text =
-            daemon == "monitord"
-            ? "[monitord]\nlisten = 127.0.0.1:0\nmetrics-listen = 127.0.0.1:0\n"
-            : "[agent]\nserver = 127.0.0.1:9\nname = e2e-early-hup\ninterval = 200ms\ncpu-window = 100ms\n"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        /// The binary of "monitord" or "monitor-agent".
+        static func executable(of name: String) -> String {
+            name == "monitord" ? Products.monitord : Products.agent
+        }
+
+        /// The daemon, started on its configuration.
+        func start() throws -> RunningProcess {
+            try RunningProcess(executable: executable, arguments: ["--config", configuration])
+        }
     }
 
     @Test(
         "SIGHUP 0, 10, 50 and 100 ms after exec, many times: both daemons keep running; SIGTERM then stops gracefully",
         arguments: ["monitord", "monitor-agent"])
     func signalsWhileStarting(daemon: String) async throws {
-        let executable = Self.executable(of: daemon)
-        let ready = Self.readyLine(of: daemon)
-        let configuration = try Self.startupConfiguration(daemon: daemon)
+        let starting = try StartingDaemon(daemon)
         for delay in [0, 10, 50, 100] {
             for run in 0..<3 {
-                let process = try RunningProcess(executable: executable, arguments: ["--config", configuration])
+                let process = try starting.start()
                 defer { process.signal(SIGKILL) }
                 if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
                 process.signal(SIGHUP)
                 #expect(
-                    await eventually { process.output.contains(ready) || !process.process.isRunning },
+                    await eventually { process.output.contains(starting.readyLine) || !process.process.isRunning },
                     "\(daemon), SIGHUP at \(delay) ms, run \(run): \(process.output)")
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(
@@ -147,7 +153,7 @@ struct ReloadTests {
             }
         }
         // SIGTERM right after exec: a graceful stop (exit 0), not death by the signal (143).
-        let process = try RunningProcess(executable: executable, arguments: ["--config", configuration])
+        let process = try starting.start()
         defer { process.signal(SIGKILL) }
         process.signal(SIGTERM)
         #expect(await process.waitForExit(timeout: 20) == 0, "\(daemon): \(process.output)")
@@ -158,12 +164,11 @@ struct ReloadTests {
         "300 SIGHUPs at once make at most a few reloads of the file as it then is, and a SIGTERM right after is not kept waiting",
         arguments: ["monitord", "monitor-agent"])
     func hangupStormCoalesces(daemon: String) async throws {
-        let executable = Self.executable(of: daemon)
-        let ready = Self.readyLine(of: daemon)
-        let configuration = try Self.startupConfiguration(daemon: daemon)
-        let process = try RunningProcess(executable: executable, arguments: ["--config", configuration])
+        let starting = try StartingDaemon(daemon)
+        let configuration = starting.configuration
+        let process = try starting.start()
         defer { process.signal(SIGKILL) }
-        #expect(await eventually { process.output.contains(ready) }, "\(process.output)")
+        #expect(await eventually { process.output.contains(starting.readyLine) }, "\(process.output)")
         // Changed before the storm: a reload that reads it says so (log-level waits for a restart).
         let original = try String(contentsOfFile: configuration, encoding: .utf8)
         // Padded with comments to nearly the 1 MiB a configuration may have, so that a reload (which
@@ -220,9 +225,9 @@ struct ReloadTests {
         "a SIGHUP pending and blocked at exec is heard: the daemon unblocks it, keeps running and reloads",
         arguments: ["monitord", "monitor-agent"])
     func signalPendingAtExec(daemon: String) async throws {
-        let executable = Self.executable(of: daemon)
-        let configuration = try Self.startupConfiguration(daemon: daemon)
-        let process = try Self.startWithPendingSignal("SIGHUP", executable: executable, configuration: configuration)
+        let starting = try StartingDaemon(daemon)
+        let process = try Self.startWithPendingSignal(
+            "SIGHUP", executable: starting.executable, configuration: starting.configuration)
         defer { process.signal(SIGKILL) }
         #expect(
             await eventually { process.output.contains("configuration reloaded") || !process.process.isRunning },
@@ -245,7 +250,7 @@ struct ReloadTests {
         // The window audit 3 found (a SIGHUP in the first milliseconds after exec killed the daemon)
         // is the time before `main`. strace lists every change of a signal's action in order: the
         // first ones must be ours, before the runtime's crash handlers and before any thread exists.
-        let executable = Self.executable(of: daemon)
+        let executable = StartingDaemon.executable(of: daemon)
         let trace = try makeTemporaryDirectory() + "/trace"
         let strace = try RunningProcess(
             executable: "/usr/bin/strace",
