@@ -108,7 +108,6 @@ struct WALCheckpointTests {
         damage.apply(to: &damaged, before: before)
         let fixture = WALFixture()
         defer { fixture.remove() }
-        try FileManager.default.createDirectory(atPath: fixture.directory, withIntermediateDirectories: true)
         try fixture.write(damaged, to: WALFormat.segmentName(101))
         let (wal, recovery, replayed) = try fixture.open()
         #expect(replayed == Self.after)
@@ -149,11 +148,7 @@ struct WALCheckpointTests {
     func checkpointPastTheEnd() async throws {
         let fixture = WALFixture()
         defer { fixture.remove() }
-        try FileManager.default.createDirectory(atPath: fixture.directory, withIntermediateDirectories: true)
-        var header = Array("MONDWAL2".utf8)
-        LittleEndian.append(UInt64(1), to: &header)
-        LittleEndian.append(UInt32.max, to: &header)
-        LittleEndian.append(CRC32C.checksum(header), to: &header)
+        let header = WALFixture.header("MONDWAL2", firstRecord: 1, checkpointBytes: .max)
         try fixture.write(header, to: WALFormat.segmentName(1))
         let (wal, recovery, _) = try fixture.open()
         #expect(recovery.damaged == 1 && recovery.checkpoint == LogCheckpoint())
@@ -165,10 +160,7 @@ struct WALCheckpointTests {
     func firstVersionSegmentsRead() async throws {
         let fixture = WALFixture()
         defer { fixture.remove() }
-        try FileManager.default.createDirectory(atPath: fixture.directory, withIntermediateDirectories: true)
-        var old = Array("MONDWAL1".utf8)
-        LittleEndian.append(UInt64(1), to: &old)
-        LittleEndian.append(CRC32C.checksum(old), to: &old)
+        var old = WALFixture.header("MONDWAL1", firstRecord: 1)
         let records = (1...20 as ClosedRange<UInt64>).map { walRecord($0) }
         for record in records { WALFormat.append(record, to: &old) }
         try fixture.write(old, to: WALFormat.segmentName(1))

@@ -39,8 +39,20 @@ struct WALFixture {
 
     func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path(name)))) }
 
+    /// Plants a file in the log's directory (made if the log has not been opened yet).
     func write(_ bytes: [UInt8], to name: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Data(bytes).write(to: URL(fileURLWithPath: path(name)))
+    }
+
+    /// A segment's header as `magic` (`MONDWAL1`, `MONDWAL2`) writes it, numbered from `firstRecord`;
+    /// a checkpoint length only where the version has one.
+    static func header(_ magic: String, firstRecord: UInt64, checkpointBytes: UInt32? = nil) -> [UInt8] {
+        var header = Array(magic.utf8)
+        LittleEndian.append(firstRecord, to: &header)
+        if let checkpointBytes { LittleEndian.append(checkpointBytes, to: &header) }
+        LittleEndian.append(CRC32C.checksum(header), to: &header)
+        return header
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
@@ -310,7 +322,6 @@ struct WALTests {
         // Through the log: the records after it survive, the file is not cut, the numbering goes on after it.
         let fixture = WALFixture()
         defer { fixture.remove() }
-        try FileManager.default.createDirectory(atPath: fixture.directory, withIntermediateDirectories: true)
         try fixture.write(segment, to: WALFormat.segmentName(1))
         do {
             let (wal, recovery, replayed) = try fixture.open()
