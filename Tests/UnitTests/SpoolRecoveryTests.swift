@@ -49,6 +49,13 @@ struct SpoolFixture {
             newSession: { session })
     }
 
+    /// A run of the agent that appended the samples numbered `sequences` and closed its spool.
+    func run(appending sequences: ClosedRange<UInt64>) throws {
+        let (spool, _) = try open()
+        for sequence in sequences { spool.append(spoolSample(sequence)) }
+        spool.close()
+    }
+
     var files: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
     }
@@ -118,11 +125,7 @@ struct SpoolRecoveryTests {
         for cut in 1..<recordBytes {
             let fixture = SpoolFixture()
             defer { fixture.remove() }
-            do {
-                let (spool, _) = try fixture.open()
-                for sequence in 1...5 { spool.append(spoolSample(UInt64(sequence))) }
-                spool.close()
-            }
+            try fixture.run(appending: 1...5)
             let segment = try #require(fixture.segments.first)
             let full = try fixture.size(segment)
             try fixture.truncate(segment, to: full - cut)
@@ -229,11 +232,7 @@ struct SpoolRecoveryTests {
     func crashMidRotation() throws {
         let fixture = SpoolFixture()
         defer { fixture.remove() }
-        do {
-            let (spool, _) = try fixture.open()
-            for sequence in 1...9 { spool.append(spoolSample(UInt64(sequence))) }
-            spool.close()
-        }
+        try fixture.run(appending: 1...9)
         // The crash came after the new header was renamed into place (an empty segment for 10),
         // and a later one while a header was still a temporary file.
         let header = SpoolFormat.header(session: spoolSession, firstSequence: 10)
@@ -280,11 +279,7 @@ struct SpoolRecoveryTests {
     func keepBound() throws {
         let fixture = SpoolFixture()
         defer { fixture.remove() }
-        do {
-            let (spool, _) = try fixture.open()
-            for sequence in 1...1000 { spool.append(spoolSample(UInt64(sequence))) }
-            spool.close()
-        }
+        try fixture.run(appending: 1...1000)
         let recovery = try fixture.open(keep: 7).1
         #expect(recovery.unacknowledged.map(\.sequence) == Array(994...1000))
         #expect(recovery.notKept == 993)
