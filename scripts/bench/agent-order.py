@@ -28,8 +28,11 @@ A stale order file is harmless but costs memory: names it lists that no longer e
 new functions are placed after the listed ones. Make it again from the shipped build whenever the
 agent's code or threads change (an order made while the agent ran without Dispatch's threads left
 the functions of their once-a-second timer out of the hot part)."""
+import bisect
 import collections
+import os
 import re
+import subprocess
 import sys
 
 
@@ -61,10 +64,51 @@ def executed(path):
     return cost
 
 
+def function_symbols(binary):
+    """The binary's function symbols by address (nm), to name what callgrind saw by address."""
+    listing = subprocess.run(["nm", "--defined-only", binary], capture_output=True, text=True, check=True).stdout
+    table = sorted((int(fields[0], 16), fields[2]) for fields in (line.split() for line in listing.splitlines())
+                   if len(fields) == 3 and fields[1] in "tTwW")
+    return [address for address, _ in table], [name for _, name in table]
+
+
+def executed_at(path, binary, addresses, names):
+    """Instructions per function of `binary` from a profile made with --dump-instr=yes --compress-pos=no,
+    each instruction named by the symbol that contains it. Callgrind's own function names miss some
+    functions that run: tiny ones that only jump on (metadata accessors, value witnesses) are counted
+    under another name, and a function it does not name is not ordered and leaves a page resident."""
+    objects, current, cost, skip = {}, None, collections.Counter(), False
+    target = os.path.realpath(binary)
+    for line in open(path, errors="replace"):
+        if skip:  # the line after calls= is the call's inclusive cost, not the caller's own
+            skip = False
+            continue
+        if line.startswith(("ob=", "cob=")):
+            match = re.match(r"c?ob=\((\d+)\)(?: (.*))?", line.rstrip("\n"))
+            if match and match.group(2):
+                objects[match.group(1)] = os.path.realpath(match.group(2))
+            if line.startswith("ob="):
+                current = objects.get(match.group(1)) if match else os.path.realpath(line[3:].strip())
+        elif line.startswith("calls="):
+            skip = True
+        elif line.startswith("0x") and current == target:
+            parts = line.split()
+            index = bisect.bisect_right(addresses, int(parts[0], 16)) - 1
+            if index >= 0 and len(parts) >= 2 and parts[-1].isdigit():
+                cost[names[index]] += int(parts[-1])
+    return cost
+
+
 def main():
+    arguments = sys.argv[1:]
+    binary = None
+    if arguments[:1] == ["--binary"]:
+        binary, arguments = arguments[1], arguments[2:]
+        addresses, names = function_symbols(binary)
     seen = set()
-    for path in sys.argv[1:]:
-        for name, _ in executed(path).most_common():
+    for path in arguments:
+        cost = executed_at(path, binary, addresses, names) if binary else executed(path)
+        for name, _ in cost.most_common():
             # callgrind names a recursive function's deeper levels fn'2, fn'3...: the symbol is fn.
             name = re.sub(r"'\d+$", "", name)
             if name not in seen and not name.startswith("0x"):
