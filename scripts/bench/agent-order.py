@@ -2,25 +2,33 @@
 """Writes packaging/monitor-agent.order, the order in which lld lays out monitor-agent's functions
 (debian/rules: --symbol-ordering-file), from callgrind profiles of the release agent.
 
-The functions every sample runs come first (most instructions first), then those that ran only
-while starting, connecting, with TLS, reloading or stopping: what an agent touches is then a few adjacent
-megabytes instead of pages spread over the whole binary, each of which the kernel's fault-around
-maps with its 64 KiB neighbourhood. Functions not in the profiles (error paths) follow, unordered.
+The functions a plain-TCP agent runs come first: those of every sample (most instructions first),
+then those that ran while it started; then what a TLS agent runs besides, then reloading and
+stopping. What an agent touches is then a few adjacent megabytes instead of pages spread over the
+whole binary, each of which the kernel's fault-around maps with its 64 KiB neighbourhood (an idle
+agent's resident set is its start-up and its samples: they go together). Functions not in the
+profiles (error paths) follow, unordered. Functions without a symbol (swiftc's .Lobjectdestroy,
+.L__unnamed) cannot be named here: packaging/monitor-agent.ld puts them all before the ordered ones.
 
-Profiles (valgrind 3.19 cannot read Swift's DWARF 5: strip --strip-debug keeps the symbols):
+Profiles (valgrind 3.19 cannot read Swift's DWARF 5: strip --strip-debug keeps the symbols), with
+the instruction addresses (--dump-instr=yes --compress-pos=no): with --binary, every instruction is
+named by the symbol that contains it, since callgrind's own function names miss tiny functions that
+only jump on (metadata accessors, value witnesses), and an unnamed one stays resident elsewhere:
 
     strip --strip-debug -o agent.sym .build-release-agent/release/monitor-agent
-    valgrind --tool=callgrind --demangle=no --callgrind-out-file=cg.out ./agent.sym --config agent.conf &
+    valgrind --tool=callgrind --demangle=no --dump-instr=yes --compress-pos=no \\
+        --callgrind-out-file=cg.out ./agent.sym --config agent.conf &
     sleep 30; callgrind_control -d     # start-up, first samples  -> cg.out.1
     sleep 30; callgrind_control -d     # the steady state        -> cg.out.2
     kill -HUP %1; sleep 8; callgrind_control -d   # a reload     -> cg.out.3
     kill -TERM %1; wait                # stopping                -> cg.out
     (the same at the same time with tls = yes to a TLS gateway: cg-tls.out*)
 
-    python3 scripts/bench/agent-order.py cg.out.2 cg-tls.out.2 cg.out.1 cg-tls.out.1 \
-        cg.out.3 cg-tls.out.3 cg.out cg-tls.out > packaging/monitor-agent.order
+    python3 scripts/bench/agent-order.py --binary agent.sym cg.out.2 cg.out.1 cg-tls.out.2 \\
+        cg-tls.out.1 cg.out.3 cg-tls.out.3 cg.out cg-tls.out > packaging/monitor-agent.order
 
-Files are taken in the order given, the steady state's first; within a file, most instructions first.
+Files are taken in the order given; within a file, most instructions first. Without --binary,
+callgrind's function names are used (profiles without --dump-instr).
 Then `rm .build-release-agent/release/monitor-agent` before building again: SwiftPM does not know the
 order file as an input of the link, and with nothing else changed it keeps the old binary.
 
