@@ -60,6 +60,7 @@ else
     done
     bin=$(swift build "${flags[@]}" --scratch-path .build-release --show-bin-path)
     read -ra agent_flags <<<"$(make -s -f debian/rules print-agent-build-flags)"
+    make -s -f debian/rules prepare-agent-build   # the static libstdc++ and unwinder, a fresh link
     swift build "${agent_flags[@]}" --scratch-path .build-release-agent --product monitor-agent
     agent=(--agent "$(swift build "${agent_flags[@]}" --scratch-path .build-release-agent --show-bin-path)/monitor-agent")
     label="release build as debian/rules builds it, agent stripped"
