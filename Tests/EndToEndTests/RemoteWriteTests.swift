@@ -39,10 +39,12 @@ struct RemoteWriteTests {
 
         var writeURL: String { "http://127.0.0.1:\(port)/api/v1/write" }
 
-        /// Raw samples of `selector` over the last `window`, as (milliseconds, value), oldest first.
-        func samples(_ selector: String, window: String = "10m") throws -> [(Int64, Double)] {
+        /// Raw samples of `selector` over the `window` before `time` (Unix seconds; by default now),
+        /// as (milliseconds, value), oldest first.
+        func samples(_ selector: String, window: String = "10m", at time: Double? = nil) throws -> [(Int64, Double)] {
             let query = "\(selector)[\(window)]".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-            let response = try HTTPClient.get(port: port, path: "/api/v1/query?query=\(query)")
+            let at = time.map { "&time=\($0)" } ?? ""
+            let response = try HTTPClient.get(port: port, path: "/api/v1/query?query=\(query)\(at)")
             let body =
                 response.headers["transfer-encoding"] == "chunked" ? Self.dechunked(response.body) : response.body
             guard response.status == 200,

@@ -112,7 +112,8 @@ extension GatewayCounters {
             ),
             MetricFamily(
                 name: "monitord_sample_timestamps_clamped_total",
-                help: "Samples stamped further ahead than clock-skew-tolerance, kept with their time of arrival.",
+                help:
+                    "Samples stamped further ahead than clock-skew-tolerance, kept with their time of arrival (or just after their agent's newest timestamp).",
                 type: .counter,
                 samples: [MetricSample(Double(timestampsClamped))]
             ),

@@ -57,7 +57,8 @@ struct PeerSession {
     /// Known once the peer's first bytes have arrived (the transport is decided by them).
     var isTLS: Bool
     /// How far ahead of the gateway's clock a sample's `ts` may be; beyond it the sample is stamped with the
-    /// time of arrival instead, so that one bad clock cannot hold up what the agent sends after it.
+    /// time of arrival instead (or just after the agent's newest timestamp, if that is not earlier), so
+    /// that one bad clock cannot hold up what the agent sends after it.
     let clockSkewTolerance: Double
     /// Called with every sample the store accepted as new (sample, agent, now) and not collected for
     /// the write-ahead log: remote write's feed (with a log, it reads the native samples from there).
@@ -188,7 +189,8 @@ struct PeerSession {
     private mutating func record(_ sample: Sample, agent: String, session: String?, now: Double) -> Action {
         var sample = sample
         if let timestamp = sample.timestamp, timestamp > now + clockSkewTolerance {
-            sample.timestamp = now
+            // The arrival, or just after the agent's newest timestamp: never behind what was kept before.
+            sample.timestamp = store.clampedTime(of: agent, now: now)
             onSampleEvent?(.clampedTimestamp, agent)
         }
         switch store.record(sample, agent: agent, session: session, connection: connection?.id, now: now) {

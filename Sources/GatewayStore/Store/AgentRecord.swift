@@ -23,6 +23,9 @@ struct AgentRecord {
     /// arrives within a round trip.
     var leastDelay: Double?
     var latest: Sample?
+    /// The newest time any sample of the agent was kept with (its own `ts`, after clamping, or its
+    /// arrival without one): what it is forwarded with, so a clamped sample is stamped after it.
+    var newestTime: Double?
     var samplesReceived: UInt64 = 0
 
     var isConnected: Bool { connection != nil }
@@ -98,6 +101,8 @@ struct AgentRecord {
         let seen = Self.effectiveTime(of: sample, now: now)
         lastSeen = max(lastSeen ?? seen, seen)
         lastArrival = now
+        let time = sample.timestamp ?? now
+        if time.isFinite { newestTime = max(newestTime ?? time, time) }
         leastDelay = min(leastDelay ?? (now - seen), now - seen)
         // Within the current session every new sample has the highest sequence so far; an unnumbered peer's newest
         // arrival is its newest value; a sample of a superseded session is older than anything the current one sent.
@@ -105,6 +110,19 @@ struct AgentRecord {
             latest = sample
         }
         return true
+    }
+
+    /// The time to keep a sample with whose own `ts` is more than `tolerance` ahead of its arrival
+    /// `now`: the arrival, or, when the agent already has a sample at or after that millisecond, the
+    /// millisecond after its newest (remote write's unit), so that the agent's timestamps stay
+    /// strictly increasing and a clamped sample is never dropped as out of order after being
+    /// acknowledged. A newest time beyond `now + tolerance` (a log written before the gateway's own
+    /// clock was set back) is not followed: the clamp never stamps further ahead than that.
+    func clampedTime(now: Double, tolerance: Double) -> Double {
+        guard let newestTime, newestTime <= now + tolerance else { return now }
+        let newest = (newestTime * 1000).rounded()
+        guard (now * 1000).rounded() <= newest else { return now }
+        return (newest + 1) / 1000
     }
 
     /// The agent's own timestamp, trusted only within `[0, now]`: a clock running ahead must not keep an agent fresh.

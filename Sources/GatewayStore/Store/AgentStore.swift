@@ -233,11 +233,24 @@ public final class AgentStore: Sendable {
                 record.samplesReceived = agent.samplesReceived
                 record.lastSeen = agent.lastSeen
                 record.lastArrival = latest.arrival
+                // The newest record's time, or a newer time seen earlier (trusted up to its arrival):
+                // what a clamped sample must be stamped after.
+                let newest = max(latest.sample.timestamp ?? latest.arrival, agent.lastSeen)
+                record.newestTime = newest.isFinite ? newest : nil
                 // `leastDelay` stays unset (learnt on the next connection): fresh by the samples' time alone.
                 record.connectedSince = latest.arrival
                 record.disconnectedAt = latest.arrival
                 state.modify(name, creating: record) { $0 = record }
             }
+        }
+    }
+
+    /// The time to keep a sample of `agent` with whose own `ts` is further ahead of its arrival `now`
+    /// than `clock-skew-tolerance`: its arrival, or just after the agent's newest time if that is
+    /// not earlier (see ``AgentRecord/clampedTime(now:tolerance:)``).
+    public func clampedTime(of agent: String, now: Double) -> Double {
+        state.withLock { state in
+            state.agents[agent]?.clampedTime(now: now, tolerance: state.limits.clockSkewTolerance) ?? now
         }
     }
 
