@@ -59,7 +59,7 @@ final class RemoteWriteCounters: Sendable {
             MetricFamily(
                 name: "monitord_remote_write_queue_length",
                 help:
-                    "Samples waiting to be sent, in the queue or unread in the write-ahead log (not counting the batch being sent).",
+                    "Samples accepted and not yet delivered: in the queue, unread in the write-ahead log, or in the batch being sent.",
                 type: .gauge, samples: [MetricSample(Double(queuedSamples))]),
             MetricFamily(
                 name: "monitord_remote_write_oldest_unforwarded_age_seconds",

@@ -44,10 +44,19 @@ public final class RemoteWriter: Sendable {
         var queue: RemoteWriteQueue
         /// When the oldest sample of the batch being sent (and retried) arrived; nil between batches.
         var sendingSince: Double?
+        /// The agent samples of the batch being sent (and retried): not delivered yet, so still counted
+        /// as waiting (after a restart, the whole backlog may be that one batch).
+        var sendingCount = 0
         /// The sender, parked until there is work (see ``waitForWork(knownDeadline:)``).
         var waiter: CheckedContinuation<Void, Never>?
         /// Forwarding from the write-ahead log, when there is one.
         var log: LogFeed?
+
+        /// The batch being sent is delivered or given up.
+        mutating func finishedSending() {
+            sendingSince = nil
+            sendingCount = 0
+        }
 
         /// A full batch waits, in the queue or in the log.
         var hasFullBatch: Bool {
@@ -56,7 +65,9 @@ public final class RemoteWriter: Sendable {
 
         /// When the next partial batch becomes due, of the queue's and the log's.
         var deadline: Double? {
-            let logDeadline = log?.waitingSince.map { $0 + queue.flushInterval }
+            let logDeadline = log.flatMap { log in
+                log.waitingSince.map { log.backlogDue ? $0 : $0 + queue.flushInterval }
+            }
             guard let queued = queue.deadline else { return logDeadline }
             return min(queued, logDeadline ?? queued)
         }
@@ -71,12 +82,17 @@ public final class RemoteWriter: Sendable {
         var appended: UInt64
         /// When records began to wait unread (the writer's clock), for the flush interval; nil when none waits.
         var waitingSince: Double?
+        /// When forwarding from the log began (this start): records that arrived before it have
+        /// waited, for the oldest unforwarded age, since then.
+        let since: Double
+        /// What a restart left unsent is due at once, before the flush interval has passed.
+        var backlogDue = false
 
         var unread: UInt64 { appended > read ? appended - read : 0 }
 
         func isDue(now: Double, batchSize: Int, flushInterval: Double, force: Bool) -> Bool {
             guard unread > 0, let waitingSince else { return false }
-            return force || unread >= UInt64(batchSize) || now >= waitingSince + flushInterval
+            return force || backlogDue || unread >= UInt64(batchSize) || now >= waitingSince + flushInterval
         }
     }
 
@@ -195,10 +211,13 @@ public final class RemoteWriter: Sendable {
     /// Reads native agents' samples from `log` from now on, after its confirmed position.
     public func forward(from log: any ForwardingLog) {
         let (confirmed, appended) = (log.confirmed, log.lastAppended)
+        let now = clock.now()
         shared.withLock { shared in
-            // What a restart left unsent is due at once.
-            let waitingSince = appended > confirmed ? clock.now() - shared.queue.flushInterval : nil
-            shared.log = LogFeed(source: log, read: confirmed, appended: appended, waitingSince: waitingSince)
+            // What a restart left unsent is due at once; it has waited since now.
+            let backlog = appended > confirmed
+            shared.log = LogFeed(
+                source: log, read: confirmed, appended: appended, waitingSince: backlog ? now : nil, since: now,
+                backlogDue: backlog)
         }
     }
 
@@ -237,7 +256,8 @@ public final class RemoteWriter: Sendable {
     public func families() -> [MetricFamily] {
         let (queued, dropped, oldest) = shared.withLock { shared in
             (
-                UInt64(shared.queue.count) + (shared.log?.unread ?? 0), shared.queue.dropped,
+                UInt64(shared.queue.count) + (shared.log?.unread ?? 0) + UInt64(shared.sendingCount),
+                shared.queue.dropped,
                 shared.sendingSince ?? shared.queue.oldestEnqueuedAt ?? shared.log?.waitingSince
             )
         }
@@ -264,11 +284,13 @@ public final class RemoteWriter: Sendable {
             if !kept.isEmpty {
                 var budget = Self.maximumSplitRequests
                 let left = await deliver(kept, retrying: true, budget: &budget)
-                shared.withLock { $0.sendingSince = nil }
+                shared.withLock { $0.finishedSending() }
                 if let left {
                     unfinished = Batch(samples: left, through: batch.through)
                     break
                 }
+            } else {
+                shared.withLock { $0.finishedSending() }
             }
             if let through = batch.through { confirm(upTo: through) }
         }
@@ -293,6 +315,7 @@ public final class RemoteWriter: Sendable {
                 }
                 let batch = shared.queue.takeBatch(now: now, force: force)
                 shared.sendingSince = batch?.first?.enqueuedAt
+                shared.sendingCount = batch?.count ?? 0
                 return (batch == nil ? logDue : nil, batch)
             }
             if let queued {
@@ -335,10 +358,12 @@ public final class RemoteWriter: Sendable {
             guard let read, read.through > after else {
                 // Try again once the flush interval has passed, not at once.
                 log.waitingSince = clock.now()
+                log.backlogDue = false
                 shared.log = log
                 return .nothing
             }
             log.read = read.through
+            log.backlogDue = false
             if log.unread == 0 { log.waitingSince = nil }
             shared.log = log
             var samples: [PendingSample] = []
@@ -346,12 +371,14 @@ public final class RemoteWriter: Sendable {
             for record in read.records {
                 let seconds = record.sample.timestamp ?? record.arrival
                 guard seconds.isFinite, abs(seconds) < 9e15 else { continue }  // Int64 milliseconds
+                // A record from before this start has waited since the start (the log's age rule).
                 samples.append(
                     PendingSample(
                         agent: record.agent, timestampMilliseconds: Int64((seconds * 1000).rounded()),
-                        sample: record.sample, enqueuedAt: record.arrival))
+                        sample: record.sample, enqueuedAt: max(record.arrival, log.since)))
             }
             shared.sendingSince = samples.first?.enqueuedAt
+            shared.sendingCount = samples.count
             return .batch(Batch(samples: samples, through: read.through))
         }
     }
@@ -514,9 +541,11 @@ public final class RemoteWriter: Sendable {
         while true {
             if let batch = pending {
                 var budget = Self.maximumSplitRequests
-                if !batch.samples.isEmpty,
-                    let left = await deliver(batch.samples, retrying: false, deadline: deadline, budget: &budget)
-                {
+                let left =
+                    batch.samples.isEmpty
+                    ? nil : await deliver(batch.samples, retrying: false, deadline: deadline, budget: &budget)
+                shared.withLock { $0.finishedSending() }
+                if let left {
                     undelivered = Batch(samples: left, through: batch.through)
                     break
                 }

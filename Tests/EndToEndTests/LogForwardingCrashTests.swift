@@ -102,4 +102,54 @@ struct LogForwardingCrashTests {
             #expect(try receiver.samples("\(family){agent_number=\"e2e-walfwd\"}").map(\.0) == times, "\(family)")
         }
     }
+
+    /// Audit 8, finding 06: right after a restart over a backlog that fits one request, the whole
+    /// backlog was read into the batch in flight, so the queue length said 0, and the age was that
+    /// of the backlog's first arrival before the kill, although the docs count it from the restart.
+    @Test("restarted over an unforwarded backlog: the queue length counts it, its age starts at the restart")
+    func backlogMetricsAfterRestart() async throws {
+        let directory = try makeTemporaryDirectory()
+        // Nothing listens there: every attempt fails and the backlog stays.
+        let configuration = """
+            agent-timeout = 3s
+            forget-after = 60s
+            acknowledge = durable
+            wal-directory = \(directory)/wal
+            wal-fsync = always
+
+            [remote-write]
+            url = http://127.0.0.1:\(try freeLoopbackPort())/api/v1/write
+            flush-interval = 100ms
+            max-samples-per-send = 4000
+            min-backoff = 50ms
+            max-backoff = 200ms
+            timeout = 1s
+            """
+        let first = try await GatewayProcess.start(extraConfiguration: configuration, directory: directory)
+        let agent = try AgentProcess.start(name: "e2e-backlog", gatewayPort: first.agentPort, interval: "100ms")
+        #expect(
+            await eventually(timeout: 30) {
+                (try first.metrics().value("monitord_samples_received_total", agent: "e2e-backlog") ?? 0) >= 30
+            })
+        agent.process.signal(SIGKILL)
+        _ = await agent.process.waitForExit(timeout: 10)
+        try await Task.sleep(for: .seconds(3))
+        let before = try first.metrics()
+        let received = try #require(before.value("monitord_samples_received_total", agent: "e2e-backlog"))
+        #expect(Self.total(before, "monitord_remote_write_queue_length") == 4 * received, "all of it waits")
+        first.process.signal(SIGKILL)
+        _ = await first.process.waitForExit(timeout: 10)
+
+        let second = try await GatewayProcess.start(extraConfiguration: configuration, directory: directory)
+        defer { second.process.signal(SIGKILL) }
+        let restarted = Date()
+        try await Task.sleep(for: .seconds(1))
+        let after = try second.metrics()
+        let since = Date().timeIntervalSince(restarted)
+        #expect(
+            Self.total(after, "monitord_remote_write_queue_length") == 4 * received,
+            "the backlog read into the request being retried still waits")
+        let age = try #require(Self.total(after, "monitord_remote_write_oldest_unforwarded_age_seconds"))
+        #expect(age > 0 && age <= since + 0.5, "the age is counted from the restart (\(since) s ago): \(age)")
+    }
 }
