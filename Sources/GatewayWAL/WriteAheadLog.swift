@@ -18,6 +18,8 @@ import Synchronization
 /// - `wal-<number of its first record, 20 digits>.log`: segments in the format of ``WALFormat``.
 ///   Only the newest is appended to; it is rotated at ``segmentBytes``.
 /// - `*.tmp`: a segment header being written; removed on open.
+/// - `lock`: locked by the process that has the log open (``WALDirectoryLock``); a second gateway
+///   on the directory refuses to start.
 ///
 /// Appending is a `write(2)` under a lock: once ``append(_:)`` returns, a killed gateway loses
 /// nothing of it (the kernel holds the bytes). Group commit: ``waitDurable(upTo:)`` waits for an
@@ -146,11 +148,14 @@ public final class WriteAheadLog: Sendable {
     private let syncThread: NIOThreadPool
     private let events: Events?
     private let retention: Retention
+    /// This process's claim on the directory, from before recovery until the log is closed.
+    private let lock: WALDirectoryLock
 
     private init(
         directory: String, maximumBytes: Int, policy: SyncPolicy, retention: Retention, logger: Logger,
-        events: Events?
+        events: Events?, lock: WALDirectoryLock
     ) {
+        self.lock = lock
         self.directory = directory
         self.maximumBytes = maximumBytes
         self.policy = policy
@@ -172,9 +177,11 @@ public final class WriteAheadLog: Sendable {
         events: Events? = nil, replay: (WALRecord) -> Void
     ) throws(FileOperationError) -> (WriteAheadLog, Recovery) {
         try DurableFiles.makeDirectory(directory, role: "write-ahead log directory", daemon: "gateway")
+        // Before recovery reads or repairs anything: another gateway may be appending here.
+        let lock = try WALDirectoryLock(directory: directory)
         let log = WriteAheadLog(
             directory: directory, maximumBytes: maximumBytes, policy: policy, retention: retention, logger: logger,
-            events: events)
+            events: events, lock: lock)
         var found = try WALRecovery.recover(directory: directory, logger: logger, replay: replay)
         guard found.nextRecord < WALFormat.maximumNumber else {
             throw FileOperationError(
@@ -323,6 +330,7 @@ public final class WriteAheadLog: Sendable {
             Glibc.close(descriptor)
         }
         try? await syncThread.shutdownGracefully()
+        lock.release()
     }
 
     /// At most `limit` records numbered after `number`, in order, read back from the segments: what
