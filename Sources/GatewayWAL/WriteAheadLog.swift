@@ -87,8 +87,10 @@ public final class WriteAheadLog: Sendable {
     public struct Recovery: Sendable, Equatable {
         public var records: Int
         public var segments: Int
-        /// Damaged segments reported (and cut or deleted).
+        /// Damaged segments reported (and cut or deleted), and gaps in the numbering between segments.
         public var damaged: Int
+        /// Records numbered in gaps between segments (a segment deleted or moved away): lost.
+        public var missingRecords: UInt64
         /// What the log's records add up to per agent, older segments' checkpoints included: what
         /// the store restores (``AgentStore/restore(_:)``).
         public var checkpoint: LogCheckpoint
@@ -190,7 +192,7 @@ public final class WriteAheadLog: Sendable {
         log.forgetRetired(&found.checkpoint)
         let recovery = Recovery(
             records: found.records, segments: found.segments.count, damaged: found.damaged,
-            checkpoint: found.checkpoint)
+            missingRecords: found.missingRecords, checkpoint: found.checkpoint)
         log.syncThread.start()
         log.state.withLock { state in
             state.segments = found.segments
@@ -389,6 +391,18 @@ public final class WriteAheadLog: Sendable {
                     return LoggedSamples(records: result.records, through: end - 1)
                 }
                 return LoggedSamples(records: result.records, through: max(number, result.next.number - 1))
+            }
+        }
+    }
+
+    /// How many records numbered after `number` the segments hold: what a reader from there will
+    /// be handed, not the numbering's span, which counts the records of a segment that is gone.
+    /// (Records passed over as damaged inside a segment keep their numbers and are counted.)
+    public func recordsHeld(after number: UInt64) -> UInt64 {
+        state.withLock { state in
+            state.segments.reduce(0) { total, segment in
+                let end = segment.firstRecord + UInt64(segment.records)
+                return total + (end > number + 1 ? end - max(segment.firstRecord, number + 1) : 0)
             }
         }
     }

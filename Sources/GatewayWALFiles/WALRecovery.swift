@@ -50,8 +50,11 @@ package enum WALRecovery {
         package var checkpoint = LogCheckpoint()
         /// Intact records handed over.
         package var records = 0
-        /// Damaged segments reported (cut, deleted, left alone, or with records passed over).
+        /// Damaged segments reported (cut, deleted, left alone, or with records passed over), and
+        /// gaps in the numbering between segments (a segment deleted or moved away).
         package var damaged = 0
+        /// Records numbered in a gap between two segments: in no file, so neither replayed nor forwarded.
+        package var missingRecords: UInt64 = 0
         /// Segments fsynced because they held records (a killed run may never have synced them).
         package var syncedSegments = 0
     }
@@ -69,8 +72,14 @@ package enum WALRecovery {
         }
         var result = Result(segments: [], nextRecord: 1)
         let numbered = names.compactMap { name in WALFormat.segmentNumber(name).map { (name, $0) } }
+        // The number the next segment must start at for the numbering to be whole: after a segment
+        // kept, its end; unknown at the start (the bound deletes from the front) and after a file
+        // already reported as damaged (left alone or deleted: what it held is reported there).
+        var expected: (number: UInt64, after: String)?
         for (name, number) in numbered.sorted(by: { $0.1 < $1.1 }) {
             let path = directory + "/" + name
+            let previous = expected
+            expected = nil
             let bytes: [UInt8]
             do throws(FileOperationError) {
                 // A file longer than any segment is read only as far as a segment goes: the rest
@@ -109,6 +118,17 @@ package enum WALRecovery {
                 try DurableFiles.removeFile(path)
                 continue
             }
+            // A segment whose header is right, after a gap: records numbered between the two are in
+            // no file (a segment deleted or moved away by hand), and would otherwise be passed over
+            // in silence by the forwarder.
+            if let previous, number > previous.number {
+                let missing = number - previous.number
+                logger.error(
+                    "write-ahead log \(directory): records \(previous.number)...\(number - 1) are missing (\(missing) records: no segment between \(previous.after) and \(name), one was deleted or moved away); they are not replayed or forwarded",
+                    metadata: ["file": "\(path)"])
+                result.damaged += 1
+                result.missingRecords += missing
+            }
             if let damage = contents.damage {
                 logger.warning(
                     "write-ahead log: \(path): \(damage); cut there, \(bytes.count - contents.validBytes) bytes discarded",
@@ -142,6 +162,7 @@ package enum WALRecovery {
             // Checked: a forged header near 2^63 must not wrap the numbering.
             let (end, overflow) = number.addingReportingOverflow(UInt64(numberedRecords))
             result.nextRecord = max(result.nextRecord, overflow ? WALFormat.maximumNumber : end)
+            if !overflow { expected = (end, name) }
         }
         return result
     }

@@ -151,9 +151,11 @@ public final class GatewayService: Service {
             }
             logForwarding.withLock { $0 = log }
             forwarder.forward(from: log)
-            if log.confirmed < log.lastAppended {
+            // What the segments hold, not the numbering's span: records of a missing segment are not sent.
+            let held = wal.recordsHeld(after: log.confirmed)
+            if held > 0 {
                 state.logger.notice(
-                    "remote write: \(log.lastAppended - log.confirmed) records of the write-ahead log after position \(log.confirmed) are forwarded first"
+                    "remote write: \(held) records of the write-ahead log after position \(log.confirmed) are forwarded first"
                 )
             }
         }
