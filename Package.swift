@@ -160,6 +160,7 @@ let package = Package(
                 "GatewayConfig",
                 "DaemonKit",
                 "GatewayStore",
+                "MonitorSystem",
                 "CSnappy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

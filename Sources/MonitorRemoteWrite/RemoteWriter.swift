@@ -3,6 +3,7 @@ public import GatewayConfig
 public import GatewayStore
 public import Logging
 public import MonitorModel
+import MonitorSystem
 public import NIOCore
 import NIOSSL
 import Synchronization
@@ -122,6 +123,13 @@ public final class RemoteWriter: Sendable {
     private let dropLog = Mutex(DropLog())
     /// The last failure to record the forwarding position, so that a full disk is logged once.
     private let confirmFailure = Mutex<String?>(nil)
+    /// Failures to read the log, at most one line every 10 s: a log that cannot be read (its
+    /// directory deleted, say) fails again at every flush interval, and would flood the journal.
+    private let readFailureLog = LogThrottle<ReadFailure>(limit: 1, window: .seconds(10))
+
+    private enum ReadFailure: Hashable, Sendable {
+        case writeAheadLog
+    }
 
     /// A writer for `configuration`. Never fails, so the gateway can hold it from its start; a
     /// credentials file that has become unreadable since the configuration was checked is reported by
@@ -349,9 +357,13 @@ public final class RemoteWriter: Sendable {
         do {
             read = try source.read(after: after, limit: batchSize)
         } catch {
-            logger.error(
-                "remote write: cannot read the write-ahead log: \(error); trying again after flush-interval",
-                metadata: ["url": "\(endpoint)"])
+            if case .log(let suppressed) = readFailureLog.check(.writeAheadLog) {
+                var metadata: Logger.Metadata = ["url": "\(endpoint)"]
+                if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
+                logger.error(
+                    "remote write: cannot read the write-ahead log: \(error); trying again after flush-interval (logged at most every 10 s)",
+                    metadata: metadata)
+            }
         }
         return shared.withLock { shared -> LogRead in
             guard var log = shared.log, log.read == after else { return .movedOn }

@@ -262,4 +262,24 @@ struct LogForwardingTests {
         #expect(delivered + lost == total)
         #expect(log.messages.contains { $0.contains("deleted from the write-ahead log by wal-max-size") })
     }
+
+    @Test(
+        "a log that cannot be read (its directory deleted) is reported once, not at every flush interval (audit 8/08)")
+    func unreadableLogIsThrottled() async throws {
+        let directory = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
+        let log = LogCapture()
+        let run = try await Run(directory: directory, log: log)
+        _ = try run.wal.append((1...30).map(Self.record))
+        try FileManager.default.removeItem(atPath: directory)
+        let sender = Task { await run.writer.run() }
+        // A second at a flush interval of 20 ms: dozens of failed reads.
+        try await Task.sleep(for: .seconds(1))
+        sender.cancel()
+        await sender.value
+        await run.wal.close()
+        let lines = log.messages.filter { $0.contains("cannot read the write-ahead log") }
+        #expect(lines.count == 1, "\(lines.count) lines: \(lines.prefix(3))")
+        #expect(run.value("monitord_remote_write_samples_sent_total") == 0)
+    }
 }

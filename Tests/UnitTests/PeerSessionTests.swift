@@ -1,3 +1,4 @@
+import MonitorSystem
 import Synchronization
 import Testing
 

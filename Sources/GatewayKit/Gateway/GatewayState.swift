@@ -4,6 +4,7 @@ import GatewayWAL
 import Logging
 import MonitorConfig
 import MonitorModel
+import MonitorSystem
 import NIOSSL
 import Synchronization
 

@@ -2,8 +2,8 @@ import Synchronization
 
 /// Lets through at most `limit` log lines per key (a refusal reason, an event) in each `window`, and
 /// says how many it held back when the next window opens, so that a flood of bad or churning peers
-/// cannot flood the journal.
-final class LogThrottle<Key: Hashable & Sendable>: Sendable {
+/// cannot flood the journal. Shared by the gateway's refusal lines and remote write's.
+public final class LogThrottle<Key: Hashable & Sendable>: Sendable {
     private struct Window {
         var start: ContinuousClock.Instant
         var logged = 0
@@ -14,18 +14,18 @@ final class LogThrottle<Key: Hashable & Sendable>: Sendable {
     private let window: Duration
     private let windows = Mutex<[Key: Window]>([:])
 
-    init(limit: Int = 10, window: Duration = .seconds(10)) {
+    public init(limit: Int = 10, window: Duration = .seconds(10)) {
         self.limit = limit
         self.window = window
     }
 
-    enum Verdict: Equatable {
+    public enum Verdict: Equatable, Sendable {
         /// Log it; `suppressedBefore` lines of this reason were held back in the previous window.
         case log(suppressedBefore: Int)
         case suppress
     }
 
-    func check(_ reason: Key, now: ContinuousClock.Instant = .now) -> Verdict {
+    public func check(_ reason: Key, now: ContinuousClock.Instant = .now) -> Verdict {
         windows.withLock { windows in
             var current = windows[reason] ?? Window(start: now)
             var suppressedBefore = 0
