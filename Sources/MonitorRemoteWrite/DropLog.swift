@@ -7,6 +7,9 @@ struct DropLog {
         var samples = 0
         /// The latest detail (the receiver's answer, the configured age).
         var detail = ""
+        /// The log records the drops held (`wal_full`): from the first to the last dropped since
+        /// the previous line, so that a merged line names all of them, not the last drop's.
+        var records: ClosedRange<UInt64>?
     }
 
     /// One line to write.
@@ -14,6 +17,16 @@ struct DropLog {
         var reason: DropReason
         var samples: Int
         var detail: String
+        var records: ClosedRange<UInt64>?
+
+        /// The line as logged (without the "remote write " prefix).
+        var text: String {
+            let parts =
+                (detail.isEmpty ? [] : [detail])
+                + (records.map { ["records \($0.lowerBound)...\($0.upperBound)"] } ?? [])
+            let suffix = parts.isEmpty ? "" : " (\(parts.joined(separator: "; ")))"
+            return "dropped \(samples) samples \(reason.explanation)\(suffix)"
+        }
     }
 
     let interval: Double
@@ -25,10 +38,20 @@ struct DropLog {
     }
 
     /// Records `samples` dropped for `reason`; returns the line to log now, if one is due.
-    mutating func record(_ samples: Int, reason: DropReason, detail: String, now: Double) -> Line? {
+    mutating func record(
+        _ samples: Int, reason: DropReason, detail: String = "", records: ClosedRange<UInt64>? = nil, now: Double
+    ) -> Line? {
         guard samples > 0 else { return nil }
-        pending[reason, default: Pending()].samples += samples
-        pending[reason]?.detail = detail
+        var waiting = pending[reason] ?? Pending()
+        waiting.samples += samples
+        waiting.detail = detail
+        if let records {
+            waiting.records =
+                waiting.records.map {
+                    min($0.lowerBound, records.lowerBound)...max($0.upperBound, records.upperBound)
+                } ?? records
+        }
+        pending[reason] = waiting
         return take(reason, now: now)
     }
 
@@ -43,6 +66,6 @@ struct DropLog {
         if !force, let last = lastLogged[reason], now - last < interval { return nil }
         pending[reason] = nil
         lastLogged[reason] = now
-        return Line(reason: reason, samples: waiting.samples, detail: waiting.detail)
+        return Line(reason: reason, samples: waiting.samples, detail: waiting.detail, records: waiting.records)
     }
 }

@@ -257,7 +257,8 @@ public final class RemoteWriter: Sendable {
             shared.log = log
             return lost
         }
-        drop(Int(clamping: lost), .walFull, detail: "records \(last - lost + 1)...\(last)")
+        guard lost > 0 else { return }
+        drop(Int(clamping: lost), .walFull, records: (last - lost + 1)...last)
     }
 
     /// The writer's self-metrics, for `/metrics`.
@@ -436,19 +437,22 @@ public final class RemoteWriter: Sendable {
     }
 
     /// Counts `agentSamples` (four remote-write samples each) as dropped, and logs it, throttled.
-    private func drop(_ agentSamples: Int, _ reason: DropReason, detail: String) {
+    private func drop(
+        _ agentSamples: Int, _ reason: DropReason, detail: String = "", records: ClosedRange<UInt64>? = nil
+    ) {
         guard agentSamples > 0 else { return }
         let samples = agentSamples * PendingSample.seriesPerSample
         counters.addDropped(samples, reason: reason)
-        let line = dropLog.withLock { $0.record(samples, reason: reason, detail: detail, now: clock.now()) }
+        let line = dropLog.withLock {
+            $0.record(samples, reason: reason, detail: detail, records: records, now: clock.now())
+        }
         logDrops(line.map { [$0] } ?? [])
     }
 
     private func logDrops(_ lines: [DropLog.Line]) {
         for line in lines {
-            let detail = line.detail.isEmpty ? "" : " (\(line.detail))"
             logger.warning(
-                "remote write dropped \(line.samples) samples \(line.reason.explanation)\(detail)",
+                "remote write \(line.text)",
                 metadata: ["url": "\(endpoint)", "reason": "\(line.reason.rawValue)"])
         }
     }
