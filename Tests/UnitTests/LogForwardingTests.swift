@@ -272,14 +272,27 @@ struct LogForwardingTests {
         let run = try await Run(directory: directory, log: log)
         _ = try run.wal.append((1...30).map(Self.record))
         try FileManager.default.removeItem(atPath: directory)
+        let cpuBefore = Self.processCPUSeconds()
         let sender = Task { await run.writer.run() }
         // A second at a flush interval of 20 ms: dozens of failed reads.
         try await Task.sleep(for: .seconds(1))
         sender.cancel()
         await sender.value
+        let cpu = Self.processCPUSeconds() - cpuBefore
         await run.wal.close()
         let lines = log.messages.filter { $0.contains("cannot read the write-ahead log") }
         #expect(lines.count == 1, "\(lines.count) lines: \(lines.prefix(3))")
+        // Retried once per flush interval, not in a loop: a full batch waiting in an unreadable log
+        // made the sender read again at once, about 10,000 times a second on a whole core.
+        #expect(cpu < 0.3, "the sender took \(cpu) s of CPU in 1 s with the log unreadable")
         #expect(run.value("monitord_remote_write_samples_sent_total") == 0)
+    }
+
+    /// User and system CPU time of this process so far.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }
