@@ -393,8 +393,12 @@ struct HostNameAsAgentNameTests {
     @Test("a valid host name, or a name that is set, passes")
     func acceptedNames() throws {
         let empty = try AgentConfiguration.parse("[agent]\n", file: "agent.conf")
-        try empty.checkResolvedName(hostName: "web-1.example", file: "agent.conf")
+        #expect(throws: Never.self) { try empty.checkResolvedName(hostName: "web-1.example", file: "agent.conf") }
         let named = try AgentConfiguration.parse("[agent]\nname = web-1\n", file: "agent.conf")
-        try named.checkResolvedName(hostName: "agent_5", file: "agent.conf")
+        // An explicit name makes the host name irrelevant, however bad it is.
+        #expect(throws: Never.self) { try named.checkResolvedName(hostName: "agent_5", file: "agent.conf") }
+        #expect(throws: ConfigurationError.self) {
+            try empty.checkResolvedName(hostName: "agent_5", file: "agent.conf")
+        }
     }
 }
