@@ -62,13 +62,13 @@ public final class RemoteWriter: Sendable {
         /// A full batch waits, in the queue or in the log.
         var hasFullBatch: Bool {
             queue.count >= queue.batchSize
-                || (log.map { $0.retryAt == nil && $0.unread >= UInt64(queue.batchSize) } ?? false)
+                || (log.map { !$0.readBroughtNothing && $0.unread >= UInt64(queue.batchSize) } ?? false)
         }
 
         /// When the next partial batch becomes due, of the queue's and the log's.
         var deadline: Double? {
             let logDeadline = log.flatMap { log in
-                log.retryAt ?? log.waitingSince.map { log.backlogDue ? $0 : $0 + queue.flushInterval }
+                log.waitingSince.map { log.backlogDue ? $0 : $0 + queue.flushInterval }
             }
             guard let queued = queue.deadline else { return logDeadline }
             return min(queued, logDeadline ?? queued)
@@ -89,17 +89,18 @@ public final class RemoteWriter: Sendable {
         let since: Double
         /// What a restart left unsent is due at once, before the flush interval has passed.
         var backlogDue = false
-        /// After a read that brought nothing although records wait (the log unreadable, say): not
-        /// due again before this time, full batch or not, so that a failing log is retried once
-        /// per flush interval instead of in a loop that takes a core.
-        var retryAt: Double?
+        /// The last read brought nothing although records wait (the log unreadable, say): the next is
+        /// due a flush interval after it (``waitingSince``), full batch or not, so that a failing log
+        /// is retried once per flush interval instead of in a loop that takes a core.
+        var readBroughtNothing = false
 
         var unread: UInt64 { appended > read ? appended - read : 0 }
 
         func isDue(now: Double, batchSize: Int, flushInterval: Double, force: Bool) -> Bool {
             guard unread > 0, let waitingSince else { return false }
-            if let retryAt, now < retryAt, !force { return false }
-            return force || backlogDue || unread >= UInt64(batchSize) || now >= waitingSince + flushInterval
+            let waited = now >= waitingSince + flushInterval
+            if readBroughtNothing { return force || waited }
+            return force || backlogDue || unread >= UInt64(batchSize) || waited
         }
     }
 
@@ -376,15 +377,14 @@ public final class RemoteWriter: Sendable {
             guard var log = shared.log, log.read == after else { return .movedOn }
             guard let read, read.through > after else {
                 // Try again once the flush interval has passed, not at once.
-                let now = clock.now()
-                log.waitingSince = now
-                log.retryAt = now + shared.queue.flushInterval
+                log.waitingSince = clock.now()
+                log.readBroughtNothing = true
                 log.backlogDue = false
                 shared.log = log
                 return .nothing
             }
             log.read = read.through
-            log.retryAt = nil
+            log.readBroughtNothing = false
             log.backlogDue = false
             if log.unread == 0 { log.waitingSince = nil }
             shared.log = log
