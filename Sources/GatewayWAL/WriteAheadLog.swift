@@ -18,8 +18,8 @@ import Synchronization
 /// - `wal-<number of its first record, 20 digits>.log`: segments in the format of ``WALFormat``.
 ///   Only the newest is appended to; it is rotated at ``segmentBytes``.
 /// - `*.tmp`: a segment header being written; removed on open.
-/// - `lock`: locked by the process that has the log open (``WALDirectoryLock``); a second gateway
-///   on the directory refuses to start.
+/// - `lock`: the pid of the process that has the log open and holds the directory's lock
+///   (``WALDirectoryLock``); a second gateway on the directory refuses to start.
 ///
 /// Appending is a `write(2)` under a lock: once ``append(_:)`` returns, a killed gateway loses
 /// nothing of it (the kernel holds the bytes). Group commit: ``waitDurable(upTo:)`` waits for an

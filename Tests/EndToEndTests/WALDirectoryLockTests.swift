@@ -53,6 +53,31 @@ struct WALDirectoryLockTests {
         #expect(received == 40)
     }
 
+    @Test("the lock file deleted or replaced while the first runs: a second monitord still refuses")
+    func lockFileRemovedWhileRunning() async throws {
+        // Audit 10, finding F2: the lock was the file's, so deleting it (a cleanup script, a
+        // careless rm) let a second gateway lock a new file of the same name and start.
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try await GatewayProcess.start(extraConfiguration: Self.settings(directory), directory: directory)
+        let agent = CountingAgent(name: "lock-c")
+        agent.step(port: first.agentPort, burst: 10)
+        #expect(agent.acknowledged == 10)
+
+        try FileManager.default.removeItem(atPath: directory + "/wal/lock")
+        let (status, output) = try await Self.refusedStart(Self.settings(directory), in: directory)
+        #expect(status == 1, "the second monitord refuses after the lock file was deleted:\n\(output)")
+        #expect(output.contains("wal-directory \(directory)/wal: in use by another monitord"), "\(output)")
+
+        #expect(FileManager.default.createFile(atPath: directory + "/wal/lock", contents: Data("1\n".utf8)))
+        let (again, replaced) = try await Self.refusedStart(Self.settings(directory), in: directory)
+        #expect(again == 1, "the second monitord refuses after the lock file was replaced:\n\(replaced)")
+
+        agent.step(port: first.agentPort, burst: 10)
+        #expect(agent.acknowledged == 20 && agent.lost == 0, "the first goes on")
+        await first.stop()
+    }
+
     @Test("after a kill -9 of the holder, a new monitord on the directory starts: no stale lock")
     func killedHolderLeavesNoStaleLock() async throws {
         let directory = try makeTemporaryDirectory()

@@ -26,9 +26,10 @@ struct ClockSkewClampTests {
         var all: [Sample] { samples.withLock { $0 } }
     }
 
-    func peer(store: AgentStore, forwarded: Forwarded) -> PeerSession {
+    func peer(store: AgentStore, forwarded: Forwarded, tolerance: Duration = .seconds(60)) -> PeerSession {
         PeerSession(
             store: store, remoteAddress: "127.0.0.1:4000", allowReportFormatAgents: false,
+            clockSkewTolerance: tolerance,
             onNewSample: { sample, _, _ in forwarded.samples.withLock { $0.append(sample) } })
     }
 
@@ -93,6 +94,59 @@ struct ClockSkewClampTests {
         #expect(Self.isStrictlyIncreasing(Self.milliseconds(samples)), "\(Self.milliseconds(samples))")
         #expect(Self.outOfOrder(samples, now: arrival) == 0, "clamped samples dropped as out of order")
         #expect(samples.allSatisfy { ($0.timestamp ?? 0) <= arrival + 60.1 }, "nothing beyond the tolerance")
+    }
+
+    @Test("kept 2 ms inside the tolerance, then a burst beyond it: the chain goes past the tolerance, in order")
+    func burstAfterASampleAtTheToleranceEdge() {
+        // Audit 10, finding F1: the chain stopped following the newest time once that passed
+        // `now + tolerance`, so the third clamped sample of the burst went back to `now` and was
+        // dropped as out of order after being acknowledged.
+        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
+        let forwarded = Forwarded()
+        var session = peer(store: store, forwarded: forwarded)
+        _ = session.receive(hello(), now: Self.now)
+        _ = session.receive(sampleLine(1, at: Self.now + 59.998), now: Self.now)
+        for sequence: UInt64 in 2...6 {
+            _ = session.receive(sampleLine(sequence, at: Self.now + 120), now: Self.now)
+        }
+        #expect(session.takePendingAck() == .ack(sequence: 6))
+        let samples = forwarded.all
+        #expect(samples.count == 6)
+        let times = Self.milliseconds(samples)
+        #expect(times == (0..<6).map { Int64(Self.now * 1000) + 59_998 + Int64($0) }, "\(times)")
+        #expect(Self.outOfOrder(samples, now: Self.now) == 0, "acknowledged samples dropped as out of order")
+    }
+
+    @Test("with a tolerance of 0, a burst of clamped samples in one millisecond still gets distinct times")
+    func zeroToleranceBurst() {
+        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600), clockSkewTolerance: .zero)
+        let forwarded = Forwarded()
+        var session = peer(store: store, forwarded: forwarded, tolerance: .zero)
+        _ = session.receive(hello(), now: Self.now)
+        for sequence: UInt64 in 1...50 {
+            _ = session.receive(sampleLine(sequence, at: Self.now + 5), now: Self.now)
+        }
+        let times = Self.milliseconds(forwarded.all)
+        #expect(times == (0..<50).map { Int64(Self.now * 1000) + Int64($0) }, "\(times)")
+    }
+
+    @Test("a flood of clamped samples faster than 1 per ms: the chain stops at twice the tolerance plus 1 s")
+    func floodIsBoundedAtTwiceTheTolerance() {
+        // With a 1 s tolerance, 4,000 clamped samples in the same instant would be stamped up to
+        // 4 s ahead; the chain is followed to `now + 2 × tolerance + 1 s` only, then the arrival.
+        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600), clockSkewTolerance: .seconds(1))
+        let forwarded = Forwarded()
+        var session = peer(store: store, forwarded: forwarded, tolerance: .seconds(1))
+        _ = session.receive(hello(), now: Self.now)
+        for sequence: UInt64 in 1...4_000 {
+            _ = session.receive(sampleLine(sequence, at: Self.now + 600), now: Self.now)
+        }
+        let times = Self.milliseconds(forwarded.all)
+        #expect(times.count == 4_000)
+        let start = Int64(Self.now * 1000)
+        #expect(times.allSatisfy { $0 <= start + 3_000 }, "stamped beyond the bound: \(times.max() ?? 0)")
+        let broken = times.prefix(3_001).enumerated().first { $0.element != start + Int64($0.offset) }
+        #expect(broken == nil, "the chain up to the bound breaks at sample \(broken?.offset ?? 0)")
     }
 
     @Test("after a restart the rule starts from the agent's newest timestamp restored from the log")

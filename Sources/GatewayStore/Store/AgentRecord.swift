@@ -116,12 +116,20 @@ struct AgentRecord {
     /// `now`: the arrival, or, when the agent already has a sample at or after that millisecond, the
     /// millisecond after its newest (remote write's unit), so that the agent's timestamps stay
     /// strictly increasing and a clamped sample is never dropped as out of order after being
-    /// acknowledged. A newest time beyond `now + tolerance` (a log written before the gateway's own
-    /// clock was set back) is not followed: the clamp never stamps further ahead than that.
+    /// acknowledged.
+    ///
+    /// The chain is followed past `now + tolerance` (a sample kept just inside the tolerance and a
+    /// burst of clamped ones after it go a few milliseconds beyond), but not past
+    /// `now + 2 × tolerance + 1 s` (the second leaves room for a burst when the tolerance is 0):
+    /// only a sender of more than one clamped sample per millisecond for a whole tolerance gets
+    /// there, or a log written before the gateway's own clock was set back, and neither may stamp
+    /// samples arbitrarily far ahead. Beyond it the arrival is used.
     func clampedTime(now: Double, tolerance: Double) -> Double {
-        guard let newestTime, newestTime <= now + tolerance else { return now }
+        guard let newestTime else { return now }
         let newest = (newestTime * 1000).rounded()
-        guard (now * 1000).rounded() <= newest else { return now }
+        let arrival = (now * 1000).rounded()
+        let bound = arrival + 2 * (tolerance * 1000).rounded() + 1000
+        guard arrival <= newest, newest < bound else { return now }
         return (newest + 1) / 1000
     }
 
