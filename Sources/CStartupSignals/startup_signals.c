@@ -42,6 +42,10 @@ void startup_signals_hold(void) {
     pthread_sigmask(SIG_UNBLOCK, &unblocked, NULL);
 }
 
+unsigned startup_signals_pending(void) {
+    return atomic_load_explicit(&received, memory_order_acquire);
+}
+
 unsigned startup_signals_take(void) {
     return atomic_exchange_explicit(&received, 0, memory_order_acq_rel);
 }

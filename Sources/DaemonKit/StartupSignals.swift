@@ -34,6 +34,14 @@ public enum StartupSignals {
         }
     }
 
+    /// Whether a SIGTERM or SIGINT has arrived while starting: a start that takes long (a large
+    /// write-ahead log replayed) asks this now and then, so that `systemctl stop` is not kept
+    /// waiting until the start is over.
+    package static var stopRequested: Bool {
+        let pending = startup_signals_pending()
+        return pending & (1 << UInt32(SIGTERM) | 1 << UInt32(SIGINT)) != 0
+    }
+
     static func name(_ number: Int32) -> String {
         switch number {
         case SIGHUP: "SIGHUP"

@@ -10,4 +10,7 @@ void startup_signals_hold(void);
 /// clears them.
 unsigned startup_signals_take(void);
 
+/// The held signals received since holding began, as `startup_signals_take`, without clearing them.
+unsigned startup_signals_pending(void);
+
 #endif

@@ -12,6 +12,10 @@ public import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The `monitord` daemon: the agent port, the metrics port, expiry, reload and systemd duties.
 public final class GatewayService: Service {
     /// Where the gateway listens once it is ready (the real ports when the configuration asked for port 0).
@@ -63,7 +67,16 @@ public final class GatewayService: Service {
         try state.forwarder?.checkSetup()
         // The log is replayed into the store before the agent port opens: the first welcome already
         // carries the right last_seq.
-        if let directory = configuration.walDirectory { try openLog(directory, configuration) }
+        if let directory = configuration.walDirectory {
+            // The service group turns SIGTERM and SIGINT into a graceful shutdown from here on; the
+            // replay is synchronous, so it is told by a flag it looks at between progress steps.
+            let stopAsked = StopFlag()
+            try await withGracefulShutdownHandler {
+                try openLog(directory, configuration) { stopAsked.isSet }
+            } onGracefulShutdown: {
+                stopAsked.set()
+            }
+        }
         // Trap SIGHUP before announcing readiness: from then on a reload must never kill us.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         // Every handler is in place now: act on a SIGHUP, SIGTERM or SIGINT that came while starting.
@@ -113,7 +126,11 @@ public final class GatewayService: Service {
     static let replayProgressRecords = 8192
     static let replayProgressTimeout = Duration.seconds(30)
 
-    private func openLog(_ directory: String, _ configuration: GatewayConfiguration) throws {
+    /// Opens and replays the log; ends the process if `stopAsked` says, or a SIGTERM or SIGINT
+    /// held since the start says, that a stop was asked for meanwhile.
+    private func openLog(
+        _ directory: String, _ configuration: GatewayConfiguration, stopAsked: () -> Bool
+    ) throws {
         let started = ContinuousClock.now
         var replayed = 0
         // With remote write, forwarding reads the log: it hears of every append and every deletion
@@ -134,6 +151,16 @@ public final class GatewayService: Service {
             // A large log takes a while: systemd hears that the start is progressing (and would
             // otherwise kill it at TimeoutStartSec=, then replay again from the start, for ever).
             if replayed % Self.replayProgressRecords == 0 {
+                // A stop asked for now ends the process here, as a kill -9 at this point would:
+                // replay only reads the log (its repairs are each complete when made), nothing has
+                // been acknowledged yet, and the next start replays it again. Waiting would keep
+                // `systemctl stop` (or a shutdown) for as long as the rest of the log takes.
+                if stopAsked() || StartupSignals.stopRequested {
+                    state.logger.notice(
+                        "stopped while replaying the write-ahead log (\(replayed) samples read): nothing was lost, the next start replays it"
+                    )
+                    exit(0)
+                }
                 notifier.extendTimeout(
                     by: Self.replayProgressTimeout,
                     status: "replaying the write-ahead log: \(replayed) samples")
@@ -312,4 +339,11 @@ public final class GatewayService: Service {
             state.logger.notice("disconnected \(inadmissible) peer(s) the reloaded configuration no longer admits")
         }
     }
+}
+
+/// A graceful shutdown asked for while the service is still starting, for synchronous work to look at.
+private final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
 }
