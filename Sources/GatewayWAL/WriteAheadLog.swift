@@ -407,6 +407,12 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
+    /// Throws unless the configured directory is still the one this log holds: for whoever else
+    /// writes into it (the forwarding position).
+    public func verifyDirectory() throws(FileOperationError) {
+        try lock.verify(directory)
+    }
+
     /// The number of the last record appended: what a welcome waits for before it promises a last_seq.
     public var lastAppended: UInt64 { state.withLock { $0.lastAppended } }
 
@@ -438,6 +444,11 @@ public final class WriteAheadLog: Sendable {
             for file in retired + (descriptor >= 0 ? [descriptor] : []) {
                 if failure == nil, fsync(file) != 0 { failure = FileOperationError(directory, "fsync") }
                 Glibc.close(file)
+            }
+            // Checked before the round's acknowledgements: records written to a directory that was
+            // moved away are not where a restart reads (``WALDirectoryLock/verify(_:)``).
+            if failure == nil {
+                do throws(FileOperationError) { try lock.verify(directory) } catch { failure = error }
             }
             if failure == nil, directoryChanged {
                 do throws(FileOperationError) { try DurableFiles.syncDirectory(directory) } catch { failure = error }
@@ -477,6 +488,7 @@ public final class WriteAheadLog: Sendable {
     /// renamed into place: a crash mid-rotation leaves no new segment or a whole one, both harmless
     /// on the next open.
     private func rotate(_ state: inout State) throws(FileOperationError) {
+        try lock.verify(directory)
         let first = state.lastAppended + 1
         let name = WALFormat.segmentName(first)
         let path = directory + "/" + name

@@ -84,6 +84,26 @@ package final class WALDirectoryLock: Sendable {
         }
     }
 
+    /// Throws unless `directory` still names the directory this lock holds. The lock follows the
+    /// directory, but files are created by path: after a `mv` of the directory (and a new one
+    /// made at its path, by hand or by a second gateway, which the lock cannot refuse) the log
+    /// would go on in two places, and what it acknowledged would not be where the next start
+    /// reads. Asked before anything is created in the directory and before each fsync round's
+    /// acknowledgements. Does nothing once released.
+    package func verify(_ directory: String) throws(FileOperationError) {
+        var held = stat()
+        let descriptor = self.descriptor.withLock { $0 }
+        guard descriptor >= 0, fstat(descriptor, &held) == 0 else { return }
+        var named = stat()
+        guard stat(directory, &named) == 0, named.st_dev == held.st_dev, named.st_ino == held.st_ino else {
+            throw FileOperationError(
+                "wal-directory \(directory)",
+                refused:
+                    "is no longer the directory this monitord locked at start (moved, renamed or replaced while it ran): the log cannot go on where the next start would not read it; restart monitord"
+            )
+        }
+    }
+
     /// Gives the directory up (a graceful stop, once the log is closed); later calls do nothing.
     package func release() {
         let descriptor = self.descriptor.withLock { descriptor in

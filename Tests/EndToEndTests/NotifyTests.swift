@@ -87,24 +87,30 @@ struct NotifyTests {
         }
     }
 
-    @Test("a long write-ahead log replay extends systemd's start timeout and says so, before READY")
-    func replayExtendsStartTimeout() async throws {
+    /// A stopped monitord whose write-ahead log holds `count` samples of agent "replayed", all
+    /// acknowledged; returns its configuration file and the settings it ran with.
+    static func gatewayWithLog(of count: Int) async throws -> (configPath: String, settings: String, dir: String) {
         let dir = try makeTemporaryDirectory()
         let settings = "acknowledge = durable\nwal-directory = \(dir)/wal\nwal-fsync = 100ms\n"
         let gateway = try await GatewayProcess.start(extraConfiguration: settings, directory: dir)
-        // 20,000 samples in one go: more than two progress steps of the replay.
         let peer = try HostilePeer(port: gateway.agentPort)
         try peer.send(line: HostileMessages.hello(agent: "\"replayed\""))
         var burst: [UInt8] = []
-        for sequence in 1...20_000 { burst += Array((HostileMessages.sample(seq: "\(sequence)") + "\n").utf8) }
+        for sequence in 1...count { burst += Array((HostileMessages.sample(seq: "\(sequence)") + "\n").utf8) }
         try peer.send(burst)
-        let acked = await eventually(timeout: 60) {
-            (try? gateway.metrics().value("monitord_samples_received_total", agent: "replayed")) == 20_000
+        let acked = await eventually(timeout: 120) {
+            (try? gateway.metrics().value("monitord_samples_received_total", agent: "replayed")) == Double(count)
         }
         #expect(acked, "\(gateway.process.output)")
         peer.close()
         await gateway.stop()
+        return (gateway.configPath, settings, dir)
+    }
 
+    @Test("a long write-ahead log replay extends systemd's start timeout and says so, before READY")
+    func replayExtendsStartTimeout() async throws {
+        // 20,000 samples: more than two progress steps of the replay.
+        let gateway = try await Self.gatewayWithLog(of: 20_000)
         let socket = try NotifySocket()
         let process = try RunningProcess(
             executable: Products.monitord, arguments: ["--config", gateway.configPath],
@@ -125,22 +131,8 @@ struct NotifyTests {
     func stopDuringReplay() async throws {
         // Audit 8, finding 04: the stop was held until the whole log had been replayed (8.4 s for
         // 1.27 M records), keeping `systemctl stop` or a shutdown waiting.
-        let dir = try makeTemporaryDirectory()
-        let settings = "acknowledge = durable\nwal-directory = \(dir)/wal\nwal-fsync = 100ms\n"
-        let gateway = try await GatewayProcess.start(extraConfiguration: settings, directory: dir)
         let count = 40_000
-        let peer = try HostilePeer(port: gateway.agentPort)
-        try peer.send(line: HostileMessages.hello(agent: "\"replayed\""))
-        var burst: [UInt8] = []
-        for sequence in 1...count { burst += Array((HostileMessages.sample(seq: "\(sequence)") + "\n").utf8) }
-        try peer.send(burst)
-        let acked = await eventually(timeout: 120) {
-            (try? gateway.metrics().value("monitord_samples_received_total", agent: "replayed")) == Double(count)
-        }
-        #expect(acked, "\(gateway.process.output)")
-        peer.close()
-        await gateway.stop()
-
+        let gateway = try await Self.gatewayWithLog(of: count)
         let socket = try NotifySocket()
         let process = try RunningProcess(
             executable: Products.monitord, arguments: ["--config", gateway.configPath],
@@ -159,7 +151,8 @@ struct NotifyTests {
         #expect(!messages.contains { $0.contains("READY=1") }, "the start was not finished first: \(messages)")
         #expect(process.output.contains("stopped while replaying the write-ahead log"), "\(process.output)")
 
-        let restarted = try await GatewayProcess.start(extraConfiguration: settings, directory: dir)
+        let restarted = try await GatewayProcess.start(
+            extraConfiguration: gateway.settings, directory: gateway.dir)
         let received = try restarted.metrics().value("monitord_samples_received_total", agent: "replayed")
         await restarted.stop()
         #expect(received == Double(count), "every acknowledged sample is restored after the interrupted replay")

@@ -78,6 +78,34 @@ struct WALDirectoryLockTests {
         await first.stop()
     }
 
+    @Test("the directory renamed while the first runs: it stops acknowledging and writes nothing at the old path")
+    func directoryRenamedWhileRunning() async throws {
+        // Audit 11, finding 01: the lock held the renamed directory, but segments and the
+        // forwarding position were created by path: once a second gateway had made a new
+        // directory there, the first wrote into it, and a restart lost thousands of samples the
+        // first had acknowledged.
+        let receiver = try await RemoteWriteTests.Receiver()
+        defer { receiver.stop() }
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let settings = LogForwardingCrashTests.configuration(receiver: receiver, directory: directory)
+        let first = try await GatewayProcess.start(extraConfiguration: settings, directory: directory)
+        let agent = CountingAgent(name: "lock-d")
+        agent.step(port: first.agentPort, burst: 10)
+        #expect(agent.acknowledged == 10)
+
+        try FileManager.default.moveItem(atPath: directory + "/wal", toPath: directory + "/wal.moved")
+        try FileManager.default.createDirectory(
+            atPath: directory + "/wal", withIntermediateDirectories: false, attributes: [.posixPermissions: 0o750])
+        for _ in 0..<5 { agent.step(port: first.agentPort, burst: 10) }
+        #expect(agent.acknowledged == 10, "acknowledged \(agent.acknowledged) after the directory was moved")
+        let planted = try FileManager.default.contentsOfDirectory(atPath: directory + "/wal")
+        #expect(planted.isEmpty, "the first gateway wrote into the new directory at its path: \(planted)")
+        #expect(
+            first.process.output.contains("is no longer the directory this monitord locked"), "\(first.process.output)")
+        await first.stop()
+    }
+
     @Test("after a kill -9 of the holder, a new monitord on the directory starts: no stale lock")
     func killedHolderLeavesNoStaleLock() async throws {
         let directory = try makeTemporaryDirectory()

@@ -33,6 +33,15 @@ struct ClockSkewClampTests {
             onNewSample: { sample, _, _ in forwarded.samples.withLock { $0.append(sample) } })
     }
 
+    /// A store, what it forwards, and a session of agent "skewed" that said hello at `now`.
+    func connected(tolerance: Duration = .seconds(60)) -> (AgentStore, Forwarded, PeerSession) {
+        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600), clockSkewTolerance: tolerance)
+        let forwarded = Forwarded()
+        var session = peer(store: store, forwarded: forwarded, tolerance: tolerance)
+        _ = session.receive(hello(), now: Self.now)
+        return (store, forwarded, session)
+    }
+
     /// The forwarder's own check: how many of `samples` it would drop as out of order.
     static func outOfOrder(_ samples: [Sample], now: Double) -> Int {
         var order = SeriesOrderGuard()
@@ -54,10 +63,8 @@ struct ClockSkewClampTests {
 
     @Test("a clock 10 min ahead replays 200 samples in one burst: all 200 forwarded, distinct and increasing")
     func burstReplayOfClampedSamples() throws {
-        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
-        let forwarded = Forwarded()
-        var session = peer(store: store, forwarded: forwarded)
-        _ = session.receive(hello(), now: Self.now)
+        let (store, forwarded, connectedSession) = connected()
+        var session = connectedSession
         for sequence in 1...200 {
             let ahead = Self.now + 600 + Double(sequence) * 5
             #expect(session.receive(sampleLine(UInt64(sequence), at: ahead), now: Self.now) == .none)
@@ -76,10 +83,8 @@ struct ClockSkewClampTests {
 
     @Test("a clock drifting from 50 s ahead (kept) to 70 s ahead (clamped): no clamped sample falls behind")
     func driftAcrossTheToleranceBoundary() {
-        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
-        let forwarded = Forwarded()
-        var session = peer(store: store, forwarded: forwarded)
-        _ = session.receive(hello(), now: Self.now)
+        let (_, forwarded, connectedSession) = connected()
+        var session = connectedSession
         var sequence: UInt64 = 0
         var arrival = Self.now
         for (ahead, count) in [(50.0, 20), (70.0, 30)] {
@@ -101,10 +106,8 @@ struct ClockSkewClampTests {
         // Audit 10, finding F1: the chain stopped following the newest time once that passed
         // `now + tolerance`, so the third clamped sample of the burst went back to `now` and was
         // dropped as out of order after being acknowledged.
-        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600))
-        let forwarded = Forwarded()
-        var session = peer(store: store, forwarded: forwarded)
-        _ = session.receive(hello(), now: Self.now)
+        let (_, forwarded, connectedSession) = connected()
+        var session = connectedSession
         _ = session.receive(sampleLine(1, at: Self.now + 59.998), now: Self.now)
         for sequence: UInt64 in 2...6 {
             _ = session.receive(sampleLine(sequence, at: Self.now + 120), now: Self.now)
@@ -119,10 +122,8 @@ struct ClockSkewClampTests {
 
     @Test("with a tolerance of 0, a burst of clamped samples in one millisecond still gets distinct times")
     func zeroToleranceBurst() {
-        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600), clockSkewTolerance: .zero)
-        let forwarded = Forwarded()
-        var session = peer(store: store, forwarded: forwarded, tolerance: .zero)
-        _ = session.receive(hello(), now: Self.now)
+        let (_, forwarded, connectedSession) = connected(tolerance: .zero)
+        var session = connectedSession
         for sequence: UInt64 in 1...50 {
             _ = session.receive(sampleLine(sequence, at: Self.now + 5), now: Self.now)
         }
@@ -134,10 +135,8 @@ struct ClockSkewClampTests {
     func floodIsBoundedAtTwiceTheTolerance() {
         // With a 1 s tolerance, 4,000 clamped samples in the same instant would be stamped up to
         // 4 s ahead; the chain is followed to `now + 2 × tolerance + 1 s` only, then the arrival.
-        let store = AgentStore(agentTimeout: .seconds(30), forgetAfter: .seconds(3600), clockSkewTolerance: .seconds(1))
-        let forwarded = Forwarded()
-        var session = peer(store: store, forwarded: forwarded, tolerance: .seconds(1))
-        _ = session.receive(hello(), now: Self.now)
+        let (_, forwarded, connectedSession) = connected(tolerance: .seconds(1))
+        var session = connectedSession
         for sequence: UInt64 in 1...4_000 {
             _ = session.receive(sampleLine(sequence, at: Self.now + 600), now: Self.now)
         }

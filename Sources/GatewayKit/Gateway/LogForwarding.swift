@@ -92,6 +92,7 @@ final class LogForwarding: ForwardingLog {
             }
             guard let next else { return }
             do throws(FileOperationError) {
+                try wal.verifyDirectory()
                 try ForwardingPosition.store(next, directory: directory)
                 persisting.withLock { $0.failure = nil }
             } catch {
