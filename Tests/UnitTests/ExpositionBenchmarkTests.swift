@@ -28,5 +28,32 @@ import Testing
         }
         print("10,000 agents: snapshot \(bestSnapshot) + render \(bestRender) (best of 5), page \(size) bytes")
         #expect(size > 10_000 * 7 * 40)
+        // What /metrics does: the page from the store's order and the kept lines, every agent
+        // rendered (the first scrape), none, and one in a hundred (scrapes in quick succession).
+        let lines = RenderedAgentLines()
+        var kept: [UInt8] = []
+        let first = clock.measure {
+            kept = MetricsPage.render(from: store, now: 1000, keptIn: lines, process: nil)
+        }
+        var unchanged = Duration.seconds(1000)
+        var hundredth = Duration.seconds(1000)
+        for round in 0..<5 {
+            unchanged = min(
+                unchanged,
+                clock.measure { kept = MetricsPage.render(from: store, now: 1000, keptIn: lines, process: nil) })
+            for index in stride(from: round, to: 10_000, by: 100) {
+                let sample = Sample(
+                    sequence: UInt64(2 + round), timestamp: 999.5, ramUsagePercent: 1, cpuUsagePercent: 2,
+                    processRAMGigabytes: 3, cpuInterrupts: 4)
+                _ = store.record(sample, agent: "host-\(index).example.org", session: "s", now: 1000)
+            }
+            hundredth = min(
+                hundredth,
+                clock.measure { kept = MetricsPage.render(from: store, now: 1000, keptIn: lines, process: nil) })
+        }
+        print(
+            "10,000 agents, kept lines: all rendered \(first), none \(unchanged), 100 rendered \(hundredth) (best of 5)"
+        )
+        #expect(kept == MetricsPage.render(store: store.snapshot(now: 1000), process: nil))
     }
 }

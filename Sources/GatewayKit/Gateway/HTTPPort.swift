@@ -245,18 +245,28 @@ struct HTTPPort: Sendable {
     private func metrics(_ request: HTTPRequestHead) -> Response {
         let format = ExpositionFormat.negotiate(
             accept: request.headers.contains(name: "Accept") ? request.headers["Accept"].joined(separator: ",") : nil)
+        // The page is written straight into the response's buffer: 4 MiB at 10,000 agents, not
+        // copied once more.
         let body = MetricsPage.render(
-            store: state.store.snapshot(now: state.clock.now()),
+            from: state.store,
+            now: state.clock.now(),
+            keptIn: agentLines,
             process: ProcessMetrics.current(),
             extra: state.counters.families() + (state.forwarder?.families() ?? []) + (state.wal?.families() ?? []),
-            format: format,
-            keptIn: agentLines
-        )
+            format: format
+        ) { size, fill in
+            var buffer = ByteBufferAllocator().buffer(capacity: size)
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
+                fill(UnsafeMutableRawBufferPointer(rebasing: bytes[..<size]))
+                return size
+            }
+            return buffer
+        }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: format.contentType)
         headers.add(name: "Vary", value: "Accept")
-        headers.add(name: "Content-Length", value: "\(body.count)")
-        return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), ByteBuffer(bytes: body))
+        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+        return (HTTPResponseHead(version: request.version, status: .ok, headers: headers), body)
     }
 
     private func statusPage(_ request: HTTPRequestHead) -> Response {

@@ -33,38 +33,95 @@ public enum MetricsPage {
         return writer.bytes
     }
 
-    /// The same page as ``render(store:process:extra:version:format:)``, byte for byte, with each
-    /// agent's lines taken from `lines` where the agent has not changed since the previous scrape:
-    /// what `/metrics` serves.
-    public static func render(
-        store agents: [AgentSnapshot],
+    /// What `/metrics` serves: the page ``render(store:process:extra:version:format:)`` writes for
+    /// the store's snapshot at `now`, byte for byte, assembled from each agent's lines as `lines`
+    /// keeps them (rendered again only for agents that changed since) straight into the body that
+    /// `body` makes of the page's size: no sort, no copy of the records, no page copied once more.
+    ///
+    /// - Parameter body: given the page's size and a function that fills a buffer of that size with
+    ///   it; what it returns is returned. It runs while `lines` is held: concurrent scrapes wait.
+    public static func render<Body: Sendable>(
+        from store: AgentStore,
+        now: Double,
+        keptIn lines: RenderedAgentLines,
         process: ProcessMetrics?,
         extra: [MetricFamily] = [],
         version: String = MonitorVersion.current,
         format: ExpositionFormat = .text,
-        keptIn lines: RenderedAgentLines
-    ) -> [UInt8] {
-        let entries = lines.entries(for: agents)
-        var size = 4096
-        for entry in entries { size += entry.bytes.count + 2 }
-        var writer = PrometheusTextWriter(reservingCapacity: size, format: format)
-        for (index, family) in ReportFamily.allCases.enumerated() {
-            writer.family(family.name, help: family.help, type: family.type)
-            for (agent, entry) in zip(agents, entries) where agent.fresh && agent.latest != nil {
-                writer.append(rendered: entry.report(index))
+        into body: (_ size: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Body
+    ) -> Body {
+        lines.scrape(store, now: now) { scraped in
+            var tail = PrometheusTextWriter(format: format)
+            writeGatewayFamilies(
+                agents: scraped.agents.count, version: version, extra: extra, process: process, to: &tail)
+            // The seven families' headers, in the page's order: the report's four, then the gateway's three.
+            var headers: [[UInt8]] = ReportFamily.allCases.map { family in
+                var writer = PrometheusTextWriter(reservingCapacity: 256, format: format)
+                writer.family(family.name, help: family.help, type: family.type)
+                return writer.bytes
+            }
+            for family in [AgentFamily.up, .lastSeen, .samplesReceived] {
+                var writer = PrometheusTextWriter(reservingCapacity: 256, format: format)
+                writeAgentFamilyHeader(family, to: &writer)
+                headers.append(writer.bytes)
+            }
+            var size = tail.bytes.count
+            for header in headers { size += header.count }
+            for agent in scraped.agents {
+                // Parts 0 to 3 (the report's families) only for an agent that exports them.
+                let lines = scraped.kept[agent.slot]
+                size += lines.length - (agent.exportsReport ? 0 : Int(lines.ends[3]))
+            }
+            return body(size) { buffer in
+                var written = 0
+                func copy(_ bytes: UnsafeRawBufferPointer) {
+                    guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+                    precondition(written + bytes.count <= buffer.count, "the page is the size it was counted")
+                    (buffer.baseAddress! + written).copyMemory(from: source, byteCount: bytes.count)
+                    written += bytes.count
+                }
+                for part in 0..<ReportFamily.allCases.count {
+                    headers[part].withUnsafeBytes(copy)
+                    for agent in scraped.agents where agent.exportsReport { copy(scraped.part(part, of: agent)) }
+                }
+                headers[4].withUnsafeBytes(copy)
+                for agent in scraped.agents {
+                    let line = scraped.part(4, of: agent)
+                    if agent.up {
+                        copy(line)
+                    } else {
+                        copy(UnsafeRawBufferPointer(rebasing: line.dropLast(upValue.count)))
+                        downValue.withUnsafeBytes(copy)
+                    }
+                }
+                for part in 5...6 {
+                    headers[part].withUnsafeBytes(copy)
+                    for agent in scraped.agents { copy(scraped.part(part, of: agent)) }
+                }
+                tail.bytes.withUnsafeBytes(copy)
+                precondition(written == size, "the page is the size it was counted")
             }
         }
-        writeAgentFamilyHeader(.up, to: &writer)
-        for (agent, entry) in zip(agents, entries) {
-            writer.append(rendered: entry.upPrefix)
-            writer.append(rendered: agent.up ? upValue[...] : downValue[...])
+    }
+
+    /// ``render(from:now:keptIn:process:extra:version:format:into:)`` as an array of bytes.
+    public static func render(
+        from store: AgentStore,
+        now: Double,
+        keptIn lines: RenderedAgentLines,
+        process: ProcessMetrics?,
+        extra: [MetricFamily] = [],
+        version: String = MonitorVersion.current,
+        format: ExpositionFormat = .text
+    ) -> [UInt8] {
+        render(
+            from: store, now: now, keptIn: lines, process: process, extra: extra, version: version, format: format
+        ) { size, fill in
+            [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                fill(UnsafeMutableRawBufferPointer(buffer))
+                count = size
+            }
         }
-        writeAgentFamilyHeader(.lastSeen, to: &writer)
-        for entry in entries { writer.append(rendered: entry.lastSeenLine) }
-        writeAgentFamilyHeader(.samplesReceived, to: &writer)
-        for entry in entries { writer.append(rendered: entry.samplesReceivedLine) }
-        writeGatewayFamilies(agents: agents.count, version: version, extra: extra, process: process, to: &writer)
-        return writer.bytes
     }
 
     /// `monitord_agent_up`'s values, each with the line's end, as the page's writer formats them.

@@ -113,25 +113,32 @@ public struct PrometheusTextWriter: Sendable {
         bytes.append(UInt8(ascii: "}"))
     }
 
+    /// Strings are appended from their UTF-8 storage in one copy: iterating `utf8` byte by byte was
+    /// a tenth of a scrape's CPU with 10,000 agents' names (issue 14, fifth round).
     private mutating func append(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     /// Escapes `\` and line feeds, and in label values also `"`, as the format requires; help text keeps its quotes.
     private mutating func appendEscaped(_ text: String, quotes: Bool) {
-        let needsEscaping = text.utf8.contains { byte in
-            byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\n") || (quotes && byte == UInt8(ascii: "\""))
-        }
-        guard needsEscaping else {
-            append(text)
-            return
-        }
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\"") where quotes: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            default: bytes.append(byte)
+        var text = text
+        text.withUTF8 { utf8 in
+            let needsEscaping = utf8.contains { byte in
+                byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\n") || (quotes && byte == UInt8(ascii: "\""))
+            }
+            guard needsEscaping else {
+                bytes.append(contentsOf: utf8)
+                return
+            }
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                case UInt8(ascii: "\"") where quotes:
+                    bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+                default: bytes.append(byte)
+                }
             }
         }
     }

@@ -32,7 +32,7 @@ public final class AgentStore: Sendable {
 
     private struct State {
         var limits: Limits
-        var agents: [String: AgentRecord] = [:]
+        var agents = NameOrderedRecords()
         /// How many of `agents` are report-format and undelivered records, kept in step with every change so
         /// that admission costs O(1).
         var anonymous: [AgentRecord.Standing: Int] = [:]
@@ -43,9 +43,11 @@ public final class AgentStore: Sendable {
         mutating func modify<Result>(
             _ name: String, creating make: @autoclosure () -> AgentRecord, _ change: (inout AgentRecord) -> Result
         ) -> Result {
-            let before = agents[name]?.standing ?? .proven
-            let result = change(&agents[name, default: make()])
-            let after = agents[name]?.standing ?? .proven
+            let existing = agents.slot(of: name)
+            let before = existing.map { agents.record(at: $0).standing } ?? .proven
+            let slot = existing ?? agents.insert(make(), named: name)
+            let result = agents.modify(at: slot, change)
+            let after = agents.record(at: slot).standing
             if before != after {
                 if before != .proven { anonymous[before, default: 0] -= 1 }
                 if after != .proven { anonymous[after, default: 0] += 1 }
@@ -53,15 +55,16 @@ public final class AgentStore: Sendable {
             return result
         }
 
-        /// Records a sample on the record at `index`, in place, keeping `anonymous` in step.
+        /// Records a sample on the record in `slot`, in place, keeping `anonymous` in step.
         mutating func record(
-            _ sample: Sample, at index: [String: AgentRecord].Index, session: String?, connection: ConnectionID?,
-            now: Double
+            _ sample: Sample, at slot: Int, session: String?, connection: ConnectionID?, now: Double
         ) -> RecordOutcome {
-            if let connection, agents.values[index].connection != connection { return .superseded }
-            let before = agents.values[index].standing
-            let new = agents.values[index].record(sample, session: session, now: now)
-            let after = agents.values[index].standing
+            if let connection, agents.withRecord(at: slot, { $0.connection != connection }) { return .superseded }
+            let (before, new, after) = agents.modify(at: slot) { record in
+                let before = record.standing
+                let new = record.record(sample, session: session, now: now)
+                return (before, new, record.standing)
+            }
             if before != after {
                 if before != .proven { anonymous[before, default: 0] -= 1 }
                 if after != .proven { anonymous[after, default: 0] += 1 }
@@ -70,7 +73,7 @@ public final class AgentStore: Sendable {
         }
 
         mutating func remove(_ name: String) {
-            guard let record = agents.removeValue(forKey: name) else { return }
+            guard let record = agents.remove(name) else { return }
             if record.isAnonymous { anonymous[record.standing, default: 0] -= 1 }
         }
     }
@@ -144,7 +147,7 @@ public final class AgentStore: Sendable {
         quota: AgentQuota, now: Double
     ) throws(AgentRefusal) -> AgentConnection {
         try state.withLock { (state) throws(AgentRefusal) -> AgentConnection in
-            if state.agents[agent] == nil {
+            if state.agents.slot(of: agent) == nil {
                 guard state.agents.count < quota.maximumAgents else { throw .tooManyAgents }
                 // Every new record starts anonymous: report-format, or native with nothing delivered yet. The
                 // two are counted apart, so that a flood of report-format peers cannot keep new agents out.
@@ -205,8 +208,8 @@ public final class AgentStore: Sendable {
     {
         state.withLock { state in
             // The usual case, a known agent: one hash of its name, the record changed in place.
-            if let index = state.agents.index(forKey: agent) {
-                return state.record(sample, at: index, session: session, connection: connection, now: now)
+            if let slot = state.agents.slot(of: agent) {
+                return state.record(sample, at: slot, session: session, connection: connection, now: now)
             }
             if connection != nil { return .superseded }
             // The default is an autoclosure: built only for an unannounced agent.
@@ -260,7 +263,7 @@ public final class AgentStore: Sendable {
         let forgotten = state.withLock { state in
             let limits = state.limits
             var names: [String] = []
-            for (name, record) in state.agents where !record.isConnected {
+            for (name, record) in state.agents.inNameOrder where !record.isConnected {
                 let lastActivity = max(record.lastSeen ?? -Double.infinity, record.disconnectedAt ?? -Double.infinity)
                 let forgetAfter = record.isAnonymous ? limits.forgetAnonymousAfter : limits.forgetAfter
                 if !(now - lastActivity <= forgetAfter) { names.append(name) }
@@ -277,8 +280,8 @@ public final class AgentStore: Sendable {
         let forgotten = state.withLock { state -> [String] in
             let excess = state.agents.count - max(maximum, 0)
             guard excess > 0 else { return [] }
-            let candidates = state.agents.filter { !$0.value.isConnected }
-                .map { (name: $0.key, lastActivity: max($0.value.lastSeen ?? 0, $0.value.disconnectedAt ?? 0)) }
+            let candidates = state.agents.inNameOrder.filter { !$0.record.isConnected }
+                .map { (name: $0.name, lastActivity: max($0.record.lastSeen ?? 0, $0.record.disconnectedAt ?? 0)) }
                 .sorted { ($0.lastActivity, $0.name) < ($1.lastActivity, $1.name) }
             let names = candidates.prefix(excess).map(\.name)
             for name in names { state.remove(name) }
@@ -287,23 +290,52 @@ public final class AgentStore: Sendable {
         return forgotten.sorted()
     }
 
-    /// Every known agent, sorted by name. The snapshots are taken under the lock (one pass, no
-    /// other copy of the records); sorting happens outside it, so rendering a large page does not
-    /// hold up recording connections.
+    /// Every known agent, sorted by name: the store keeps them in that order, so nothing is sorted
+    /// here. The snapshots are taken under the lock, in one pass.
     public func snapshot(now: Double) -> [AgentSnapshot] {
-        let snapshots = state.withLock { state in
-            state.agents.map { name, record in Self.snapshot(of: record, named: name, limits: state.limits, now: now) }
+        state.withLock { state in
+            state.agents.inNameOrder.map { name, record in
+                Self.snapshot(of: record, named: name, limits: state.limits, now: now)
+            }
         }
-        // Sorting moves indices, not the snapshots themselves (each about 170 bytes with two strings
-        // to retain): with 10,000 agents, moving snapshots was a seventh of a scrape's time.
-        let order = snapshots.indices.sorted { snapshots[$0].name < snapshots[$1].name }
-        return order.map { snapshots[$0] }
+    }
+
+    /// What a scrape of `/metrics` needs, in name order: each agent's slot and version, and whether
+    /// it is up and exports the report's families at `now`. The name and figures are copied only for
+    /// the agents whose kept lines are not current (`isKept` says which), so that the lock is held
+    /// for a walk over the slots, not for a copy of every record.
+    package func scrape(now: Double, isKept: (_ slot: Int, _ version: UInt64) -> Bool) -> AgentScrape {
+        state.withLock { state in
+            let limits = state.limits
+            var scrape = AgentScrape()
+            scrape.agents.reserveCapacity(state.agents.count)
+            for slot in state.agents.order {
+                let version = state.agents.version(at: slot)
+                let (up, reports) = state.agents.withRecord(at: slot) { record in
+                    (
+                        record.isUp(now: now, agentTimeout: limits.agentTimeout),
+                        record.latest != nil
+                            && record.isFresh(
+                                now: now, agentTimeout: limits.agentTimeout, tolerance: limits.clockSkewTolerance)
+                    )
+                }
+                scrape.agents.append(AgentScrape.Agent(slot: slot, version: version, up: up, exportsReport: reports))
+                if !isKept(slot, version) {
+                    let record = state.agents.record(at: slot)
+                    scrape.changed.append(
+                        AgentScrape.Changed(
+                            slot: slot, version: version, name: state.agents.name(at: slot), latest: record.latest,
+                            lastSeen: record.lastSeen, samplesReceived: record.samplesReceived))
+                }
+            }
+            return scrape
+        }
     }
 
     /// Whether `agent` is known (connected, or not yet forgotten): a known agent is always let back in,
     /// whatever `max-agents` says, so a full gateway never locks out its own fleet.
     public func isKnown(_ agent: String) -> Bool {
-        state.withLock { $0.agents[agent] != nil }
+        state.withLock { $0.agents.slot(of: agent) != nil }
     }
 
     /// Counts for the daemon's one-line STATUS: one pass under the lock, no copy and no sort, so
@@ -312,7 +344,7 @@ public final class AgentStore: Sendable {
         state.withLock { state in
             var up = 0
             var samples: UInt64 = 0
-            for record in state.agents.values {
+            for (_, record) in state.agents.inNameOrder {
                 samples &+= record.samplesReceived
                 if record.isUp(now: now, agentTimeout: state.limits.agentTimeout) { up += 1 }
             }
@@ -338,7 +370,10 @@ public final class AgentStore: Sendable {
     /// Forgets the highest sequence held of the agent's session: what the write-ahead log could not
     /// take must not be promised by the next welcome, so that the agent sends it again (as new).
     package func forgetSequence(of agent: String) {
-        state.withLock { $0.agents[agent]?.highestSequence = nil }
+        state.withLock { state in
+            guard let slot = state.agents.slot(of: agent) else { return }
+            state.agents.modify(at: slot) { $0.highestSequence = nil }
+        }
     }
 
     /// The last `count` samples of `agent` were refused after the store took them (the write-ahead
@@ -346,10 +381,11 @@ public final class AgentStore: Sendable {
     /// leave its received count, so that they are counted once, when they are kept.
     package func forgetUnlogged(_ count: Int, of agent: String) {
         state.withLock { state in
-            guard var record = state.agents[agent] else { return }
-            record.highestSequence = nil
-            record.samplesReceived -= min(UInt64(clamping: count), record.samplesReceived)
-            state.agents[agent] = record
+            guard let slot = state.agents.slot(of: agent) else { return }
+            state.agents.modify(at: slot) { record in
+                record.highestSequence = nil
+                record.samplesReceived -= min(UInt64(clamping: count), record.samplesReceived)
+            }
         }
     }
 
