@@ -131,6 +131,9 @@ public final class WriteAheadLog: Sendable {
         var readCursor: (segment: UInt64, position: WALTailReader.Position)?
         /// What every record appended so far adds up to: written at the start of each new segment.
         var checkpoint = LogCheckpoint()
+        /// With `acknowledge = forwarded`: the last record the receiver confirmed. Records after it
+        /// were promised to arrive; the bound refuses appends rather than delete them.
+        var keptAfter: UInt64?
         var statistics = Statistics(
             bytes: 0, segments: 0, droppedRecords: 0, fsyncs: 0, fsyncSeconds: 0, appendedRecords: 0)
 
@@ -235,7 +238,7 @@ public final class WriteAheadLog: Sendable {
                 if state.active < 0 || (recordBytes + bytes.count > segmentBytes && state.segments[last].records > 0) {
                     try rotate(&state)
                 }
-                dropOldestSegments(&state, toFit: bytes.count)
+                try dropOldestSegments(&state, toFit: bytes.count)
                 let index = state.segments.count - 1
                 let path = directory + "/" + state.segments[index].name
                 do throws(FileOperationError) {
@@ -407,6 +410,20 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
+    /// With `acknowledge = forwarded`: from now on the bound never deletes a record after
+    /// `number` until ``confirmed(upTo:)`` says the receiver has it (or gave it up for good);
+    /// an append that would need that is refused instead, and the agents keep their samples.
+    public func keepUnconfirmed(after number: UInt64) {
+        state.withLock { $0.keptAfter = number }
+    }
+
+    /// The receiver confirmed every record up to `number`: the bound may delete them.
+    public func confirmed(upTo number: UInt64) {
+        state.withLock { state in
+            if let keptAfter = state.keptAfter { state.keptAfter = max(keptAfter, number) }
+        }
+    }
+
     /// Throws unless the configured directory is still the one this log holds: for whoever else
     /// writes into it (the forwarding position).
     public func verifyDirectory() throws(FileOperationError) {
@@ -510,9 +527,18 @@ public final class WriteAheadLog: Sendable {
             Segment(name: name, firstRecord: first, records: 0, bytes: start.count, recordsStart: start.count))
     }
 
-    private func dropOldestSegments(_ state: inout State, toFit bytes: Int) {
+    private func dropOldestSegments(_ state: inout State, toFit bytes: Int) throws(FileOperationError) {
         var total = state.totalBytes
         while total + bytes > maximumBytes, state.segments.count > 1 {
+            if let keptAfter = state.keptAfter, let oldest = state.segments.first, oldest.records > 0,
+                oldest.firstRecord + UInt64(oldest.records) - 1 > keptAfter
+            {
+                throw FileOperationError(
+                    directory,
+                    refused:
+                        "wal-max-size (\(ByteSize.render(maximumBytes))) is full of samples the remote-write receiver has not confirmed; with acknowledge = forwarded they are kept, and new samples are refused (not acknowledged: the agents keep them) until it catches up"
+                )
+            }
             let oldest = state.segments.removeFirst()
             total -= oldest.bytes
             state.statistics.droppedRecords += UInt64(oldest.records)

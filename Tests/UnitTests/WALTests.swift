@@ -488,6 +488,43 @@ struct WALTests {
         await reopened.close()
     }
 
+    @Test("acknowledge = forwarded: wal-max-size never deletes unconfirmed records, appends are refused instead")
+    func boundKeepsUnconfirmedRecords() async throws {
+        // Audit 11, finding 02: with the receiver down, the bound deleted records the receiver had
+        // never confirmed, and `forwarded` then acknowledged them as given up for good: 12,732 of
+        // 36,182 acknowledged samples never arrived.
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        let maximum = 1 << 20
+        let (wal, _, _) = try fixture.open(maximumBytes: maximum, policy: .every(.seconds(60)))
+        wal.keepUnconfirmed(after: 0)
+        var sequence: UInt64 = 0
+        var refused: FileOperationError?
+        while refused == nil, sequence < 100_000 {
+            let batch = (0..<100).map { index in walRecord(sequence + UInt64(index) + 1) }
+            do throws(FileOperationError) {
+                _ = try wal.append(batch)
+                sequence += 100
+            } catch {
+                refused = error
+            }
+        }
+        let full = try #require(refused, "the bound deleted unconfirmed records instead of refusing")
+        #expect(full.description.contains("not confirmed"), "\(full)")
+        #expect(wal.statistics.droppedRecords == 0)
+        #expect(wal.statistics.bytes <= maximum)
+
+        // Confirmed: the oldest segments may go, and appends go on.
+        wal.confirmed(upTo: sequence)
+        _ = try wal.append((1...100).map { walRecord(sequence + $0) })
+        #expect(wal.statistics.droppedRecords > 0)
+        await wal.close()
+        let (reopened, recovery, replayed) = try fixture.open(maximumBytes: maximum)
+        #expect(UInt64(recovery.records) + wal.statistics.droppedRecords == sequence + 100)
+        #expect(replayed.last == walRecord(sequence + 100))
+        await reopened.close()
+    }
+
     @Test(
         "a full disk (a 256 KiB tmpfs): the failed append is refused and cut back, the log writes again once space returns",
         .enabled(if: geteuid() == 0, "mounting a tmpfs needs root"))

@@ -173,7 +173,12 @@ public final class GatewayService: Service {
             let log = LogForwarding(wal: wal, logger: state.logger)
             if configuration.acknowledge == .forwarded {
                 let acknowledgements = ForwardedAcknowledgements(confirmed: log.confirmed)
-                log.onConfirmed = { acknowledgements.confirm(upTo: $0) }
+                // What the receiver has not confirmed was promised to the agents: the bound keeps it.
+                wal.keepUnconfirmed(after: log.confirmed)
+                log.onConfirmed = { number in
+                    wal.confirmed(upTo: number)
+                    acknowledgements.confirm(upTo: number)
+                }
                 state.forwardedAcknowledgements = acknowledgements
             }
             logForwarding.withLock { $0 = log }
