@@ -4,22 +4,23 @@
 # config's level (info: its notices at start and on connect) to the journal through libsystemd's
 # sd_journal_sendv, and sends READY=1, STATUS= and watchdog pings; an order made from agents at
 # log-level warning on stderr left all of that code out of the ordered part (1 MiB of .text more
-# resident under the unit). Here three agents run at once under callgrind, in a private mount
+# resident under the unit). Here four agents run at once under callgrind, in a private mount
 # namespace where /run/systemd/journal/socket and a notify socket are datagram sockets this script
-# owns, with JOURNAL_STREAM naming their stderr (so they choose the journal as under systemd):
-# j = plain TCP to the journal, t = TLS to the journal, s = plain TCP to stderr (an agent run by hand).
+# owns, with JOURNAL_STREAM naming the stderr of j and t (so they choose the journal as under systemd):
+# j = plain TCP to the journal, t = TLS to the journal, s = plain TCP to stderr (an agent run by hand),
+# w = the same at log-level warning (the benchmark's agent: its start-up is what every agent runs).
 #
 # usage (root): scripts/bench/agent-profile.sh AGENT.sym GATEWAY-PORT TLS-GATEWAY-PORT CA.pem OUTDIR
 #   AGENT.sym: the release agent as debian/rules links it, `strip --strip-debug` (valgrind 3.19
-#   cannot read Swift's DWARF 5). Then, in this order (the packaged agent first, steady state then
-#   start-up; the agent by hand; TLS; reload; stop):
-#   python3 scripts/bench/agent-order.py --binary AGENT.sym OUTDIR/cg-j.out.2 OUTDIR/cg-j.out.1 \
+#   cannot read Swift's DWARF 5). Then, in this order (the packaged agent's steady state, the start-up
+#   every agent runs, then what logging to the journal adds to it; the agent by hand; TLS; reload; stop):
+#   python3 scripts/bench/agent-order.py --binary AGENT.sym OUTDIR/cg-j.out.2 OUTDIR/cg-w.out.1 OUTDIR/cg-j.out.1 \
 #       OUTDIR/cg-s.out.2 OUTDIR/cg-s.out.1 OUTDIR/cg-t.out.2 OUTDIR/cg-t.out.1 OUTDIR/cg-j.out.3 \
 #       OUTDIR/cg-s.out.3 OUTDIR/cg-t.out.3 OUTDIR/cg-j.out OUTDIR/cg-s.out OUTDIR/cg-t.out \
 #       > packaging/monitor-agent.order
 set -euo pipefail
 if [[ ${1:-} != --inside ]]; then
-    [[ $# -eq 5 ]] || { sed -n '2,20p' "$0" >&2; exit 2; }
+    [[ $# -eq 5 ]] || { sed -n '2,21p' "$0" >&2; exit 2; }
     mkdir -p "$5"
     exec unshare -m --propagation private "$0" --inside "$(realpath "$1")" "$2" "$3" "$(realpath "$4")" "$(realpath "$5")"
 fi
@@ -43,13 +44,14 @@ python3 receive.py /run/systemd/notify notify.txt & receivers+=($!)
 sleep 0.5
 printf '[agent]\nserver = 127.0.0.1:%s\nname = profile-j\ninterval = 1s\ncpu-window = 1s\nlog-level = info\n' "$port" >j.conf
 printf '[agent]\nserver = 127.0.0.1:%s\nname = profile-s\ninterval = 1s\ncpu-window = 1s\nlog-level = info\n' "$port" >s.conf
+printf '[agent]\nserver = 127.0.0.1:%s\nname = profile-w\ninterval = 1s\ncpu-window = 1s\nlog-level = warning\n' "$port" >w.conf
 printf '[agent]\nserver = 127.0.0.1:%s\nname = profile-t\ninterval = 1s\ncpu-window = 1s\nlog-level = info\ntls = yes\ntls-ca-file = %s\n' \
     "$tls_port" "$ca" >t.conf
 declare -A pids
-for name in j t s; do
+for name in j t s w; do
     : >"$name.err"
     stream=
-    [[ $name == s ]] || stream=JOURNAL_STREAM=$(stat -c %d:%i "$name.err")
+    [[ $name == [sw] ]] || stream=JOURNAL_STREAM=$(stat -c %d:%i "$name.err")
     env -i PATH=/usr/bin:/bin LANG=C.UTF-8 $stream NOTIFY_SOCKET=/run/systemd/notify WATCHDOG_USEC=4000000 \
         valgrind --tool=callgrind --demangle=no --dump-instr=yes --compress-pos=no \
         --callgrind-out-file="cg-$name.out" "$agent" --config "$name.conf" 2>>"$name.err" >/dev/null &
