@@ -14,15 +14,16 @@
 #   AGENT.sym: the release agent as debian/rules links it, `strip --strip-debug` (valgrind 3.19
 #   cannot read Swift's DWARF 5). Then, in this order (the packaged agent's steady state, the start-up
 #   every agent runs, then what logging to the journal adds to it; the agent by hand; TLS; reload; stop):
-#   python3 scripts/bench/agent-order.py --binary AGENT.sym OUTDIR/cg-j.out.2 OUTDIR/cg-w.out.1 OUTDIR/cg-j.out.1 \
-#       OUTDIR/cg-s.out.2 OUTDIR/cg-s.out.1 OUTDIR/cg-t.out.2 OUTDIR/cg-t.out.1 OUTDIR/cg-j.out.3 \
+#   python3 scripts/bench/agent-order.py --binary AGENT.sym OUTDIR/cg-j.out.2 OUTDIR/cg-w.out.1 \
+#       OUTDIR/cg-j.out.1 OUTDIR/cg-s.out.2 OUTDIR/cg-s.out.1 OUTDIR/cg-t.out.2 OUTDIR/cg-t.out.1 OUTDIR/cg-j.out.3 \
 #       OUTDIR/cg-s.out.3 OUTDIR/cg-t.out.3 OUTDIR/cg-j.out OUTDIR/cg-s.out OUTDIR/cg-t.out \
 #       > packaging/monitor-agent.order
 set -euo pipefail
 if [[ ${1:-} != --inside ]]; then
     [[ $# -eq 5 ]] || { sed -n '2,21p' "$0" >&2; exit 2; }
     mkdir -p "$5"
-    exec unshare -m --propagation private "$0" --inside "$(realpath "$1")" "$2" "$3" "$(realpath "$4")" "$(realpath "$5")"
+    exec unshare -m --propagation private "$0" --inside "$(realpath "$1")" "$2" "$3" "$(realpath "$4")" \
+        "$(realpath "$5")"
 fi
 agent=$2; port=$3; tls_port=$4; ca=$5; out=$6
 cd "$out"
@@ -42,11 +43,15 @@ EOF
 python3 receive.py /run/systemd/journal/socket journal.txt & receivers=($!)
 python3 receive.py /run/systemd/notify notify.txt & receivers+=($!)
 sleep 0.5
-printf '[agent]\nserver = 127.0.0.1:%s\nname = profile-j\ninterval = 1s\ncpu-window = 1s\nlog-level = info\n' "$port" >j.conf
-printf '[agent]\nserver = 127.0.0.1:%s\nname = profile-s\ninterval = 1s\ncpu-window = 1s\nlog-level = info\n' "$port" >s.conf
-printf '[agent]\nserver = 127.0.0.1:%s\nname = profile-w\ninterval = 1s\ncpu-window = 1s\nlog-level = warning\n' "$port" >w.conf
-printf '[agent]\nserver = 127.0.0.1:%s\nname = profile-t\ninterval = 1s\ncpu-window = 1s\nlog-level = info\ntls = yes\ntls-ca-file = %s\n' \
-    "$tls_port" "$ca" >t.conf
+# conf NAME PORT LEVEL [EXTRA]: an agent's configuration, a sample a second.
+conf() {
+    printf '[agent]\nserver = 127.0.0.1:%s\nname = profile-%s\ninterval = 1s\ncpu-window = 1s\nlog-level = %s\n%b' \
+        "$2" "$1" "$3" "${4:-}" >"$1.conf"
+}
+conf j "$port" info
+conf s "$port" info
+conf w "$port" warning
+conf t "$tls_port" info "tls = yes\ntls-ca-file = $ca\n"
 declare -A pids
 for name in j t s w; do
     : >"$name.err"
