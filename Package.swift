@@ -38,6 +38,8 @@ let package = Package(
             pkgConfig: "snappy",
             providers: [.apt(["libsnappy-dev"])]
         ),
+        // statfs(2) and linux/magic.h (libc's own headers: nothing to link).
+        .systemLibrary(name: "CFileSystem"),
         .systemLibrary(
             name: "CCrypt",
             pkgConfig: "libcrypt",
@@ -49,7 +51,7 @@ let package = Package(
         .target(name: "MonitorProtocol", dependencies: ["MonitorModel"], swiftSettings: strictSwift),
         .target(
             name: "MonitorSystem",
-            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "CFileSystem", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
         .target(name: "MonitorConfig", dependencies: ["MonitorModel", "MonitorSystem"], swiftSettings: strictSwift),

@@ -5,5 +5,5 @@
 // metrics alike; sd_notify (readiness, watchdog, status); the systemd journal's native protocol;
 // the log handler and the choice between journal and stderr.
 //
-// What it may depend on: the C library, libsystemd (CSystemd) and swift-log. Nothing of the
+// What it may depend on: the C library (with statfs from CFileSystem), libsystemd (CSystemd) and swift-log. Nothing of the
 // product: it knows neither samples nor configurations.

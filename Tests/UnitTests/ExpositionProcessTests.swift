@@ -35,6 +35,41 @@ import Testing
         #expect(after <= before + 64 + 16)
     }
 
+    @Test func descriptorCountFromTheDirectorySizeMatchesTheListing() throws {
+        // A thousand descriptors, as a gateway with many agents holds: both ways must agree.
+        let opened = (0..<1000).map { _ in open("/dev/null", O_RDONLY) }
+        defer { for descriptor in opened where descriptor >= 0 { close(descriptor) } }
+        try #require(opened.allSatisfy { $0 >= 0 })
+        let proc = ProcFileReader()
+        let counted = try proc.countDescriptors(inDirectory: "self/fd")
+        let listed = try proc.countEntries(inDirectory: "self/fd")
+        #expect(counted >= 1000)
+        // Tests running in parallel open and close a few descriptors of their own, hence the slack.
+        #expect(counted + 16 >= listed && counted <= listed + 16, "\(counted) counted, \(listed) listed")
+        // On Linux 6.2 and later the size is used (one stat, not a dentry per descriptor).
+        var names = utsname()
+        uname(&names)
+        let release = withUnsafeBytes(of: names.release) {
+            String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        let version = release.split(separator: ".").prefix(2).compactMap { Int($0.prefix(while: \.isNumber)) }
+        if version.count == 2, version[0] > 6 || (version[0] == 6 && version[1] >= 2) {
+            #expect(proc.descriptorCountFromSize("self/fd") != nil, "kernel \(release) reports /proc/self/fd's size")
+        }
+    }
+
+    @Test func descriptorCountOfAnOrdinaryDirectoryIsItsListing() throws {
+        // An ordinary directory's size is bytes of storage (4096 here), never taken for a count.
+        let directory = try URL(fileURLWithPath: makeTemporaryDirectory("monitord-descriptors"))
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for name in ["0", "1", "2"] {
+            try Data().write(to: directory.appendingPathComponent(name))
+        }
+        let proc = ProcFileReader(root: directory.path)
+        #expect(proc.descriptorCountFromSize(".") == nil)
+        #expect(try proc.countDescriptors(inDirectory: ".") == 3)
+    }
+
     @Test func statLineIsParsedFromTheLastParenthesis() throws {
         // Field numbers per proc(5); the command name contains ") " to trap naive splitting.
         var fields = (3...52).map { String($0 * 10) }

@@ -36,7 +36,7 @@ public struct ProcessMetrics: Sendable, Hashable {
             let proc = ProcFileReader()
             guard let stat = (try? proc.bytes("self/stat")).flatMap(ProcessStat.init(parsing:)),
                 let bootTime = Self.bootTime,
-                let openFDs = try? proc.countEntries(inDirectory: "self/fd")
+                let openFDs = try? proc.countDescriptors(inDirectory: "self/fd")
             else { return nil }
             let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
             let pageSize = UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 0))
