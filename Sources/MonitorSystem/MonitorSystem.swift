@@ -5,5 +5,5 @@
 // metrics alike; sd_notify (readiness, watchdog, status); the systemd journal's native protocol;
 // the log handler and the choice between journal and stderr.
 //
-// What it may depend on: the C library (with statfs from CFileSystem), libsystemd (CSystemd) and swift-log. Nothing of the
-// product: it knows neither samples nor configurations.
+// What it may depend on: the C library (statfs(2) through CFileSystem), libsystemd (CSystemd)
+// and swift-log. Nothing of the product: it knows neither samples nor configurations.
