@@ -150,6 +150,7 @@ public final class WriteAheadLog: Sendable {
     let segmentBytes: Int
     private let logger: Logger
     private let state: Mutex<State>
+    private let lostObserver = Mutex<(@Sendable (ClosedRange<UInt64>) -> Void)?>(nil)
     private let syncThread: NIOThreadPool
     private let events: Events?
     private let retention: Retention
@@ -377,6 +378,7 @@ public final class WriteAheadLog: Sendable {
             }
             switch plan {
             case .passOver(let through):
+                if through > number { reportLost(number + 1...through) }
                 return LoggedSamples(records: [], through: through)
             case .read(let path, let segment, let start, let endBytes, let end):
                 let result: WALTailReader.Result
@@ -389,13 +391,27 @@ public final class WriteAheadLog: Sendable {
                     throw error
                 }
                 state.withLock { $0.readCursor = (segment, result.next) }
+                if let passedOver = result.passedOver { reportLost(passedOver) }
                 if let damage = result.damage {
                     logger.error("write-ahead log: \(damage); the rest of the segment is passed over")
+                    if result.next.number <= end - 1 { reportLost(result.next.number...(end - 1)) }
                     return LoggedSamples(records: result.records, through: end - 1)
                 }
                 return LoggedSamples(records: result.records, through: max(number, result.next.number - 1))
             }
         }
+    }
+
+    /// Told, on the reader's thread and before ``records(after:limit:)`` returns, the numbers of
+    /// records it passed over without handing them out: damaged, or in a segment that is gone.
+    /// Whatever those held is lost to the reader; `acknowledge = forwarded` must not acknowledge it.
+    public var onRecordsLost: (@Sendable (ClosedRange<UInt64>) -> Void)? {
+        get { lostObserver.withLock { $0 } }
+        set { lostObserver.withLock { $0 = newValue } }
+    }
+
+    private func reportLost(_ records: ClosedRange<UInt64>) {
+        lostObserver.withLock { $0 }?(records)
     }
 
     /// How many records numbered after `number` the segments hold: what a reader from there will

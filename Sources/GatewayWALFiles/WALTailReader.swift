@@ -29,6 +29,9 @@ package enum WALTailReader {
         /// Set when the file does not hold what the log wrote there (changed behind its back): the
         /// rest of the segment is then unreadable.
         package var damage: String?
+        /// The numbers of damaged records passed over by this read (their samples are lost), if any:
+        /// from the first to the last, with intact ones between them possibly.
+        package var passedOver: ClosedRange<UInt64>?
     }
 
     static let framedBytes = ChecksummedRecord.overhead + WALFormat.longestPayload
@@ -73,6 +76,11 @@ package enum WALTailReader {
                 case .damaged(_, let next, let records) where next < count || result.next.offset + next == endBytes:
                     // Recovery passed over damaged records whose lengths proved right (the record
                     // after them intact, or the end of what was written); so does the forwarder.
+                    let last = result.next.number + UInt64(records) - 1
+                    if records > 0, last > after {
+                        let lost = max(result.next.number, after + 1)...last
+                        result.passedOver = result.passedOver.map { $0.lowerBound...last } ?? lost
+                    }
                     result.next.number += UInt64(records)
                     offset = next
                 case .corrupt(let reason), .damaged(let reason, _, _):

@@ -119,4 +119,42 @@ struct ForwardedAckTests {
         acknowledgements.confirm(upTo: 100)
         #expect(woken.withLock { $0 } == 1 && acknowledgements.waitingCount == 0)
     }
+
+    @Test("a lost record blocks every ack that could cover it, for connections that began before it was reported")
+    func lostRecordsBlockTheAcksThatCoverThem() {
+        let acknowledgements = ForwardedAcknowledgements(confirmed: 0)
+        let before = acknowledgements.lossReports
+        acknowledgements.lose(100...104)
+        // Acks over records 1...99, or beginning after 104, cover nothing lost.
+        #expect(!acknowledgements.coversLost(after: 0, upTo: 99, reportsBefore: before))
+        #expect(!acknowledgements.coversLost(after: 104, upTo: 500, reportsBefore: before))
+        // Any ack whose span reaches into 100...104 does; so does a connection's first ack (after 0),
+        // whose replays may have their first copies in any earlier record.
+        #expect(acknowledgements.coversLost(after: 0, upTo: 100, reportsBefore: before))
+        #expect(acknowledgements.coversLost(after: 103, upTo: 103 + 1, reportsBefore: before))
+        #expect(acknowledgements.coversLost(after: 0, upTo: 10_000, reportsBefore: before))
+        // A connection that began after the report logged its samples anew, after the lost records.
+        #expect(!acknowledgements.coversLost(after: 0, upTo: 10_000, reportsBefore: acknowledgements.lossReports))
+        // Many reports merge into one span: coarser, never wrong.
+        for start in stride(from: UInt64(1000), to: 1000 + 40 * 10, by: 10) { acknowledgements.lose(start...start) }
+        #expect(acknowledgements.coversLost(after: 1004, upTo: 1005, reportsBefore: before))
+        #expect(!acknowledgements.coversLost(after: 2000, upTo: 3000, reportsBefore: before))
+    }
+
+    @Test("a halted log acknowledges nothing more")
+    func haltedLogAcknowledgesNothing() {
+        let acknowledgements = ForwardedAcknowledgements(confirmed: 10)
+        acknowledgements.halt()
+        #expect(acknowledgements.coversLost(after: 10, upTo: 11, reportsBefore: acknowledgements.lossReports))
+        #expect(!acknowledgements.coversLost(after: 11, upTo: 11, reportsBefore: 0), "nothing due, nothing covered")
+    }
+
+    @Test("the record an ack would wait for, and the record of the last ack given")
+    func dueRecordAndAcknowledgedRecord() {
+        var queue = ForwardedAckQueue()
+        queue.owe(5, once: 10)
+        queue.owe(9, once: 20)
+        #expect(queue.dueRecord(at: 9) == nil && queue.dueRecord(at: 10) == 10 && queue.dueRecord(at: 25) == 20)
+        #expect(queue.confirmed(upTo: 25) == 9 && queue.acknowledgedRecord == 20)
+    }
 }

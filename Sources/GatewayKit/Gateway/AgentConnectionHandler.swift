@@ -77,6 +77,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     /// that wait for it.
     private let forwarded: ForwardedAcknowledgements?
     private var owedAcks = ForwardedAckQueue()
+    /// Losses of log records reported before this connection started: none of its samples were in them.
+    private let lossReportsAtStart: UInt64
     /// When the agent is next told, by a keepalive (ack 0), that its acks wait for the receiver;
     /// nil while none is owed or the agent did not ask for keepalives.
     private var keepaliveDue: NIODeadline?
@@ -118,6 +120,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         self.wal = state.wal
         self.durable = state.wal != nil && configuration.acknowledge == .durable
         self.forwarded = configuration.acknowledge == .forwarded ? state.forwardedAcknowledgements : nil
+        self.lossReportsAtStart = forwarded?.lossReports ?? 0
         self.pacing = TokenBucket(
             rate: Double(configuration.maxSamplesPerSecond),
             burst: Double(configuration.maxSamplesPerSecond),
@@ -378,7 +381,21 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
 
     private func forwardingConfirmed() {
         guard let forwarded, let context, !finished, context.channel.isActive else { return }
-        if let sequence = owedAcks.confirmed(upTo: forwarded.confirmed) {
+        let position = forwarded.confirmed
+        if let due = owedAcks.dueRecord(at: position),
+            forwarded.coversLost(after: owedAcks.acknowledgedRecord, upTo: due, reportsBefore: lossReportsAtStart)
+        {
+            // Remote write passed over records of the log this ack would cover (damaged, gone, or
+            // the directory replaced): some of the agent's samples may never reach the receiver.
+            // No ack; the agent sends again what it holds, and the store logs it anew (it forgot
+            // every agent's last sequence when the records were found lost).
+            finish(
+                context: context,
+                errorLine:
+                    "the gateway lost records of its write-ahead log before forwarding them; send the samples again")
+            return
+        }
+        if let sequence = owedAcks.confirmed(upTo: position) {
             send(.ack(sequence: sequence), context: context)
             unflushed = false
             context.flush()

@@ -24,6 +24,8 @@ struct ForwardedAckQueue: Sendable, Equatable {
     private(set) var pending: [Pending] = []
     /// The highest sequence handed out by ``confirmed(upTo:)`` (0: none).
     private(set) var acknowledged: UInt64 = 0
+    /// The record that ack waited for (0: none): every sample acknowledged is in it or before it.
+    private(set) var acknowledgedRecord: UInt64 = 0
 
     init(capacity: Int = Self.defaultCapacity) {
         precondition(capacity >= 1)
@@ -53,7 +55,13 @@ struct ForwardedAckQueue: Sendable, Equatable {
         let due = pending.prefix { $0.record <= position }.count
         guard due > 0 else { return nil }
         acknowledged = pending[due - 1].sequence
+        acknowledgedRecord = pending[due - 1].record
         pending.removeFirst(due)
         return acknowledged
+    }
+
+    /// The record the ack ``confirmed(upTo:)`` would give at `position` waits for, or nil when none is due.
+    func dueRecord(at position: UInt64) -> UInt64? {
+        pending.last { $0.record <= position }?.record
     }
 }

@@ -15,7 +15,16 @@ final class ForwardedAcknowledgements: Sendable {
     private struct State {
         var confirmed: UInt64
         var waiting: [ObjectIdentifier: (record: UInt64, wake: Wake)] = [:]
+        /// Records remote write passed over unread (damaged, or gone): acks that cover them are never
+        /// given. Each with the number of its report (1, 2, ...); a few, merged into one span (with
+        /// the latest number) beyond ``maximumLostRanges``: coarser, never wrong.
+        var lost: [(records: ClosedRange<UInt64>, report: UInt64)] = []
+        var reports: UInt64 = 0
+        /// Set when the log's directory is no longer the one it locked: nothing is acknowledged any more.
+        var halted = false
     }
+
+    static let maximumLostRanges = 16
 
     private let state: Mutex<State>
 
@@ -58,6 +67,48 @@ final class ForwardedAcknowledgements: Sendable {
         }
         for wake in due { wake() }
     }
+
+    /// Remote write passed over `records` without delivering them: no ack may cover them. Told before
+    /// any position past them is confirmed (the reader reports them before the request is sent).
+    ///
+    /// The store must have forgotten every agent's last sequence first: a connection that starts
+    /// after this report (``lossReports``) then has all its samples logged anew, after these records.
+    func lose(_ records: ClosedRange<UInt64>) {
+        state.withLock { state in
+            state.reports += 1
+            state.lost.append((records, state.reports))
+            if state.lost.count > Self.maximumLostRanges {
+                let low = state.lost.map(\.records.lowerBound).min()!
+                let high = state.lost.map(\.records.upperBound).max()!
+                state.lost = [(low...high, state.reports)]
+            }
+        }
+    }
+
+    /// How many losses were reported so far: what a connection notes when it starts.
+    var lossReports: UInt64 { state.withLock { $0.reports } }
+
+    /// Whether an ack covering the records after `acknowledged` up to `due` would cover a lost one,
+    /// for a connection that started after `reportsBefore` reports (earlier losses cannot hold its
+    /// samples: they were logged anew, after them). Replays the store took as known may have their
+    /// first copy in any earlier record, so `acknowledged` is 0 until the connection's first ack.
+    func coversLost(after acknowledged: UInt64, upTo due: UInt64, reportsBefore: UInt64) -> Bool {
+        guard due > acknowledged else { return false }
+        return state.withLock { state in
+            state.halted
+                || state.lost.contains {
+                    $0.report > reportsBefore && $0.records.lowerBound <= due && $0.records.upperBound > acknowledged
+                }
+        }
+    }
+
+    /// The log's directory is no longer the one it locked: records written since may be where no
+    /// restart reads them, so nothing is acknowledged any more (until monitord is restarted).
+    func halt() {
+        state.withLock { $0.halted = true }
+    }
+
+    var isHalted: Bool { state.withLock { $0.halted } }
 
     /// How many connections wait (for the tests).
     var waitingCount: Int { state.withLock { $0.waiting.count } }

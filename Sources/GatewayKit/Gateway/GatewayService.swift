@@ -175,9 +175,35 @@ public final class GatewayService: Service {
                 let acknowledgements = ForwardedAcknowledgements(confirmed: log.confirmed)
                 // What the receiver has not confirmed was promised to the agents: the bound keeps it.
                 wal.keepUnconfirmed(after: log.confirmed)
+                let logger = state.logger
+                let store = state.store
                 log.onConfirmed = { number in
                     wal.confirmed(upTo: number)
+                    // Records read from a directory that replaced the locked one (an older copy, say)
+                    // are not what the agents sent: nothing more is acknowledged (audit 12, F01).
+                    do throws(FileOperationError) {
+                        try wal.verifyDirectory()
+                    } catch {
+                        if !acknowledgements.isHalted {
+                            logger.critical(
+                                "write-ahead log: \(error); nothing more is acknowledged as forwarded until monitord is restarted"
+                            )
+                        }
+                        acknowledgements.halt()
+                        return
+                    }
                     acknowledgements.confirm(upTo: number)
+                }
+                // Records remote write passes over unread (damaged, gone) are not acknowledged as
+                // forwarded; the agents send their samples again and the store, forgetting every
+                // agent's last sequence, takes the replays as new and logs them again (audit 12, F01, F02).
+                wal.onRecordsLost = { records in
+                    // In this order: a connection that starts after the report has its replays logged anew.
+                    store.forgetSequences()
+                    acknowledgements.lose(records)
+                    logger.error(
+                        "remote write: records \(records.lowerBound)-\(records.upperBound) of the write-ahead log are lost (damaged or gone); the agents whose acknowledgements they would cover are asked to send their samples again"
+                    )
                 }
                 state.forwardedAcknowledgements = acknowledgements
             }

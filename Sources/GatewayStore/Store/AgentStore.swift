@@ -389,6 +389,15 @@ public final class AgentStore: Sendable {
         }
     }
 
+    /// Forgets every agent's last sequence: their next samples are all new, replays included. For
+    /// `acknowledge = forwarded` when records of the log were lost before they were forwarded: the
+    /// samples they held come again from the agents and must be logged again, not taken as replays.
+    package func forgetSequences() {
+        state.withLock { state in
+            for slot in state.agents.order { state.agents.modify(at: slot) { $0.highestSequence = nil } }
+        }
+    }
+
     /// The agent's current connection, if it is connected.
     func currentConnection(of agent: String) -> ConnectionID? {
         state.withLock { $0.agents[agent]?.connection }
