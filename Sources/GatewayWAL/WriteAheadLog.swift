@@ -129,6 +129,11 @@ public final class WriteAheadLog: Sendable {
         /// Where the last ``records(after:limit:)`` stopped (the first record of its segment, and
         /// the position in it), so that the next read does not scan the segment from its start.
         var readCursor: (segment: UInt64, position: WALTailReader.Position)?
+        /// Segments (by first record) a read found damaged: said once each, not at every read.
+        var damagedSegments: Set<UInt64> = []
+        /// Set when the segment being appended to was found damaged: what is appended after the
+        /// damage could not be read back, so the next append starts a new segment.
+        var rotateBeforeNextAppend = false
         /// What every record appended so far adds up to: written at the start of each new segment.
         var checkpoint = LogCheckpoint()
         /// With `acknowledge = forwarded`: the last record the receiver confirmed. Records after it
@@ -236,7 +241,10 @@ public final class WriteAheadLog: Sendable {
                 let last = state.segments.count - 1
                 // The checkpoint does not count: a large one (many agents) must not rotate every batch.
                 let recordBytes = state.segments[last].bytes - state.segments[last].recordsStart
-                if state.active < 0 || (recordBytes + bytes.count > segmentBytes && state.segments[last].records > 0) {
+                if state.active < 0
+                    || ((recordBytes + bytes.count > segmentBytes || state.rotateBeforeNextAppend)
+                        && state.segments[last].records > 0)
+                {
                     try rotate(&state)
                 }
                 try dropOldestSegments(&state, toFit: bytes.count)
@@ -393,7 +401,13 @@ public final class WriteAheadLog: Sendable {
                 state.withLock { $0.readCursor = (segment, result.next) }
                 if let passedOver = result.passedOver { reportLost(passedOver) }
                 if let damage = result.damage {
-                    logger.error("write-ahead log: \(damage); the rest of the segment is passed over")
+                    let firstReport = state.withLock { state in
+                        if state.segments.last?.firstRecord == segment { state.rotateBeforeNextAppend = true }
+                        return state.damagedSegments.insert(segment).inserted
+                    }
+                    if firstReport {
+                        logger.error("write-ahead log: \(damage); the rest of the segment is passed over")
+                    }
                     if result.next.number <= end - 1 { reportLost(result.next.number...(end - 1)) }
                     return LoggedSamples(records: result.records, through: end - 1)
                 }
@@ -537,6 +551,7 @@ public final class WriteAheadLog: Sendable {
         if state.active >= 0 { state.retired.append(state.active) }
         state.active = descriptor
         state.directoryChanged = true
+        state.rotateBeforeNextAppend = false
         // A rotation retried after a failed write may replace an empty segment of the same name.
         if state.segments.last?.name == name { state.segments.removeLast() }
         state.segments.append(

@@ -45,7 +45,7 @@ final class RemoteWriteCounters: Sendable {
                 type: .counter, samples: [MetricSample(Double(samplesFailed))]),
             MetricFamily(
                 name: "monitord_remote_write_samples_retried_total",
-                help: "Samples sent again after a 5xx, a 429 or a network error (once per retry).",
+                help: "Samples sent again after a 5xx, a 408, 425 or 429, or a network error (once per retry).",
                 type: .counter, samples: [MetricSample(Double(samplesRetried))]),
             MetricFamily(
                 name: "monitord_remote_write_samples_dropped_total",

@@ -5,7 +5,8 @@ import MonitorConfig
 /// What to do after one attempt to deliver a batch, and how long to wait before the next.
 ///
 /// Follows what every remote-write receiver documents: 2xx is stored; 429 (rate limited) and 5xx
-/// (overloaded, restarting) are worth retrying; a 4xx about the body (bad labels, out-of-order samples,
+/// (overloaded, restarting) are worth retrying, and so are 408 (the request timed out, at the
+/// receiver or a proxy before it) and 425 (too early), which say nothing about the samples; a 4xx about the body (bad labels, out-of-order samples,
 /// too large) means the receiver will never accept it, so retrying would only stall every later sample.
 ///
 /// A refusal of the request rather than of its samples is retried too, as vmagent does: a redirect
@@ -36,7 +37,7 @@ struct RetryPolicy: Sendable, Equatable {
         let text = detail.isEmpty ? "HTTP \(status)" : "HTTP \(status): \(detail)"
         switch status {
         case 200..<300: return .delivered
-        case 429, 500..<600: return .retry(text)
+        case 408, 425, 429, 500..<600: return .retry(text)
         case 300..<400:
             return .retry("\(text) (check the url: a redirect, never followed)")
         case 401, 403, 407:

@@ -64,6 +64,9 @@ import Testing
         #expect(RetryPolicy.classify(status: 200, detail: "") == .delivered)
         #expect(RetryPolicy.classify(status: 429, detail: "slow down") == .retry("HTTP 429: slow down"))
         #expect(RetryPolicy.classify(status: 503, detail: "") == .retry("HTTP 503"))
+        // A timeout at the receiver or a proxy before it says nothing about the samples (audit 12, F03).
+        #expect(RetryPolicy.classify(status: 408, detail: "") == .retry("HTTP 408"))
+        #expect(RetryPolicy.classify(status: 425, detail: "") == .retry("HTTP 425"))
         #expect(
             RetryPolicy.classify(status: 400, detail: "out of order sample")
                 == .reject(400, "HTTP 400: out of order sample")

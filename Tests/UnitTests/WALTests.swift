@@ -246,6 +246,44 @@ struct WALTests {
     }
 
     /// Audit 6, 04: two damaged records in a row cut the rest of the segment.
+    @Test(
+        "the segment being appended to, cut behind the log's back: the lost records named once to the forwarder, said once, and later appends go to a new segment that reads back (audit 12, F01/F04)"
+    )
+    func activeSegmentCutWhileForwarding() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        let (wal, _, _) = try fixture.open()
+        let lost = Mutex<[ClosedRange<UInt64>]>([])
+        wal.onRecordsLost = { records in lost.withLock { $0.append(records) } }
+        for sequence in 1...100 { _ = try wal.append([walRecord(UInt64(sequence))]) }
+        let segment = try #require(fixture.segments.last)
+        let size = try fixture.bytes(segment).count
+        #expect(truncate(fixture.path(segment), off_t(size - size / 3)) == 0)
+
+        var read: [WALRecord] = []
+        var position: UInt64 = 0
+        for _ in 0..<50 where position < 100 {
+            let batch = try wal.records(after: position, limit: 7)
+            read += batch.records
+            position = batch.through
+        }
+        #expect(position == 100)
+        let lostCount = lost.withLock { $0.reduce(0) { $0 + $1.count } }
+        #expect(read.count < 100 && read.count + lostCount == 100, "\(read.count) read, \(lostCount) reported lost")
+        #expect(read.map(\.sample.sequence) == (1...UInt64(read.count)).map { $0 }, "the records before the cut")
+        // Read again and again (as every flush does): said once.
+        for _ in 0..<20 { _ = try wal.records(after: UInt64(read.count), limit: 7) }
+        #expect(fixture.reports("passed over").count == 1, "\(fixture.reports("passed over"))")
+
+        // New records go to a new segment and read back whole.
+        for sequence in 101...110 { _ = try wal.append([walRecord(UInt64(sequence))]) }
+        #expect(fixture.segments.count == 2)
+        let after = try wal.records(after: 100, limit: 100)
+        #expect(after.records.map(\.sample.sequence) == Array(101...110) && after.through == 110)
+        #expect(lost.withLock { $0.allSatisfy { $0.upperBound <= 100 } }, "nothing after the cut reported lost")
+        await wal.close()
+    }
+
     @Test("damaged records in a row whose lengths prove right are passed over together, numbered on")
     func damagedRecordsInARow() throws {
         var segment = WALFormat.header(firstRecord: 1)
