@@ -326,6 +326,22 @@ extension UselessGatewayFailoverTests {
         #expect(mentions.count == 1, "\(agent.process.output)")
         #expect(try honest.metrics().value("monitord_samples_received_total", agent: "broken-first") ?? 0 > 0)
     }
+
+    @Test("no server reachable for many rounds: the warning is logged once, not at every round (audit 13, F3)")
+    func outageWarnedOnce() async throws {
+        // A port nothing listens on: every round fails at once and the backoff (0.5 s to 4 s) repeats it.
+        let closed = try ScriptedGateway()
+        let port = closed.port
+        closed.close()
+        let agent = try AgentProcess.start(name: "no-server", gatewayPort: port)
+        defer { agent.process.signal(SIGKILL) }
+        try await Task.sleep(for: .seconds(12))
+        let warnings = agent.process.output.split(separator: "\n").filter {
+            $0.contains("cannot reach any server that takes samples")
+        }
+        let failures = agent.process.output.split(separator: "\n").filter { $0.contains("127.0.0.1:\(port) failed") }
+        #expect(warnings.count == 1 && failures.count == 1, "\(agent.process.output)")
+    }
 }
 
 @Suite("Sampling schedule")

@@ -53,11 +53,19 @@ struct Uplink: Sendable {
             }
             state.shared.withLock { $0.connecting = false }
             let delay = backoff.next()
-            if failures.count == configuration.servers.count {
-                logger.warning(
-                    "cannot reach any server that takes samples, retrying in \(delay.formattedSeconds)",
-                    metadata: ["servers": "\(failures.joined(separator: "; "))", "buffered": "\(state.bufferedCount)"]
-                )
+            // Said once per outage and again after 10 minutes at the soonest, as each server's failure
+            // is: a round every few seconds for an hour is not a thousand warnings (audit 13, F3).
+            if failures.count == configuration.servers.count, let first = configuration.servers.first {
+                let (log, unlogged) = failureLog.note(first, kind: "no server takes samples")
+                if log {
+                    var metadata: Logger.Metadata = [
+                        "servers": "\(failures.joined(separator: "; "))", "buffered": "\(state.bufferedCount)",
+                    ]
+                    if unlogged > 0 { metadata["same failures not logged"] = "\(unlogged)" }
+                    logger.warning(
+                        "cannot reach any server that takes samples, retrying in \(delay.formattedSeconds)",
+                        metadata: metadata)
+                }
             }
             state.shared.withLock { $0.connectedServer = nil }
             do {
