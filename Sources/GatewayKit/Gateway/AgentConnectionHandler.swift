@@ -387,8 +387,10 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         {
             // Remote write passed over records of the log this ack would cover (damaged, gone, or
             // the directory replaced): some of the agent's samples may never reach the receiver.
-            // No ack; the agent sends again what it holds, and the store logs it anew (it forgot
-            // every agent's last sequence when the records were found lost).
+            // No ack; the agent sends again what it holds, and the store logs it anew: it forgot
+            // every agent's last sequence when the records were found lost, and forgets this one's
+            // again now, which this connection's samples since then have raised.
+            if let agent = session.agentName { state.store.forgetUnlogged(0, of: agent) }
             finish(
                 context: context,
                 errorLine:
