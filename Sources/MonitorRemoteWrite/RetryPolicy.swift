@@ -6,8 +6,9 @@ import MonitorConfig
 ///
 /// Follows what every remote-write receiver documents: 2xx is stored; 429 (rate limited) and 5xx
 /// (overloaded, restarting) are worth retrying, and so are 408 (the request timed out, at the
-/// receiver or a proxy before it) and 425 (too early), which say nothing about the samples; a 4xx about the body (bad labels, out-of-order samples,
-/// too large) means the receiver will never accept it, so retrying would only stall every later sample.
+/// receiver or a proxy before it) and 425 (too early), which say nothing about the samples; a 4xx
+/// about the body (bad labels, out-of-order samples, too large) means the receiver will never
+/// accept it, so retrying would only stall every later sample.
 ///
 /// A refusal of the request rather than of its samples is retried too, as vmagent does: a redirect
 /// (never followed: it would carry the credentials elsewhere), 401, 403, 404, 405 and 407 say the URL,

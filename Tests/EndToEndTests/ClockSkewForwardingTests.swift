@@ -28,7 +28,7 @@ struct ClockSkewForwardingTests {
         try peer.send(burst)
         var acknowledged = 0
         while acknowledged < sequences.upperBound, let line = peer.nextLine(timeout: 10) {
-            if let match = line.firstMatch(of: /"type":"ack","seq":(\d+)/) { acknowledged = Int(match.1) ?? 0 }
+            if let sequence = HostileMessages.acknowledgedSequence(line) { acknowledged = sequence }
         }
         #expect(acknowledged == sequences.upperBound, "acknowledged up to \(acknowledged)")
     }

@@ -10,7 +10,8 @@ import Testing
 @Suite("Acknowledge once forwarded", .serialized)
 struct ForwardedAcknowledgeTests {
     static func configuration(
-        mode: String, receiver: RemoteWriteTests.Receiver, directory: String, agentTimeout: String = "3s"
+        mode: String, receiver: RemoteWriteTests.Receiver, directory: String, agentTimeout: String = "3s",
+        maxSamplesPerSend: Int = 400
     ) -> String {
         // A flush interval of 1 s: a gateway holds about a second of samples unforwarded at any time.
         """
@@ -23,7 +24,7 @@ struct ForwardedAcknowledgeTests {
         [remote-write]
         url = \(receiver.writeURL)
         flush-interval = 1s
-        max-samples-per-send = 400
+        max-samples-per-send = \(maxSamplesPerSend)
         min-backoff = 50ms
         max-backoff = 500ms
         timeout = 2s
@@ -143,12 +144,6 @@ struct ForwardedAcknowledgeTests {
 
     static let keepalive = #"{"type":"ack","seq":0}"#
 
-    /// The sequence an ack line acknowledges, or nil for any other line.
-    static func acknowledgedSequence(_ line: String) -> Int? {
-        let prefix = #"{"type":"ack","seq":"#
-        guard line.hasPrefix(prefix), line.hasSuffix("}") else { return nil }
-        return Int(line.dropFirst(prefix.count).dropLast())
-    }
     static func ack(_ sequence: Int) -> String { #"{"type":"ack","seq":\#(sequence)}"# }
 
     /// Every line `peer` sends within `seconds`, or up to and including `last`.
@@ -224,8 +219,8 @@ struct ForwardedAcknowledgeTests {
         let directory = try makeTemporaryDirectory()
         let gateway = try await GatewayProcess.start(
             extraConfiguration: Self.configuration(
-                mode: "forwarded", receiver: receiver, directory: directory, agentTimeout: "60s"
-            ).replacingOccurrences(of: "max-samples-per-send = 400", with: "max-samples-per-send = 50"),
+                mode: "forwarded", receiver: receiver, directory: directory, agentTimeout: "60s", maxSamplesPerSend: 50
+            ),
             directory: directory)
         defer { gateway.process.signal(SIGKILL) }
         await receiver.kill()
@@ -264,7 +259,7 @@ struct ForwardedAcknowledgeTests {
         while Date() < end, acknowledged < count {
             guard let line = agent.nextLine(timeout: end.timeIntervalSinceNow) else { break }
             lines.append(line)
-            if let seq = Self.acknowledgedSequence(line) {
+            if let seq = HostileMessages.acknowledgedSequence(line) {
                 acknowledged = max(acknowledged, seq)
             }
             if line.hasPrefix(#"{"type":"error""#) { break }
@@ -298,7 +293,7 @@ struct ForwardedAcknowledgeTests {
         let replayEnd = Date().addingTimeInterval(40)
         while Date() < replayEnd, last < count {
             guard let line = again.nextLine(timeout: replayEnd.timeIntervalSinceNow) else { break }
-            if let seq = Self.acknowledgedSequence(line) { last = seq }
+            if let seq = HostileMessages.acknowledgedSequence(line) { last = seq }
         }
         #expect(last == count, "the replay was acknowledged up to \(last)")
         // Each timestamp once; every sample arrived but those of the damaged records, which come again

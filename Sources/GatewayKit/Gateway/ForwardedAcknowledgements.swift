@@ -104,11 +104,14 @@ final class ForwardedAcknowledgements: Sendable {
 
     /// The log's directory is no longer the one it locked: records written since may be where no
     /// restart reads them, so nothing is acknowledged any more (until monitord is restarted).
-    func halt() {
-        state.withLock { $0.halted = true }
+    /// Returns whether this call halted it (false when it already was), for saying so once.
+    @discardableResult
+    func halt() -> Bool {
+        state.withLock { state in
+            defer { state.halted = true }
+            return !state.halted
+        }
     }
-
-    var isHalted: Bool { state.withLock { $0.halted } }
 
     /// How many connections wait (for the tests).
     var waitingCount: Int { state.withLock { $0.waiting.count } }

@@ -184,12 +184,11 @@ public final class GatewayService: Service {
                     do throws(FileOperationError) {
                         try wal.verifyDirectory()
                     } catch {
-                        if !acknowledgements.isHalted {
+                        if acknowledgements.halt() {
                             logger.critical(
                                 "write-ahead log: \(error); nothing more is acknowledged as forwarded until monitord is restarted"
                             )
                         }
-                        acknowledgements.halt()
                         return
                     }
                     acknowledgements.confirm(upTo: number)

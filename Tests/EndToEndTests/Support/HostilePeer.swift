@@ -113,6 +113,13 @@ enum HostileMessages {
             #"{"type":"sample","seq":\#(seq),"ts":\#(time),"ram_percent":\#(ram),"cpu_percent":\#(cpu),"process_ram_gib":\#(gib),"interrupts":\#(interrupts)}"#
     }
 
+    /// The sequence a gateway's ack line acknowledges (0 for a keepalive), or nil for any other line.
+    static func acknowledgedSequence(_ line: String) -> Int? {
+        let prefix = #"{"type":"ack","seq":"#
+        guard line.hasPrefix(prefix), line.hasSuffix("}") else { return nil }
+        return Int(line.dropFirst(prefix.count).dropLast())
+    }
+
     static func reportFormat(
         ram: String = "58.4", cpu: String = "2.8", gib: String = "0.5", interrupts: String = "706148"
     )
