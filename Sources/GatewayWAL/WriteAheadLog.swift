@@ -139,6 +139,9 @@ public final class WriteAheadLog: Sendable {
         /// With `acknowledge = forwarded`: the last record the receiver confirmed. Records after it
         /// were promised to arrive; the bound refuses appends rather than delete them.
         var keptAfter: UInt64?
+        /// With `acknowledge = forwarded` (``widenLossesToLastAppended()``): how many losses the
+        /// reader found, each widened to the last record appended then.
+        var widenedLosses: UInt64?
         var statistics = Statistics(
             bytes: 0, segments: 0, droppedRecords: 0, fsyncs: 0, fsyncSeconds: 0, appendedRecords: 0)
 
@@ -231,11 +234,23 @@ public final class WriteAheadLog: Sendable {
     /// Writes `records` at the end of the log and returns the number of the last, for
     /// ``waitDurable(upTo:)``. Once it returns, a killed gateway loses none of them.
     public func append(_ records: [WALRecord]) throws(FileOperationError) -> UInt64 {
+        try append(records, unlessLossesAfter: nil)!
+    }
+
+    /// Like ``append(_:)``, but appends nothing and returns nil when the reader found a loss after
+    /// the first `losses` (``losses``, read when the connection started): the connection's agent
+    /// holds samples older than these records that must come again first (see
+    /// ``widenLossesToLastAppended()``). Checked under the lock that appends, so no append of such
+    /// a connection can land after the records a loss passed over.
+    public func append(_ records: [WALRecord], unlessLossesAfter losses: UInt64?) throws(FileOperationError)
+        -> UInt64?
+    {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(records.count * 128)
         for record in records { WALFormat.append(record, to: &bytes) }
-        return try state.withLock { (state) throws(FileOperationError) -> UInt64 in
+        return try state.withLock { (state) throws(FileOperationError) -> UInt64? in
             if let broken = state.broken { throw broken }
+            if let losses, let found = state.widenedLosses, found > losses { return nil }
             guard !records.isEmpty else { return state.lastAppended }
             do throws(FileOperationError) {
                 let last = state.segments.count - 1
@@ -386,8 +401,8 @@ public final class WriteAheadLog: Sendable {
             }
             switch plan {
             case .passOver(let through):
-                if through > number { reportLost(number + 1...through) }
-                return LoggedSamples(records: [], through: through)
+                let lost = through > number ? [number + 1...through] : []
+                return passedOver(lost, reading: LoggedSamples(records: [], through: through), handedOut: 0)
             case .read(let path, let segment, let start, let endBytes, let end):
                 let result: WALTailReader.Result
                 do throws(FileOperationError) {
@@ -399,7 +414,8 @@ public final class WriteAheadLog: Sendable {
                     throw error
                 }
                 state.withLock { $0.readCursor = (segment, result.next) }
-                if let passedOver = result.passedOver { reportLost(passedOver) }
+                var read = LoggedSamples(records: result.records, through: max(number, result.next.number - 1))
+                var lost = result.passedOver.map { [$0] } ?? []
                 if let damage = result.damage {
                     let firstReport = state.withLock { state in
                         if state.segments.last?.firstRecord == segment { state.rotateBeforeNextAppend = true }
@@ -408,13 +424,49 @@ public final class WriteAheadLog: Sendable {
                     if firstReport {
                         logger.error("write-ahead log: \(damage); the rest of the segment is passed over")
                     }
-                    if result.next.number <= end - 1 { reportLost(result.next.number...(end - 1)) }
-                    return LoggedSamples(records: result.records, through: end - 1)
+                    if result.next.number <= end - 1 { lost.append(result.next.number...(end - 1)) }
+                    read.through = end - 1
                 }
-                return LoggedSamples(records: result.records, through: max(number, result.next.number - 1))
+                return passedOver(lost, reading: read, handedOut: result.recordsBeforeLoss ?? result.records.count)
             }
         }
     }
+
+    /// Reports the records `read` passed over (`lost`, in order), and returns what it hands out: all
+    /// of `read`; or, with losses widened (``widenLossesToLastAppended()``), the `handedOut` records
+    /// before the first lost one, and every record appended so far passed over with the lost ones.
+    private func passedOver(_ lost: [ClosedRange<UInt64>], reading read: LoggedSamples, handedOut: Int)
+        -> LoggedSamples
+    {
+        guard let first = lost.first, let last = lost.last else { return read }
+        let widenedThrough = state.withLock { state -> UInt64? in
+            guard let found = state.widenedLosses else { return nil }
+            // Counted under the append lock: from now on connections that started before this loss
+            // append nothing after the records passed over (``append(_:unlessLossesAfter:)``).
+            state.widenedLosses = found + 1
+            state.readCursor = nil
+            return max(last.upperBound, state.lastAppended)
+        }
+        guard let through = widenedThrough else {
+            for records in lost { reportLost(records) }
+            return read
+        }
+        reportLost(first.lowerBound...through)
+        return LoggedSamples(records: Array(read.records.prefix(handedOut)), through: through)
+    }
+
+    /// With `acknowledge = forwarded`: a loss the reader finds takes with it every record appended
+    /// until then, forwarded or not. The agents send again what they hold unacknowledged, and
+    /// the receiver gets each series in order: were the records after the loss forwarded first,
+    /// their samples would be newer than the lost ones sent again, which a receiver refuses as out
+    /// of order (audit 12, F02). Connections that started before the loss append nothing more
+    /// (``append(_:unlessLossesAfter:)``): their agents send again too, after the records passed over.
+    public func widenLossesToLastAppended() {
+        state.withLock { $0.widenedLosses = $0.widenedLosses ?? 0 }
+    }
+
+    /// How many losses the reader found and widened so far: what a connection notes when it starts.
+    public var losses: UInt64 { state.withLock { $0.widenedLosses ?? 0 } }
 
     /// Told, on the reader's thread and before ``records(after:limit:)`` returns, the numbers of
     /// records it passed over without handing them out: damaged, or in a segment that is gone.

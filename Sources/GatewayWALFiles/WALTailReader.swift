@@ -32,6 +32,8 @@ package enum WALTailReader {
         /// The numbers of damaged records passed over by this read (their samples are lost), if any:
         /// from the first to the last, with intact ones between them possibly.
         package var passedOver: ClosedRange<UInt64>?
+        /// How many of `records` come before the first record passed over (all, when none was).
+        package var recordsBeforeLoss: Int? = nil
     }
 
     static let framedBytes = ChecksummedRecord.overhead + WALFormat.longestPayload
@@ -80,6 +82,7 @@ package enum WALTailReader {
                     if records > 0, last > after {
                         let lost = max(result.next.number, after + 1)...last
                         result.passedOver = result.passedOver.map { $0.lowerBound...last } ?? lost
+                        if result.recordsBeforeLoss == nil { result.recordsBeforeLoss = result.records.count }
                     }
                     result.next.number += UInt64(records)
                     offset = next

@@ -284,6 +284,52 @@ struct WALTests {
         await wal.close()
     }
 
+    @Test(
+        "widened losses (acknowledge = forwarded): a damaged record takes every record appended until then along, in one report, and connections older than the loss append nothing after it (audit 12, F02)"
+    )
+    func widenedLossPassesOverWhatFollows() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        let (wal, _, _) = try fixture.open()
+        wal.widenLossesToLastAppended()
+        let lost = Mutex<[ClosedRange<UInt64>]>([])
+        wal.onRecordsLost = { records in lost.withLock { $0.append(records) } }
+        for sequence in 1...100 { _ = try wal.append([walRecord(UInt64(sequence))]) }
+        let before = wal.losses
+        #expect(before == 0)
+        // A bit flipped in the payload of record 41 (its length intact): before, only it was passed over.
+        let segment = try #require(fixture.segments.last)
+        var bytes = try fixture.bytes(segment)
+        var first: [UInt8] = []
+        var last: [UInt8] = []
+        WALFormat.append(walRecord(1), to: &first)
+        WALFormat.append(walRecord(100), to: &last)
+        #expect(first.count == last.count, "records of one size")
+        bytes[bytes.count - 59 * first.count - 3] ^= 0x10
+        try fixture.write(bytes, to: segment)
+
+        var read: [WALRecord] = []
+        var position: UInt64 = 0
+        for _ in 0..<50 where position < 100 {
+            let batch = try wal.records(after: position, limit: 7)
+            read += batch.records
+            position = batch.through
+        }
+        #expect(position == 100)
+        #expect(read.map(\.sample.sequence) == Array(1...40), "the records before the damaged one, none after it")
+        #expect(lost.withLock { $0 } == [41...100])
+        #expect(wal.losses == 1)
+
+        // A connection that started before the loss: refused, nothing written; one that started after: logged.
+        #expect(try wal.append([walRecord(101)], unlessLossesAfter: before) == nil)
+        #expect(try wal.append([walRecord(101)], unlessLossesAfter: wal.losses) == 101)
+        #expect(try wal.append([walRecord(102)]) == 102)
+        let after = try wal.records(after: 100, limit: 100)
+        #expect(after.records.map(\.sample.sequence) == [101, 102] && after.through == 102)
+        #expect(lost.withLock { $0.count } == 1, "nothing more reported")
+        await wal.close()
+    }
+
     @Test("damaged records in a row whose lengths prove right are passed over together, numbered on")
     func damagedRecordsInARow() throws {
         var segment = WALFormat.header(firstRecord: 1)

@@ -79,6 +79,10 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     private var owedAcks = ForwardedAckQueue()
     /// Losses of log records reported before this connection started: none of its samples were in them.
     private let lossReportsAtStart: UInt64
+    /// With `forwarded`: the losses the log had found when this connection started. After a later one,
+    /// this connection's samples are not logged: its agent holds older ones the loss took, which must
+    /// reach the receiver first (``WriteAheadLog/widenLossesToLastAppended()``).
+    private let logLossesAtStart: UInt64?
     /// When the agent is next told, by a keepalive (ack 0), that its acks wait for the receiver;
     /// nil while none is owed or the agent did not ask for keepalives.
     private var keepaliveDue: NIODeadline?
@@ -121,6 +125,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         self.durable = state.wal != nil && configuration.acknowledge == .durable
         self.forwarded = configuration.acknowledge == .forwarded ? state.forwardedAcknowledgements : nil
         self.lossReportsAtStart = forwarded?.lossReports ?? 0
+        // After the reports' count: a loss between the two reads is then seen by one of them.
+        self.logLossesAtStart = forwarded != nil ? state.wal?.losses : nil
         self.pacing = TokenBucket(
             rate: Double(configuration.maxSamplesPerSecond),
             burst: Double(configuration.maxSamplesPerSecond),
@@ -278,22 +284,29 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         let records = session.takeNewRecords()
         guard let wal, !records.isEmpty else { return true }
         do throws(FileOperationError) {
-            _ = try wal.append(records)
+            guard try wal.append(records, unlessLossesAfter: logLossesAtStart) != nil else {
+                notLogged(records, context: context, errorLine: Self.lostRecordsLine)
+                return false
+            }
             loggedSinceWait = true
             return true
         } catch {
             // The log has said why; the agent keeps its samples.
-            logFailed(error, records: records, context: context)
+            notLogged(records, context: context, errorLine: "the gateway could not keep the samples: \(error)")
             return false
         }
     }
 
-    private func logFailed(_ error: FileOperationError, records: [WALRecord], context: ChannelHandlerContext?) {
+    /// Why a connection ends whose agent must send again what the log lost.
+    static let lostRecordsLine =
+        "the gateway lost records of its write-ahead log before forwarding them; send the samples again"
+
+    private func notLogged(_ records: [WALRecord], context: ChannelHandlerContext?, errorLine: String) {
         // Remote write reads native samples from the log: unlogged ones must come again to be forwarded.
         if durable || state.forwarder != nil { state.store.forgetUnlogged(records.count, of: records[0].agent) }
         heldAnswers = []
         if let context, !finished {
-            finish(context: context, errorLine: "the gateway could not keep the samples: \(error)")
+            finish(context: context, errorLine: errorLine)
         }
     }
 
@@ -391,10 +404,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
             // every agent's last sequence when the records were found lost, and forgets this one's
             // again now, which this connection's samples since then have raised.
             if let agent = session.agentName { state.store.forgetUnlogged(0, of: agent) }
-            finish(
-                context: context,
-                errorLine:
-                    "the gateway lost records of its write-ahead log before forwarding them; send the samples again")
+            finish(context: context, errorLine: Self.lostRecordsLine)
             return
         }
         if let sequence = owedAcks.confirmed(upTo: position) {

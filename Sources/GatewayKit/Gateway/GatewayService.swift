@@ -175,6 +175,8 @@ public final class GatewayService: Service {
                 let acknowledgements = ForwardedAcknowledgements(confirmed: log.confirmed)
                 // What the receiver has not confirmed was promised to the agents: the bound keeps it.
                 wal.keepUnconfirmed(after: log.confirmed)
+                // A loss takes the records after it along: the agents' samples come again in order.
+                wal.widenLossesToLastAppended()
                 let logger = state.logger
                 let store = state.store
                 log.onConfirmed = { number in
@@ -201,7 +203,7 @@ public final class GatewayService: Service {
                     store.forgetSequences()
                     acknowledgements.lose(records)
                     logger.error(
-                        "remote write: records \(records.lowerBound)-\(records.upperBound) of the write-ahead log are lost (damaged or gone); the agents whose acknowledgements they would cover are asked to send their samples again"
+                        "remote write: records \(records.lowerBound)-\(records.upperBound) of the write-ahead log are passed over (from the first damaged or gone one to the last appended): the agents are asked to send again what they hold unacknowledged, so that each series reaches the receiver in order"
                     )
                 }
                 state.forwardedAcknowledgements = acknowledgements
