@@ -40,6 +40,7 @@ let package = Package(
         ),
         // statfs(2) and linux/magic.h (libc's own headers: nothing to link).
         .systemLibrary(name: "CFileSystem"),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CCrypt",
             pkgConfig: "libcrypt",
@@ -51,7 +52,7 @@ let package = Package(
         .target(name: "MonitorProtocol", dependencies: ["MonitorModel"], swiftSettings: strictSwift),
         .target(
             name: "MonitorSystem",
-            dependencies: ["CSystemd", "CFileSystem", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "CFileSystem", "CMalloc", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
         .target(name: "MonitorConfig", dependencies: ["MonitorModel", "MonitorSystem"], swiftSettings: strictSwift),

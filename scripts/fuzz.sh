@@ -82,7 +82,7 @@ mkdir -p "$work/corpus" "$work/modules"
 quiet() { "$@" 2> >(grep -v "Cannot export local symbol '__asan" >&2); }
 flags=(-O -sanitize=fuzzer,address -parse-as-library -swift-version 6 -package-name monitord
     -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny
-    -I "$work/modules" -I "$root/Sources/CSystemd" -I "$root/Sources/CFileSystem")
+    -I "$work/modules" -I "$root/Sources/CSystemd" -I "$root/Sources/CFileSystem" -I "$root/Sources/CMalloc")
 
 objects=()
 for module in "${modules[@]}"; do

@@ -3,6 +3,7 @@ import Logging
 import MonitorConfig
 import MonitorModel
 import MonitorProtocol
+import MonitorSystem
 import NIOCore
 
 /// One connection to a gateway, in its pipeline on the agent's event loop: says hello, replays
@@ -64,6 +65,12 @@ final class UplinkHandler: ChannelInboundHandler {
     private var line = ByteBuffer()
     private var welcomeDeadline: Scheduled<Void>?
     private var failback: Scheduled<Void>?
+    /// Acks that moved the acknowledged sequence on, up to ``acksBeforeReleasingPages``.
+    private var progressAcks = 0
+    /// A connection that works and has caught up gives back the pages that starting, connecting
+    /// and any outage before it touched (``ResidentMemory``): by the third ack, whatever a sample,
+    /// a send and an ack run is resident again, and nothing else is.
+    static let acksBeforeReleasingPages = 3
 
     init(
         state: AgentState, logger: Logger, server: HostPort, hello: Hello, configuration: AgentConfiguration,
@@ -148,6 +155,10 @@ final class UplinkHandler: ChannelInboundHandler {
             // Progress: what is still outstanding waits from now.
             waitingSince = nil
             watchProgress(context: context)
+            if progressAcks < Self.acksBeforeReleasingPages, sent == acknowledged {
+                progressAcks += 1
+                if progressAcks == Self.acksBeforeReleasingPages { ResidentMemory.releaseUnusedPages() }
+            }
         case .keptAlive:
             // The gateway acknowledges once its receiver has the samples (acknowledge = forwarded)
             // and says it is waiting for it: the progress deadline starts again. Moving to another
