@@ -490,7 +490,7 @@ public final class RemoteWriter: Sendable {
                 let response = try await transport.post(body, timeout: attemptTimeout)
                 outcome = RetryPolicy.classify(status: response.status, detail: response.detail)
             } catch {
-                outcome = .retry("\(error)")
+                outcome = .retry(NetworkErrorText.describe(error))
             }
             switch outcome {
             case .delivered:

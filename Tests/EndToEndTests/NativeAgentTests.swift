@@ -168,7 +168,12 @@ struct FailoverTests {
             await eventually(timeout: 20) {
                 try restarted.metrics().value("monitord_agent_up", agent: "e2e-failover") == 1
                     && restarted.metrics().value("monitord_samples_received_total", agent: "e2e-failover") ?? 0 >= 3
-            }, "agent: \(agent.process.output)")
+            },
+            """
+            agent: \(agent.process.output)
+            restarted gateway: \(restarted.process.output)
+            metrics: \((try? restarted.metrics().text) ?? "none")
+            """)
         await agent.stop()
         let account = try #require(FaultTests.Account(log: agent.process.output), "\(agent.process.output)")
         #expect(account.delivered == account.taken && account.dropped == 0 && account.left == 0, "\(account)")

@@ -46,8 +46,9 @@ struct Uplink: Sendable {
                     state.shared.withLock { $0.connecting = false }
                     return
                 } catch {
-                    failures.append("\(server): \(error)")
-                    log(server, failed: "\(error)", kind: UplinkError.kind(of: error), in: &failureLog)
+                    let reason = NetworkErrorText.describe(error)
+                    failures.append("\(server): \(reason)")
+                    log(server, failed: reason, kind: UplinkError.kind(of: error), in: &failureLog)
                 }
                 state.shared.withLock { $0.connecting = false }
             }
@@ -172,7 +173,8 @@ struct Uplink: Sendable {
         // A gateway that stopped taking samples has failed, whatever it took before: the agent
         // moves on to the next server rather than start again from this one.
         if let stalled = ended.error as? UplinkError, case .acknowledgesNothingNew = stalled { throw stalled }
-        let ending = ended.error.map { "\($0)" } ?? "closed by the server"
+        if let left = ended.error as? UplinkError, case .failingBack = left { return ended.delivered }
+        let ending = ended.error.map { NetworkErrorText.describe($0) } ?? "closed by the server"
         logger.warning("lost connection to \(server): \(ending)", metadata: ["buffered": "\(state.bufferedCount)"])
         return ended.delivered
     }
@@ -185,6 +187,8 @@ enum UplinkError: Error, CustomStringConvertible {
     case protocolError(String)
     /// Samples were outstanding and no ack moved the acknowledged sequence on for `deadline`.
     case acknowledgesNothingNew(sent: UInt64, acknowledged: UInt64, deadline: Duration)
+    /// The agent left a fallback server to try the first one again (failback-after).
+    case failingBack
 
     var description: String {
         switch self {
@@ -193,6 +197,7 @@ enum UplinkError: Error, CustomStringConvertible {
         case .protocolError(let reason): "protocol error by the server: \(reason); connection closed"
         case .acknowledgesNothingNew(let sent, let acknowledged, let deadline):
             "the server acknowledges nothing new: samples up to \(sent) sent, acknowledged only up to \(acknowledged) for \(deadline.formattedSeconds); connection closed"
+        case .failingBack: "left to fail back to the first server"
         }
     }
 
@@ -205,6 +210,7 @@ enum UplinkError: Error, CustomStringConvertible {
         case .refused: "refused"
         case .protocolError: "protocol error"
         case .acknowledgesNothingNew: "acknowledges nothing new"
+        case .failingBack: "failing back"
         }
     }
 }

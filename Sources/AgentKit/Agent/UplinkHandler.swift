@@ -190,11 +190,13 @@ final class UplinkHandler: ChannelInboundHandler {
         // On a fallback server, leave after failback-after to try the first one again; the
         // session and its numbering go along, so the move costs no sample.
         if server != configuration.servers.first {
-            let channel = context.channel
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             let (logger, first) = (logger, configuration.servers[0])
             failback = context.eventLoop.scheduleTask(in: TimeAmount(configuration.failbackAfter)) {
                 logger.notice("failing back: trying \(first) again")
-                channel.close(promise: nil)
+                guard let context = handler.value.context else { return }
+                // The agent leaves: not a failure of this server (audit 13, F4: "closed by the server").
+                handler.value.end(UplinkError.failingBack, context: context)
             }
         }
         let server = server
