@@ -411,7 +411,12 @@ public final class WriteAheadLog: Sendable {
                     if attempts < 3, state.withLock({ !$0.segments.contains { $0.firstRecord == segment } }) {
                         continue
                     }
-                    throw error
+                    // Deleted, or replaced by a directory or a link, behind the log's back: what it held
+                    // is lost, as if damaged; retrying would hold forwarding up for ever (audit 14, F01).
+                    guard error.isGone else { throw error }
+                    var unread = start
+                    unread.number = max(start.number, number + 1)
+                    result = WALTailReader.Result(records: [], next: unread, damage: "\(error)")
                 }
                 state.withLock { $0.readCursor = (segment, result.next) }
                 var read = LoggedSamples(records: result.records, through: max(number, result.next.number - 1))

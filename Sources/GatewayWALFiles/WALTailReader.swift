@@ -34,6 +34,12 @@ package enum WALTailReader {
         package var passedOver: ClosedRange<UInt64>?
         /// How many of `records` come before the first record passed over (all, when none was).
         package var recordsBeforeLoss: Int? = nil
+
+        package init(records: [WALRecord], next: Position, damage: String? = nil) {
+            self.records = records
+            self.next = next
+            self.damage = damage
+        }
     }
 
     static let framedBytes = ChecksummedRecord.overhead + WALFormat.longestPayload

@@ -6,14 +6,23 @@
 /// file, the operation and the system's reason.
 public struct FileOperationError: Error, CustomStringConvertible {
     public var description: String
+    /// The system's error number, when the system refused (not when the data was refused).
+    public var code: Int32?
 
     package init(_ path: String, _ operation: String, errno code: Int32 = errno) {
         let reason = operation == "open" ? RegularFile.describe(code) : BoundedFile.systemMessage(code)
         description = "\(path): \(operation) failed: \(reason)"
+        self.code = code
     }
 
     package init(_ path: String, refused reason: String) {
         description = "\(path): \(reason)"
+    }
+
+    /// The file is not there, or not a regular file (``RegularFile/open(_:_:mode:)`` says `EINVAL`),
+    /// or a symbolic link: whatever it held is gone, and trying again will not bring it back.
+    public var isGone: Bool {
+        code == ENOENT || code == ENOTDIR || code == EINVAL || code == ELOOP || code == EISDIR
     }
 }
 

@@ -330,6 +330,45 @@ struct WALTests {
         await wal.close()
     }
 
+    @Test(
+        "a segment deleted behind the log's back while forwarding: its records are passed over and reported, the reader goes on with the next segment (audit 14, F01: it retried for ever)",
+        arguments: [false, true])
+    func deletedSegmentIsPassedOver(widened: Bool) async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        let (wal, _, _) = try fixture.open()
+        if widened { wal.widenLossesToLastAppended() }
+        let lost = Mutex<[ClosedRange<UInt64>]>([])
+        wal.onRecordsLost = { records in lost.withLock { $0.append(records) } }
+        var total: UInt64 = 0
+        while fixture.segments.count < 3 {
+            total += 1
+            _ = try wal.append([walRecord(total)])
+        }
+        let middle = fixture.segments.sorted()[1]
+        let middleFirst = try #require(UInt64(middle.filter(\.isNumber)))
+        let lastFirst = try #require(UInt64(fixture.segments.sorted()[2].filter(\.isNumber)))
+        #expect(unlink(fixture.path(middle)) == 0)
+
+        var read: [UInt64] = []
+        var position: UInt64 = 0
+        for _ in 0..<10_000 where position < total {
+            let batch = try wal.records(after: position, limit: 100)
+            read += batch.records.map(\.sample.sequence)
+            position = batch.through
+        }
+        #expect(position == total)
+        if widened {
+            #expect(read == Array(1..<middleFirst))
+            #expect(lost.withLock { $0 } == [middleFirst...total])
+        } else {
+            #expect(read == Array(1..<middleFirst) + Array(lastFirst...total))
+            #expect(lost.withLock { $0 } == [middleFirst...(lastFirst - 1)])
+        }
+        #expect(fixture.reports("passed over").count == 1, "\(fixture.log.messages)")
+        await wal.close()
+    }
+
     @Test("damaged records in a row whose lengths prove right are passed over together, numbered on")
     func damagedRecordsInARow() throws {
         var segment = WALFormat.header(firstRecord: 1)
