@@ -413,7 +413,8 @@ public final class WriteAheadLog: Sendable {
                     }
                     // Deleted, or replaced by a directory or a link, behind the log's back: what it held
                     // is lost, as if damaged; retrying would hold forwarding up for ever (audit 14, F01).
-                    guard error.isGone else { throw error }
+                    // Not so when the directory itself is gone: that is said (and halts acks) elsewhere.
+                    guard error.isGone, (try? lock.verify(directory)) != nil else { throw error }
                     var unread = start
                     unread.number = max(start.number, number + 1)
                     result = WALTailReader.Result(records: [], next: unread, damage: "\(error)")
