@@ -25,4 +25,11 @@ public protocol ForwardingLog: Sendable {
     func read(after number: UInt64, limit: Int) throws -> LoggedSamples
     /// Records on disk that every record up to `number` is delivered or given up for good.
     func confirm(upTo number: UInt64) throws
+    /// Per agent, the newest timestamp (Unix seconds) of the records up to ``confirmed`` found at the
+    /// start: what was sent of its series before this start.
+    var newestForwarded: [String: Double] { get }
+}
+
+extension ForwardingLog {
+    public var newestForwarded: [String: Double] { [:] }
 }

@@ -80,13 +80,13 @@ package enum WALSegmentReader {
         return Header(firstRecord: first, recordsStart: headerBytes + checkpointBytes)
     }
 
-    /// Hands each intact checkpoint entry to `checkpoint`, then each intact record to `record` as it
-    /// is decoded, in file order: a segment of 64 MiB is about 700,000 records, which are not all
+    /// Hands each intact checkpoint entry to `checkpoint`, then each intact record to `record` with
+    /// its number as it is decoded, in file order: a segment of 64 MiB is about 700,000 records, which are not all
     /// held at once, and a caller reporting progress (to systemd, during a replay) does so from the
     /// first record on.
     package static func read(
         _ bytes: ArraySlice<UInt8>, checkpoint: (LogCheckpoint.Agent) -> Void = { _ in },
-        each record: (WALRecord) -> Void
+        each record: (WALRecord, UInt64) -> Void
     ) throws(HeaderError) -> WALSegmentContents {
         let header = try header(bytes)
         var contents = WALSegmentContents(
@@ -116,7 +116,7 @@ package enum WALSegmentReader {
             case .record(let payload, let next):
                 switch decode(payload) {
                 case .success(let decoded):
-                    record(decoded)
+                    record(decoded, header.firstRecord + UInt64(contents.recordCount + contents.skipped))
                     contents.recordCount += 1
                     offset = next
                     contents.validBytes = offset

@@ -76,6 +76,13 @@ struct SeriesOrderGuard {
     /// Entries older than this (seconds) are forgotten: receivers refuse samples that old anyway.
     static let memory: Double = 3 * 3600
 
+    /// Takes `newest` (agent: timestamp in milliseconds) as already sent, unless newer was.
+    mutating func seed(_ newest: [String: Int64]) {
+        for (agent, timestamp) in newest where timestamp > lastTimestamp[agent, default: .min] {
+            lastTimestamp[agent] = timestamp
+        }
+    }
+
     /// The entries of `batch` that move their agent's series forward, and how many were not.
     mutating func filter(_ batch: [PendingSample], now: Double) -> (kept: [PendingSample], rejected: Int) {
         if now - lastPrune > 600 {

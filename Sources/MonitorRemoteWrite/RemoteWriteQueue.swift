@@ -15,6 +15,12 @@ struct PendingSample: Sendable, Equatable {
 
     /// Every agent sample becomes this many remote-write samples (one per family).
     static let seriesPerSample = ReportFamily.allCases.count
+
+    /// Unix seconds as a remote-write timestamp; nil for a time that is no number or does not fit.
+    static func milliseconds(_ seconds: Double) -> Int64? {
+        guard seconds.isFinite, abs(seconds) < 9e15 else { return nil }
+        return Int64((seconds * 1000).rounded())
+    }
 }
 
 /// The bounded FIFO between the agent connections and the one sender.

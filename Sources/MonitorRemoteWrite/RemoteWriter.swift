@@ -52,6 +52,9 @@ public final class RemoteWriter: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
         /// Forwarding from the write-ahead log, when there is one.
         var log: LogFeed?
+        /// Each agent's newest sample sent before this start (from the log), until the sender's
+        /// order guard takes them.
+        var sentBeforeStart: [String: Int64]?
 
         /// The batch being sent is delivered or given up.
         mutating func finishedSending() {
@@ -205,11 +208,10 @@ public final class RemoteWriter: Sendable {
     /// Queues one accepted sample of `agent` (its `agent_number`). Stamped with the agent's sampling
     /// time, or `now` (arrival) when the sample has none (the report's format). Never blocks on the network.
     public func enqueue(_ sample: Sample, agent: String, now: Double) {
-        let seconds = sample.timestamp ?? now
-        guard seconds.isFinite, abs(seconds) < 9e15 else { return }  // Int64 milliseconds
+        guard let milliseconds = PendingSample.milliseconds(sample.timestamp ?? now) else { return }
         let entry = PendingSample(
             agent: agent,
-            timestampMilliseconds: Int64((seconds * 1000).rounded()),
+            timestampMilliseconds: milliseconds,
             sample: sample,
             enqueuedAt: clock.now()
         )
@@ -233,6 +235,7 @@ public final class RemoteWriter: Sendable {
             shared.log = LogFeed(
                 source: log, read: confirmed, appended: appended, waitingSince: backlog ? now : nil, since: now,
                 backlogDue: backlog)
+            shared.sentBeforeStart = log.newestForwarded.compactMapValues(PendingSample.milliseconds)
         }
     }
 
@@ -296,6 +299,15 @@ public final class RemoteWriter: Sendable {
                 await waitForWork(knownDeadline: shared.withLock { $0.deadline })
                 continue
             }
+            // Samples the agents send again after a restart (acks lag behind the receiver, and a loss
+            // asks for everything unacknowledged) must not go behind what was sent before it: a
+            // stock Prometheus refuses them, and a batch of them would be split until the budget
+            // drops new samples with them (audit 14, F02).
+            let sentBeforeStart = shared.withLock { shared in
+                defer { shared.sentBeforeStart = nil }
+                return shared.sentBeforeStart
+            }
+            if let sentBeforeStart { order.seed(sentBeforeStart) }
             let kept = prepare(batch.samples, order: &order)
             if !kept.isEmpty {
                 var budget = Self.maximumSplitRequests
@@ -392,11 +404,11 @@ public final class RemoteWriter: Sendable {
             samples.reserveCapacity(read.records.count)
             for record in read.records {
                 let seconds = record.sample.timestamp ?? record.arrival
-                guard seconds.isFinite, abs(seconds) < 9e15 else { continue }  // Int64 milliseconds
+                guard let milliseconds = PendingSample.milliseconds(seconds) else { continue }
                 // A record from before this start has waited since the start (the log's age rule).
                 samples.append(
                     PendingSample(
-                        agent: record.agent, timestampMilliseconds: Int64((seconds * 1000).rounded()),
+                        agent: record.agent, timestampMilliseconds: milliseconds,
                         sample: record.sample, enqueuedAt: max(record.arrival, log.since)))
             }
             shared.sendingSince = samples.first?.enqueuedAt

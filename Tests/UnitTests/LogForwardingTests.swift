@@ -48,11 +48,12 @@ struct LogForwardingTests {
             self.writer = writer
             let events = WriteAheadLog.Events(
                 appended: { writer.logAppended(upTo: $0) }, dropped: { writer.logDropped(first: $0, count: $1) })
-            let (opened, _) = try WriteAheadLog.open(
-                directory: directory, maximumBytes: maximumBytes, policy: .always, logger: log.logger, events: events
+            let (opened, recovery) = try WriteAheadLog.open(
+                directory: directory, maximumBytes: maximumBytes, policy: .always, logger: log.logger, events: events,
+                forwardedThrough: ForwardingPosition.load(directory: directory).number
             ) { _ in }
             wal = opened
-            forwarding = LogForwarding(wal: wal, logger: log.logger)
+            forwarding = LogForwarding(wal: wal, newestForwarded: recovery.newestForwarded, logger: log.logger)
             writer.forward(from: forwarding)
         }
 
@@ -261,6 +262,43 @@ struct LogForwardingTests {
         #expect(lost > 0 && lost <= walDropped && walDropped - lost <= 10, "only the batch in flight escapes the count")
         #expect(delivered + lost == total)
         #expect(log.messages.contains { $0.contains("deleted from the write-ahead log by wal-max-size") })
+    }
+
+    @Test(
+        "after a restart, samples sent again that are not newer than what was forwarded before it go no further (audit 14, F02: a stock Prometheus refused them and a split dropped new samples along)"
+    )
+    func resentSamplesAfterRestartAreNotForwardedAgain() async throws {
+        let directory = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
+        let log = LogCapture()
+        // Recent samples: the order guard forgets series quiet for 3 hours (receivers refuse those anyway).
+        let start = Date().timeIntervalSince1970.rounded() - 600
+        func record(_ n: UInt64) -> WALRecord {
+            var record = Self.record(n)
+            record.sample.timestamp = start + Double(n)
+            return record
+        }
+        do {
+            let run = try await Run(directory: directory, log: log)
+            let sender = Task { await run.writer.run() }
+            _ = try run.wal.append((1...40).map(record))
+            #expect(await Self.waitUntil { ForwardingPosition.load(directory: directory).number == 40 })
+            sender.cancel()
+            await sender.value
+            await run.wal.close()
+        }
+        // The next start: the agent, whose acks lagged, sends 21...60 again (its sequences forgotten
+        // after a loss, say): 21...40 are in the receiver already, older than its newest.
+        let run = try await Run(directory: directory, log: log)
+        #expect(run.forwarding.newestForwarded == ["a": start + 40])
+        let sender = Task { await run.writer.run() }
+        _ = try run.wal.append((21...60).map(record))
+        #expect(await Self.waitUntil { ForwardingPosition.load(directory: directory).number == 80 })
+        sender.cancel()
+        await sender.value
+        await run.wal.close()
+        #expect(run.received == (41...60).map { $0 % 100 }, "only the new samples")
+        #expect(run.value("monitord_remote_write_samples_dropped_total", reason: "out_of_order") == 80)
     }
 
     @Test(

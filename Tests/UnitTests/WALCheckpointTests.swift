@@ -131,8 +131,8 @@ struct WALCheckpointTests {
                 var records: [WALRecord] = []
                 let contents = try WALSegmentReader.read(flipped[...]) {
                     entries.append($0)
-                } each: {
-                    records.append($0)
+                } each: { record, _ in
+                    records.append(record)
                 }
                 #expect(records == Self.after && contents.recordCount == 10 && contents.skipped == 0)
                 #expect(contents.damage == nil && contents.validBytes == flipped.count)

@@ -731,7 +731,7 @@ extension WALSegmentReader {
 
     static func collect(_ bytes: ArraySlice<UInt8>) throws(HeaderError) -> Collected {
         var records: [WALRecord] = []
-        let contents = try read(bytes) { records.append($0) }
+        let contents = try read(bytes) { record, _ in records.append(record) }
         return Collected(contents: contents, records: records)
     }
 }

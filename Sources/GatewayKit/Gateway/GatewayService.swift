@@ -145,7 +145,9 @@ public final class GatewayService: Service {
             policy: configuration.walFsyncPeriod.map { WriteAheadLog.SyncPolicy.every($0) } ?? .always,
             retention: WriteAheadLog.Retention(
                 forgetAfter: configuration.forgetAfter, maximumAgents: configuration.maxAgents),
-            logger: state.logger, events: events
+            logger: state.logger, events: events,
+            // Each agent's newest sample forwarded before this start: those sent again go no further.
+            forwardedThrough: state.forwarder != nil ? ForwardingPosition.load(directory: directory).number : 0
         ) { _ in
             replayed += 1
             // A large log takes a while: systemd hears that the start is progressing (and would
@@ -170,7 +172,7 @@ public final class GatewayService: Service {
         state.store.restore(recovery.checkpoint)
         state.wal = wal
         if let forwarder = state.forwarder {
-            let log = LogForwarding(wal: wal, logger: state.logger)
+            let log = LogForwarding(wal: wal, newestForwarded: recovery.newestForwarded, logger: state.logger)
             if configuration.acknowledge == .forwarded {
                 let acknowledgements = ForwardedAcknowledgements(confirmed: log.confirmed)
                 // What the receiver has not confirmed was promised to the agents: the bound keeps it.

@@ -17,6 +17,7 @@ import Synchronization
 /// and at most the one whose position was being written.
 final class LogForwarding: ForwardingLog {
     let confirmed: UInt64
+    let newestForwarded: [String: Double]
     private let wal: WriteAheadLog
     private let directory: String
 
@@ -42,8 +43,10 @@ final class LogForwarding: ForwardingLog {
     /// taken as 0 (everything in the log is forwarded again: duplicates rather than losses); one
     /// beyond the log's last record (records a power cut took, whose numbers a new record now
     /// takes) is reported and brought back to the last record, so that no new record is skipped.
-    init(wal: WriteAheadLog, logger: Logger) {
+    /// - Parameter newestForwarded: what the log's recovery found of the records up to the position.
+    init(wal: WriteAheadLog, newestForwarded: [String: Double] = [:], logger: Logger) {
         self.wal = wal
+        self.newestForwarded = newestForwarded
         self.directory = wal.directory
         let loaded = ForwardingPosition.load(directory: wal.directory)
         if let problem = loaded.problem {
