@@ -260,13 +260,7 @@ struct WALTests {
         let size = try fixture.bytes(segment).count
         #expect(truncate(fixture.path(segment), off_t(size - size / 3)) == 0)
 
-        var read: [WALRecord] = []
-        var position: UInt64 = 0
-        for _ in 0..<50 where position < 100 {
-            let batch = try wal.records(after: position, limit: 7)
-            read += batch.records
-            position = batch.through
-        }
+        let (read, position) = try readToEnd(wal, through: 100, limit: 7)
         #expect(position == 100)
         let lostCount = lost.withLock { $0.reduce(0) { $0 + $1.count } }
         #expect(read.count < 100 && read.count + lostCount == 100, "\(read.count) read, \(lostCount) reported lost")
@@ -308,13 +302,7 @@ struct WALTests {
         bytes[bytes.count - 59 * first.count - 3] ^= 0x10
         try fixture.write(bytes, to: segment)
 
-        var read: [WALRecord] = []
-        var position: UInt64 = 0
-        for _ in 0..<50 where position < 100 {
-            let batch = try wal.records(after: position, limit: 7)
-            read += batch.records
-            position = batch.through
-        }
+        let (read, position) = try readToEnd(wal, through: 100, limit: 7)
         #expect(position == 100)
         #expect(read.map(\.sample.sequence) == Array(1...40), "the records before the damaged one, none after it")
         #expect(lost.withLock { $0 } == [41...100])
@@ -350,13 +338,8 @@ struct WALTests {
         let lastFirst = try #require(UInt64(fixture.segments.sorted()[2].filter(\.isNumber)))
         #expect(unlink(fixture.path(middle)) == 0)
 
-        var read: [UInt64] = []
-        var position: UInt64 = 0
-        for _ in 0..<10_000 where position < total {
-            let batch = try wal.records(after: position, limit: 100)
-            read += batch.records.map(\.sample.sequence)
-            position = batch.through
-        }
+        let (records, position) = try readToEnd(wal, through: total, limit: 100)
+        let read = records.map(\.sample.sequence)
         #expect(position == total)
         if widened {
             #expect(read == Array(1..<middleFirst))
@@ -734,4 +717,19 @@ extension WALSegmentReader {
         let contents = try read(bytes) { record, _ in records.append(record) }
         return Collected(contents: contents, records: records)
     }
+}
+
+/// What remote write would read of `wal`, batch by batch of `limit`, until its position reaches
+/// `last` (or 10,000 reads went by): the records handed out and the position reached.
+func readToEnd(_ wal: WriteAheadLog, through last: UInt64, limit: Int) throws -> (
+    records: [WALRecord], position: UInt64
+) {
+    var records: [WALRecord] = []
+    var position: UInt64 = 0
+    for _ in 0..<10_000 where position < last {
+        let batch = try wal.records(after: position, limit: limit)
+        records += batch.records
+        position = batch.through
+    }
+    return (records, position)
 }
