@@ -94,7 +94,8 @@ public final class WriteAheadLog: Sendable {
         /// What the log's records add up to per agent, older segments' checkpoints included: what
         /// the store restores (``AgentStore/restore(_:)``).
         public var checkpoint: LogCheckpoint
-        /// Per agent, the newest timestamp (Unix seconds) of its records up to `forwardedThrough`:
+        /// Per agent, the newest timestamp (Unix seconds) of its records up to `forwardedThrough`,
+        /// those in `passedOver` (``ForwardingLosses``) left out:
         /// what remote write sent of each series before this start, which a sample sent again
         /// after it must not go behind.
         public var newestForwarded: [String: Double] = [:]
@@ -192,7 +193,8 @@ public final class WriteAheadLog: Sendable {
     public static func open(
         directory: String, maximumBytes: Int, policy: SyncPolicy,
         retention: Retention = Retention(forgetAfter: .seconds(3600), maximumAgents: 20_000), logger: Logger,
-        events: Events? = nil, forwardedThrough: UInt64 = 0, replay: (WALRecord) -> Void
+        events: Events? = nil, forwardedThrough: UInt64 = 0, passedOver: [ClosedRange<UInt64>] = [],
+        replay: (WALRecord) -> Void
     ) throws(FileOperationError) -> (WriteAheadLog, Recovery) {
         try DurableFiles.makeDirectory(directory, role: "write-ahead log directory", daemon: "gateway")
         // Before recovery reads or repairs anything: another gateway may be appending here.
@@ -201,7 +203,8 @@ public final class WriteAheadLog: Sendable {
             directory: directory, maximumBytes: maximumBytes, policy: policy, retention: retention, logger: logger,
             events: events, lock: lock)
         var found = try WALRecovery.recover(
-            directory: directory, logger: logger, forwardedThrough: forwardedThrough, replay: replay)
+            directory: directory, logger: logger, forwardedThrough: forwardedThrough, passedOver: passedOver,
+            replay: replay)
         guard found.nextRecord < WALFormat.maximumNumber else {
             throw FileOperationError(
                 directory, refused: "record numbers in the write-ahead log reach 2^63; move it away")

@@ -58,14 +58,16 @@ package enum WALRecovery {
         /// Segments fsynced because they held records (a killed run may never have synced them).
         package var syncedSegments = 0
         /// Per agent, the newest timestamp (Unix seconds) of its records numbered up to the
-        /// `forwardedThrough` given: what the receiver holds, or refused, of each agent's series.
+        /// `forwardedThrough` given, but those in `passedOver`: what the receiver holds, or refused,
+        /// of each agent's series.
         package var newestForwarded: [String: Double] = [:]
     }
 
     /// Recovers the segments of `directory`, handing every intact record to `replay` in the order
     /// written. Throws only when the directory cannot be listed or a repair cannot be made.
     package static func recover(
-        directory: String, logger: Logger, forwardedThrough: UInt64 = 0, replay: (WALRecord) -> Void
+        directory: String, logger: Logger, forwardedThrough: UInt64 = 0, passedOver: [ClosedRange<UInt64>] = [],
+        replay: (WALRecord) -> Void
     ) throws(FileOperationError) -> Result {
         let names = try DurableFiles.list(directory)
         DurableFiles.removeTemporaryFiles(among: names, in: directory) { _, error in
@@ -113,7 +115,7 @@ package enum WALRecovery {
                     result.checkpoint.take(entry)
                 } each: { record, number in
                     result.checkpoint.add(record)
-                    if number <= forwardedThrough {
+                    if number <= forwardedThrough, !passedOver.contains(where: { $0.contains(number) }) {
                         let time = record.sample.timestamp ?? record.arrival
                         if time > result.newestForwarded[record.agent, default: -.infinity] {
                             result.newestForwarded[record.agent] = time

@@ -242,24 +242,7 @@ struct ForwardedAcknowledgeTests {
         // Records in the second half of the segment, which remote write has not read yet (the
         // receiver is down, one request of 50 samples is in memory): a byte flipped in five
         // places, as bit rot would. Records after them hold newer samples of the same series.
-        let wal = directory + "/wal"
-        let segment = try #require(
-            try FileManager.default.contentsOfDirectory(atPath: wal).filter { $0.hasPrefix("wal") }.max { a, b in
-                let size = { (name: String) in
-                    (try? FileManager.default.attributesOfItem(atPath: wal + "/" + name)[.size] as? Int) ?? 0
-                }
-                return size(a) < size(b)
-            })
-        let handle = try #require(FileHandle(forUpdatingAtPath: wal + "/" + segment))
-        let size = try handle.seekToEnd()
-        for place in UInt64(0)..<5 {
-            let offset = size / 2 + place * size / 12
-            try handle.seek(toOffset: offset)
-            let byte = try #require(try handle.read(upToCount: 1)?.first)
-            try handle.seek(toOffset: offset)
-            try handle.write(contentsOf: Data([byte ^ 0x01]))
-        }
-        try handle.close()
+        try Self.flipBits(inLargestSegmentOf: directory + "/wal", places: 5)
 
         try await receiver.restart()
         // Every line until the gateway closes the connection or acknowledges everything.
@@ -327,5 +310,103 @@ struct ForwardedAcknowledgeTests {
             #expect(allTimes.count == all.count, "each timestamp once")
             #expect(never.isEmpty, "\(name): \(never.count) acknowledged samples never arrived: \(never.prefix(8))")
         }
+    }
+
+    /// Flips one bit in each of `places` bytes spread over the second half of the log's largest
+    /// segment, as bit rot would.
+    static func flipBits(inLargestSegmentOf wal: String, places: UInt64) throws {
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: wal).filter { $0.hasPrefix("wal") }.max { a, b in
+                let size = { (name: String) in
+                    (try? FileManager.default.attributesOfItem(atPath: wal + "/" + name)[.size] as? Int) ?? 0
+                }
+                return size(a) < size(b)
+            })
+        let handle = try #require(FileHandle(forUpdatingAtPath: wal + "/" + segment))
+        let size = try handle.seekToEnd()
+        for place in 0..<places {
+            let offset = size / 2 + place * size / (2 * places + 2)
+            try handle.seek(toOffset: offset)
+            let byte = try #require(try handle.read(upToCount: 1)?.first)
+            try handle.seek(toOffset: offset)
+            try handle.write(contentsOf: Data([byte ^ 0x01]))
+        }
+        try handle.close()
+    }
+
+    @Test(
+        "a loss found, then monitord killed before the agents sent again: the restart does not take the resends as known, every acknowledged sample arrives (audit 15, F05)"
+    )
+    func lossThenRestart() async throws {
+        let receiver = try await RemoteWriteTests.Receiver()
+        defer { receiver.stop() }
+        let directory = try makeTemporaryDirectory()
+        let configuration = Self.configuration(
+            mode: "forwarded", receiver: receiver, directory: directory, agentTimeout: "60s", maxSamplesPerSend: 50)
+        let gateway = try await GatewayProcess.start(extraConfiguration: configuration, directory: directory)
+        defer { gateway.process.signal(SIGKILL) }
+        await receiver.kill()
+        let count = 2000
+        let start = Date().timeIntervalSince1970.rounded() - 300
+        func time(_ seq: Int) -> Double { start + Double(seq) / 10 }
+        let agent = try HostilePeer(port: gateway.agentPort)
+        try agent.send(line: HostileMessages.hello(agent: "\"fwd-restart\"", session: "\"eeee0000eeee0000\""))
+        #expect(agent.nextLine(timeout: 5) == #"{"type":"welcome","protocol":1}"#)
+        for seq in 1...count { try agent.send(line: HostileMessages.sample(seq: "\(seq)", ts: "\(time(seq))")) }
+        try await Task.sleep(for: .seconds(2))
+        try Self.flipBits(inLargestSegmentOf: directory + "/wal", places: 3)
+        try await receiver.restart()
+        // The loss is found and the position passes it; the agent is told to send again, and the
+        // gateway is killed before it does.
+        var acknowledged = 0
+        var told = false
+        let end = Date().addingTimeInterval(40)
+        while Date() < end, !told {
+            guard let line = agent.nextLine(timeout: end.timeIntervalSinceNow) else { break }
+            if let seq = HostileMessages.acknowledgedSequence(line) { acknowledged = max(acknowledged, seq) }
+            told = line.contains("send the samples again")
+        }
+        #expect(told)
+        // The position on disk past the records passed over (the restart must not send them).
+        func position() -> UInt64 {
+            guard let bytes = FileManager.default.contents(atPath: directory + "/wal/remote-write.position"),
+                bytes.count == 20
+            else { return 0 }
+            return bytes.dropFirst(8).prefix(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        }
+        let positionEnd = Date().addingTimeInterval(10)
+        while position() < UInt64(count), Date() < positionEnd { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(position() >= UInt64(count))
+        gateway.process.signal(SIGKILL)
+        _ = await gateway.process.waitForExit()
+        agent.close()
+
+        let restarted = try await GatewayProcess.start(
+            agentPort: gateway.agentPort, extraConfiguration: configuration, directory: directory)
+        defer { restarted.process.signal(SIGKILL) }
+        // As an agent does: connect, send everything after the last ack, again after each "send again".
+        var last = acknowledged
+        for _ in 0..<5 where last < count {
+            let again = try HostilePeer(port: restarted.agentPort)
+            defer { again.close() }
+            try again.send(line: HostileMessages.hello(agent: "\"fwd-restart\"", session: "\"eeee0000eeee0000\""))
+            #expect(again.nextLine(timeout: 5) == #"{"type":"welcome","protocol":1}"#)
+            // The gateway may close the connection at the first sample (asking for them again).
+            for seq in (last + 1)...count {
+                try? again.send(line: HostileMessages.sample(seq: "\(seq)", ts: "\(time(seq))"))
+            }
+            let replayEnd = Date().addingTimeInterval(30)
+            while Date() < replayEnd, last < count {
+                guard let line = again.nextLine(timeout: replayEnd.timeIntervalSinceNow) else { break }
+                if let seq = HostileMessages.acknowledgedSequence(line) { last = max(last, seq) }
+                if line.hasPrefix(#"{"type":"error""#) { break }
+            }
+        }
+        #expect(last == count, "the resend was acknowledged up to \(last): \(restarted.process.output)")
+        let all = try receiver.samples("process_ram_usage_percent{agent_number=\"fwd-restart\"}")
+        let allTimes = Set(all.map(\.0))
+        let never = (1...max(last, 1)).filter { !allTimes.contains(Int64((time($0) * 1000).rounded())) }
+        #expect(allTimes.count == all.count, "each timestamp once")
+        #expect(never.isEmpty, "\(never.count) acknowledged samples never arrived: \(never.prefix(8))")
     }
 }

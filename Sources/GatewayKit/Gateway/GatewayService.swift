@@ -140,6 +140,13 @@ public final class GatewayService: Service {
                 appended: { forwarder.logAppended(upTo: $0) },
                 dropped: { forwarder.logDropped(first: $0, count: $1) })
         }
+        // What a previous run passed over unread is not taken as sent (audit 15, F05).
+        let losses = state.forwarder != nil ? ForwardingLosses.load(directory: directory) : .init(ranges: [])
+        if let problem = losses.problem {
+            state.logger.error(
+                "remote write: the record of records passed over is unusable (\(problem)); nothing forwarded before this start is taken as sent"
+            )
+        }
         let (wal, recovery) = try WriteAheadLog.open(
             directory: directory, maximumBytes: configuration.walMaxBytes,
             policy: configuration.walFsyncPeriod.map { WriteAheadLog.SyncPolicy.every($0) } ?? .always,
@@ -147,7 +154,8 @@ public final class GatewayService: Service {
                 forgetAfter: configuration.forgetAfter, maximumAgents: configuration.maxAgents),
             logger: state.logger, events: events,
             // Each agent's newest sample forwarded before this start: those sent again go no further.
-            forwardedThrough: state.forwarder != nil ? ForwardingPosition.load(directory: directory).number : 0
+            forwardedThrough: state.forwarder != nil ? ForwardingPosition.load(directory: directory).number : 0,
+            passedOver: losses.ranges
         ) { _ in
             replayed += 1
             // A large log takes a while: systemd hears that the start is progressing (and would
@@ -173,13 +181,33 @@ public final class GatewayService: Service {
         state.wal = wal
         if let forwarder = state.forwarder {
             let log = LogForwarding(wal: wal, newestForwarded: recovery.newestForwarded, logger: state.logger)
+            // Records passed over are named on disk before the position can pass them (reported
+            // before the request after them is sent), so that a restart does not take them as sent.
+            let passedOver = Mutex(losses.ranges)
+            let logger = state.logger
+            let recordLoss: @Sendable (ClosedRange<UInt64>) -> Void = { records in
+                let ranges = passedOver.withLock { ranges in
+                    ranges = ForwardingLosses.adding(records, to: ranges)
+                    return ranges
+                }
+                do throws(FileOperationError) {
+                    try ForwardingLosses.store(ranges, directory: directory)
+                } catch {
+                    logger.error("remote write: cannot record the records passed over: \(error)")
+                }
+            }
+            wal.onRecordsLost = recordLoss
             if configuration.acknowledge == .forwarded {
+                // The sequences the log restored may be of records a previous run passed over (found
+                // lost as it stopped, say): taken as known, their resends would be acknowledged and
+                // never forwarded (audit 15, F05). Every replay is logged anew; what was sent before
+                // goes no further (the order guard starts from what was sent).
+                state.store.forgetSequences()
                 let acknowledgements = ForwardedAcknowledgements(confirmed: log.confirmed)
                 // What the receiver has not confirmed was promised to the agents: the bound keeps it.
                 wal.keepUnconfirmed(after: log.confirmed)
                 // A loss takes the records after it along: the agents' samples come again in order.
                 wal.widenLossesToLastAppended()
-                let logger = state.logger
                 let store = state.store
                 log.onConfirmed = { number in
                     wal.confirmed(upTo: number)
@@ -201,6 +229,7 @@ public final class GatewayService: Service {
                 // forwarded; the agents send their samples again and the store, forgetting every
                 // agent's last sequence, takes the replays as new and logs them again (audit 12, F01, F02).
                 wal.onRecordsLost = { records in
+                    recordLoss(records)
                     // In this order: a connection that starts after the report has its replays logged anew.
                     store.forgetSequences()
                     acknowledgements.lose(records)

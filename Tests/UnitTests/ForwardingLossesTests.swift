@@ -1,0 +1,56 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import GatewayWAL
+@testable import MonitorSystem
+
+/// The record of records remote write passed over (audit 15, F05): what a restart must not take
+/// as sent. A file that cannot be trusted takes nothing as sent.
+@Suite("Forwarding losses on disk")
+struct ForwardingLossesTests {
+    @Test("stored and loaded back; absent is none")
+    func roundTrip() throws {
+        let directory = try makeTemporaryDirectory("losses")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(ForwardingLosses.load(directory: directory) == .init(ranges: []))
+        let ranges: [ClosedRange<UInt64>] = [5...9, 20...20, 100...(1 << 62)]
+        try ForwardingLosses.store(ranges, directory: directory)
+        #expect(ForwardingLosses.load(directory: directory) == .init(ranges: ranges))
+    }
+
+    @Test("at most 16 ranges: the oldest merged into one, covering all they covered")
+    func bounded() {
+        var ranges: [ClosedRange<UInt64>] = []
+        for index in UInt64(0)..<40 { ranges = ForwardingLosses.adding(index * 10...index * 10 + 2, to: ranges) }
+        #expect(ranges.count == ForwardingLosses.maximumRanges)
+        #expect(ranges.first == 0...242)
+        #expect(ranges.last == 390...392)
+        for index in UInt64(0)..<40 { #expect(ranges.contains { $0.contains(index * 10 + 1) }) }
+    }
+
+    @Test(
+        "a file that cannot be trusted (garbage, cut, a flipped bit, a range backwards, a count that lies) takes every number as passed over"
+    )
+    func untrusted() throws {
+        let directory = try makeTemporaryDirectory("losses")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let good = ForwardingLosses.encode([1...2, 7...9])
+        var backwards = Array("MONDLOS1".utf8)
+        backwards += [1, 0, 0, 0] + [9, 0, 0, 0, 0, 0, 0, 0] + [7, 0, 0, 0, 0, 0, 0, 0]
+        LittleEndian.append(CRC32C.checksum(backwards), to: &backwards)
+        var lyingCount = good
+        lyingCount[8] = 200
+        var flipped = good
+        flipped[13] ^= 0x04
+        let files: [[UInt8]] = [
+            [], Array("garbage".utf8), Array(good.dropLast()), good + [0], flipped, backwards, lyingCount,
+            [UInt8](repeating: 0xFF, count: 4096),
+        ]
+        for bytes in files {
+            try Data(bytes).write(to: URL(fileURLWithPath: directory + "/" + ForwardingLosses.fileName))
+            let loaded = ForwardingLosses.load(directory: directory)
+            #expect(loaded.ranges == [0...UInt64.max] && loaded.problem != nil, "\(bytes.prefix(16)): \(loaded)")
+        }
+    }
+}
