@@ -297,6 +297,37 @@ extension UselessGatewayFailoverTests {
         #expect(try honest.metrics().value("monitord_samples_received_total", agent: "late-acks") ?? 0 == 0)
     }
 
+    @Test(
+        "a gateway whose acks come after the next sample went out: the agent still gives back its once-run pages (audit 16, F5)"
+    )
+    func releasesPagesBehindLateAcks() async throws {
+        let late = try ScriptedGateway()
+        let end = Date().addingTimeInterval(6)
+        let serving = Task {
+            guard let connection = await late.accept(timeout: 5) else { return }
+            defer { connection.close() }
+            guard await connection.readHello(timeout: 5) != nil else { return }
+            await connection.send(HostileGatewayTests.welcome)
+            // Each sample is acknowledged when the next one arrives: one always outstanding.
+            var previous: UInt64 = 0
+            while Date() < end, !connection.peerClosed {
+                guard let sequence = await connection.readSample(timeout: 1) else { continue }
+                if previous > 0 { guard await connection.send(HostileGatewayTests.ack("\(previous)")) else { break } }
+                previous = sequence
+            }
+        }
+        defer {
+            serving.cancel()
+            late.close()
+        }
+        let agent = try AgentProcess.start(
+            name: "late-acker", gatewayPort: late.port, extraConfiguration: "log-level = debug\n")
+        defer { agent.process.signal(SIGKILL) }
+        #expect(
+            await eventually(timeout: 5) { agent.process.output.contains("pages of code that ran once given back") },
+            "\(agent.process.output)")
+    }
+
     @Test("a first server that fails at its welcome is logged once per kind of failure, however often it fails")
     func logsAnEarlierServersFailure() async throws {
         let broken = try ScriptedGateway()
