@@ -328,6 +328,31 @@ extension UselessGatewayFailoverTests {
             "\(agent.process.output)")
     }
 
+    @Test("a gateway flooding keepalives (ack 0) is left, not served with a core (audit 16, F7)")
+    func leavesAKeepaliveFlood() async throws {
+        let flooder = try ScriptedGateway()
+        let end = Date().addingTimeInterval(8)
+        let serving = Task {
+            guard let connection = await flooder.accept(timeout: 5) else { return }
+            defer { connection.close() }
+            guard await connection.readHello(timeout: 5) != nil else { return }
+            await connection.send(HostileGatewayTests.welcome)
+            let flood = String(repeating: HostileGatewayTests.ack("0"), count: 200)
+            while Date() < end, !connection.peerClosed {
+                guard await connection.send(flood) else { break }
+            }
+        }
+        defer {
+            serving.cancel()
+            flooder.close()
+        }
+        let agent = try AgentProcess.start(name: "flooded", gatewayPort: flooder.port)
+        defer { agent.process.signal(SIGKILL) }
+        #expect(
+            await eventually(timeout: 6) { agent.process.output.contains("keepalives or acks of nothing new") },
+            "\(agent.process.output)")
+    }
+
     @Test("a first server that fails at its welcome is logged once per kind of failure, however often it fails")
     func logsAnEarlierServersFailure() async throws {
         let broken = try ScriptedGateway()

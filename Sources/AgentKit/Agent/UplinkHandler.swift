@@ -65,6 +65,10 @@ final class UplinkHandler: ChannelInboundHandler {
     private var line = ByteBuffer()
     private var welcomeDeadline: Scheduled<Void>?
     private var failback: Scheduled<Void>?
+    /// Keepalives and acks of nothing new in the second since ``idleWindowStart``.
+    private var idleMessages = 0
+    private var idleWindowStart = NIODeadline.uptimeNanoseconds(0)
+    static let messagesWithoutProgressPerSecond = 100
     /// Acks that moved the acknowledged sequence on, up to ``acksBeforeReleasingPages``.
     private var progressAcks = 0
     /// A connection that works and has caught up gives back the pages that starting, connecting
@@ -154,7 +158,10 @@ final class UplinkHandler: ChannelInboundHandler {
             // What this connection confirms belongs to the session its hello announced (the agent
             // may start a new one meanwhile, at the spool's numbering ceiling).
             state.acknowledge(upTo: sequence, session: hello.session)
-            guard sequence > acknowledged else { return }
+            guard sequence > acknowledged else {
+                tookMessageWithoutProgress(context: context)
+                return
+            }
             acknowledged = sequence
             delivered = true
             // Progress: what is still outstanding waits from now.
@@ -172,12 +179,33 @@ final class UplinkHandler: ChannelInboundHandler {
             // The gateway acknowledges once its receiver has the samples (acknowledge = forwarded)
             // and says it is waiting for it: the progress deadline starts again. Moving to another
             // gateway would not help (they share the receiver) and would replay the whole buffer.
+            tookMessageWithoutProgress(context: context)
+            guard ending == nil else { return }
             waitingSince = nil
             watchProgress(context: context)
         case .refused(let reason):
             end(UplinkError.refused(reason), context: context)
         case .protocolError(let reason):
             end(UplinkError.protocolError(reason), context: context)
+        }
+    }
+
+    /// A keepalive or an ack of nothing new: a gateway sends one a second at most (a keepalive
+    /// while acks wait for its receiver, an ack per sample batch). One that floods them costs the
+    /// agent a core for nothing (audit 16, F7: 27–42 %): past ``messagesWithoutProgressPerSecond``
+    /// in a second the agent leaves it, as it leaves any gateway that fails it.
+    private func tookMessageWithoutProgress(context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        if now - idleWindowStart > .seconds(1) {
+            idleWindowStart = now
+            idleMessages = 0
+        }
+        idleMessages += 1
+        if idleMessages > Self.messagesWithoutProgressPerSecond {
+            end(
+                UplinkError.protocolError(
+                    "more than \(Self.messagesWithoutProgressPerSecond) keepalives or acks of nothing new in a second"),
+                context: context)
         }
     }
 
