@@ -246,17 +246,7 @@ struct ForwardedAcknowledgeTests {
 
         try await receiver.restart()
         // Every line until the gateway closes the connection or acknowledges everything.
-        var acknowledged = 0
-        var lines: [String] = []
-        let end = Date().addingTimeInterval(40)
-        while Date() < end, acknowledged < count {
-            guard let line = agent.nextLine(timeout: end.timeIntervalSinceNow) else { break }
-            lines.append(line)
-            if let seq = HostileMessages.acknowledgedSequence(line) {
-                acknowledged = max(acknowledged, seq)
-            }
-            if line.hasPrefix(#"{"type":"error""#) { break }
-        }
+        let (acknowledged, lines) = Self.answers(on: agent, until: count, seconds: 40)
         #expect(
             acknowledged < count,
             "the damaged records' samples were acknowledged (\(lines.count) lines, \(lines.suffix(3)))")
@@ -266,17 +256,9 @@ struct ForwardedAcknowledgeTests {
 
         // The live agent's first samples were before the damage: acknowledged. What it sends now
         // is refused with the same request.
-        var liveAcknowledged = 0
-        var liveLines: [String] = []
         // The gateway may close the connection at the first of them: the rest then fail to send.
         for seq in 21...40 { try? live.send(line: HostileMessages.sample(seq: "\(seq)", ts: "\(time(seq))")) }
-        let liveEnd = Date().addingTimeInterval(20)
-        while Date() < liveEnd {
-            guard let line = live.nextLine(timeout: liveEnd.timeIntervalSinceNow) else { break }
-            liveLines.append(line)
-            if let seq = HostileMessages.acknowledgedSequence(line) { liveAcknowledged = max(liveAcknowledged, seq) }
-            if line.hasPrefix(#"{"type":"error""#) { break }
-        }
+        let (liveAcknowledged, liveLines) = Self.answers(on: live, until: .max, seconds: 20)
         #expect(liveAcknowledged < 40, "\(liveLines)")
         #expect(liveLines.last?.contains("send the samples again") == true, "\(liveLines)")
 
@@ -295,12 +277,7 @@ struct ForwardedAcknowledgeTests {
             for seq in (acked + 1)...total {
                 try again.send(line: HostileMessages.sample(seq: "\(seq)", ts: "\(time(seq))"))
             }
-            var last = 0
-            let replayEnd = Date().addingTimeInterval(40)
-            while Date() < replayEnd, last < total {
-                guard let line = again.nextLine(timeout: replayEnd.timeIntervalSinceNow) else { break }
-                if let seq = HostileMessages.acknowledgedSequence(line) { last = seq }
-            }
+            let last = Self.answers(on: again, until: total, seconds: 40).acknowledged
             #expect(last == total, "\(name)'s replay was acknowledged up to \(last)")
             // The promise: every sample arrived, each timestamp once. The resends came after the
             // records the loss passed over, never older than what was forwarded of their series.
@@ -310,6 +287,24 @@ struct ForwardedAcknowledgeTests {
             #expect(allTimes.count == all.count, "each timestamp once")
             #expect(never.isEmpty, "\(name): \(never.count) acknowledged samples never arrived: \(never.prefix(8))")
         }
+    }
+
+    /// The gateway's answers on `peer` until it acknowledges `target`, sends an error line (then
+    /// the last line), closes, or `seconds` pass: the highest sequence acknowledged (at least
+    /// `acknowledged`) and every line read.
+    static func answers(on peer: HostilePeer, until target: Int, from acknowledged: Int = 0, seconds: Double)
+        -> (acknowledged: Int, lines: [String])
+    {
+        var acknowledged = acknowledged
+        var lines: [String] = []
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end, acknowledged < target {
+            guard let line = peer.nextLine(timeout: end.timeIntervalSinceNow) else { break }
+            lines.append(line)
+            if let seq = HostileMessages.acknowledgedSequence(line) { acknowledged = max(acknowledged, seq) }
+            if line.hasPrefix(#"{"type":"error""#) { break }
+        }
+        return (acknowledged, lines)
     }
 
     /// Flips one bit in each of `places` bytes spread over the second half of the log's largest
@@ -358,15 +353,8 @@ struct ForwardedAcknowledgeTests {
         try await receiver.restart()
         // The loss is found and the position passes it; the agent is told to send again, and the
         // gateway is killed before it does.
-        var acknowledged = 0
-        var told = false
-        let end = Date().addingTimeInterval(40)
-        while Date() < end, !told {
-            guard let line = agent.nextLine(timeout: end.timeIntervalSinceNow) else { break }
-            if let seq = HostileMessages.acknowledgedSequence(line) { acknowledged = max(acknowledged, seq) }
-            told = line.contains("send the samples again")
-        }
-        #expect(told)
+        let (acknowledged, lines) = Self.answers(on: agent, until: .max, seconds: 40)
+        #expect(lines.last?.contains("send the samples again") == true, "\(lines.suffix(3))")
         // The position on disk past the records passed over (the restart must not send them).
         func position() -> UInt64 {
             guard let bytes = FileManager.default.contents(atPath: directory + "/wal/remote-write.position"),
@@ -395,12 +383,7 @@ struct ForwardedAcknowledgeTests {
             for seq in (last + 1)...count {
                 try? again.send(line: HostileMessages.sample(seq: "\(seq)", ts: "\(time(seq))"))
             }
-            let replayEnd = Date().addingTimeInterval(30)
-            while Date() < replayEnd, last < count {
-                guard let line = again.nextLine(timeout: replayEnd.timeIntervalSinceNow) else { break }
-                if let seq = HostileMessages.acknowledgedSequence(line) { last = max(last, seq) }
-                if line.hasPrefix(#"{"type":"error""#) { break }
-            }
+            last = Self.answers(on: again, until: count, from: last, seconds: 30).acknowledged
         }
         #expect(last == count, "the resend was acknowledged up to \(last): \(restarted.process.output)")
         let all = try receiver.samples("process_ram_usage_percent{agent_number=\"fwd-restart\"}")
