@@ -32,8 +32,24 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    /// What a connection reads of the configuration after it started: the figures alone, not a
+    /// copy of the whole configuration in every connection (hundreds of bytes each, 10,000 times).
+    private struct Limits {
+        var maxConnections: Int
+        var maxConnectionsPerAddress: Int
+        var helloTimeout: Duration
+        var agentTimeout: Duration
+
+        init(_ configuration: GatewayConfiguration) {
+            maxConnections = configuration.maxConnections
+            maxConnectionsPerAddress = configuration.maxConnectionsPerAddress
+            helloTimeout = configuration.helloTimeout
+            agentTimeout = configuration.agentTimeout
+        }
+    }
+
     private let state: GatewayState
-    private let configuration: GatewayConfiguration
+    private let limits: Limits
     private let transport: Transport
     private var session: PeerSession
     private let remote: String
@@ -97,7 +113,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         self.state = state
         self.sweeper = sweeper
         self.silenceLimit = TimeAmount(configuration.agentTimeout * 2)
-        self.configuration = configuration
+        self.limits = Limits(configuration)
         self.transport = transport
         let remote = remoteAddress.map(\.hostAndPort) ?? "unknown"
         self.remote = remote
@@ -158,8 +174,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         let handler = NIOLoopBound(self, eventLoop: channel.eventLoop)
         switch state.limiter.admit(
             sourceAddress,
-            maximumTotal: configuration.maxConnections,
-            maximumPerAddress: configuration.maxConnectionsPerAddress,
+            maximumTotal: limits.maxConnections,
+            maximumPerAddress: limits.maxConnectionsPerAddress,
             replace: { channel.eventLoop.execute { handler.value.replaced() } }
         ) {
         case .admitted(let ticket), .replacing(let ticket):
@@ -167,8 +183,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         case .refused(let reason):
             let text =
                 reason == .tooManyConnections
-                ? "the gateway has its maximum of \(configuration.maxConnections) connections (max-connections), all of them agents that said hello"
-                : "\(sourceAddress) has its maximum of \(configuration.maxConnectionsPerAddress) connections that have not said hello yet (max-connections-per-address)"
+                ? "the gateway has its maximum of \(limits.maxConnections) connections (max-connections), all of them agents that said hello"
+                : "\(sourceAddress) has its maximum of \(limits.maxConnectionsPerAddress) connections that have not said hello yet (max-connections-per-address)"
             state.refused(reason, text, remote: remote, agent: nil)
             finish(context: context, errorLine: text)
             return
@@ -176,7 +192,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         // The hello deadline runs independent of whether the peer sends anything at all: a peer
         // trickling bytes that never form a hello is closed too.
         let now = NIODeadline.now()
-        helloDue = now + TimeAmount(configuration.helloTimeout)
+        helloDue = now + TimeAmount(limits.helloTimeout)
         lastProgress = now
         sweeper.register(self, on: channel.eventLoop)
     }
@@ -464,7 +480,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
 
     private func startMessageDeadline(channel: any Channel) {
         guard inMessage, !finished, session.agentName != nil, messageDue == nil else { return }
-        messageDue = .now() + TimeAmount(configuration.helloTimeout)
+        messageDue = .now() + TimeAmount(limits.helloTimeout)
     }
 
     /// Called by the sweeper, on this connection's loop, a few times a second.
@@ -479,16 +495,16 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         }
         let text: String
         if let helloDue, now >= helloDue {
-            text = "no hello within \(configuration.helloTimeout.configurationText)"
+            text = "no hello within \(limits.helloTimeout.configurationText)"
             state.refused(.helloTimeout, text, remote: remote, agent: nil)
         } else if let messageDue, now >= messageDue {
-            text = "a message not finished within \(configuration.helloTimeout.configurationText) of its first byte"
+            text = "a message not finished within \(limits.helloTimeout.configurationText) of its first byte"
             state.refused(.messageTimeout, text, remote: remote, agent: session.agentName)
         } else if now - lastProgress >= silenceLimit {
             // Silence gets no error line (the peer is not listening, or gone): the connection just closes.
             finished = true
             state.refused(
-                .idleTimeout, "silent for \((configuration.agentTimeout * 2).configurationText)", remote: remote,
+                .idleTimeout, "silent for \((limits.agentTimeout * 2).configurationText)", remote: remote,
                 agent: session.agentName)
             context.close(promise: nil)
             return
@@ -554,7 +570,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     }
 
     private var replacedText: String {
-        "the gateway has its maximum of \(configuration.maxConnections) connections (max-connections): "
+        "the gateway has its maximum of \(limits.maxConnections) connections (max-connections): "
             + "this one had not said hello and made room for a newer one"
     }
 
