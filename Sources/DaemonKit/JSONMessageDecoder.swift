@@ -52,6 +52,7 @@ package struct JSONMessageDecoder<Message: Sendable>: ByteToMessageDecoder {
             batch.error = error
         }
         batch.inMessage = splitter.hasPartialObject
+        splitter.releaseStorageIfIdle()
         let begun = batch.inMessage && !wasInMessage
         wasInMessage = batch.inMessage
         if !batch.messages.isEmpty || batch.error != nil || begun {

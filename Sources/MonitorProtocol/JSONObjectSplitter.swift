@@ -98,6 +98,22 @@ public struct JSONObjectSplitter: Sendable {
         return nil
     }
 
+    /// Frees the buffers once everything received was handed out and no object is begun: a
+    /// connection between messages (an agent at one sample a second, 10,000 of them on a gateway)
+    /// then holds no bytes, instead of a message's worth of capacity each. The next append
+    /// allocates afresh.
+    public mutating func releaseStorageIfIdle() {
+        guard failure == nil, depth == 0, pendingHead == pending.count, scanIndex == storage.count,
+            !storage.isEmpty || storage.capacity > 0
+        else { return }
+        storageStreamOffset += storage.count
+        storage = []
+        scanIndex = 0
+        objectStart = 0
+        pending = []
+        pendingHead = 0
+    }
+
     /// Bytes at the front of `storage` that were handed out or skipped.
     private var discardablePrefix: Int {
         if pendingHead < pending.count {
