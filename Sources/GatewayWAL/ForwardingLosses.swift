@@ -68,10 +68,18 @@ public enum ForwardingLosses {
         return .success(ranges)
     }
 
-    public static func load(directory: String) -> Loaded {
+    /// - Parameter positionRecorded: whether a forwarding position past record 0 was found. The file
+    ///   is written at every start with remote write, before any position, so a position without
+    ///   it means the file was deleted (a restore that skipped it, a clean-up): that is not "no
+    ///   losses", and nothing is taken as sent (audit 17, A).
+    public static func load(directory: String, positionRecorded: Bool) -> Loaded {
         let path = directory + "/" + fileName
         var status = stat()
-        if lstat(path, &status) != 0, errno == ENOENT { return Loaded(ranges: [], problem: nil) }
+        if lstat(path, &status) != 0, errno == ENOENT {
+            guard positionRecorded else { return Loaded(ranges: [], problem: nil) }
+            return Loaded(
+                ranges: [0...UInt64.max], problem: "\(path) is missing beside \(ForwardingPosition.fileName)")
+        }
         let bytes: [UInt8]
         do throws(FileOperationError) {
             bytes = try DurableFiles.readFile(path, limit: magic.count + 4 + maximumRanges * 16 + 4 + 1)
@@ -93,6 +101,15 @@ public enum ForwardingLosses {
             ranges = [oldest.map(\.lowerBound).min()!...oldest.map(\.upperBound).max()!] + ranges.dropFirst(merged)
         }
         return ranges
+    }
+
+    /// What of `ranges` a new run keeps: numbers up to `lastAppended`, the last record of the
+    /// previous runs. An untrusted file's "every number" would otherwise leave nothing taken as
+    /// sent at every later start too.
+    public static func kept(_ ranges: [ClosedRange<UInt64>], upTo lastAppended: UInt64) -> [ClosedRange<UInt64>] {
+        ranges.compactMap { range in
+            range.lowerBound <= lastAppended ? range.lowerBound...min(range.upperBound, lastAppended) : nil
+        }
     }
 
     /// Replaces the ranges in `directory`, durably.

@@ -330,9 +330,10 @@ struct ForwardedAcknowledgeTests {
     }
 
     @Test(
-        "a loss found, then monitord killed before the agents sent again: the restart does not take the resends as known, every acknowledged sample arrives (audit 15, F05)"
+        "a loss found, then monitord killed before the agents sent again: the restart does not take the resends as known, every acknowledged sample arrives (audit 15, F05), even with remote-write.lost deleted meanwhile (audit 17, A)",
+        arguments: [false, true]
     )
-    func lossThenRestart() async throws {
+    func lossThenRestart(lostFileDeleted: Bool) async throws {
         let receiver = try await RemoteWriteTests.Receiver()
         defer { receiver.stop() }
         let directory = try makeTemporaryDirectory()
@@ -368,6 +369,11 @@ struct ForwardedAcknowledgeTests {
         gateway.process.signal(SIGKILL)
         _ = await gateway.process.waitForExit()
         agent.close()
+        if lostFileDeleted {
+            // Skipped by a restore or removed by a clean-up: the position alone would take the
+            // records passed over as sent.
+            try FileManager.default.removeItem(atPath: directory + "/wal/remote-write.lost")
+        }
 
         let restarted = try await GatewayProcess.start(
             agentPort: gateway.agentPort, extraConfiguration: configuration, directory: directory)

@@ -9,14 +9,25 @@ import Testing
 /// as sent. A file that cannot be trusted takes nothing as sent.
 @Suite("Forwarding losses on disk")
 struct ForwardingLossesTests {
-    @Test("stored and loaded back; absent is none")
+    @Test("stored and loaded back; absent without a position is none, absent beside one is every number (audit 17, A)")
     func roundTrip() throws {
         let directory = try makeTemporaryDirectory("losses")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(ForwardingLosses.load(directory: directory) == .init(ranges: []))
+        #expect(ForwardingLosses.load(directory: directory, positionRecorded: false) == .init(ranges: []))
+        let missing = ForwardingLosses.load(directory: directory, positionRecorded: true)
+        #expect(missing.ranges == [0...UInt64.max] && missing.problem?.contains("missing") == true, "\(missing)")
         let ranges: [ClosedRange<UInt64>] = [5...9, 20...20, 100...(1 << 62)]
         try ForwardingLosses.store(ranges, directory: directory)
-        #expect(ForwardingLosses.load(directory: directory) == .init(ranges: ranges))
+        #expect(ForwardingLosses.load(directory: directory, positionRecorded: true) == .init(ranges: ranges))
+        #expect(ForwardingLosses.load(directory: directory, positionRecorded: false) == .init(ranges: ranges))
+    }
+
+    @Test("a new run keeps the ranges up to the last record of the previous runs: every number becomes those records")
+    func keptUpToTheLastRecord() {
+        #expect(ForwardingLosses.kept([0...UInt64.max], upTo: 500) == [0...500])
+        #expect(ForwardingLosses.kept([5...9, 20...30, 40...50], upTo: 25) == [5...9, 20...25])
+        #expect(ForwardingLosses.kept([5...9], upTo: 0) == [])
+        #expect(ForwardingLosses.kept([], upTo: 10) == [])
     }
 
     @Test("at most 16 ranges: the oldest merged into one, covering all they covered")
@@ -49,7 +60,7 @@ struct ForwardingLossesTests {
         ]
         for bytes in files {
             try Data(bytes).write(to: URL(fileURLWithPath: directory + "/" + ForwardingLosses.fileName))
-            let loaded = ForwardingLosses.load(directory: directory)
+            let loaded = ForwardingLosses.load(directory: directory, positionRecorded: false)
             #expect(loaded.ranges == [0...UInt64.max] && loaded.problem != nil, "\(bytes.prefix(16)): \(loaded)")
         }
     }

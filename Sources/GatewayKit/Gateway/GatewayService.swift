@@ -148,7 +148,10 @@ public final class GatewayService: Service {
                 dropped: { forwarder.logDropped(first: $0, count: $1) })
         }
         // What a previous run passed over unread is not taken as sent (audit 15, F05).
-        let losses = state.forwarder != nil ? ForwardingLosses.load(directory: directory) : .init(ranges: [])
+        let position = state.forwarder != nil ? ForwardingPosition.load(directory: directory).number : 0
+        let losses =
+            state.forwarder != nil
+            ? ForwardingLosses.load(directory: directory, positionRecorded: position > 0) : .init(ranges: [])
         if let problem = losses.problem {
             state.logger.error(
                 "remote write: the record of records passed over is unusable (\(problem)); nothing forwarded before this start is taken as sent"
@@ -161,7 +164,7 @@ public final class GatewayService: Service {
                 forgetAfter: configuration.forgetAfter, maximumAgents: configuration.maxAgents),
             logger: state.logger, events: events,
             // Each agent's newest sample forwarded before this start: those sent again go no further.
-            forwardedThrough: state.forwarder != nil ? ForwardingPosition.load(directory: directory).number : 0,
+            forwardedThrough: position,
             passedOver: losses.ranges
         ) { _ in
             replayed += 1
@@ -190,7 +193,7 @@ public final class GatewayService: Service {
             let log = LogForwarding(wal: wal, newestForwarded: recovery.newestForwarded, logger: state.logger)
             // Records passed over are named on disk before the position can pass them (reported
             // before the request after them is sent), so that a restart does not take them as sent.
-            let passedOver = Mutex(losses.ranges)
+            let passedOver = Mutex(ForwardingLosses.kept(losses.ranges, upTo: wal.lastAppended))
             let logger = state.logger
             let recordLoss: @Sendable (ClosedRange<UInt64>) -> Void = { records in
                 let ranges = passedOver.withLock { ranges in
@@ -202,6 +205,13 @@ public final class GatewayService: Service {
                 } catch {
                     logger.error("remote write: cannot record the records passed over: \(error)")
                 }
+            }
+            // Written at every start, before any position: a position found without it means it was
+            // deleted, which is then not taken for "nothing passed over" (audit 17, A).
+            do throws(FileOperationError) {
+                try ForwardingLosses.store(passedOver.withLock { $0 }, directory: directory)
+            } catch {
+                logger.error("remote write: cannot record the records passed over: \(error)")
             }
             wal.onRecordsLost = recordLoss
             if configuration.acknowledge == .forwarded {
