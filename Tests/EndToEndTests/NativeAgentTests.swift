@@ -353,6 +353,46 @@ extension UselessGatewayFailoverTests {
             "\(agent.process.output)")
     }
 
+    @Test(
+        "a gateway that acks every sample but floods blanks between them is left and backed off from, not served with a core nor reconnected to each second (audit 18, F2, F3)"
+    )
+    func leavesABlankFlood() async throws {
+        let flooder = try ScriptedGateway()
+        let end = Date().addingTimeInterval(10)
+        let connections = Mutex(0)
+        let serving = Task {
+            while let connection = await flooder.accept(timeout: end.timeIntervalSinceNow) {
+                defer { connection.close() }
+                connections.withLock { $0 += 1 }
+                guard await connection.readHello(timeout: 5) != nil else { continue }
+                await connection.send(HostileGatewayTests.welcome)
+                // Blanks are allowed between messages: the decoder never hands them on.
+                let blanks = String(repeating: " ", count: 64)
+                while Date() < end, !connection.peerClosed {
+                    if let sequence = await connection.readSample(timeout: 0.001) {
+                        guard await connection.send(HostileGatewayTests.ack("\(sequence)")) else { break }
+                    }
+                    guard await connection.send(blanks) else { break }
+                }
+            }
+        }
+        defer {
+            serving.cancel()
+            flooder.close()
+        }
+        let agent = try AgentProcess.start(name: "blank-flooded", gatewayPort: flooder.port, interval: "100ms")
+        defer { agent.process.signal(SIGKILL) }
+        #expect(
+            await eventually(timeout: 6) { agent.process.output.contains("floods the connection") },
+            "\(agent.process.output)")
+        try await Task.sleep(for: .seconds(Date().distance(to: end)))
+        // Backing off (waits doubling up to 4 s): a handful of connections in 10 s, not one a second.
+        let made = connections.withLock { $0 }
+        #expect(made <= 7, "\(made) connections in 10 s: \(agent.process.output)")
+        let warnings = agent.process.output.split(separator: "\n").filter { $0.contains("floods the connection") }
+        #expect(warnings.count <= 2, "\(warnings.count) warnings: \(agent.process.output)")
+    }
+
     @Test("a first server that fails at its welcome is logged once per kind of failure, however often it fails")
     func logsAnEarlierServersFailure() async throws {
         let broken = try ScriptedGateway()

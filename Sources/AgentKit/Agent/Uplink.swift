@@ -172,7 +172,14 @@ struct Uplink: Sendable {
         guard ended.welcomed else { throw ended.error ?? UplinkError.closedBeforeWelcome }
         // A gateway that stopped taking samples has failed, whatever it took before: the agent
         // moves on to the next server rather than start again from this one.
-        if let stalled = ended.error as? UplinkError, case .acknowledgesNothingNew = stalled { throw stalled }
+        // So has one that floods the agent or says what cannot be believed: whatever it acknowledged,
+        // coming straight back to it would be a reconnect a second and a warning each (audit 18, F3).
+        if let failed = ended.error as? UplinkError {
+            switch failed {
+            case .acknowledgesNothingNew, .flooding, .protocolError: throw failed
+            case .closedBeforeWelcome, .refused, .failingBack: break
+            }
+        }
         if let left = ended.error as? UplinkError, case .failingBack = left { return ended.delivered }
         let ending = ended.error.map { NetworkErrorText.describe($0) } ?? "closed by the server"
         logger.warning("lost connection to \(server): \(ending)", metadata: ["buffered": "\(state.bufferedCount)"])
@@ -189,6 +196,8 @@ enum UplinkError: Error, CustomStringConvertible {
     case acknowledgesNothingNew(sent: UInt64, acknowledged: UInt64, deadline: Duration)
     /// The agent left a fallback server to try the first one again (failback-after).
     case failingBack
+    /// The gateway woke the agent far more often than any work needs (see ``UplinkHandler``).
+    case flooding(String)
 
     var description: String {
         switch self {
@@ -198,6 +207,7 @@ enum UplinkError: Error, CustomStringConvertible {
         case .acknowledgesNothingNew(let sent, let acknowledged, let deadline):
             "the server acknowledges nothing new: samples up to \(sent) sent, acknowledged only up to \(acknowledged) for \(deadline.formattedSeconds); connection closed"
         case .failingBack: "left to fail back to the first server"
+        case .flooding(let what): "the server floods the connection with \(what); connection closed"
         }
     }
 
@@ -211,6 +221,7 @@ enum UplinkError: Error, CustomStringConvertible {
         case .protocolError: "protocol error"
         case .acknowledgesNothingNew: "acknowledges nothing new"
         case .failingBack: "failing back"
+        case .flooding: "flooding"
         }
     }
 }

@@ -65,10 +65,14 @@ final class UplinkHandler: ChannelInboundHandler {
     private var line = ByteBuffer()
     private var welcomeDeadline: Scheduled<Void>?
     private var failback: Scheduled<Void>?
-    /// Keepalives and acks of nothing new in the second since ``idleWindowStart``.
-    private var idleMessages = 0
+    /// Reads, keepalives and acks that brought nothing new in the second since ``idleWindowStart``.
+    private var idleWakeups = 0
     private var idleWindowStart = NIODeadline.uptimeNanoseconds(0)
-    static let messagesWithoutProgressPerSecond = 100
+    /// A gateway wakes the agent about once a second for nothing new (a keepalive while its acks
+    /// wait for its receiver); twenty times that is no gateway of ours.
+    static let wakeupsWithoutProgressPerSecond = 20
+    /// Whether the read cycle under way brought a welcome or an ack of something new.
+    private var progressThisCycle = false
     /// Acks that moved the acknowledged sequence on, up to ``acksBeforeReleasingPages``.
     private var progressAcks = 0
     /// A connection that works and has caught up gives back the pages that starting, connecting
@@ -159,9 +163,10 @@ final class UplinkHandler: ChannelInboundHandler {
             // may start a new one meanwhile, at the spool's numbering ceiling).
             state.acknowledge(upTo: sequence, session: hello.session)
             guard sequence > acknowledged else {
-                tookMessageWithoutProgress(context: context)
+                tookWakeupWithoutProgress(context: context)
                 return
             }
+            progressThisCycle = true
             acknowledged = sequence
             delivered = true
             // Progress: what is still outstanding waits from now.
@@ -179,7 +184,7 @@ final class UplinkHandler: ChannelInboundHandler {
             // The gateway acknowledges once its receiver has the samples (acknowledge = forwarded)
             // and says it is waiting for it: the progress deadline starts again. Moving to another
             // gateway would not help (they share the receiver) and would replay the whole buffer.
-            tookMessageWithoutProgress(context: context)
+            tookWakeupWithoutProgress(context: context)
             guard ending == nil else { return }
             waitingSince = nil
             watchProgress(context: context)
@@ -190,28 +195,41 @@ final class UplinkHandler: ChannelInboundHandler {
         }
     }
 
-    /// A keepalive or an ack of nothing new: a gateway sends one a second at most (a keepalive
-    /// while acks wait for its receiver, an ack per sample batch). One that floods them costs the
-    /// agent a core for nothing (audit 16, F7: 27–42 %): past ``messagesWithoutProgressPerSecond``
-    /// in a second the agent leaves it, as it leaves any gateway that fails it.
-    private func tookMessageWithoutProgress(context: ChannelHandlerContext) {
+    /// A read cycle, keepalive or ack that brought nothing new: a gateway sends one a second at
+    /// most (a keepalive while acks wait for its receiver). One that floods them costs the agent a
+    /// core for nothing: acks of 0 (audit 16, F7: 27–42 %), blanks between messages, a line
+    /// dribbled byte by byte or half lines (audit 18, F2 and F5: 40–84 %), none of which the
+    /// decoder ever hands on as a message. Past ``wakeupsWithoutProgressPerSecond`` in a second the
+    /// agent leaves it, as a gateway that failed it (backing off, logged once per kind).
+    private func tookWakeupWithoutProgress(context: ChannelHandlerContext) {
+        guard ending == nil else { return }
         let now = NIODeadline.now()
         if now - idleWindowStart > .seconds(1) {
             idleWindowStart = now
-            idleMessages = 0
+            idleWakeups = 0
         }
-        idleMessages += 1
-        if idleMessages > Self.messagesWithoutProgressPerSecond {
+        idleWakeups += 1
+        if idleWakeups > Self.wakeupsWithoutProgressPerSecond {
             end(
-                UplinkError.protocolError(
-                    "more than \(Self.messagesWithoutProgressPerSecond) keepalives or acks of nothing new in a second"),
+                UplinkError.flooding(
+                    "more than \(Self.wakeupsWithoutProgressPerSecond) reads, keepalives or acks of nothing new in a second"
+                ),
                 context: context)
         }
+    }
+
+    /// Every read cycle ends here, whatever it brought: blanks and partial lines too, which the
+    /// decoder keeps to itself.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if !progressThisCycle { tookWakeupWithoutProgress(context: context) }
+        progressThisCycle = false
+        context.fireChannelReadComplete()
     }
 
     private func welcome(acknowledged: UInt64, numberAfter: UInt64?, context: ChannelHandlerContext) {
         welcomeDeadline?.cancel()
         welcomeDeadline = nil
+        progressThisCycle = true
         // The lost tail is settled by the first welcome after the start: from then on this agent's
         // own numbering is the truth, and a later welcome beyond it is a lie.
         state.shared.withLock { $0.tailAllowance = 0 }
