@@ -391,6 +391,9 @@ extension UselessGatewayFailoverTests {
         #expect(made <= 7, "\(made) connections in 10 s: \(agent.process.output)")
         let warnings = agent.process.output.split(separator: "\n").filter { $0.contains("floods the connection") }
         #expect(warnings.count <= 2, "\(warnings.count) warnings: \(agent.process.output)")
+        // Nor is each round's connection to it news: announced once, then at debug.
+        let connects = agent.process.output.split(separator: "\n").filter { $0.contains("connected to") }
+        #expect(connects.count <= 2, "\(connects.count) connections announced: \(agent.process.output)")
     }
 
     @Test("a first server that fails at its welcome is logged once per kind of failure, however often it fails")

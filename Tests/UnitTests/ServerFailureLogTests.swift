@@ -23,4 +23,21 @@ struct ServerFailureLogTests {
         #expect(log.note(primary, kind: "protocol error", now: start + .seconds(600)) == (true, 599))
         #expect(log.note(primary, kind: "protocol error", now: start + .seconds(601)) == (false, 0))
     }
+
+    @Test(
+        "a server failing after its welcomes (flooding, protocol errors) is known as such for the quiet period; unreachable is not that"
+    )
+    func failsAfterWelcome() {
+        let primary = HostPort(host: "gw1.example", port: 5578)
+        let secondary = HostPort(host: "gw2.example", port: 5578)
+        var log = ServerFailureLog()
+        let start = ContinuousClock.now
+        #expect(!log.failsAfterWelcome(primary, now: start))
+        _ = log.note(secondary, kind: "IOError", now: start)
+        #expect(!log.failsAfterWelcome(secondary, now: start + .seconds(1)))
+        _ = log.note(primary, kind: "flooding", now: start)
+        #expect(log.failsAfterWelcome(primary, now: start + .seconds(599)))
+        #expect(!log.failsAfterWelcome(secondary, now: start + .seconds(1)))
+        #expect(!log.failsAfterWelcome(primary, now: start + .seconds(600)))
+    }
 }

@@ -20,6 +20,18 @@ struct ServerFailureLog {
 
     private var entries: [Key: Entry] = [:]
 
+    /// Kinds of failure a server shows after it welcomed the agent: a connection to it is no sign of
+    /// recovery, and is not announced while such a failure is in its quiet period.
+    static let afterWelcome: Set<String> = ["flooding", "protocol error", "acknowledges nothing new", "took no sample"]
+
+    /// Whether `server` failed after a welcome (``afterWelcome``) within the quiet period: the
+    /// agent's next connection to it is then logged at debug, not once a round (audit 18, F3).
+    func failsAfterWelcome(_ server: HostPort, now: ContinuousClock.Instant = .now) -> Bool {
+        entries.contains { key, entry in
+            key.server == server && Self.afterWelcome.contains(key.kind) && now - entry.loggedAt < Self.quietPeriod
+        }
+    }
+
     /// Notes a failure of `server` of the given `kind`; returns whether to log it now and, if so,
     /// how many of the same went unlogged since it was last logged.
     mutating func note(

@@ -36,7 +36,10 @@ struct Uplink: Sendable {
                     // one: the agent moves on to the next server (a full disk on the first gateway
                     // must not keep a fleet from a healthy second one) and backs off.
                     // So has one that stops acknowledging anything new (UplinkError.acknowledgesNothingNew).
-                    if try await converse(with: server, configuration: configuration) {
+                    if try await converse(
+                        with: server, configuration: configuration,
+                        announce: !failureLog.failsAfterWelcome(server))
+                    {
                         backoff.reset()
                         break
                     }
@@ -103,7 +106,11 @@ struct Uplink: Sendable {
 
     /// Connects to `server` and waits for the connection to end. Returns whether the gateway
     /// acknowledged a sample on it; throws when it ended before a welcome.
-    private func converse(with server: HostPort, configuration: AgentConfiguration) async throws -> Bool {
+    /// - Parameter announce: whether a welcome is logged at notice (else at debug: the server keeps
+    ///   failing after its welcomes, and each round's connection is no news).
+    private func converse(with server: HostPort, configuration: AgentConfiguration, announce: Bool) async throws
+        -> Bool
+    {
         let (tlsContext, serverName, interval) = state.shared.withLock { shared in
             (shared.tlsContext, shared.configuration.tlsServerName ?? server.host, shared.configuration.interval)
         }
@@ -147,7 +154,8 @@ struct Uplink: Sendable {
                             IdleStateHandler(readTimeout: silence), CloseOnIdleHandler(),
                             UplinkHandler(
                                 state: state, logger: logger, server: server, hello: hello,
-                                configuration: configuration, progressDeadline: silence, outcome: outcome),
+                                configuration: configuration, progressDeadline: silence, announce: announce,
+                                outcome: outcome),
                         ])
                     }
                 }

@@ -41,6 +41,8 @@ final class UplinkHandler: ChannelInboundHandler {
     private let configuration: AgentConfiguration
     /// How long samples may be outstanding without an ack that moves the acknowledged sequence on.
     private let progressDeadline: TimeAmount
+    /// Whether the welcome is logged at notice (see ``Uplink``).
+    private let announce: Bool
     private let outcome: EventLoopPromise<Outcome>
 
     private var context: ChannelHandlerContext?
@@ -87,8 +89,9 @@ final class UplinkHandler: ChannelInboundHandler {
 
     init(
         state: AgentState, logger: Logger, server: HostPort, hello: Hello, configuration: AgentConfiguration,
-        progressDeadline: TimeAmount, outcome: EventLoopPromise<Outcome>
+        progressDeadline: TimeAmount, announce: Bool = true, outcome: EventLoopPromise<Outcome>
     ) {
+        self.announce = announce
         self.state = state
         self.logger = logger
         self.server = server
@@ -259,7 +262,8 @@ final class UplinkHandler: ChannelInboundHandler {
             shared.connectedServer = server
             shared.connecting = false
         }
-        logger.notice(
+        logger.log(
+            level: announce ? .notice : .debug,
             "connected to \(server) as \(hello.agent)",
             metadata: ["server": "\(server)", "agent": "\(hello.agent)", "buffered": "\(state.bufferedCount)"]
         )
