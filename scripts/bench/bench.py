@@ -116,6 +116,15 @@ def run_seconds(pid):
     return total / 1e9
 
 
+def process_age_seconds(pid):
+    """Seconds since `pid` started (its start time in /proc/PID/stat against /proc/uptime)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
 def memory_kib(pid):
     values = {}
     with open(f"/proc/{pid}/status") as f:
@@ -664,11 +673,16 @@ def phase_durability(ctx, agents, seconds):
     return rows
 
 
-def hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, dialect, window, metric_runs, strict):
-    """N agents at 1 s held by `server`: CPU over `window` s, RSS, /metrics latency and size."""
+def hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, dialect, window, metric_runs, strict,
+                      settled_age=0):
+    """N agents at 1 s held by `server`: CPU over `window` s, RSS, /metrics latency and size.
+
+    RSS is read once the server is `settled_age` s old: what a gateway holding its agents for
+    longer than its start settles to (monitord gives back its start's pages of code 60 s after
+    it), the same wait for every server."""
     ramp = max(2, agents // 800)
     settle = 3
-    total = ramp + settle + window + metric_runs * 2 + 10
+    total = ramp + settle + window + metric_runs * 2 + 10 + settled_age
     baseline_rss = memory_kib(server.pid)[0]
     loadgen = run_loadgen(ctx, agent_port, agents, "1s", f"{total}s", f"{ramp}s", dialect=dialect, background=True)
     try:
@@ -682,6 +696,7 @@ def hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, dialect, wi
         cpu_before, wall_before = gateway_cpu_seconds(server), time.monotonic()
         time.sleep(window)
         cpu = (gateway_cpu_seconds(server) - cpu_before) / (time.monotonic() - wall_before)
+        time.sleep(max(0.0, settled_age - process_age_seconds(server.pid)))
         rss, hwm = memory_kib(server.pid)
         try:
             if metrics_port is None:  # the C floor serves no page
@@ -798,7 +813,7 @@ def start_gateway_floor(ctx):
     raise ComponentFailure(f"gateway-floor did not listen on {port}")
 
 
-def phase_hold(ctx, levels, window, metric_runs):
+def phase_hold(ctx, levels, window, metric_runs, settled_age=0):
     rows = []
     for agents in levels:
         # monitor-loadgen and monitord each need a descriptor per agent (this process's limit is theirs).
@@ -807,13 +822,15 @@ def phase_hold(ctx, levels, window, metric_runs):
                   f"(raise it with ulimit -n, as run.sh does as root)", flush=True)
             continue
         gateway, agent_port, metrics_port = start_monitord(ctx, f"monitord-hold-{agents}", monitord_scale_config(agents))
-        row = hold_with_loadgen(ctx, gateway, agent_port, metrics_port, agents, "native", window, metric_runs, True)
+        row = hold_with_loadgen(ctx, gateway, agent_port, metrics_port, agents, "native", window, metric_runs, True,
+                                settled_age)
         ctx.processes.stop(gateway)
         rows.append(("monitord", row))
         floor = start_gateway_floor(ctx)
         if floor:
             process, port = floor
-            rows.append((FLOOR_NAME, hold_with_loadgen(ctx, process, port, None, agents, "native", window, 0, False)))
+            rows.append((FLOOR_NAME, hold_with_loadgen(ctx, process, port, None, agents, "native", window, 0, False,
+                                                          settled_age)))
             ctx.processes.stop(process)
         if agents > PEERS_UP_TO:
             continue
@@ -823,7 +840,8 @@ def phase_hold(ctx, levels, window, metric_runs):
                                                                "--host", "127.0.0.1", "--port", str(agent_port),
                                                                "--metrics-port", str(metrics_port)])
         wait_http(metrics_port, server, ctx.processes)
-        row = hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, "report", window, metric_runs, False)
+        row = hold_with_loadgen(ctx, server, agent_port, metrics_port, agents, "report", window, metric_runs, False,
+                                settled_age)
         ctx.processes.check_alive(server)
         ctx.processes.stop(server)
         rows.append(("report's server.py", row))
@@ -1138,7 +1156,8 @@ def main():
             if args.hold_levels:
                 levels = [int(level) for level in args.hold_levels.split(",")]
             print(f"[bench] hold phase: {levels}", flush=True)
-            results["hold"] = phase_hold(ctx, levels, 5 if smoke else 20, 3 if smoke else 7)
+            # RSS once each server is 65 s old in a full run: what a gateway settles to (see hold_with_loadgen).
+            results["hold"] = phase_hold(ctx, levels, 5 if smoke else 20, 3 if smoke else 7, 0 if smoke else 65)
     except ComponentFailure as failure:
         print(f"[bench] FAILED: {failure}", file=sys.stderr)
         print(tables(results))
