@@ -330,10 +330,10 @@ struct ForwardedAcknowledgeTests {
     }
 
     @Test(
-        "a loss found, then monitord killed before the agents sent again: the restart does not take the resends as known, every acknowledged sample arrives (audit 15, F05), even with remote-write.lost deleted meanwhile (audit 17, A)",
-        arguments: [false, true]
+        "a loss found, then monitord killed before the agents sent again: the restart does not take the resends as known, every acknowledged sample arrives (audit 15, F05), even with remote-write.lost deleted meanwhile (audit 17, A) or unwritable (audit 19, A)",
+        arguments: [LostFile.kept, .deleted, .unwritable]
     )
-    func lossThenRestart(lostFileDeleted: Bool) async throws {
+    func lossThenRestart(lostFile: LostFile) async throws {
         let receiver = try await RemoteWriteTests.Receiver()
         defer { receiver.stop() }
         let directory = try makeTemporaryDirectory()
@@ -342,6 +342,13 @@ struct ForwardedAcknowledgeTests {
         let gateway = try await GatewayProcess.start(extraConfiguration: configuration, directory: directory)
         defer { gateway.process.signal(SIGKILL) }
         await receiver.kill()
+        let blocker = directory + "/wal/remote-write.lost.tmp"
+        if lostFile == .unwritable {
+            // In the way of the file's replacement, as a full disk or an I/O error would be: after
+            // the start wrote it (count 0), every later write fails.
+            try await Task.sleep(for: .milliseconds(500))
+            try FileManager.default.createDirectory(atPath: blocker, withIntermediateDirectories: false)
+        }
         let count = 2000
         let start = Date().timeIntervalSince1970.rounded() - 300
         func time(_ seq: Int) -> Double { start + Double(seq) / 10 }
@@ -363,16 +370,26 @@ struct ForwardedAcknowledgeTests {
             else { return 0 }
             return bytes.dropFirst(8).prefix(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
         }
-        let positionEnd = Date().addingTimeInterval(10)
-        while position() < UInt64(count), Date() < positionEnd { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(position() >= UInt64(count))
+        if lostFile == .unwritable {
+            // The file cannot name the records passed over: the position must not pass them.
+            try await Task.sleep(for: .seconds(3))
+            #expect(position() < UInt64(count), "the position passed records the file does not name")
+        } else {
+            let positionEnd = Date().addingTimeInterval(10)
+            while position() < UInt64(count), Date() < positionEnd { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(position() >= UInt64(count))
+        }
         gateway.process.signal(SIGKILL)
         _ = await gateway.process.waitForExit()
         agent.close()
-        if lostFileDeleted {
+        switch lostFile {
+        case .kept: break
+        case .deleted:
             // Skipped by a restore or removed by a clean-up: the position alone would take the
             // records passed over as sent.
             try FileManager.default.removeItem(atPath: directory + "/wal/remote-write.lost")
+        case .unwritable:
+            try FileManager.default.removeItem(atPath: blocker)
         }
 
         let restarted = try await GatewayProcess.start(
@@ -397,5 +414,10 @@ struct ForwardedAcknowledgeTests {
         let never = (1...max(last, 1)).filter { !allTimes.contains(Int64((time($0) * 1000).rounded())) }
         #expect(allTimes.count == all.count, "each timestamp once")
         #expect(never.isEmpty, "\(never.count) acknowledged samples never arrived: \(never.prefix(8))")
+    }
+
+    enum LostFile: Sendable, CustomTestStringConvertible {
+        case kept, deleted, unwritable
+        var testDescription: String { "\(self)" }
     }
 }

@@ -193,26 +193,16 @@ public final class GatewayService: Service {
             let log = LogForwarding(wal: wal, newestForwarded: recovery.newestForwarded, logger: state.logger)
             // Records passed over are named on disk before the position can pass them (reported
             // before the request after them is sent), so that a restart does not take them as sent.
-            let passedOver = Mutex(ForwardingLosses.kept(losses.ranges, upTo: wal.lastAppended))
+            let passedOver = PassedOverRecords(
+                ForwardingLosses.kept(losses.ranges, upTo: wal.lastAppended), directory: directory,
+                logger: state.logger)
             let logger = state.logger
-            let recordLoss: @Sendable (ClosedRange<UInt64>) -> Void = { records in
-                let ranges = passedOver.withLock { ranges in
-                    ranges = ForwardingLosses.adding(records, to: ranges)
-                    return ranges
-                }
-                do throws(FileOperationError) {
-                    try ForwardingLosses.store(ranges, directory: directory)
-                } catch {
-                    logger.error("remote write: cannot record the records passed over: \(error)")
-                }
-            }
+            let recordLoss: @Sendable (ClosedRange<UInt64>) -> Void = { passedOver.add($0) }
             // Written at every start, before any position: a position found without it means it was
-            // deleted, which is then not taken for "nothing passed over" (audit 17, A).
-            do throws(FileOperationError) {
-                try ForwardingLosses.store(passedOver.withLock { $0 }, directory: directory)
-            } catch {
-                logger.error("remote write: cannot record the records passed over: \(error)")
-            }
+            // deleted, which is then not taken for "nothing passed over" (audit 17, A). No position
+            // is written while it cannot be (audit 19, A).
+            passedOver.storeNow()
+            log.beforeStoringPosition = { () throws(FileOperationError) in try passedOver.storeIfNeeded() }
             wal.onRecordsLost = recordLoss
             if configuration.acknowledge == .forwarded {
                 // The sequences the log restored may be of records a previous run passed over (found

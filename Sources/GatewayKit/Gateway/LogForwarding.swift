@@ -30,6 +30,14 @@ final class LogForwarding: ForwardingLog {
     }
 
     private let persisting = Mutex(Persisting())
+    private let positionPrecondition = Mutex<(@Sendable () throws(FileOperationError) -> Void)?>(nil)
+
+    /// Called before each write of the position; a throw keeps the position where it is on disk
+    /// (the records passed over must be named on disk first: ``PassedOverRecords``).
+    var beforeStoringPosition: (@Sendable () throws(FileOperationError) -> Void)? {
+        get { positionPrecondition.withLock { $0 } }
+        set { positionPrecondition.withLock { $0 = newValue } }
+    }
     private let confirmedObserver = Mutex<(@Sendable (UInt64) -> Void)?>(nil)
 
     /// Told every confirmed position as soon as the receiver answered, before it is on disk
@@ -96,6 +104,7 @@ final class LogForwarding: ForwardingLog {
             guard let next else { return }
             do throws(FileOperationError) {
                 try wal.verifyDirectory()
+                try beforeStoringPosition?()
                 try ForwardingPosition.store(next, directory: directory)
                 persisting.withLock { $0.failure = nil }
             } catch {
