@@ -9,7 +9,12 @@ public import MonitorSystem
 /// gone, and with `acknowledge = forwarded` every record appended until the loss was found): their
 /// numbers are at or below the forwarding position, yet nothing of them reached the receiver.
 ///
-///     "MONDLOS1" | count u32 | count × (first u64, last u64) | CRC-32C u32 of the preceding bytes
+///     "MONDLOS2" | nonce u64 | count u32 | count × (first u64, last u64) | CRC-32C u32 of the preceding bytes
+///
+/// The nonce is new at every write; the forwarding position written after it names it
+/// (``ForwardingPosition``), so that an older copy of this file (a backup put back, the same
+/// empty file from another log) is not taken for the current one (audit 19, B). Version 1
+/// (`"MONDLOS1"`, no nonce) is still read.
 ///
 /// A restart must not take them as sent: remote write's order guard starts from each agent's
 /// newest sample sent before it, and a sample passed over counted there would have the agent's
@@ -18,7 +23,8 @@ public import MonitorSystem
 public enum ForwardingLosses {
     public static let fileName = "remote-write.lost"
     public static let maximumRanges = 16
-    static let magic = Array("MONDLOS1".utf8)
+    static let magic = Array("MONDLOS2".utf8)
+    static let firstMagic = Array("MONDLOS1".utf8)
 
     /// What loading found: the ranges, or, when the file cannot be trusted, every number (so that
     /// nothing is taken as sent), with the reason.
@@ -32,8 +38,9 @@ public enum ForwardingLosses {
         }
     }
 
-    static func encode(_ ranges: [ClosedRange<UInt64>]) -> [UInt8] {
+    static func encode(_ ranges: [ClosedRange<UInt64>], nonce: UInt64 = 0) -> [UInt8] {
         var bytes = magic
+        LittleEndian.append(nonce, to: &bytes)
         LittleEndian.append(UInt32(ranges.count), to: &bytes)
         for range in ranges {
             LittleEndian.append(range.lowerBound, to: &bytes)
@@ -43,16 +50,23 @@ public enum ForwardingLosses {
         return bytes
     }
 
-    /// Total: any content gives ranges or a reason, never a trap.
-    static func decode(_ bytes: [UInt8]) -> Result<[ClosedRange<UInt64>], WALSegmentReader.HeaderError> {
-        func fail(_ text: String) -> Result<[ClosedRange<UInt64>], WALSegmentReader.HeaderError> {
+    /// Total: any content gives ranges (and the version 2 nonce) or a reason, never a trap.
+    static func decode(_ bytes: [UInt8]) -> Result<
+        (ranges: [ClosedRange<UInt64>], nonce: UInt64?), WALSegmentReader.HeaderError
+    > {
+        func fail(_ text: String) -> Result<
+            (ranges: [ClosedRange<UInt64>], nonce: UInt64?), WALSegmentReader.HeaderError
+        > {
             .failure(WALSegmentReader.HeaderError(description: text))
         }
-        let header = magic.count + 4
-        guard bytes.count >= header + 4, bytes.prefix(magic.count).elementsEqual(magic) else {
+        let first = bytes.prefix(firstMagic.count).elementsEqual(firstMagic)
+        let nonceBytes = first ? 0 : 8
+        let header = magic.count + nonceBytes + 4
+        guard bytes.count >= header + 4, first || bytes.prefix(magic.count).elementsEqual(magic) else {
             return fail("bad magic or too short (\(bytes.count) bytes)")
         }
-        let count = Int(LittleEndian.read(UInt32.self, from: bytes[...], at: magic.count))
+        let nonce = first ? nil : LittleEndian.read(UInt64.self, from: bytes[...], at: magic.count)
+        let count = Int(LittleEndian.read(UInt32.self, from: bytes[...], at: magic.count + nonceBytes))
         guard count <= maximumRanges, bytes.count == header + count * 16 + 4 else {
             return fail("\(bytes.count) bytes for \(count) ranges")
         }
@@ -65,14 +79,16 @@ public enum ForwardingLosses {
             guard first <= last else { return fail("range \(first)-\(last) runs backwards") }
             ranges.append(first...last)
         }
-        return .success(ranges)
+        return .success((ranges, nonce))
     }
 
     /// - Parameter positionRecorded: whether a forwarding position past record 0 was found. The file
     ///   is written at every start with remote write, before any position, so a position without
     ///   it means the file was deleted (a restore that skipped it, a clean-up): that is not "no
     ///   losses", and nothing is taken as sent (audit 17, A).
-    public static func load(directory: String, positionRecorded: Bool) -> Loaded {
+    /// - Parameter nonce: the nonce the forwarding position names (``ForwardingPosition/Loaded/lossesNonce``),
+    ///   if it names one: a file of another nonce is an older copy or another log's, and untrusted.
+    public static func load(directory: String, positionRecorded: Bool, boundTo nonce: UInt64? = nil) -> Loaded {
         let path = directory + "/" + fileName
         var status = stat()
         if lstat(path, &status) != 0, errno == ENOENT {
@@ -82,12 +98,20 @@ public enum ForwardingLosses {
         }
         let bytes: [UInt8]
         do throws(FileOperationError) {
-            bytes = try DurableFiles.readFile(path, limit: magic.count + 4 + maximumRanges * 16 + 4 + 1)
+            bytes = try DurableFiles.readFile(path, limit: magic.count + 8 + 4 + maximumRanges * 16 + 4 + 1)
         } catch {
             return Loaded(ranges: [0...UInt64.max], problem: error.description)
         }
         switch decode(bytes) {
-        case .success(let ranges): return Loaded(ranges: ranges, problem: nil)
+        case .success(let found):
+            if let nonce, nonce != 0, found.nonce != nonce {
+                return Loaded(
+                    ranges: [0...UInt64.max],
+                    problem:
+                        "\(path) is not the one \(ForwardingPosition.fileName) was written after (an older copy, or another log's)"
+                )
+            }
+            return Loaded(ranges: found.ranges, problem: nil)
         case .failure(let reason): return Loaded(ranges: [0...UInt64.max], problem: "\(path): \(reason.description)")
         }
     }
@@ -112,9 +136,11 @@ public enum ForwardingLosses {
         }
     }
 
-    /// Replaces the ranges in `directory`, durably.
-    public static func store(_ ranges: [ClosedRange<UInt64>], directory: String) throws(FileOperationError) {
-        try DurableFiles.replace(directory + "/" + fileName, with: encode(ranges), durable: true)
+    /// Replaces the ranges in `directory`, durably, under `nonce` (new at each write).
+    public static func store(_ ranges: [ClosedRange<UInt64>], nonce: UInt64 = 0, directory: String)
+        throws(FileOperationError)
+    {
+        try DurableFiles.replace(directory + "/" + fileName, with: encode(ranges, nonce: nonce), durable: true)
         try DurableFiles.syncDirectory(directory)
     }
 }

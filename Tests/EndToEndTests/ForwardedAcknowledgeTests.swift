@@ -330,8 +330,8 @@ struct ForwardedAcknowledgeTests {
     }
 
     @Test(
-        "a loss found, then monitord killed before the agents sent again: the restart does not take the resends as known, every acknowledged sample arrives (audit 15, F05), even with remote-write.lost deleted meanwhile (audit 17, A) or unwritable (audit 19, A)",
-        arguments: [LostFile.kept, .deleted, .unwritable]
+        "a loss found, then monitord killed before the agents sent again: the restart does not take the resends as known, every acknowledged sample arrives (audit 15, F05), even with remote-write.lost deleted meanwhile (audit 17, A) or unwritable (audit 19, A), or put back as an older copy (audit 19, B)",
+        arguments: [LostFile.kept, .deleted, .unwritable, .olderCopy]
     )
     func lossThenRestart(lostFile: LostFile) async throws {
         let receiver = try await RemoteWriteTests.Receiver()
@@ -343,6 +343,13 @@ struct ForwardedAcknowledgeTests {
         defer { gateway.process.signal(SIGKILL) }
         await receiver.kill()
         let blocker = directory + "/wal/remote-write.lost.tmp"
+        var olderCopy: Data?
+        if lostFile == .olderCopy {
+            // The file as the start wrote it (no records passed over): a backup, say.
+            try await Task.sleep(for: .milliseconds(500))
+            olderCopy = FileManager.default.contents(atPath: directory + "/wal/remote-write.lost")
+            #expect(olderCopy != nil)
+        }
         if lostFile == .unwritable {
             // In the way of the file's replacement, as a full disk or an I/O error would be: after
             // the start wrote it (count 0), every later write fails.
@@ -366,7 +373,7 @@ struct ForwardedAcknowledgeTests {
         // The position on disk past the records passed over (the restart must not send them).
         func position() -> UInt64 {
             guard let bytes = FileManager.default.contents(atPath: directory + "/wal/remote-write.position"),
-                bytes.count == 20
+                bytes.count == 28
             else { return 0 }
             return bytes.dropFirst(8).prefix(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
         }
@@ -390,6 +397,8 @@ struct ForwardedAcknowledgeTests {
             try FileManager.default.removeItem(atPath: directory + "/wal/remote-write.lost")
         case .unwritable:
             try FileManager.default.removeItem(atPath: blocker)
+        case .olderCopy:
+            try #require(olderCopy).write(to: URL(fileURLWithPath: directory + "/wal/remote-write.lost"))
         }
 
         let restarted = try await GatewayProcess.start(
@@ -417,7 +426,7 @@ struct ForwardedAcknowledgeTests {
     }
 
     enum LostFile: Sendable, CustomTestStringConvertible {
-        case kept, deleted, unwritable
+        case kept, deleted, unwritable, olderCopy
         var testDescription: String { "\(self)" }
     }
 }

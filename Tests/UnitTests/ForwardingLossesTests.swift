@@ -51,7 +51,7 @@ struct ForwardingLossesTests {
         backwards += [1, 0, 0, 0] + [9, 0, 0, 0, 0, 0, 0, 0] + [7, 0, 0, 0, 0, 0, 0, 0]
         LittleEndian.append(CRC32C.checksum(backwards), to: &backwards)
         var lyingCount = good
-        lyingCount[8] = 200
+        lyingCount[16] = 200
         var flipped = good
         flipped[13] ^= 0x04
         let files: [[UInt8]] = [
@@ -63,5 +63,36 @@ struct ForwardingLossesTests {
             let loaded = ForwardingLosses.load(directory: directory, positionRecorded: false)
             #expect(loaded.ranges == [0...UInt64.max] && loaded.problem != nil, "\(bytes.prefix(16)): \(loaded)")
         }
+    }
+
+    @Test(
+        "only the file the position was written after counts: an older copy or another log's (the same empty file everywhere) is untrusted (audit 19, B); version 1 files are still read"
+    )
+    func boundToThePosition() throws {
+        let directory = try makeTemporaryDirectory("losses")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try ForwardingLosses.store([], nonce: 41, directory: directory)
+        #expect(ForwardingLosses.load(directory: directory, positionRecorded: true, boundTo: 41) == .init(ranges: []))
+        let older = ForwardingLosses.load(directory: directory, positionRecorded: true, boundTo: 42)
+        #expect(older.ranges == [0...UInt64.max] && older.problem?.contains("older copy") == true, "\(older)")
+        // A version 1 position names no file: the file is taken as it is.
+        #expect(ForwardingLosses.load(directory: directory, positionRecorded: true, boundTo: nil) == .init(ranges: []))
+        var first = Array("MONDLOS1".utf8) + [1, 0, 0, 0] + [5, 0, 0, 0, 0, 0, 0, 0] + [9, 0, 0, 0, 0, 0, 0, 0]
+        LittleEndian.append(CRC32C.checksum(first), to: &first)
+        try Data(first).write(to: URL(fileURLWithPath: directory + "/" + ForwardingLosses.fileName))
+        #expect(ForwardingLosses.load(directory: directory, positionRecorded: true) == .init(ranges: [5...9]))
+    }
+
+    @Test("the position names the losses file's nonce; a version 1 position is still read, naming none")
+    func positionNamesTheNonce() throws {
+        let directory = try makeTemporaryDirectory("position")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try ForwardingPosition.store(77, lossesNonce: 0xDEAD_BEEF, directory: directory)
+        #expect(
+            ForwardingPosition.load(directory: directory) == .init(number: 77, problem: nil, lossesNonce: 0xDEAD_BEEF))
+        var first = Array("MONDFWD1".utf8) + [12, 0, 0, 0, 0, 0, 0, 0]
+        LittleEndian.append(CRC32C.checksum(first), to: &first)
+        try Data(first).write(to: URL(fileURLWithPath: directory + "/" + ForwardingPosition.fileName))
+        #expect(ForwardingPosition.load(directory: directory) == .init(number: 12, problem: nil, lossesNonce: nil))
     }
 }

@@ -148,10 +148,14 @@ public final class GatewayService: Service {
                 dropped: { forwarder.logDropped(first: $0, count: $1) })
         }
         // What a previous run passed over unread is not taken as sent (audit 15, F05).
-        let position = state.forwarder != nil ? ForwardingPosition.load(directory: directory).number : 0
+        let positionFile = state.forwarder != nil ? ForwardingPosition.load(directory: directory) : nil
+        let position = positionFile?.number ?? 0
+        // Only the file the position was written after counts (audit 19, B).
         let losses =
             state.forwarder != nil
-            ? ForwardingLosses.load(directory: directory, positionRecorded: position > 0) : .init(ranges: [])
+            ? ForwardingLosses.load(
+                directory: directory, positionRecorded: position > 0, boundTo: positionFile?.lossesNonce)
+            : .init(ranges: [])
         if let problem = losses.problem {
             state.logger.error(
                 "remote write: the record of records passed over is unusable (\(problem)); nothing forwarded before this start is taken as sent"
@@ -202,7 +206,7 @@ public final class GatewayService: Service {
             // deleted, which is then not taken for "nothing passed over" (audit 17, A). No position
             // is written while it cannot be (audit 19, A).
             passedOver.storeNow()
-            log.beforeStoringPosition = { () throws(FileOperationError) in try passedOver.storeIfNeeded() }
+            log.storePosition = { (number) throws(FileOperationError) in try passedOver.storePosition(number) }
             wal.onRecordsLost = recordLoss
             if configuration.acknowledge == .forwarded {
                 // The sequences the log restored may be of records a previous run passed over (found

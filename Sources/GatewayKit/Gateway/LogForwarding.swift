@@ -30,13 +30,14 @@ final class LogForwarding: ForwardingLog {
     }
 
     private let persisting = Mutex(Persisting())
-    private let positionPrecondition = Mutex<(@Sendable () throws(FileOperationError) -> Void)?>(nil)
+    private let positionStore = Mutex<(@Sendable (UInt64) throws(FileOperationError) -> Void)?>(nil)
 
-    /// Called before each write of the position; a throw keeps the position where it is on disk
-    /// (the records passed over must be named on disk first: ``PassedOverRecords``).
-    var beforeStoringPosition: (@Sendable () throws(FileOperationError) -> Void)? {
-        get { positionPrecondition.withLock { $0 } }
-        set { positionPrecondition.withLock { $0 = newValue } }
+    /// Writes each position instead of ``ForwardingPosition/store(_:lossesNonce:directory:)``
+    /// alone: the records passed over must be named on disk first, and the position names that
+    /// file (``PassedOverRecords``). A throw keeps the position where it is on disk.
+    var storePosition: (@Sendable (UInt64) throws(FileOperationError) -> Void)? {
+        get { positionStore.withLock { $0 } }
+        set { positionStore.withLock { $0 = newValue } }
     }
     private let confirmedObserver = Mutex<(@Sendable (UInt64) -> Void)?>(nil)
 
@@ -104,8 +105,11 @@ final class LogForwarding: ForwardingLog {
             guard let next else { return }
             do throws(FileOperationError) {
                 try wal.verifyDirectory()
-                try beforeStoringPosition?()
-                try ForwardingPosition.store(next, directory: directory)
+                if let storePosition {
+                    try storePosition(next)
+                } else {
+                    try ForwardingPosition.store(next, directory: directory)
+                }
                 persisting.withLock { $0.failure = nil }
             } catch {
                 persisting.withLock { $0.failure = error }

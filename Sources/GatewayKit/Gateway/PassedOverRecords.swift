@@ -4,7 +4,8 @@ import MonitorSystem
 import Synchronization
 
 /// The records remote write passed over unread, as `remote-write.lost` holds them
-/// (``ForwardingLosses``), and whether the file says so yet.
+/// (``ForwardingLosses``), whether the file says so yet, and the forwarding position's writes,
+/// which name the file they follow (its nonce, new at each write: audit 19, B).
 ///
 /// The forwarding position must never pass records on disk before the file names them: a restart
 /// would take them as sent, and the agents' resends of their samples would be dropped and
@@ -15,6 +16,8 @@ final class PassedOverRecords: Sendable {
     private struct State {
         var ranges: [ClosedRange<UInt64>]
         var stored = false
+        /// The nonce of the file on disk (0: none written by this run yet).
+        var nonce: UInt64 = 0
     }
 
     private let state: Mutex<State>
@@ -36,14 +39,20 @@ final class PassedOverRecords: Sendable {
         }
     }
 
-    /// Writes the file unless it already holds every range; throws while it cannot, so that the
-    /// caller (the position's writer) writes nothing beyond it.
-    func storeIfNeeded() throws(FileOperationError) {
+    /// Writes the forwarding position `number`, bound to the file on disk, after writing the file
+    /// if it does not hold every range yet; throws (writing no position) while it cannot. Under
+    /// the lock that a loss's write takes too, so that the position on disk always names the file
+    /// beside it.
+    func storePosition(_ number: UInt64) throws(FileOperationError) {
         try state.withLock { (state) throws(FileOperationError) in
-            guard !state.stored else { return }
-            try ForwardingLosses.store(state.ranges, directory: directory)
-            state.stored = true
-            logger.notice("remote write: the records passed over are recorded again; the forwarding position moves on")
+            if !state.stored {
+                let nonce = Self.newNonce()
+                try ForwardingLosses.store(state.ranges, nonce: nonce, directory: directory)
+                (state.stored, state.nonce) = (true, nonce)
+                logger.notice(
+                    "remote write: the records passed over are recorded again; the forwarding position moves on")
+            }
+            try ForwardingPosition.store(number, lossesNonce: state.nonce, directory: directory)
         }
     }
 
@@ -54,12 +63,16 @@ final class PassedOverRecords: Sendable {
 
     private func store(_ state: inout State) {
         do throws(FileOperationError) {
-            try ForwardingLosses.store(state.ranges, directory: directory)
-            state.stored = true
+            let nonce = Self.newNonce()
+            try ForwardingLosses.store(state.ranges, nonce: nonce, directory: directory)
+            (state.stored, state.nonce) = (true, nonce)
         } catch {
             logger.error(
                 "remote write: cannot record the records passed over: \(error); the forwarding position is not written until this clears"
             )
         }
     }
+
+    /// Never 0 (which names no file).
+    private static func newNonce() -> UInt64 { UInt64.random(in: 1...UInt64.max) }
 }
