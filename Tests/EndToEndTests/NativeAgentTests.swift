@@ -402,6 +402,46 @@ extension UselessGatewayFailoverTests {
         #expect(connects.count <= 2, "\(connects.count) connections announced: \(agent.process.output)")
     }
 
+    @Test(
+        "a gateway that sends junk after each welcome, or urgent bytes, has failed: backed off from, logged once (audit 20, F1, F2)",
+        arguments: [false, true]
+    )
+    func leavesJunkAndUrgentBytes(urgent: Bool) async throws {
+        let gateway = try ScriptedGateway()
+        let end = Date().addingTimeInterval(10)
+        let connections = Mutex(0)
+        let serving = Task {
+            while let connection = await gateway.accept(timeout: end.timeIntervalSinceNow) {
+                defer { connection.close() }
+                connections.withLock { $0 += 1 }
+                guard await connection.readHello(timeout: 5) != nil else { continue }
+                await connection.send(HostileGatewayTests.welcome)
+                if urgent {
+                    // 200 urgent bytes a second: each a wake-up no read would see, were they kept apart.
+                    while Date() < end, !connection.peerClosed, connection.sendUrgent(UInt8(ascii: "!")) {
+                        try? await Task.sleep(for: .milliseconds(5))
+                    }
+                } else {
+                    await connection.send("!")
+                    _ = await connection.waitForPeerClose(timeout: 5)
+                }
+            }
+        }
+        defer {
+            serving.cancel()
+            gateway.close()
+        }
+        let agent = try AgentProcess.start(name: "junk-\(urgent)", gatewayPort: gateway.port, interval: "100ms")
+        defer { agent.process.signal(SIGKILL) }
+        try await Task.sleep(for: .seconds(Date().distance(to: end)))
+        let made = connections.withLock { $0 }
+        let lines = agent.process.output.split(separator: "\n")
+        let failures = lines.filter { $0.contains("protocol error") || $0.contains("lost connection") }
+        #expect(made >= 2, "the agent did not come back: \(agent.process.output)")
+        #expect(made <= 7, "\(made) connections in 10 s: \(agent.process.output)")
+        #expect(failures.count <= 2, "\(failures.count) warnings: \(agent.process.output)")
+    }
+
     @Test("a first server that fails at its welcome is logged once per kind of failure, however often it fails")
     func logsAnEarlierServersFailure() async throws {
         let broken = try ScriptedGateway()

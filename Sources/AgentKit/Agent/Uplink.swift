@@ -149,6 +149,9 @@ struct Uplink: Sendable {
             let bootstrap = ClientBootstrap(group: executor.eventLoop)
                 .connectTimeout(.seconds(5))
                 .channelOption(.socketOption(.so_keepalive), value: 1)
+                // Urgent (out-of-band) bytes arrive with the rest, where the framing refuses them:
+                // kept apart, each woke the agent and no read ever saw it (audit 20, F2).
+                .channelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_OOBINLINE)), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let tlsContext {

@@ -71,10 +71,13 @@ final class UplinkHandler: ChannelInboundHandler {
     private var idleWakeups = 0
     private var idleWindowStart = NIODeadline.uptimeNanoseconds(0)
     /// A gateway wakes the agent about once a second for nothing new (a keepalive while its acks
-    /// wait for its receiver); twenty times that is no gateway of ours.
-    static let wakeupsWithoutProgressPerSecond = 20
-    /// Whether the read cycle under way brought a welcome or an ack of something new.
+    /// wait for its receiver), a few times more when its acks arrive in pieces (each piece a read);
+    /// fifty times a second is no gateway of ours, and still costs the agent little.
+    static let wakeupsWithoutProgressPerSecond = 50
+    /// Whether the read cycle under way brought a welcome or an ack of something new, or was
+    /// counted already by its messages (keepalives, stale acks: each counts once, not its read too).
     private var progressThisCycle = false
+    private var countedThisCycle = false
     /// Acks that moved the acknowledged sequence on, up to ``acksBeforeReleasingPages``.
     private var progressAcks = 0
     /// A connection that works and has caught up gives back the pages that starting, connecting
@@ -146,7 +149,10 @@ final class UplinkHandler: ChannelInboundHandler {
             guard ending == nil else { return }
             receive(message, context: context)
         }
-        if let error = batch.error { end(error, context: context) }
+        // Bytes that are no message (a framing error, an object that is no gateway message) are a
+        // protocol error like any other: the server has failed, and the agent backs off from it
+        // (audit 20, F1: one junk byte after each welcome made a reconnect and a warning a second).
+        if let error = batch.error { end(UplinkError.protocolError("\(error)"), context: context) }
     }
 
     /// Applies one message of the gateway, as ``GatewayConversation`` judges it.
@@ -166,6 +172,7 @@ final class UplinkHandler: ChannelInboundHandler {
             // may start a new one meanwhile, at the spool's numbering ceiling).
             state.acknowledge(upTo: sequence, session: hello.session)
             guard sequence > acknowledged else {
+                countedThisCycle = true
                 tookWakeupWithoutProgress(context: context)
                 return
             }
@@ -187,6 +194,7 @@ final class UplinkHandler: ChannelInboundHandler {
             // The gateway acknowledges once its receiver has the samples (acknowledge = forwarded)
             // and says it is waiting for it: the progress deadline starts again. Moving to another
             // gateway would not help (they share the receiver) and would replay the whole buffer.
+            countedThisCycle = true
             tookWakeupWithoutProgress(context: context)
             guard ending == nil else { return }
             waitingSince = nil
@@ -224,8 +232,9 @@ final class UplinkHandler: ChannelInboundHandler {
     /// Every read cycle ends here, whatever it brought: blanks and partial lines too, which the
     /// decoder keeps to itself.
     func channelReadComplete(context: ChannelHandlerContext) {
-        if !progressThisCycle { tookWakeupWithoutProgress(context: context) }
+        if !progressThisCycle, !countedThisCycle { tookWakeupWithoutProgress(context: context) }
         progressThisCycle = false
+        countedThisCycle = false
         context.fireChannelReadComplete()
     }
 

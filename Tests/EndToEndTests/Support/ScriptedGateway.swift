@@ -140,6 +140,13 @@ final class ScriptedConnection: @unchecked Sendable {
         return offset == bytes.count
     }
 
+    /// Sends one byte as TCP urgent (out-of-band) data; whether the kernel took it.
+    @discardableResult
+    func sendUrgent(_ byte: UInt8) -> Bool {
+        var value = byte
+        return descriptor >= 0 && Glibc.send(descriptor, &value, 1, Int32(MSG_OOB | MSG_NOSIGNAL)) == 1
+    }
+
     @discardableResult
     func send(_ text: String, timeout: Double = 5) async -> Bool {
         await send(Array(text.utf8), timeout: timeout)
