@@ -46,9 +46,7 @@ final class PassedOverRecords: Sendable {
     func storePosition(_ number: UInt64) throws(FileOperationError) {
         try state.withLock { (state) throws(FileOperationError) in
             if !state.stored {
-                let nonce = Self.newNonce()
-                try ForwardingLosses.store(state.ranges, nonce: nonce, directory: directory)
-                (state.stored, state.nonce) = (true, nonce)
+                try write(&state)
                 logger.notice(
                     "remote write: the records passed over are recorded again; the forwarding position moves on")
             }
@@ -63,14 +61,19 @@ final class PassedOverRecords: Sendable {
 
     private func store(_ state: inout State) {
         do throws(FileOperationError) {
-            let nonce = Self.newNonce()
-            try ForwardingLosses.store(state.ranges, nonce: nonce, directory: directory)
-            (state.stored, state.nonce) = (true, nonce)
+            try write(&state)
         } catch {
             logger.error(
                 "remote write: cannot record the records passed over: \(error); the forwarding position is not written until this clears"
             )
         }
+    }
+
+    /// Writes the file under a new nonce; the state says so only once it is on disk.
+    private func write(_ state: inout State) throws(FileOperationError) {
+        let nonce = Self.newNonce()
+        try ForwardingLosses.store(state.ranges, nonce: nonce, directory: directory)
+        (state.stored, state.nonce) = (true, nonce)
     }
 
     /// Never 0 (which names no file).
