@@ -147,6 +147,12 @@ public final class WriteAheadLog: Sendable {
         /// With `acknowledge = forwarded` (``widenLossesToLastAppended()``): how many losses the
         /// reader found, each widened to the last record appended then.
         var widenedLosses: UInt64?
+        /// How often the receiver's confirmations moved ``keptAfter``: a connection waiting for room
+        /// tries again when it changes (``confirmations``).
+        var confirmations: UInt64 = 0
+        /// Appends refused by the bound (with `forwarded`), and when that was last logged.
+        var fullRefusals: UInt64 = 0
+        var fullReported: ContinuousClock.Instant?
         var statistics = Statistics(
             bytes: 0, segments: 0, droppedRecords: 0, fsyncs: 0, fsyncSeconds: 0, appendedRecords: 0)
 
@@ -297,6 +303,19 @@ public final class WriteAheadLog: Sendable {
                 }
                 return state.lastAppended
             } catch {
+                if error.isFull {
+                    // Every waiting connection tries again after each confirmation: said once a minute,
+                    // with how many tries waited, not at each (audit 17, E).
+                    state.fullRefusals += 1
+                    let now = ContinuousClock.now
+                    if state.fullReported.map({ now - $0 >= Self.fullReportInterval }) ?? true {
+                        logger.warning(
+                            "write-ahead log: \(error)",
+                            metadata: ["waits": "\(state.fullRefusals)"])
+                        state.fullReported = now
+                    }
+                    throw error
+                }
                 if state.writeFailure != error.description {
                     state.writeFailure = error.description
                     logger.error("write-ahead log: \(error); samples are not acknowledged until this clears")
@@ -508,7 +527,8 @@ public final class WriteAheadLog: Sendable {
 
     /// With `acknowledge = forwarded`: from now on the bound never deletes a record after
     /// `number` until ``confirmed(upTo:)`` says the receiver has it (or gave it up for good);
-    /// an append that would need that is refused instead, and the agents keep their samples.
+    /// an append that would need that is refused for now instead (``FileOperationError/isFull``):
+    /// the connection waits for room, and the agents keep their samples meanwhile.
     public func keepUnconfirmed(after number: UInt64) {
         state.withLock { $0.keptAfter = number }
     }
@@ -516,9 +536,18 @@ public final class WriteAheadLog: Sendable {
     /// The receiver confirmed every record up to `number`: the bound may delete them.
     public func confirmed(upTo number: UInt64) {
         state.withLock { state in
-            if let keptAfter = state.keptAfter { state.keptAfter = max(keptAfter, number) }
+            if let keptAfter = state.keptAfter, number > keptAfter {
+                state.keptAfter = number
+                state.confirmations &+= 1
+            }
         }
     }
+
+    /// Changes each time a confirmation makes room under the bound (``confirmed(upTo:)``): an
+    /// append refused as full (``FileOperationError/isFull``) is worth trying again once it has.
+    public var confirmations: UInt64 { state.withLock { $0.confirmations } }
+
+    static let fullReportInterval = Duration.seconds(60)
 
     /// Throws unless the configured directory is still the one this log holds: for whoever else
     /// writes into it (the forwarding position).
@@ -633,7 +662,8 @@ public final class WriteAheadLog: Sendable {
                 throw FileOperationError(
                     directory,
                     refused:
-                        "wal-max-size (\(ByteSize.render(maximumBytes))) is full of samples the remote-write receiver has not confirmed; with acknowledge = forwarded they are kept, and new samples are refused (not acknowledged: the agents keep them) until it catches up"
+                        "wal-max-size (\(ByteSize.render(maximumBytes))) is full of samples the remote-write receiver has not confirmed; with acknowledge = forwarded they are kept, and the agents' connections wait (their reads held, nothing acknowledged) until it catches up",
+                    full: true
                 )
             }
             let oldest = state.segments.removeFirst()

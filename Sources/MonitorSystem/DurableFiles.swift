@@ -15,8 +15,13 @@ public struct FileOperationError: Error, CustomStringConvertible {
         self.code = code
     }
 
-    package init(_ path: String, refused reason: String) {
+    /// The data was refused for now, not for good: the log is at its bound with what it may not
+    /// delete yet, and the same write may succeed once room is made.
+    public var isFull = false
+
+    package init(_ path: String, refused reason: String, full: Bool = false) {
         description = "\(path): \(reason)"
+        isFull = full
     }
 
     /// The file is not there, or not a regular file (``RegularFile/open(_:_:mode:)`` says `EINVAL`),

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -423,6 +424,87 @@ struct ForwardedAcknowledgeTests {
         let never = (1...max(last, 1)).filter { !allTimes.contains(Int64((time($0) * 1000).rounded())) }
         #expect(allTimes.count == all.count, "each timestamp once")
         #expect(never.isEmpty, "\(never.count) acknowledged samples never arrived: \(never.prefix(8))")
+    }
+
+    @Test(
+        "wal-max-size full of what the receiver has not confirmed: the agent's connection waits (keepalives, no error, no ack), and everything arrives once the receiver is back (audit 17, B)"
+    )
+    func fullLogHoldsTheConnection() async throws {
+        let receiver = try await RemoteWriteTests.Receiver()
+        defer { receiver.stop() }
+        let directory = try makeTemporaryDirectory()
+        // The smallest bound (1 MiB) fills with a few thousand records; the agent is not paced.
+        let configuration = Self.configuration(
+            mode: "forwarded", receiver: receiver, directory: directory, agentTimeout: "2s", maxSamplesPerSend: 2000
+        ).replacingOccurrences(
+            of: "\n[remote-write]", with: "wal-max-size = 1MiB\nmax-samples-per-second = 100000\n\n[remote-write]")
+        let gateway = try await GatewayProcess.start(extraConfiguration: configuration, directory: directory)
+        defer { gateway.process.signal(SIGKILL) }
+        await receiver.kill()
+        // More than the log and the sockets' buffers hold (about 10 MB of lines, 600 s of samples).
+        let count = 60000
+        let start = Date().timeIntervalSince1970.rounded() - 900
+        @Sendable func time(_ seq: Int) -> Double { start + Double(seq) / 100 }
+        let agent = try HostilePeer(port: gateway.agentPort)
+        defer { agent.close() }
+        try agent.send(
+            line: HostileMessages.hello(
+                agent: "\"fwd-full\"", session: "\"ffff0000ffff0000\"", extra: #","keepalive":true"#))
+        #expect(agent.nextLine(timeout: 5) == #"{"type":"welcome","protocol":1}"#)
+        // From another thread: once the gateway holds its reads, the socket's buffers fill and sends block.
+        let sender = LineSender(agent)
+        sender.start(count: count) { seq in HostileMessages.sample(seq: "\(seq)", ts: "\(time(seq))") }
+        #expect(
+            await eventually(timeout: 30) { gateway.process.output.contains("is full of samples") },
+            "the log never filled: \(gateway.process.output.suffix(2000))")
+        // Three times the silence limit (2 x agent-timeout) with the log full: the connection waits.
+        let whileFull = Self.lines(from: agent, for: 12)
+        #expect(
+            whileFull.count >= 6 && whileFull.allSatisfy { $0 == Self.keepalive },
+            "keepalives only while the log is full: \(whileFull.suffix(3))")
+        let sentWhileFull = sender.sent
+        #expect(sentWhileFull < count, "the log held every sample: the test proves nothing")
+
+        try await receiver.restart()
+        let back = Date()
+        let (acknowledged, lines) = Self.answers(on: agent, until: count, seconds: 120)
+        print(
+            "FIGURE wal-max-size 1MiB full: \(sentWhileFull) of \(count) samples sent while the reads were held; "
+                + "acknowledged up to \(acknowledged) \(Int(Date().timeIntervalSince(back))) s after the receiver came back"
+        )
+        #expect(
+            acknowledged == count,
+            "acknowledged up to \(acknowledged): \(lines.suffix(3)) \(gateway.process.output.suffix(2000))")
+        #expect(!lines.contains { $0.hasPrefix(#"{"type":"error""#) }, "\(lines.suffix(3))")
+        let stored = try receiver.samples("process_ram_usage_percent{agent_number=\"fwd-full\"}", window: "20m")
+        let times = Set(stored.map(\.0))
+        let missing = (1...max(acknowledged, 1)).filter { !times.contains(Int64((time($0) * 1000).rounded())) }
+        #expect(missing.isEmpty, "\(missing.count) acknowledged samples never arrived: \(missing.prefix(8))")
+        #expect(times.count == stored.count, "each timestamp once")
+        // Said once, not at every try (audit 17, E).
+        let said = gateway.process.output.components(separatedBy: "is full of samples").count - 1
+        #expect(said == 1, "logged \(said) times")
+    }
+
+    /// Sends numbered lines on a peer from a thread of its own, while the test reads the answers:
+    /// a write may block for as long as the gateway holds its reads.
+    final class LineSender: @unchecked Sendable {
+        private let peer: HostilePeer
+        private let count = Mutex(0)
+
+        init(_ peer: HostilePeer) { self.peer = peer }
+
+        /// How many lines have been sent so far.
+        var sent: Int { count.withLock { $0 } }
+
+        func start(count total: Int, line: @escaping @Sendable (Int) -> String) {
+            Thread { [self] in
+                for number in 1...total {
+                    guard (try? peer.send(line: line(number))) != nil else { return }
+                    count.withLock { $0 = number }
+                }
+            }.start()
+        }
     }
 
     enum LostFile: Sendable, CustomTestStringConvertible {

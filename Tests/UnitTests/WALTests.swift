@@ -594,7 +594,8 @@ struct WALTests {
         await reopened.close()
     }
 
-    @Test("acknowledge = forwarded: wal-max-size never deletes unconfirmed records, appends are refused instead")
+    @Test(
+        "acknowledge = forwarded: wal-max-size never deletes unconfirmed records, appends are refused for now instead")
     func boundKeepsUnconfirmedRecords() async throws {
         // Audit 11, finding 02: with the receiver down, the bound deleted records the receiver had
         // never confirmed, and `forwarded` then acknowledged them as given up for good: 12,732 of
@@ -617,11 +618,22 @@ struct WALTests {
         }
         let full = try #require(refused, "the bound deleted unconfirmed records instead of refusing")
         #expect(full.description.contains("not confirmed"), "\(full)")
+        // Refused for now, not for good: the connection waits for room (audit 17, B).
+        #expect(full.isFull)
+        // Every waiting connection tries again after each confirmation: said once, not at each try (audit 17, E).
+        let next = (1...100).map { walRecord(sequence + $0) }
+        for _ in 0..<5 { #expect(throws: FileOperationError.self) { try wal.append(next) } }
+        #expect(fixture.reports("is full of samples").count == 1, "\(fixture.log.messages)")
         #expect(wal.statistics.droppedRecords == 0)
         #expect(wal.statistics.bytes <= maximum)
 
+        // A confirmation that moves nothing is no reason to try again; one that makes room is.
+        let before = wal.confirmations
+        wal.confirmed(upTo: 0)
+        #expect(wal.confirmations == before)
         // Confirmed: the oldest segments may go, and appends go on.
         wal.confirmed(upTo: sequence)
+        #expect(wal.confirmations == before + 1)
         _ = try wal.append((1...100).map { walRecord(sequence + $0) })
         #expect(wal.statistics.droppedRecords > 0)
         await wal.close()

@@ -89,6 +89,12 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     private var awaitingDurability = false
     /// Samples of this connection were written to the log since the last wait for it.
     private var loggedSinceWait = false
+    /// With `forwarded`: the cycle's samples, while the log is full of records the receiver has
+    /// not confirmed. Reading is held and nothing is acknowledged until they are written
+    /// (``waitForRoom(_:context:)``); the agent keeps them meanwhile.
+    private var recordsAwaitingRoom: [WALRecord] = []
+    /// The log's ``WriteAheadLog/confirmations`` when the append was refused: tried again once it moves.
+    private var confirmationsWhenFull: UInt64 = 0
     /// With `acknowledge = forwarded`: how far remote write has confirmed the log, and the acks
     /// that wait for it.
     private let forwarded: ForwardedAcknowledgements?
@@ -246,16 +252,19 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if !finished, logNewSamples(context: context) {
-            if case .ack(let sequence)? = session.takePendingAck() { acknowledge(upTo: sequence, context: context) }
-            if owed > .zero { pause(for: owed, context: context) }
-            if !heldAnswers.isEmpty { holdAnswersUntilDurable(context: context) }
-        }
+        if !finished, logNewSamples(context: context, mayWait: true) { answerCycle(context: context) }
         if unflushed {
             unflushed = false
             context.flush()
         }
         context.fireChannelReadComplete()
+    }
+
+    /// What follows a read cycle whose samples are in the log: its ack, its pacing, its durability wait.
+    private func answerCycle(context: ChannelHandlerContext) {
+        if case .ack(let sequence)? = session.takePendingAck() { acknowledge(upTo: sequence, context: context) }
+        if owed > .zero { pause(for: owed, context: context) }
+        if !heldAnswers.isEmpty { holdAnswersUntilDurable(context: context) }
     }
 
     /// Tells the agent that every sample up to `sequence` is kept, so that it may drop them from its
@@ -295,9 +304,13 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     /// that covers them is written. False when the log could not take them: the connection is then
     /// ended with an error line and no ack, and the store forgets the agent's last sequence
     /// (`durable`, or remote write reading the log), so that its next welcome does not promise them
-    /// and the agent sends them again.
-    private func logNewSamples(context: ChannelHandlerContext?) -> Bool {
-        let records = session.takeNewRecords()
+    /// and the agent sends them again. With `mayWait`, a log full of what the receiver has not
+    /// confirmed holds the connection instead of ending it (``waitForRoom(_:context:)``).
+    private func logNewSamples(context: ChannelHandlerContext?, mayWait: Bool = false) -> Bool {
+        log(session.takeNewRecords(), context: context, mayWait: mayWait)
+    }
+
+    private func log(_ records: [WALRecord], context: ChannelHandlerContext?, mayWait: Bool) -> Bool {
         guard let wal, !records.isEmpty else { return true }
         do throws(FileOperationError) {
             guard try wal.append(records, unlessLossesAfter: logLossesAtStart) != nil else {
@@ -307,9 +320,50 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
             loggedSinceWait = true
             return true
         } catch {
+            if error.isFull, mayWait, let context {
+                waitForRoom(records, context: context)
+                return false
+            }
             // The log has said why; the agent keeps its samples.
             notLogged(records, context: context, errorLine: "the gateway could not keep the samples: \(error)")
             return false
+        }
+    }
+
+    /// The log is full of records the receiver has not confirmed (`acknowledge = forwarded`): the
+    /// connection keeps its place and its samples, reads nothing more and acknowledges nothing until
+    /// a confirmation makes room; TCP holds the agent back meanwhile. Ending it instead made every
+    /// agent reconnect and send its whole backlog again, which filled the log with copies and let
+    /// nothing through for minutes (audit 17, B). The agent is kept with keepalives if it asked.
+    private func waitForRoom(_ records: [WALRecord], context: ChannelHandlerContext) {
+        recordsAwaitingRoom = records
+        confirmationsWhenFull = wal?.confirmations ?? 0
+        stopMessageDeadlineForOurWait()
+        if keepaliveDue == nil, session.wantsKeepalive { keepaliveDue = .now() + Self.keepaliveInterval }
+    }
+
+    /// Called by the sweeper while the connection waits for room: tries the append again once the
+    /// receiver has confirmed something since it was refused.
+    private func retryWaitingRecords(context: ChannelHandlerContext) {
+        guard let wal, wal.confirmations != confirmationsWhenFull else { return }
+        let records = recordsAwaitingRoom
+        recordsAwaitingRoom = []
+        if log(records, context: context, mayWait: true) {
+            // The wait was ours: the silence and message deadlines start afresh after it.
+            lastProgress = .now()
+            answerCycle(context: context)
+            scheduleKeepalive()
+            if !paused, !awaitingDurability {
+                startMessageDeadline(channel: context.channel)
+                if readRequested {
+                    readRequested = false
+                    context.read()
+                }
+            }
+        }
+        if unflushed {
+            unflushed = false
+            context.flush()
         }
     }
 
@@ -395,7 +449,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
 
     /// While acks are owed, the agent hears from the gateway at least every ``keepaliveInterval``.
     private func scheduleKeepalive() {
-        keepaliveDue = session.wantsKeepalive && owedAcks.nextRecord != nil ? .now() + Self.keepaliveInterval : nil
+        let waiting = owedAcks.nextRecord != nil || !recordsAwaitingRoom.isEmpty
+        keepaliveDue = session.wantsKeepalive && waiting ? .now() + Self.keepaliveInterval : nil
     }
 
     /// Waits for the position to reach the oldest owed ack's record; the wake hops to this loop.
@@ -447,13 +502,13 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         paused = false
         owed = .zero
         if let context { startMessageDeadline(channel: context.channel) }
-        guard readRequested, !awaitingDurability, let context else { return }
+        guard readRequested, !awaitingDurability, recordsAwaitingRoom.isEmpty, let context else { return }
         readRequested = false
         context.read()
     }
 
     func read(context: ChannelHandlerContext) {
-        if paused || awaitingDurability {
+        if paused || awaitingDurability || !recordsAwaitingRoom.isEmpty {
             readRequested = true
         } else {
             context.read()
@@ -486,6 +541,10 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     /// Called by the sweeper, on this connection's loop, a few times a second.
     func checkDeadlines(now: NIODeadline) {
         guard !finished, let context else { return }
+        if !recordsAwaitingRoom.isEmpty {
+            retryWaitingRecords(context: context)
+            guard !finished else { return }
+        }
         if let keepaliveDue, now >= keepaliveDue {
             // Acks wait for the receiver (forwarded): the agent is told so, and keeps its samples.
             send(.ack(sequence: 0), context: context)
@@ -500,7 +559,7 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         } else if let messageDue, now >= messageDue {
             text = "a message not finished within \(limits.helloTimeout.configurationText) of its first byte"
             state.refused(.messageTimeout, text, remote: remote, agent: session.agentName)
-        } else if now - lastProgress >= silenceLimit {
+        } else if recordsAwaitingRoom.isEmpty, now - lastProgress >= silenceLimit {
             // Silence gets no error line (the peer is not listening, or gone): the connection just closes.
             finished = true
             state.refused(
@@ -621,7 +680,11 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // Samples stored by a read whose cycle did not complete: the store must hold nothing the log does not.
+        // Samples stored by a read whose cycle did not complete, or waiting for room: the store must
+        // hold nothing the log does not.
+        let waiting = recordsAwaitingRoom
+        recordsAwaitingRoom = []
+        _ = log(waiting, context: nil, mayWait: false)
         _ = logNewSamples(context: nil)
         finished = true
         sweeper.unregister(self, on: context.eventLoop)
