@@ -155,6 +155,43 @@ struct AdmissionTests {
         }
     }
 
+    @Test(
+        "a peer inventing a name per connection (hello, one sample, close) cannot fill max-agents and lock new hosts out for forget-after (audit 21, F2)"
+    )
+    func nameFloodDoesNotLockOutNewHosts() async throws {
+        try await withGateway(extraConfiguration: "max-agents = 50\nagent-timeout = 30s\nforget-after = 1h\n") {
+            gateway in
+            func connect(_ name: String, deliver: Bool) throws -> (HostilePeer, String?) {
+                let peer = try HostilePeer(port: gateway.agentPort)
+                try peer.send(line: HostileMessages.hello(agent: "\"\(name)\"", session: "\"aaaa0000aaaa0000\""))
+                let answer = peer.nextLine(timeout: 5)
+                if deliver, answer?.contains("welcome") == true {
+                    try peer.send(line: HostileMessages.sample(seq: "1"))
+                    _ = peer.nextLine(timeout: 5)  // its ack: the sample is held
+                }
+                return (peer, answer)
+            }
+            // A fleet of 10 that stays connected.
+            var fleet: [HostilePeer] = []
+            defer { fleet.forEach { $0.close() } }
+            for index in 0..<10 { fleet.append(try connect("fleet-\(index)", deliver: true).0) }
+            for index in 0..<200 {
+                let (peer, answer) = try connect("junk-\(index)", deliver: true)
+                peer.close()
+                #expect(answer?.contains("welcome") == true, "junk-\(index) got \(String(describing: answer))")
+            }
+            let (newcomer, answer) = try connect("new-host", deliver: true)
+            defer { newcomer.close() }
+            #expect(answer?.contains("welcome") == true, "a new host was locked out: \(String(describing: answer))")
+            let page = try gateway.metrics()
+            let held = page.agents(exporting: "monitord_agent_up")
+            #expect(held.count <= 50, "\(held.count) agents held with max-agents = 50")
+            for index in 0..<10 { #expect(held.contains("fleet-\(index)"), "a connected agent was forgotten") }
+            #expect(held.contains("new-host"))
+            #expect(gateway.process.output.contains("agent forgotten to make room at max-agents"))
+        }
+    }
+
     @Test("a token revoked by SIGHUP leaves no connection presenting it, whatever hellos race the reload")
     func revocationRacesConcurrentHellos() async throws {
         raiseOpenFileLimit(to: 16384)

@@ -141,6 +141,54 @@ struct PeerSessionTests {
         #expect(again.receive(hello("a"), now: 3) == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
     }
 
+    @Test(
+        "at max-agents a newcomer takes the place of the agent disconnected longest ago; only a table of connected agents refuses (audit 21, F2)"
+    )
+    func maximumAgentsForgetsTheLongestGone() {
+        func connect(_ name: String, at now: Double) -> (PeerSession, PeerSession.Action) {
+            var peer = session(maximumAgents: 3)
+            let answer = peer.receive(hello(name), now: now)
+            if case .reply = answer { _ = peer.receive(sampleLine(1), now: now) }
+            return (peer, answer)
+        }
+        var (a, _) = connect("a", at: 1)
+        var (b, _) = connect("b", at: 1)
+        let (c, _) = connect("c", at: 1)
+        b.disconnect(now: 2)
+        a.disconnect(now: 3)
+        let (d, welcomeD) = connect("d", at: 4)
+        #expect(welcomeD == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
+        #expect(d.connection?.forgotten == "b", "the agent gone longest makes room")
+        let (e, welcomeE) = connect("e", at: 5)
+        #expect(welcomeE == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
+        #expect(e.connection?.forgotten == "a")
+        #expect(store.snapshot(now: 5).map(\.name) == ["c", "d", "e"])
+        // Every agent connected: a newcomer is refused, and nobody is forgotten for it.
+        var f = session(maximumAgents: 3)
+        guard case .refuse(.tooManyAgents, _) = f.receive(hello("f"), now: 6) else {
+            Issue.record("a newcomer pushed out a connected agent")
+            return
+        }
+        #expect(store.agentCount == 3)
+        _ = c
+    }
+
+    @Test("a peer inventing a name per connection, a hundred thousand times, never locks out a new host")
+    func nameFloodNeverLocksOut() {
+        for index in 0..<100_000 {
+            var junk = session(maximumAgents: 1000)
+            guard case .reply = junk.receive(hello("junk-\(index)"), now: Double(index) / 1000) else {
+                Issue.record("junk \(index) refused: the table filled")
+                return
+            }
+            _ = junk.receive(sampleLine(1), now: Double(index) / 1000)
+            junk.disconnect(now: Double(index) / 1000)
+        }
+        #expect(store.agentCount == 1000)
+        var host = session(maximumAgents: 1000)
+        #expect(host.receive(hello("new-host"), now: 200) == .reply(.welcome(protocolVersion: 1, lastSequence: nil)))
+    }
+
     @Test("a reconnect before the first sample is welcomed without last_seq (the gateway holds none)")
     func reconnectBeforeFirstSample() {
         var first = session()

@@ -33,6 +33,7 @@ struct StorePropertyTests {
         var samples: UInt64 = 0
         var connection: ConnectionID?
         var lastActivity: Double
+        var disconnectedAt: Double?
     }
 
     @Test("sessions, sequences, takeover, quotas and expiry keep their promises in any order of events")
@@ -55,6 +56,16 @@ struct StorePropertyTests {
                     do {
                         let connection = try store.admit(
                             agent: name, session: session, dialect: .native, remoteAddress: "x", quota: quota, now: now)
+                        if let forgotten = connection.forgotten {
+                            // At max-agents: the agent disconnected longest ago made room (audit 21, F2).
+                            let gone = model.values.filter { $0.connection == nil }.compactMap(\.disconnectedAt)
+                            #expect(!known, "a known agent's return forgot another")
+                            #expect(model.count == quota.maximumAgents, "forgotten below max-agents")
+                            #expect(
+                                model[forgotten]?.connection == nil && model[forgotten]?.disconnectedAt == gone.min(),
+                                "\(forgotten) forgotten, not the one gone longest, after \(steps)")
+                            model[forgotten] = nil
+                        }
                         let previous = model[name]
                         // last_seq: the highest held of this very session, never a number it does not hold.
                         let expected = previous?.session == session ? previous?.highest : nil
@@ -63,12 +74,15 @@ struct StorePropertyTests {
                         var agent = previous ?? ModelAgent(lastActivity: now)
                         if agent.session != session { (agent.session, agent.highest) = (session, nil) }
                         agent.connection = connection.id
+                        agent.disconnectedAt = nil
                         model[name] = agent
                         open.append((name, connection.id, session))
                     } catch {
                         #expect(!known, "a known agent was refused")
+                        let allConnected = model.values.allSatisfy { $0.connection != nil }
                         #expect(
-                            store.agentCount >= quota.maximumAgents || store.anonymousCount >= quota.maximumAnonymous)
+                            (store.agentCount >= quota.maximumAgents && allConnected)
+                                || store.anonymousCount >= quota.maximumAnonymous)
                     }
                 case 2, 3:
                     // A sample on one of the connections opened for this name (possibly a superseded one).
@@ -99,6 +113,7 @@ struct StorePropertyTests {
                     if model[name]?.connection == connection.id {
                         model[name]?.connection = nil
                         model[name]?.lastActivity = now
+                        model[name]?.disconnectedAt = now
                         // An agent that never delivered is forgotten with its connection (the hello flood).
                         if model[name]?.samples == 0 { model[name] = nil }
                     }

@@ -589,6 +589,12 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
         state.logConnection(
             "agent connected", metadata: ["agent": "\(agent)", "remote": "\(remote)", "dialect": "\(dialect.rawValue)"])
         guard let connection = session.connection else { return true }
+        if let forgotten = connection.forgotten {
+            // At max-agents the newcomer took the place of the agent gone longest (audit 21, F2).
+            state.logConnection(
+                "agent forgotten to make room at max-agents",
+                metadata: ["agent": "\(forgotten)", "newcomer": "\(agent)", "remote": "\(remote)"])
+        }
         let registered = state.live.register(
             connection.id, agent: agent, token: session.presentedToken, dialect: dialect, usesTLS: transport.isTLS
         ) {

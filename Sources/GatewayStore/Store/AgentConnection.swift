@@ -15,6 +15,8 @@ public struct AgentConnection: Hashable, Sendable {
     /// The agent's previous connection, still open when this one announced the same name: the newest
     /// connection wins, and the caller closes this one with an error line.
     public let superseded: ConnectionID?
+    /// The agent forgotten to make room for this one at `max-agents`: the one disconnected longest ago.
+    public var forgotten: String? = nil
 }
 
 /// The bounds on what the store keeps, checked atomically with the insertion of a new agent, so that

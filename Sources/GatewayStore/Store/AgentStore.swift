@@ -38,6 +38,16 @@ public final class AgentStore: Sendable {
         var anonymous: [AgentRecord.Standing: Int] = [:]
         var lastReportFormatNumber: UInt64 = 0
         var lastConnectionID: UInt64 = 0
+        /// Disconnections in the order they happened: the oldest still standing names the agent a
+        /// newcomer replaces when `max-agents` is reached. An entry whose agent has connected again,
+        /// been forgotten or gone again since is skipped, and dropped when the queue is compacted.
+        var disconnections: [Disconnection] = []
+        var disconnectionsHead = 0
+
+        struct Disconnection {
+            var name: String
+            var at: Double
+        }
 
         /// Changes (or creates) one record and keeps `anonymousCount` in step.
         mutating func modify<Result>(
@@ -75,6 +85,41 @@ public final class AgentStore: Sendable {
         mutating func remove(_ name: String) {
             guard let record = agents.remove(name) else { return }
             if record.isAnonymous { anonymous[record.standing, default: 0] -= 1 }
+        }
+
+        /// Queues the agent's disconnection at `time` (its record's `disconnectedAt`). Compacted once
+        /// stale entries outnumber the agents: an agent that comes and goes for days costs nothing.
+        mutating func noteDisconnection(of name: String, at time: Double) {
+            disconnections.append(Disconnection(name: name, at: time))
+            if disconnections.count - disconnectionsHead > 2 * agents.count + 1024 {
+                disconnections = disconnections[disconnectionsHead...].filter(isStanding)
+                disconnectionsHead = 0
+            }
+        }
+
+        private func isStanding(_ entry: Disconnection) -> Bool {
+            guard let record = agents[entry.name] else { return false }
+            return !record.isConnected && record.disconnectedAt == entry.at
+        }
+
+        /// Forgets the agent disconnected longest ago and returns its name, or nil when every agent
+        /// is connected.
+        mutating func forgetLongestDisconnected() -> String? {
+            defer {
+                if disconnectionsHead > 1024, disconnectionsHead * 2 > disconnections.count {
+                    disconnections.removeFirst(disconnectionsHead)
+                    disconnectionsHead = 0
+                }
+            }
+            while disconnectionsHead < disconnections.count {
+                let entry = disconnections[disconnectionsHead]
+                disconnectionsHead += 1
+                if isStanding(entry) {
+                    remove(entry.name)
+                    return entry.name
+                }
+            }
+            return nil
         }
     }
 
@@ -142,21 +187,33 @@ public final class AgentStore: Sendable {
     /// fleet. The check and the insertion happen under one lock: concurrent newcomers cannot overshoot.
     /// A reconnecting agent keeps its series and counters; the new connection replaces any older one, which is
     /// returned as ``AgentConnection/superseded`` (newest wins) and whose samples are no longer kept.
+    ///
+    /// At `maximumAgents`, a newcomer takes the place of the agent disconnected longest ago, which is
+    /// forgotten (``AgentConnection/forgotten``): names that connect once and go (a peer inventing one
+    /// per connection, thousands a second) would otherwise fill the table for `forget-after` and lock
+    /// every new host out (audit 21, F2). Only when every agent is connected is a newcomer refused.
     public func admit(
         agent: String, session: String?, dialect: AgentDialect, remoteAddress: String, usesTLS: Bool = false,
         quota: AgentQuota, now: Double
     ) throws(AgentRefusal) -> AgentConnection {
         try state.withLock { (state) throws(AgentRefusal) -> AgentConnection in
+            var forgotten: String?
             if state.agents.slot(of: agent) == nil {
-                guard state.agents.count < quota.maximumAgents else { throw .tooManyAgents }
                 // Every new record starts anonymous: report-format, or native with nothing delivered yet. The
                 // two are counted apart, so that a flood of report-format peers cannot keep new agents out.
                 let standing: AgentRecord.Standing = dialect == .reportFormat ? .reportFormat : .undelivered
                 guard state.anonymous[standing, default: 0] < quota.maximumAnonymous else { throw .tooManyAnonymous }
+                if state.agents.count >= quota.maximumAgents {
+                    guard state.agents.count == quota.maximumAgents, let name = state.forgetLongestDisconnected()
+                    else { throw .tooManyAgents }
+                    forgotten = name
+                }
             }
-            return Self.connect(
+            var connection = Self.connect(
                 &state, agent: agent, session: session, dialect: dialect, remoteAddress: remoteAddress,
                 usesTLS: usesTLS, now: now)
+            connection.forgotten = forgotten
+            return connection
         }
     }
 
@@ -189,6 +246,7 @@ public final class AgentStore: Sendable {
             state.modify(agent, creating: AgentRecord(dialect: .native, remoteAddress: "")) {
                 $0.disconnect(connection, now: now)
             }
+            if let at = state.agents[agent]?.disconnectedAt, at == now { state.noteDisconnection(of: agent, at: at) }
         }
     }
 
@@ -244,6 +302,12 @@ public final class AgentStore: Sendable {
                 record.connectedSince = latest.arrival
                 record.disconnectedAt = latest.arrival
                 state.modify(name, creating: record) { $0 = record }
+            }
+            // Gone as of their last records: the longest gone is the first a newcomer replaces at max-agents.
+            for (name, agent) in checkpoint.agents.sorted(by: {
+                ($0.value.latest.arrival, $0.key) < ($1.value.latest.arrival, $1.key)
+            }) {
+                state.noteDisconnection(of: name, at: agent.latest.arrival)
             }
         }
     }
