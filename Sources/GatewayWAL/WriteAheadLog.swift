@@ -362,10 +362,17 @@ public final class WriteAheadLog: Sendable {
         if start { syncThread.submit { [self] _ in syncRounds() } }
     }
 
-    /// With a periodic policy, fsyncs at most once per period until cancelled; with `always`, the
-    /// waiters drive the fsyncs and this returns at once.
+    /// With a periodic policy, fsyncs at most once per period until cancelled. With `always` the
+    /// waiters drive the fsyncs, and this one each second covers what nobody waits for: with
+    /// `acknowledge = forwarded` no ack waits for the disk, and without it the segments rotated
+    /// away (and those the bound then deleted) stayed open, unsynced, one descriptor each, until
+    /// monitord ran out of them (audit 22, F1).
     public func run() async {
-        guard case .every(let period) = policy else { return }
+        let period: Duration
+        switch policy {
+        case .every(let every): period = every
+        case .always: period = Self.backgroundSyncPeriod
+        }
         while !Task.isCancelled {
             do { try await Task.sleep(for: period) } catch { break }
             requestSync()
@@ -548,6 +555,7 @@ public final class WriteAheadLog: Sendable {
     public var confirmations: UInt64 { state.withLock { $0.confirmations } }
 
     static let fullReportInterval = Duration.seconds(60)
+    static let backgroundSyncPeriod = Duration.seconds(1)
 
     /// Throws unless the configured directory is still the one this log holds: for whoever else
     /// writes into it (the forwarding position).

@@ -644,6 +644,40 @@ struct WALTests {
     }
 
     @Test(
+        "acknowledge = forwarded (no ack waits for the disk): segments rotated away and deleted by the bound do not stay open (audit 22, F1)"
+    )
+    func rotatedSegmentsAreClosedWithoutWaiters() async throws {
+        let fixture = WALFixture()
+        defer { fixture.remove() }
+        let (wal, _, _) = try fixture.open(maximumBytes: 1 << 20, policy: .always)
+        let runner = Task { await wal.run() }
+        defer { runner.cancel() }
+        wal.keepUnconfirmed(after: 0)
+        // About 40 segments' worth, each confirmed as it goes (the receiver keeps up).
+        var sequence: UInt64 = 0
+        for _ in 0..<300 {
+            let batch = (1...100).map { walRecord(sequence + $0) }
+            sequence += 100
+            _ = try wal.append(batch)
+            wal.confirmed(upTo: sequence)
+        }
+        #expect(wal.statistics.droppedRecords > 0, "the bound deleted nothing: the test proves nothing")
+        func openSegments() -> Int {
+            let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+            return descriptors.filter { entry in
+                let target =
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(entry)")) ?? ""
+                return target.hasPrefix(fixture.directory + "/wal-")
+            }.count
+        }
+        // The sync runs each second; the suite's other tests may keep the pool's threads busy meanwhile.
+        let end = Date().addingTimeInterval(20)
+        while openSegments() > 1, Date() < end { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(openSegments() <= 1, "\(openSegments()) segments open, the active one alone expected")
+        await wal.close()
+    }
+
+    @Test(
         "a full disk (a 256 KiB tmpfs): the failed append is refused and cut back, the log writes again once space returns",
         .enabled(if: geteuid() == 0, "mounting a tmpfs needs root"))
     func fullDisk() async throws {
