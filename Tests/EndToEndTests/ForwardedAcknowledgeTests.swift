@@ -486,6 +486,56 @@ struct ForwardedAcknowledgeTests {
         #expect(said == 1, "logged \(said) times")
     }
 
+    @Test(
+        "an agent that gives up on a connection waiting for room and replays on a new one: nothing acknowledged is lost (audit 22, F2)"
+    )
+    func replayAfterLeavingAWaitingConnection() async throws {
+        let receiver = try await RemoteWriteTests.Receiver()
+        defer { receiver.stop() }
+        let directory = try makeTemporaryDirectory()
+        let configuration = Self.configuration(
+            mode: "forwarded", receiver: receiver, directory: directory, agentTimeout: "2s", maxSamplesPerSend: 2000
+        ).replacingOccurrences(
+            of: "\n[remote-write]", with: "wal-max-size = 1MiB\nmax-samples-per-second = 100000\n\n[remote-write]")
+        let gateway = try await GatewayProcess.start(extraConfiguration: configuration, directory: directory)
+        defer { gateway.process.signal(SIGKILL) }
+        await receiver.kill()
+        let count = 60000
+        let start = Date().timeIntervalSince1970.rounded() - 900
+        @Sendable func time(_ seq: Int) -> Double { start + Double(seq) / 100 }
+        @Sendable func sample(_ seq: Int) -> String { HostileMessages.sample(seq: "\(seq)", ts: "\(time(seq))") }
+        let hello = HostileMessages.hello(
+            agent: "\"fwd-leave\"", session: "\"dddd0000dddd0000\"", extra: #","keepalive":true"#)
+        let first = try HostilePeer(port: gateway.agentPort)
+        defer { first.close() }
+        try first.send(line: hello)
+        #expect(first.nextLine(timeout: 5) == #"{"type":"welcome","protocol":1}"#)
+        let firstSender = LineSender(first)
+        firstSender.start(count: count, line: sample)
+        #expect(await eventually(timeout: 30) { gateway.process.output.contains("is full of samples") })
+        try await Task.sleep(for: .seconds(2))
+        // The agent gives up on the waiting connection and replays everything on a new one, as
+        // monitor-agent does after its progress deadline; the old one lingers until it is replaced.
+        // The hello and the start of the replay in one write, as an agent's often arrive: the replay
+        // is read before the older connection is closed.
+        let second = try HostilePeer(port: gateway.agentPort)
+        defer { second.close() }
+        // (A few hundred lines: a write larger than the socket's buffers would block the test while
+        // the gateway holds the reads.)
+        try second.send(line: ([hello] + (1...300).map(sample)).joined(separator: "\n"))
+        LineSender(second).start(from: 301, count: count, line: sample)
+        #expect(second.nextLine(timeout: 5) == #"{"type":"welcome","protocol":1}"#)
+        try await Task.sleep(for: .seconds(2))
+        try await receiver.restart()
+        let (acknowledged, lines) = Self.answers(on: second, until: count, seconds: 120)
+        #expect(acknowledged == count, "acknowledged up to \(acknowledged): \(lines.suffix(3))")
+        let stored = try receiver.samples("process_ram_usage_percent{agent_number=\"fwd-leave\"}", window: "20m")
+        let times = Set(stored.map(\.0))
+        let missing = (1...max(acknowledged, 1)).filter { !times.contains(Int64((time($0) * 1000).rounded())) }
+        print("FIGURE connection left while waiting for room: acknowledged \(acknowledged), missing \(missing.count)")
+        #expect(missing.isEmpty, "\(missing.count) acknowledged samples never arrived: \(missing.prefix(8))")
+    }
+
     /// Sends numbered lines on a peer from a thread of its own, while the test reads the answers:
     /// a write may block for as long as the gateway holds its reads.
     final class LineSender: @unchecked Sendable {
@@ -497,9 +547,9 @@ struct ForwardedAcknowledgeTests {
         /// How many lines have been sent so far.
         var sent: Int { count.withLock { $0 } }
 
-        func start(count total: Int, line: @escaping @Sendable (Int) -> String) {
+        func start(from first: Int = 1, count total: Int, line: @escaping @Sendable (Int) -> String) {
             Thread { [self] in
-                for number in 1...total {
+                for number in first...total {
                     guard (try? peer.send(line: line(number))) != nil else { return }
                     count.withLock { $0 = number }
                 }

@@ -352,7 +352,10 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
             // The wait was ours: the silence and message deadlines start afresh after it.
             lastProgress = .now()
             answerCycle(context: context)
-            scheduleKeepalive()
+            // Not pushed back by a retry that got in: while the log drains, a connection may wait
+            // again within the second, and its acks stay behind; the agent must still hear one
+            // (audit 22, F3: every agent gave up on its gateway 2-25 s after the receiver came back).
+            if keepaliveDue == nil { scheduleKeepalive() }
             if !paused, !awaitingDurability {
                 startMessageDeadline(channel: context.channel)
                 if readRequested {
@@ -373,7 +376,9 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
 
     private func notLogged(_ records: [WALRecord], context: ChannelHandlerContext?, errorLine: String) {
         // Remote write reads native samples from the log: unlogged ones must come again to be forwarded.
-        if durable || state.forwarder != nil { state.store.forgetUnlogged(records.count, of: records[0].agent) }
+        if durable || state.forwarder != nil {
+            state.store.forgetUnlogged(records.count, of: records[0].agent, connection: session.connection?.id)
+        }
         heldAnswers = []
         if let context, !finished {
             finish(context: context, errorLine: errorLine)
@@ -603,6 +608,12 @@ final class AgentConnectionHandler: ChannelDuplexHandler, SweptDeadlines {
             Self.closeWithError(channel, text)
         }
         if let older = connection.superseded {
+            if forwarded != nil {
+                // The older connection may hold samples the store took and the log has not (waiting for
+                // room): the agent sends them again here, and they must be logged again, not taken as
+                // known and acknowledged once the log passes copies that never come (audit 22, F2).
+                state.store.forgetSequence(of: agent)
+            }
             state.live.close(
                 older, .superseded, "agent \(agent) connected again from \(remote): the newest connection wins")
         }

@@ -442,10 +442,13 @@ public final class AgentStore: Sendable {
 
     /// The last `count` samples of `agent` were refused after the store took them (the write-ahead
     /// log could not keep them): its sequence is forgotten, so the agent sends them again, and they
-    /// leave its received count, so that they are counted once, when they are kept.
-    package func forgetUnlogged(_ count: Int, of agent: String) {
+    /// leave its received count, so that they are counted once, when they are kept. Ignored when
+    /// `connection` (the one that took them) has been replaced: the newer one owns the record now,
+    /// and forgot the sequence as it replaced it.
+    package func forgetUnlogged(_ count: Int, of agent: String, connection: ConnectionID? = nil) {
         state.withLock { state in
             guard let slot = state.agents.slot(of: agent) else { return }
+            if let connection, let current = state.agents.record(at: slot).connection, current != connection { return }
             state.agents.modify(at: slot) { record in
                 record.highestSequence = nil
                 record.samplesReceived -= min(UInt64(clamping: count), record.samplesReceived)
