@@ -442,6 +442,73 @@ extension UselessGatewayFailoverTests {
         #expect(failures.count <= 2, "\(failures.count) warnings: \(agent.process.output)")
     }
 
+    @Test(
+        "over TLS, a connection the agent ends (junk after the welcome) is closed at once, not after the peer's close_notify that never comes (audit 23, F1)"
+    )
+    func endsATLSConnectionAtOnce() async throws {
+        let certificates = try Certificates.make()
+        let dir = try makeTemporaryDirectory()
+        // A TLS gateway that welcomes, sends one line that is no message, and then neither answers
+        // the agent's close_notify nor closes: it reports how long the agent kept the connection.
+        let script = """
+            import os, select, socket, ssl, sys, time
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[1], sys.argv[2])
+            server = socket.socket()
+            server.bind(("127.0.0.1", 0))
+            server.listen(8)
+            print(server.getsockname()[1], flush=True)
+            raw, _ = server.accept()
+            tls = context.wrap_socket(raw, server_side=True)
+            hello = b""
+            while b"\\n" not in hello:
+                hello += tls.recv(4096)
+            tls.sendall(b'{"type":"welcome","protocol":1}\\n')
+            time.sleep(0.3)
+            tls.sendall(b"junk that is no message\\n")
+            start = time.monotonic()
+            tls.settimeout(0.05)
+            notified = False
+            while time.monotonic() - start < 10:
+                if not notified:
+                    try:
+                        # b"" is the agent's close_notify (or its TCP close).
+                        notified = tls.recv(4096) == b""
+                    except socket.timeout:
+                        continue
+                    except ssl.SSLZeroReturnError:
+                        notified = True
+                    except OSError:
+                        break
+                else:
+                    # The close_notify came; not answered. The TCP close is what is timed.
+                    if select.select([tls.fileno()], [], [], 0.05)[0]:
+                        try:
+                            if os.read(tls.fileno(), 1) == b"":
+                                break
+                        except OSError:
+                            break
+            print("closed after %.2f" % (time.monotonic() - start), flush=True)
+            time.sleep(30)
+            """
+        try script.write(toFile: dir + "/silent.py", atomically: true, encoding: .utf8)
+        let gateway = try RunningProcess(
+            executable: "/usr/bin/env",
+            arguments: ["python3", dir + "/silent.py", certificates.serverCertificate, certificates.serverKey],
+            name: "silent-tls-gateway")
+        defer { gateway.signal(SIGKILL) }
+        #expect(await eventually(timeout: 10) { Int(gateway.output.split(separator: "\n").first ?? "") != nil })
+        let port = try #require(Int(gateway.output.split(separator: "\n").first ?? ""))
+        let agent = try AgentProcess.start(
+            name: "tls-junk", gatewayPort: port, interval: "1s", extraConfiguration: certificates.agentConfiguration())
+        defer { agent.process.signal(SIGKILL) }
+        #expect(await eventually(timeout: 20) { gateway.output.contains("closed after") }, "\(gateway.output)")
+        let line = gateway.output.split(separator: "\n").first { $0.hasPrefix("closed after") } ?? ""
+        let seconds = Double(line.dropFirst("closed after ".count)) ?? .infinity
+        print("FIGURE TLS connection ended by the agent closed \(seconds) s after the junk")
+        #expect(seconds < 2, "the agent kept the connection \(seconds) s: \(agent.process.output.suffix(1500))")
+    }
+
     @Test("a first server that fails at its welcome is logged once per kind of failure, however often it fails")
     func logsAnEarlierServersFailure() async throws {
         let broken = try ScriptedGateway()
