@@ -237,7 +237,13 @@ import Testing
                 $0.maxSamplesPerSend = maxSamplesPerSend
             }, refuses: { _ in true })
         for n in 1...samples { harness.writer.enqueue(Self.sample(n), agent: "agent-\(n % agents)", now: 0) }
+        // The batch is full, so due at once: sent by the running writer, not by the stop's drain,
+        // whose 5 s grace a loaded machine can spend before the split ends (CI, 2026-12-02: 200 of 8,000).
         let sender = Task { await harness.writer.run() }
+        let end = ContinuousClock.now + .seconds(120)
+        while (harness.dropped("refused") ?? 0) < Double(samples * 4), ContinuousClock.now < end {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         sender.cancel()
         await sender.value
         #expect(harness.dropped("refused") == Double(samples * 4))
