@@ -432,17 +432,10 @@ struct ForwardedAcknowledgeTests {
     func fullLogHoldsTheConnection() async throws {
         let receiver = try await RemoteWriteTests.Receiver()
         defer { receiver.stop() }
-        let directory = try makeTemporaryDirectory()
-        // The smallest bound (1 MiB) fills with a few thousand records; the agent is not paced.
-        let configuration = Self.configuration(
-            mode: "forwarded", receiver: receiver, directory: directory, agentTimeout: "2s", maxSamplesPerSend: 2000
-        ).replacingOccurrences(
-            of: "\n[remote-write]", with: "wal-max-size = 1MiB\nmax-samples-per-second = 100000\n\n[remote-write]")
-        let gateway = try await GatewayProcess.start(extraConfiguration: configuration, directory: directory)
+        let gateway = try await Self.smallestLog(receiver: receiver)
         defer { gateway.process.signal(SIGKILL) }
         await receiver.kill()
-        // More than the log and the sockets' buffers hold (about 10 MB of lines, 600 s of samples).
-        let count = 60000
+        let count = Self.moreThanTheLogHolds
         let start = Date().timeIntervalSince1970.rounded() - 900
         @Sendable func time(_ seq: Int) -> Double { start + Double(seq) / 100 }
         let agent = try HostilePeer(port: gateway.agentPort)
@@ -492,15 +485,10 @@ struct ForwardedAcknowledgeTests {
     func replayAfterLeavingAWaitingConnection() async throws {
         let receiver = try await RemoteWriteTests.Receiver()
         defer { receiver.stop() }
-        let directory = try makeTemporaryDirectory()
-        let configuration = Self.configuration(
-            mode: "forwarded", receiver: receiver, directory: directory, agentTimeout: "2s", maxSamplesPerSend: 2000
-        ).replacingOccurrences(
-            of: "\n[remote-write]", with: "wal-max-size = 1MiB\nmax-samples-per-second = 100000\n\n[remote-write]")
-        let gateway = try await GatewayProcess.start(extraConfiguration: configuration, directory: directory)
+        let gateway = try await Self.smallestLog(receiver: receiver)
         defer { gateway.process.signal(SIGKILL) }
         await receiver.kill()
-        let count = 60000
+        let count = Self.moreThanTheLogHolds
         let start = Date().timeIntervalSince1970.rounded() - 900
         @Sendable func time(_ seq: Int) -> Double { start + Double(seq) / 100 }
         @Sendable func sample(_ seq: Int) -> String { HostileMessages.sample(seq: "\(seq)", ts: "\(time(seq))") }
@@ -535,6 +523,20 @@ struct ForwardedAcknowledgeTests {
         print("FIGURE connection left while waiting for room: acknowledged \(acknowledged), missing \(missing.count)")
         #expect(missing.isEmpty, "\(missing.count) acknowledged samples never arrived: \(missing.prefix(8))")
     }
+
+    /// A forwarded gateway on the smallest bound (1 MiB), which fills with a few thousand records,
+    /// and agents that are not paced.
+    static func smallestLog(receiver: RemoteWriteTests.Receiver) async throws -> GatewayProcess {
+        let directory = try makeTemporaryDirectory()
+        let configuration = Self.configuration(
+            mode: "forwarded", receiver: receiver, directory: directory, agentTimeout: "2s", maxSamplesPerSend: 2000
+        ).replacingOccurrences(
+            of: "\n[remote-write]", with: "wal-max-size = 1MiB\nmax-samples-per-second = 100000\n\n[remote-write]")
+        return try await GatewayProcess.start(extraConfiguration: configuration, directory: directory)
+    }
+
+    /// More samples than the log and the sockets' buffers hold (about 10 MB of lines, 600 s of samples).
+    static let moreThanTheLogHolds = 60000
 
     /// Sends numbered lines on a peer from a thread of its own, while the test reads the answers:
     /// a write may block for as long as the gateway holds its reads.
